@@ -1,0 +1,42 @@
+/*
+ * The commands of the jiashu program. Each takes the arguments after its
+ * name (argv[0] is the command name) and returns the process exit status:
+ * 0 on success, 1 when the work failed (after printing one line to stderr
+ * with app_fail()), 2 for a usage error.
+ */
+#ifndef JIASHU_APP_COMMANDS_H
+#define JIASHU_APP_COMMANDS_H
+
+#include <stdarg.h>
+
+struct app_context {
+    const char *home; /* the resolved home directory: --home, JIASHU_HOME or XDG */
+};
+
+typedef int (*app_command_fn)(const struct app_context *ctx, int argc, char **argv);
+
+/* Prints "jiashu: <message>" as one line on stderr and returns 1. */
+int app_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "jiashu: <message>" and a hint to --help; returns 2. */
+int app_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* cmd_codec.c */
+int cmd_encode(const struct app_context *ctx, int argc, char **argv);
+int cmd_decode(const struct app_context *ctx, int argc, char **argv);
+
+/* cmd_messages.c */
+int cmd_record(const struct app_context *ctx, int argc, char **argv);
+int cmd_outbox(const struct app_context *ctx, int argc, char **argv);
+int cmd_inbox(const struct app_context *ctx, int argc, char **argv);
+int cmd_export(const struct app_context *ctx, int argc, char **argv);
+int cmd_play(const struct app_context *ctx, int argc, char **argv);
+
+/* cmd_family.c */
+int cmd_setup(const struct app_context *ctx, int argc, char **argv);
+int cmd_family(const struct app_context *ctx, int argc, char **argv);
+int cmd_sync(const struct app_context *ctx, int argc, char **argv);
+
+/* station.c */
+int cmd_station(const struct app_context *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * jiashu codec: speech clean-up, PCM <-> Ogg Opus voice notes, and the
+ * validation of every voice note that comes in from outside.
+ *
+ * The codec knows nothing of files other than WAV input and nothing of the
+ * store or the network: encoded bytes leave through a callback, and decoding
+ * works on bytes in memory, so the same code serves a file, a database row
+ * and a download.
+ *
+ * Errors: every function that can fail returns 0 (or a count, where said)
+ * on success and a negative code on failure: -errno for system errors
+ * (-ENOMEM, -EIO, ...) or one of the JC_ERR_* codes below. jc_strerror()
+ * turns any of them into a sentence a user can act on. The parts above the
+ * codec extend this range with their own codes and fall back to
+ * jc_strerror() for the rest, so one convention holds across the project.
+ */
+#ifndef JIASHU_CODEC_H
+#define JIASHU_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JC_API __attribute__((visibility("default")))
+
+enum jc_error {
+    JC_ERR_WAV_FORMAT = -1001, /* not a WAV file, or a sample format we do not read */
+    JC_ERR_WAV_RATE = -1002,   /* sample rate outside 8..48 kHz */
+    JC_ERR_NOT_OGG = -1003,    /* the bytes are not an Ogg stream */
+    JC_ERR_NOT_OPUS = -1004,   /* Ogg, but not an Opus stream (RFC 7845) */
+    JC_ERR_TRUNCATED = -1005,  /* the stream stops before its end */
+    JC_ERR_CHANNELS = -1006,   /* not a mono voice note */
+    JC_ERR_DURATION = -1007,   /* granule positions that make no sense */
+    JC_ERR_TOO_LONG = -1008,   /* longer than JC_MAX_NOTE_SECONDS */
+    JC_ERR_EMPTY = -1009,      /* no audio at all */
+    JC_ERR_CORRUPT = -1010,    /* damaged pages or packets */
+    JC_ERR_ENCODER = -1011,    /* the Opus encoder refused (a bug, not user input) */
+    JC_ERR_BITRATE = -1012,    /* bitrate outside what a voice note allows */
+};
+
+/* The longest voice note anyone may send or receive, in seconds. Every size
+ * limit on audio in the project derives from this one constant. */
+#define JC_MAX_NOTE_SECONDS 600
+
+/* Sample rates a WAV input may have. */
+#define JC_MIN_INPUT_RATE 8000
+#define JC_MAX_INPUT_RATE 48000
+
+/* Returns a static, human-readable sentence for any error code of the
+ * project's convention (JC_ERR_* or -errno). Never NULL. */
+JC_API const char *jc_strerror(int err);
+
+/* ---- WAV input ---------------------------------------------------------- */
+
+typedef struct jc_wav_reader jc_wav_reader;
+
+/* Opens a RIFF/WAVE file: PCM 8/16/24/32-bit integer or 32-bit float,
+ * mono or stereo (stereo is downmixed), 8..48 kHz. The header is validated
+ * here; a file with an unsupported format fails with JC_ERR_WAV_FORMAT or
+ * JC_ERR_WAV_RATE. On success *out owns the open file. */
+JC_API int jc_wav_reader_create(const char *path, jc_wav_reader **out);
+JC_API unsigned jc_wav_reader_rate(const jc_wav_reader *reader);
+/* Total frames announced by the header (may be larger than what the file
+ * really holds if it was truncated; reading stops at the real end). */
+JC_API uint64_t jc_wav_reader_frames(const jc_wav_reader *reader);
+/* Reads up to max_frames mono frames as floats in [-1, 1]. *got is 0 at the
+ * end of the data. */
+JC_API int jc_wav_reader_read(jc_wav_reader *reader, float *mono, size_t max_frames,
+                              size_t *got);
+JC_API void jc_wav_reader_destroy(jc_wav_reader *reader);
+
+/* ---- Encoding ----------------------------------------------------------- */
+
+/* Receives encoded Ogg bytes, always whole Ogg pages, in stream order.
+ * Returns 0 or a negative error code, which aborts the encoding and is
+ * returned by the encoder call that triggered the write. */
+typedef int (*jc_write_fn)(void *user, const unsigned char *bytes, size_t len);
+
+struct jc_encoder_config {
+    unsigned input_rate; /* Hz, JC_MIN_INPUT_RATE..JC_MAX_INPUT_RATE */
+    int bitrate;         /* bits/s; 0 means the default voice-note bitrate */
+    bool cleanup;        /* speech clean-up (DC, loudness, steady noise) */
+    /* Longest stretch of audio, in milliseconds, that may be held back
+     * before a page is written. A recording sets 1000 so a crash loses at
+     * most a second; 0 means the file default, which favours small
+     * container overhead. */
+    unsigned max_page_ms;
+};
+
+typedef struct jc_encoder jc_encoder;
+
+/* On success *out is a new encoder that will call write(user, ...) with
+ * every page; the caller keeps ownership of user. The OpusHead and OpusTags
+ * pages are written by the first jc_encoder_write() or jc_encoder_finish(). */
+JC_API int jc_encoder_create(const struct jc_encoder_config *config, jc_write_fn write,
+                             void *user, jc_encoder **out);
+/* Feeds mono float samples at config->input_rate. */
+JC_API int jc_encoder_write(jc_encoder *encoder, const float *mono, size_t frames);
+/* Encodes what is left and writes the last page, marked end of stream. */
+JC_API int jc_encoder_finish(jc_encoder *encoder);
+JC_API void jc_encoder_destroy(jc_encoder *encoder);
+
+/* ---- Validation and decoding ---------------------------------------------- */
+
+struct jc_note_info {
+    uint64_t samples;     /* playable length at 48 kHz, pre-skip and end trim applied */
+    double seconds;       /* samples / 48000 */
+    unsigned input_rate;  /* the original rate recorded in OpusHead (0 if unknown) */
+    uint64_t audio_bytes; /* bytes of Opus packets */
+    uint64_t total_bytes; /* bytes of the whole stream */
+};
+
+/* Checks that data is one healthy mono Ogg Opus voice note by decoding all
+ * of it. Never allocates by a size read from the input. On success fills
+ * *info (if not NULL). */
+JC_API int jc_note_check(const unsigned char *data, size_t len, struct jc_note_info *info);
+
+/* For a stream cut short (a recording interrupted by a crash): finds the
+ * last whole, checksum-valid page that carries audio, marks it end of
+ * stream (fixing its CRC in place) and sets *usable_len to the length up to
+ * and including it. The result passes jc_note_check(). JC_ERR_EMPTY if no
+ * audio page survived. */
+JC_API int jc_note_salvage(unsigned char *data, size_t len, size_t *usable_len);
+
+typedef struct jc_decoder jc_decoder;
+
+/* Opens a voice note held in memory for playback; the caller keeps data
+ * alive and unchanged until jc_decoder_destroy(). Output is mono at
+ * jc_decoder_rate(). */
+JC_API int jc_decoder_create(const unsigned char *data, size_t len, jc_decoder **out);
+JC_API unsigned jc_decoder_rate(const jc_decoder *decoder);
+/* Reads up to max_frames mono frames; *got is 0 at the end. */
+JC_API int jc_decoder_read(jc_decoder *decoder, int16_t *pcm, size_t max_frames, size_t *got);
+/* Moves to a frame position (at jc_decoder_rate()); used to resume playback. */
+JC_API int jc_decoder_seek(jc_decoder *decoder, uint64_t frame);
+JC_API void jc_decoder_destroy(jc_decoder *decoder);
+
+/* Writes 16-bit mono PCM as a WAV file. */
+JC_API int jc_wav_write(const char *path, const int16_t *pcm, size_t frames, unsigned rate);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs everything jiashu needs to build, run and test on Debian 12, as
+# root; does nothing that is already done.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+
+packages="meson ninja-build pkg-config gcc clang libclang-rt-14-dev gettext
+  libopus-dev libopusenc-dev libopusfile-dev libspeexdsp-dev libsqlite3-dev sqlite3
+  libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev
+  portaudio19-dev libasound2-plugins alsa-utils libncursesw5-dev libsoundtouch-dev
+  espeak-ng opus-tools ffmpeg sox libfiu-dev fiu-utils
+  curl wrk nginx libnginx-mod-http-dav-ext tmux iproute2 nftables iptables strace"
+
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# Node.js may come from elsewhere than Debian (it does on some images); only
+# ask Debian for it when there is none.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+if [ -n "$missing" ]; then
+  echo "install-deps: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# JavaScript peers the tests use (tus-js-client, @tus/server); never committed.
+if [ -f "$top/tests/peers/package.json" ] && [ ! -d "$top/tests/peers/node_modules" ]; then
+  (cd "$top/tests/peers" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Builds and runs the whole test suite twice:
+# a plain build and an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# Extra arguments go to `meson test` (for example --suite unit).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+
+run_suite() {
+  dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+  meson compile -C "$dir"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 $test_args
+}
+
+test_args="$*"
+run_suite build-test --werror
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false
+echo "run-all: every suite passed in both builds"
