@@ -17,7 +17,7 @@ typedef int (*app_command_fn)(const struct app_context *ctx, int argc, char **ar
 
 /* Prints "jiashu: <message>" as one line on stderr and returns 1. */
 int app_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "jiashu: <message>" and a hint to --help; returns 2. */
+/* Prints "jiashu: <message> (see 'jiashu --help')" as one line; returns 2. */
 int app_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* cmd_codec.c */

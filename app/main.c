@@ -42,19 +42,19 @@ static const char usage_text[] =
     "The home directory is --home, else $JIASHU_HOME, else $XDG_DATA_HOME/jiashu\n"
     "(~/.local/share/jiashu).\n";
 
-static int vreport(const char *fmt, va_list ap)
+static void vreport(const char *fmt, va_list ap, const char *suffix)
 {
     fputs("jiashu: ", stderr);
     vfprintf(stderr, fmt, ap);
+    fputs(suffix, stderr);
     fputc('\n', stderr);
-    return 0;
 }
 
 int app_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vreport(fmt, ap);
+    vreport(fmt, ap, "");
     va_end(ap);
     return 1;
 }
@@ -63,9 +63,8 @@ int app_usage(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vreport(fmt, ap);
+    vreport(fmt, ap, " (see 'jiashu --help')");
     va_end(ap);
-    fputs("Try 'jiashu --help'.\n", stderr);
     return 2;
 }
 
