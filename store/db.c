@@ -375,6 +375,11 @@ int js_store_recovered(const js_store *store)
     return store->recovered;
 }
 
+int js_store_recover(js_store *store)
+{
+    return js_recover_recordings(store);
+}
+
 int js_store_check(js_store *store)
 {
     sqlite3_stmt *stmt;

@@ -90,8 +90,8 @@ int js_messages_list(js_store *store, enum js_box box, unsigned state_mask, js_m
     struct js_message m;
     int res, rc, count = 0;
 
-    res = js_prepare(store, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE box = ? ORDER BY rowid",
-                     &stmt);
+    res = js_prepare(
+        store, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE +box = ? ORDER BY rowid", &stmt);
     if (res < 0)
         return res;
     sqlite3_bind_int(stmt, 1, box == JS_INBOX);

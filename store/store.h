@@ -73,6 +73,11 @@ JS_API int js_store_check(js_store *store);
 /* Number of interrupted recordings the last js_store_open() finalised. */
 JS_API int js_store_recovered(const js_store *store);
 
+/* Finalises interrupted recordings now, as js_store_open() does; for a
+ * program that keeps the store open for long (the sync engine, the station).
+ * Returns how many became messages. */
+JS_API int js_store_recover(js_store *store);
+
 /* ---- Messages ----------------------------------------------------------- */
 
 enum js_box { JS_OUTBOX = 0, JS_INBOX = 1 };

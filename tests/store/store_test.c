@@ -394,7 +394,7 @@ static void test_interrupted_recording_is_finalised_on_open(void)
     CHECK(id[0]);
     MUST(js_message_get(store, id, &m));
     /* At most a page of audio is lost. */
-    CHECK(m.duration_ms + JS_RECORDING_PAGE_MS + 100 >= 4300 && m.duration_ms <= 4400);
+    CHECK(m.duration_ms + 1000 >= 4300 && m.duration_ms <= 4400);
     MUST(js_message_load(store, id, &data, &len));
     CHECK_EQ(len, m.length);
     MUST(jc_note_check(data, len, &info));
@@ -410,9 +410,8 @@ static void test_interrupted_recording_is_finalised_on_open(void)
     /* By setting, a recovered recording is kept back as a draft. */
     MUST(js_setting_set(store, JS_SETTING_RECOVERED_STATE, "draft"));
     record(store, 2.0, NULL, NULL, false);
-    js_store_destroy(store);
-    store = open_home("interrupted");
-    CHECK_EQ(js_store_recovered(store), 1);
+    CHECK_EQ(js_store_recover(store), 1); /* a program that keeps the store open */
+    CHECK_EQ(js_store_recover(store), 0);
     first_id(store, JS_OUTBOX, JS_DRAFT, id);
     CHECK(id[0]);
     CHECK_EQ(js_outbox_set_offset(store, id, 0), JS_ERR_STATE);
