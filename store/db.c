@@ -340,7 +340,9 @@ int js_store_open(const char *home, js_store **out)
         res = JS_ERR_READ_ONLY;
         goto error_db;
     }
-    res = exec(store, "PRAGMA synchronous = FULL");
+    /* A phone shares its memory: a 1 MB page cache is plenty for appends
+     * and for one pass over a listing. */
+    res = exec(store, "PRAGMA synchronous = FULL; PRAGMA cache_size = -1024");
     if (res < 0)
         goto error_db;
     res = migrate(store);
