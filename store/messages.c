@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "internal.h"
 
 static const struct {
@@ -33,22 +31,6 @@ enum js_state js_state_parse(const char *name)
     for (size_t i = 0; name && i < sizeof(state_names) / sizeof(state_names[0]); i++)
         if (!strcmp(state_names[i].name, name))
             return state_names[i].state;
-    return 0;
-}
-
-int js_sha256_hex(const unsigned char *data, size_t len, char *out)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    static const char hex[] = "0123456789abcdef";
-
-    if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32)
-        return -ENOMEM;
-    for (unsigned i = 0; i < n; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
     return 0;
 }
 

@@ -711,6 +711,29 @@ out:
     js_store_destroy(store);
 }
 
+/* The store's own SHA-256 (store/sha256.c, not in the public header)
+ * against OpenSSL's, across every padding case. */
+int js_sha256_hex(const unsigned char *data, size_t len, char *out);
+
+static void test_sha256_matches_openssl(void)
+{
+    unsigned char data[1000];
+    char ours[65], theirs[65];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (unsigned char)(i * 131 + 7);
+    for (size_t len = 0; len <= sizeof(data); len += len < 200 ? 1 : 97) {
+        struct buf b = {data, len};
+        js_sha256_hex(data, len, ours);
+        sha256_of(&b, theirs);
+        if (strcmp(ours, theirs)) {
+            fprintf(stderr, "sha256 of %zu bytes: %s, expected %s\n", len, ours, theirs);
+            failures++;
+        }
+    }
+    js_sha256_hex((const unsigned char *)"abc", 3, ours);
+    CHECK(!strcmp(ours, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -718,6 +741,7 @@ int main(int argc, char **argv)
         void (*run)(void);
     } tests[] = {
         {"open_creates_home_and_schema", test_open_creates_home_and_schema},
+        {"sha256_matches_openssl", test_sha256_matches_openssl},
         {"refuses_newer_foreign_and_damaged_files", test_refuses_newer_foreign_and_damaged_files},
         {"settings_are_checked_and_kept", test_settings_are_checked_and_kept},
         {"contacts_put_rename_find_remove", test_contacts_put_rename_find_remove},
