@@ -356,6 +356,26 @@ static void test_recording_lands_ready_in_outbox(void)
     MUST(js_message_read(store, id, len, part, sizeof(part), &got));
     CHECK_EQ(got, 0);
     free(data);
+
+    /* Any period size a sound card may deliver, from 1 frame up. */
+    struct js_recording_config config = {.input_rate = 48000, .max_seconds = 10};
+    js_recording *rec;
+    static float pcm[4801];
+    uint64_t fed = 0;
+    srand(42);
+    MUST(js_recording_create(store, &config, &rec));
+    while (fed < 3 * 48000) {
+        size_t n = 1 + (size_t)rand() % 4800;
+        signal_fill(pcm, n, 48000, fed);
+        MUST(js_recording_write(rec, pcm, n));
+        fed += n;
+    }
+    CHECK_EQ(js_recording_fed_ms(rec), fed * 1000 / 48000);
+    MUST(js_recording_finish(rec, id));
+    CHECK_EQ(js_recording_write(rec, pcm, 10), JS_ERR_STATE);
+    js_recording_destroy(rec, false);
+    MUST(js_message_get(store, id, &m));
+    CHECK(m.duration_ms + 50 >= fed * 1000 / 48000 && m.duration_ms <= fed * 1000 / 48000 + 50);
     MUST(js_store_check(store));
     js_store_destroy(store);
 }
