@@ -137,10 +137,10 @@ int js_recording_create(js_store *store, const struct js_recording_config *confi
      * so it never fails half way for want of quota. */
     uint64_t reserve = seconds * bitrate / 8 * 11 / 10 + 16 * 1024;
 
-    res = js_store_make_room(store, reserve);
+    res = disk_room(store, reserve);
     if (res < 0)
         return res;
-    res = disk_room(store, reserve);
+    res = js_store_make_room(store, reserve);
     if (res < 0)
         return res;
 
