@@ -7,15 +7,20 @@
 
 int relay_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
-    if (!s || !*s || strlen(s) > 19)
+    if (!s || !*s || strlen(s) > 64)
         return -EINVAL;
     uint64_t v = 0;
+    int overflow = 0;
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9')
             return -EINVAL;
-        v = v * 10 + (uint64_t)(*p - '0');
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            overflow = 1;
+        else
+            v = v * 10 + d;
     }
-    if (v > max)
+    if (overflow || v > max)
         return -ERANGE;
     *out = v;
     return 0;
@@ -92,9 +97,12 @@ static int b64val(int c)
  * bytes) and sets *outlen. */
 static int b64decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen)
 {
-    while (n && in[n - 1] == '=')
+    size_t total = n, pads = 0;
+    while (n && in[n - 1] == '=') {
         n--;
-    if (n % 4 == 1)
+        pads++;
+    }
+    if (n % 4 == 1 || pads > 2 || (pads && total % 4 != 0))
         return -EINVAL;
     size_t o = 0;
     uint32_t acc = 0;

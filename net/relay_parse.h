@@ -16,7 +16,8 @@
 
 #include "relay_storage.h"
 
-/* A plain decimal number (no sign, no spaces, at most 19 digits) <= max. */
+/* A plain decimal number (digits only, at most 64 of them): -ERANGE when it
+ * is above max (or above 2^64 - 1), -EINVAL when it is not a number. */
 int relay_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /* 1 when s is an id the relay hands out (32 lowercase hex digits). */

@@ -348,6 +348,17 @@ static int reserve_body(struct relay_request *r, uint64_t n)
     return 0;
 }
 
+static int hexdigit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -447,6 +458,24 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r);
 }
 
+/* Percent-decoding in place, like libmicrohttpd's own, except that %00 is
+ * kept as it is: a NUL would cut the path short and hide what follows. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *w = s;
+    for (const char *p = s; *p; p++) {
+        int hi, lo;
+        if (*p == '%' && (hi = hexdigit(p[1])) >= 0 && (lo = hexdigit(p[2])) >= 0 && (hi || lo)) {
+            *w++ = (char)(hi << 4 | lo);
+            p += 2;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     /* libmicrohttpd's own complaints (malformed requests) are answered with
@@ -543,7 +572,8 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, relay,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, relay, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, relay, MHD_OPTION_UNESCAPE_CALLBACK, unescape, relay,
+        MHD_OPTION_END);
     if (!relay->mhd) {
         err = JN_ERR_LISTEN;
         goto error_sync;
