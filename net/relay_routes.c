@@ -394,6 +394,7 @@ static void begin_create_upload(struct relay_request *r)
         }
     }
     err = st(r)->ops->upload_create(st(r), u);
+    r->needs_sync = err >= 0; /* a repeat may find a creation not yet durable */
     if (err == -EEXIST) {
         relay_error(r, 409, "conflict", "another device already used this message id");
         return;
@@ -536,6 +537,7 @@ static void finish_families(struct relay_request *r)
         storage_failed(r);
         return;
     }
+    r->needs_sync = 1;
     relay_json(r, 201,
                json_pack("{s:s,s:s,s:s,s:{s:s,s:I}}", "family_id", d.family_id, "device_id", d.id,
                          "token", token, "invite", "code", code, "expires_at",
@@ -551,6 +553,8 @@ static void finish_invites(struct relay_request *r)
     int64_t now = (int64_t)time(NULL), expires = now + cfg->invite_ttl_s;
     int err =
         st(r)->ops->invite_create(st(r), r->dev.family_id, hash, expires, now, cfg->max_invites);
+    if (err == 0)
+        r->needs_sync = 1;
     if (err == -ENOSPC) {
         relay_error_retry(r, 429, "rate_limited", "your family has too many open invites",
                           cfg->invite_ttl_s);
@@ -631,6 +635,7 @@ static void finish_device(struct relay_request *r)
         return;
     }
     int err = st(r)->ops->device_revoke(st(r), r->dev.family_id, r->arg);
+    r->needs_sync = err == 0;
     if (err == -ENOENT) {
         relay_error(r, 404, "not_found", "no such device in your family");
         return;
@@ -680,9 +685,8 @@ static int write_bytes(struct relay_request *r)
         storage_failed(r);
         return -1;
     }
-    if (err == 1)
-        for (unsigned i = 0; i < r->upload->n_recipients; i++)
-            relay_wake(r->relay, r->upload->recipients[i], WAIT_INBOX);
+    r->needs_sync = 1;
+    r->wake_recipients = err == 1;
     return 0;
 }
 
@@ -722,6 +726,7 @@ static void finish_upload(struct relay_request *r)
             storage_failed(r);
             return;
         }
+        r->needs_sync = 1;
         relay_respond(r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
         return;
     }
@@ -939,8 +944,9 @@ static void finish_receipt(struct relay_request *r)
         storage_failed(r);
         goto out;
     }
+    r->needs_sync = 1;
     if (err == 1)
-        relay_wake(r->relay, m->sender_id, WAIT_RECEIPTS);
+        memcpy(r->wake_sender, m->sender_id, sizeof r->wake_sender);
     relay_respond(r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
 out:
     free(m);

@@ -7,10 +7,15 @@
  * Every function returns 0 (or a documented positive value) on success or a
  * negative code: -ENOENT when the thing asked for does not exist, -EEXIST,
  * -ESTALE for an offset conflict, -ENOSPC when a limit is reached, -EIO for a
- * database failure. Writes that return 0 are durable (committed with
- * synchronous=FULL) before the function returns.
+ * database failure.
  *
- * A handle is used by one thread at a time; the relay opens one per thread.
+ * Writes are atomic and visible when they return, and survive the process
+ * being killed; they are durable (survive a power cut) once make_durable()
+ * returned after them. That split lets the relay sync many requests' writes
+ * at once (group commit) before it acknowledges any of them.
+ *
+ * A handle is used by one thread at a time, except make_durable(), which may
+ * run on another thread at the same time as the handle's other calls.
  */
 #ifndef JIASHU_NET_RELAY_STORAGE_H
 #define JIASHU_NET_RELAY_STORAGE_H
@@ -76,6 +81,8 @@ struct relay_storage;
 
 struct relay_storage_ops {
     void (*close)(struct relay_storage *s);
+    /* Makes every write returned so far durable; thread-safe (see above). */
+    int (*make_durable)(struct relay_storage *s);
 
     /* A new family with its first device and an invite. */
     int (*family_create)(struct relay_storage *s, const struct relay_device *first,

@@ -1,6 +1,13 @@
 /*
  * The relay's storage in one SQLite database (WAL, synchronous=FULL).
  *
+ * Commits run with synchronous=NORMAL: a commit is atomic and survives the
+ * process being killed. make_durable() then fdatasync()s the WAL through a
+ * descriptor of its own, which makes every commit written before it
+ * durable; the relay calls it once for a batch of requests, from another
+ * thread, before answering them (group commit). Checkpoints sync the WAL
+ * and the database themselves.
+ *
  * Audio lives in the row of its message: the creation allocates a zeroblob
  * of the announced length and each PATCH writes into it with the incremental
  * blob API, in the same transaction that moves the offset. So an offset the
@@ -10,12 +17,14 @@
 #include "relay_storage.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum sql_id {
     SQL_FAMILY_INSERT,
@@ -66,8 +75,8 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_MEMBERS] = "SELECT id, family_id, name, joined FROM devices WHERE family_id = ?1 "
                     "AND revoked = 0 ORDER BY joined, id",
     [SQL_IS_MEMBER] = "SELECT 1 FROM devices WHERE id = ?1 AND family_id = ?2 AND revoked = 0",
-    [SQL_FAMILY_USAGE] = "SELECT coalesce(sum(length), 0) FROM messages WHERE family_id = ?1",
-    [SQL_MAILBOX_PENDING] = "SELECT count(*) FROM mailbox WHERE device_id = ?1 AND delivered = 0",
+    [SQL_FAMILY_USAGE] = "SELECT bytes FROM families WHERE id = ?1",
+    [SQL_MAILBOX_PENDING] = "SELECT pending FROM devices WHERE id = ?1",
     [SQL_UPLOAD_BY_MESSAGE] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE message_id = ?1",
     [SQL_UPLOAD_INSERT] =
         "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
@@ -92,11 +101,12 @@ static const char *const sql_text[SQL_COUNT_] = {
 };
 
 static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS families(id TEXT PRIMARY KEY, created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS families(id TEXT PRIMARY KEY, created INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY,"
     "  family_id TEXT NOT NULL REFERENCES families(id), name TEXT NOT NULL,"
     "  token_hash BLOB NOT NULL UNIQUE, joined INTEGER NOT NULL,"
-    "  revoked INTEGER NOT NULL DEFAULT 0);"
+    "  revoked INTEGER NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS devices_family ON devices(family_id);"
     "CREATE TABLE IF NOT EXISTS invites(code_hash BLOB PRIMARY KEY,"
     "  family_id TEXT NOT NULL REFERENCES families(id), expires INTEGER NOT NULL);"
@@ -120,11 +130,24 @@ static const char schema[] =
     "  message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
     "  device_id TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT NULL,"
     "  UNIQUE(message, device_id, state));"
+    /* Usage counters kept by triggers, so limits cost one row read. */
+    "CREATE TRIGGER IF NOT EXISTS family_bytes_add AFTER INSERT ON messages BEGIN"
+    "  UPDATE families SET bytes = bytes + NEW.length WHERE id = NEW.family_id; END;"
+    "CREATE TRIGGER IF NOT EXISTS family_bytes_sub AFTER DELETE ON messages BEGIN"
+    "  UPDATE families SET bytes = bytes - OLD.length WHERE id = OLD.family_id; END;"
+    "CREATE TRIGGER IF NOT EXISTS pending_add AFTER INSERT ON mailbox BEGIN"
+    "  UPDATE devices SET pending = pending + 1 WHERE id = NEW.device_id; END;"
+    "CREATE TRIGGER IF NOT EXISTS pending_delivered AFTER UPDATE OF delivered ON mailbox"
+    "  WHEN OLD.delivered = 0 AND NEW.delivered != 0 BEGIN"
+    "  UPDATE devices SET pending = pending - 1 WHERE id = NEW.device_id; END;"
+    "CREATE TRIGGER IF NOT EXISTS pending_sub AFTER DELETE ON mailbox WHEN OLD.delivered = 0 BEGIN"
+    "  UPDATE devices SET pending = pending - 1 WHERE id = OLD.device_id; END;"
     "PRAGMA user_version = 1;";
 
 struct sqlite_storage {
     struct relay_storage base;
     sqlite3 *db;
+    int wal_fd;
     sqlite3_stmt *stmts[SQL_COUNT_];
 };
 
@@ -222,7 +245,14 @@ static void sq_close(struct relay_storage *s)
     for (int i = 0; i < SQL_COUNT_; i++)
         sqlite3_finalize(q->stmts[i]);
     sqlite3_close(q->db);
+    if (q->wal_fd >= 0)
+        close(q->wal_fd);
     free(q);
+}
+
+static int sq_make_durable(struct relay_storage *s)
+{
+    return fdatasync(impl(s)->wal_fd) == 0 ? 0 : -errno;
 }
 
 static int insert_device(struct relay_storage *s, const struct relay_device *d,
@@ -871,6 +901,7 @@ error_tx:
 
 static const struct relay_storage_ops sqlite_ops = {
     .close = sq_close,
+    .make_durable = sq_make_durable,
     .family_create = sq_family_create,
     .invite_create = sq_invite_create,
     .join = sq_join,
@@ -901,6 +932,7 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
     if (!q)
         return err;
     q->base.ops = &sqlite_ops;
+    q->wal_fd = -1;
     if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         err = -EIO;
@@ -908,7 +940,7 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
     }
     sqlite3_busy_timeout(q->db, 5000);
     if (sqlite3_exec(q->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         err = -EIO;
         goto error_db;
@@ -918,11 +950,43 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
         err = -EIO;
         goto error_db;
     }
+    /* The schema statement wrote, so the WAL exists; it stays while the
+     * relay holds a connection. Its directory entry is made durable once. */
+    char *wal = sqlite3_mprintf("%s-wal", sqlite3_db_filename(q->db, "main"));
+    if (!wal) {
+        err = -ENOMEM;
+        goto error_db;
+    }
+    q->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+    sqlite3_free(wal);
+    if (q->wal_fd < 0 || fdatasync(q->wal_fd) < 0) {
+        err = -EIO;
+        goto error_db;
+    }
+    char *dir = strdup(sqlite3_db_filename(q->db, "main"));
+    if (!dir) {
+        err = -ENOMEM;
+        goto error_db;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    int dfd = open(slash ? (*dir ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (dfd < 0 || fsync(dfd) < 0) {
+        if (dfd >= 0)
+            close(dfd);
+        err = -EIO;
+        goto error_db;
+    }
+    close(dfd);
     *out = &q->base;
     return 0;
 
 error_db:
     sqlite3_close(q->db);
+    if (q->wal_fd >= 0)
+        close(q->wal_fd);
     free(q);
     return err;
 }
