@@ -102,6 +102,7 @@ struct relay_request {
     /* Route state kept between the first call and the body's end. */
     struct relay_upload *upload;
     uint64_t patch_offset;
+    int deferred_create; /* creation-with-upload: made with its bytes at the end */
     int has_checksum;
     int checksum_algo;
     uint8_t checksum[32];

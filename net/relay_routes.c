@@ -393,24 +393,25 @@ static void begin_create_upload(struct relay_request *r)
             }
         }
     }
-    err = st(r)->ops->upload_create(st(r), u);
+    /* creation-with-upload: a new upload is made at the end, with its bytes,
+     * in one transaction; an existing one only takes them at offset 0. */
+    int64_t len = content_length(r);
+    int has_body = len > 0 || (len == -1 && (header(r, MHD_HTTP_HEADER_CONTENT_TYPE) ||
+                                             header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING)));
+    if (has_body && expect_upload_bytes(r, 0) < 0)
+        return;
+    if (has_body && !known) {
+        r->deferred_create = 1;
+        return;
+    }
+    err = st(r)->ops->upload_create(st(r), u, NULL, 0, (int64_t)time(NULL));
     r->needs_sync = err >= 0; /* a repeat may find a creation not yet durable */
     if (err == -EEXIST) {
         relay_error(r, 409, "conflict", "another device already used this message id");
         return;
     }
-    if (err < 0) {
+    if (err < 0)
         storage_failed(r);
-        return;
-    }
-    /* creation-with-upload: the body, if any, is the first chunk. */
-    int64_t len = content_length(r);
-    if (len > 0 || header(r, MHD_HTTP_HEADER_CONTENT_TYPE) ||
-        header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
-        /* The body starts at byte 0: it is written only if the upload is there. */
-        if (expect_upload_bytes(r, 0) < 0)
-            return;
-    }
 }
 
 static void begin_patch(struct relay_request *r)
@@ -658,8 +659,8 @@ static void upload_headers(struct relay_request *r, struct MHD_Response *resp)
     }
 }
 
-/* Writes the body at r->patch_offset; answers only on failure. */
-static int write_bytes(struct relay_request *r)
+/* Answers 460 and returns -1 when the body does not match Upload-Checksum. */
+static int check_checksum(struct relay_request *r)
 {
     if (r->has_checksum) {
         uint8_t got[32];
@@ -671,6 +672,14 @@ static int write_bytes(struct relay_request *r)
             return -1;
         }
     }
+    return 0;
+}
+
+/* Writes the body at r->patch_offset; answers only on failure. */
+static int write_bytes(struct relay_request *r)
+{
+    if (check_checksum(r) < 0)
+        return -1;
     if (r->body_len == 0)
         return 0;
     char upload_id[RELAY_ID_LEN + 1];
@@ -692,7 +701,22 @@ static int write_bytes(struct relay_request *r)
 
 static void finish_uploads(struct relay_request *r)
 {
-    if (r->body_len && !r->upload->completed && r->patch_offset == r->upload->offset &&
+    if (r->deferred_create) {
+        if (check_checksum(r) < 0)
+            return;
+        int err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len,
+                                            (int64_t)time(NULL));
+        if (err == -EEXIST) {
+            relay_error(r, 409, "conflict", "another device already used this message id");
+            return;
+        }
+        if (err < 0) {
+            storage_failed(r);
+            return;
+        }
+        r->needs_sync = 1;
+        r->wake_recipients = err == 2;
+    } else if (r->body_len && !r->upload->completed && r->patch_offset == r->upload->offset &&
         write_bytes(r) < 0)
         return;
     char location[64];

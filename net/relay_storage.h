@@ -113,8 +113,12 @@ struct relay_storage_ops {
 
     /* Creates u (upload_id, message_id, ... filled by the caller). When an
      * upload with u->message_id exists from the same sender, returns 1 and
-     * fills u with it; from another sender, -EEXIST. */
-    int (*upload_create)(struct relay_storage *s, struct relay_upload *u);
+     * fills u with it (first is ignored); from another sender, -EEXIST.
+     * first_len bytes of first, if any, are written at offset 0 in the same
+     * transaction (creation-with-upload); 2 when they completed the message,
+     * which is then delivered as by upload_write. */
+    int (*upload_create)(struct relay_storage *s, struct relay_upload *u, const void *first,
+                         size_t first_len, int64_t now);
     int (*upload_get)(struct relay_storage *s, const char *upload_id, struct relay_upload *out);
     /* The upload (complete or not) carrying this message id. */
     int (*upload_by_message)(struct relay_storage *s, const char *message_id,

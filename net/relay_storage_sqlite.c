@@ -81,7 +81,7 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_UPLOAD_INSERT] =
         "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
         "recipients, metadata, created, expires, data) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, zeroblob(?5))",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)))",
     [SQL_UPLOAD_GET] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE upload_id = ?1",
     [SQL_UPLOAD_ADVANCE] = "UPDATE messages SET received = ?2 WHERE id = ?1",
     [SQL_UPLOAD_COMPLETE] = "UPDATE messages SET completed = ?2, sha256 = ?3 WHERE id = ?1",
@@ -532,7 +532,11 @@ static int fetch_upload(struct relay_storage *s, enum sql_id id, const char *key
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
-static int sq_upload_create(struct relay_storage *s, struct relay_upload *u)
+static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t offset,
+                       const void *data, size_t len, int blob_holds_data, int64_t now);
+
+static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, const void *first,
+                            size_t first_len, int64_t now)
 {
     int err = begin(s);
     if (err < 0)
@@ -580,10 +584,22 @@ static int sq_upload_create(struct relay_storage *s, struct relay_upload *u)
     bind_text(st, 8, u->metadata);
     sqlite3_bind_int64(st, 9, u->created);
     sqlite3_bind_int64(st, 10, u->expires);
+    /* A whole message goes straight into the row, written once. */
+    int whole = first_len && first_len == u->length;
+    if (whole)
+        sqlite3_bind_blob(st, 11, first, (int)first_len, SQLITE_STATIC);
     if ((err = run(st)) < 0)
         goto error_tx;
     u->rowid = sqlite3_last_insert_rowid(impl(s)->db);
-    return commit(s);
+    u->offset = 0;
+    int completed = 0;
+    if (first_len && (completed = write_in_tx(s, u, 0, first, first_len, whole, now)) < 0) {
+        err = completed;
+        goto error_tx;
+    }
+    if ((err = commit(s)) < 0)
+        return err;
+    return completed ? 2 : 0;
 
 error_old:
     free(old);
@@ -628,10 +644,80 @@ error_md:
     return err;
 }
 
+/* Writes len bytes at offset into u's blob, in the open transaction, and
+ * delivers the message when they complete it: 1 then, 0 otherwise. */
+static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t offset,
+                       const void *data, size_t len, int blob_holds_data, int64_t now)
+{
+    struct sqlite_storage *q = impl(s);
+    int err;
+    if (len > u->length - offset)
+        return -EFBIG;
+    sqlite3_blob *b = NULL;
+    if (!blob_holds_data) {
+        if (sqlite3_blob_open(q->db, "main", "messages", "data", u->rowid, 1, &b) != SQLITE_OK) {
+            sqlite3_blob_close(b);
+            return -EIO;
+        }
+        if (len && sqlite3_blob_write(b, data, (int)len, (int)offset) != SQLITE_OK) {
+            err = -EIO;
+            goto error_blob;
+        }
+    }
+    u->offset = offset + len;
+    int completed = u->offset == u->length;
+    if (completed) {
+        if (offset == 0) { /* the whole message is in hand: no need to read it back */
+            unsigned n = 32;
+            err = EVP_Digest(data, len, u->sha256, &n, EVP_sha256(), NULL) ? 0 : -EIO;
+        } else {
+            err = hash_blob(s, b, u->length, u->sha256);
+        }
+        if (err < 0)
+            goto error_blob;
+    }
+    sqlite3_blob_close(b);
+    b = NULL;
+
+    sqlite3_stmt *st = get(s, SQL_UPLOAD_ADVANCE);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, u->rowid);
+    sqlite3_bind_int64(st, 2, (int64_t)u->offset);
+    if ((err = run(st)) < 0)
+        return err;
+    if (!completed)
+        return 0;
+    /* Delivery happens once: only on the write that moved the offset to the
+     * end, inside its transaction. */
+    u->completed = now;
+    st = get(s, SQL_UPLOAD_COMPLETE);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, u->rowid);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_blob(st, 3, u->sha256, 32, SQLITE_STATIC);
+    if ((err = run(st)) < 0)
+        return err;
+    for (unsigned i = 0; i < u->n_recipients; i++) {
+        st = get(s, SQL_MAILBOX_INSERT);
+        if (!st)
+            return -EIO;
+        bind_text(st, 1, u->recipients[i]);
+        sqlite3_bind_int64(st, 2, u->rowid);
+        if ((err = run(st)) < 0)
+            return err;
+    }
+    return 1;
+
+error_blob:
+    sqlite3_blob_close(b);
+    return err;
+}
+
 static int sq_upload_write(struct relay_storage *s, const char *upload_id, uint64_t offset,
                            const void *data, size_t len, int64_t now, struct relay_upload *u)
 {
-    struct sqlite_storage *q = impl(s);
     int err = begin(s);
     if (err < 0)
         return err;
@@ -641,66 +727,15 @@ static int sq_upload_write(struct relay_storage *s, const char *upload_id, uint6
         err = -ESTALE;
         goto error_tx;
     }
-    if (len > u->length - offset) {
-        err = -EFBIG;
+    int completed = write_in_tx(s, u, offset, data, len, 0, now);
+    if (completed < 0) {
+        err = completed;
         goto error_tx;
-    }
-    sqlite3_blob *b = NULL;
-    if (sqlite3_blob_open(q->db, "main", "messages", "data", u->rowid, 1, &b) != SQLITE_OK) {
-        err = -EIO;
-        goto error_tx;
-    }
-    if (len && sqlite3_blob_write(b, data, (int)len, (int)offset) != SQLITE_OK) {
-        err = -EIO;
-        goto error_blob;
-    }
-    u->offset = offset + len;
-    int completed = u->offset == u->length;
-    if (completed && (err = hash_blob(s, b, u->length, u->sha256)) < 0)
-        goto error_blob;
-    sqlite3_blob_close(b);
-
-    sqlite3_stmt *st = get(s, SQL_UPLOAD_ADVANCE);
-    if (!st) {
-        err = -EIO;
-        goto error_tx;
-    }
-    sqlite3_bind_int64(st, 1, u->rowid);
-    sqlite3_bind_int64(st, 2, (int64_t)u->offset);
-    if ((err = run(st)) < 0)
-        goto error_tx;
-    if (completed) {
-        /* Delivery happens once: this branch runs only on the write that
-         * moved the offset to the end, inside the same transaction. */
-        u->completed = now;
-        st = get(s, SQL_UPLOAD_COMPLETE);
-        if (!st) {
-            err = -EIO;
-            goto error_tx;
-        }
-        sqlite3_bind_int64(st, 1, u->rowid);
-        sqlite3_bind_int64(st, 2, now);
-        sqlite3_bind_blob(st, 3, u->sha256, 32, SQLITE_STATIC);
-        if ((err = run(st)) < 0)
-            goto error_tx;
-        for (unsigned i = 0; i < u->n_recipients; i++) {
-            st = get(s, SQL_MAILBOX_INSERT);
-            if (!st) {
-                err = -EIO;
-                goto error_tx;
-            }
-            bind_text(st, 1, u->recipients[i]);
-            sqlite3_bind_int64(st, 2, u->rowid);
-            if ((err = run(st)) < 0)
-                goto error_tx;
-        }
     }
     if ((err = commit(s)) < 0)
         return err;
     return completed;
 
-error_blob:
-    sqlite3_blob_close(b);
 error_tx:
     rollback(s);
     return err;
