@@ -1,5 +1,6 @@
 /*
- * The relay's storage in one SQLite database (WAL, synchronous=FULL).
+ * The relay's storage in one SQLite database (WAL, synchronous=NORMAL, and a
+ * WAL fdatasync the caller asks for before it acknowledges anything).
  *
  * Commits run with synchronous=NORMAL: a commit is atomic and survives the
  * process being killed. make_durable() then fdatasync()s the WAL through a
