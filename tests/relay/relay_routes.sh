@@ -192,6 +192,20 @@ as "$DAD" POST /v1/uploads -H 'Tus-Resumable: 1.0.0' -H 'Upload-Length: 2000' \
   --data-binary "@$SCRATCH/small"
 expect_status "creation with upload" 201
 [ "$(hdr upload-offset)" = 2000 ] || fail "creation with upload did not take the body"
+SMALL_UPLOAD=$(hdr location)
+as "$DAD" POST /v1/uploads -H 'Tus-Resumable: 1.0.0' -H 'Upload-Length: 2000' \
+  -H "Upload-Metadata: $(metadata "$SMALL" "$MA_ID")" -H 'Content-Type: application/offset+octet-stream' \
+  --data-binary "@$SCRATCH/small"
+expect_status "creation with upload, repeated" 201
+[ "$(hdr location)" = "$SMALL_UPLOAD" ] && [ "$(hdr upload-offset)" = 2000 ] || fail "a repeated creation with upload"
+as "$DAD" POST /v1/uploads -H 'Tus-Resumable: 1.0.0' -H 'Upload-Length: 2000' \
+  -H "Upload-Metadata: $(metadata "$(uuid)" "$MA_ID")" -H 'Content-Type: application/offset+octet-stream' \
+  -H "Upload-Checksum: sha1 $(sha1_b64 "$SCRATCH/part1")" --data-binary "@$SCRATCH/small"
+expect_error "creation with upload and a wrong checksum" 460 checksum_mismatch
+as "$MA" GET /v1/inbox
+[ "$(json "[.messages[] | select(.message_id == \"$SMALL\")] | length")" = 1 ] ||
+  fail "a message made by creation with upload is not exactly once in the inbox"
+[ "$(json '.messages | length')" = 2 ] || fail "the failed creation delivered something"
 
 # --- download -----------------------------------------------------------
 as "$MA" GET "/v1/messages/$MSG"
