@@ -49,7 +49,7 @@ req GET /v1/family
 expect_error "members without a token" 401 unauthorized
 req GET /v1/family -H 'Authorization: Bearer nonsense'
 expect_error "members with a garbled token" 401 unauthorized
-req GET /v1/family -H "Authorization: Bearer $(head -c 32 /dev/urandom | xxd -p -c 64)"
+req GET /v1/family -H "Authorization: Bearer $(random_hex 32)"
 expect_error "members with an unknown token" 401 unauthorized
 req GET /v1/nowhere
 expect_error "unknown route" 404 not_found
@@ -141,7 +141,7 @@ expect_status "inbox before completion" 200
 (curl -s -m 20 -H "Authorization: Bearer $MA" -w '\n%{time_total}' "$BASE/v1/inbox?wait=15" >"$SCRATCH/poll") &
 POLL=$!
 sleep 0.5
-patch "$DAD" "$UPLOAD" 30000 "$SCRATCH/part2" -H "Upload-Checksum: sha256 $(sha256sum "$SCRATCH/part2" | cut -d' ' -f1 | xxd -r -p | base64 -w0)"
+patch "$DAD" "$UPLOAD" 30000 "$SCRATCH/part2" -H "Upload-Checksum: sha256 $(sha256_b64 "$SCRATCH/part2")"
 expect_status "second half" 204
 [ "$(hdr upload-offset)" = 60000 ] || fail "offset after the last byte"
 wait $POLL
