@@ -41,6 +41,12 @@ const char *jn_strerror(int err)
         return "a received message is not a valid voice note";
     case JN_ERR_GAVE_UP:
         return "the network kept failing; everything done so far is kept, sync again later";
+    case JN_ERR_LISTEN:
+        return "cannot listen on that address (in use, or not an address of this machine)";
+    case JN_ERR_STORAGE:
+        return "the relay database cannot be opened or written";
+    case JN_ERR_CONFIG:
+        return "a relay setting is out of range";
     }
     return js_strerror(err);
 }
