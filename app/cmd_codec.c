@@ -9,4 +9,3 @@ int cmd_decode(const struct app_context *ctx, int argc, char **argv)
 {
     return app_fail("decode: not built yet");
 }
-
