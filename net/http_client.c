@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 
 #include <curl/curl.h>
 
-#include "net.h"
+#include "client_internal.h"
 
 #define DEFAULT_MAX_BODY (64 * 1024)
 
@@ -195,6 +196,15 @@ int jn_http_set_token(jn_http *http, const char *token)
     free(http->token);
     http->token = copy;
     return 0;
+}
+
+void jn_http_set_error(jn_http *http, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(http->last_error, sizeof(http->last_error), fmt, ap);
+    va_end(ap);
 }
 
 const char *jn_http_last_error(const jn_http *http)

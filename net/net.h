@@ -301,4 +301,100 @@ struct jn_download {
  * max_attempts times); the caller marks nothing ready unless this returns 0. */
 JN_API int jn_download_run(jn_http *http, struct jn_download *download);
 
+/* ---- family membership ---------------------------------------------------- */
+
+struct jn_family_identity {
+    char family_id[65];
+    char device_id[65];
+    char token[129]; /* the device token: the caller keeps it secret */
+    char invite[32]; /* digits; only from jn_family_create() */
+};
+
+/* POST /v1/families: a new family whose first device is this one, named
+ * name. Not retried (a lost answer must not make two families). Errors:
+ * the JN_ERR_* of the exchange, JN_ERR_PROTOCOL for a malformed answer. */
+JN_API int jn_family_create(jn_http *http, const char *name, struct jn_family_identity *out);
+/* POST /v1/join with an invite code: this device joins as name. */
+JN_API int jn_family_join(jn_http *http, const char *code, const char *name,
+                          struct jn_family_identity *out);
+/* POST /v1/invites: a new single-use code (digits) into code. */
+JN_API int jn_family_invite(jn_http *http, char *code, size_t size);
+
+typedef int (*jn_member_fn)(void *user, const char *device_id, const char *name);
+/* GET /v1/family: calls fn for each member; returns the count. */
+JN_API int jn_family_members(jn_http *http, jn_member_fn fn, void *user);
+
+/* ---- the sync engine ------------------------------------------------------- */
+
+typedef struct jn_sync jn_sync;
+
+enum jn_sync_event_kind {
+    JN_SYNC_UPLOAD_START,
+    JN_SYNC_UPLOAD_PROGRESS,
+    JN_SYNC_UPLOAD_DONE, /* the relay holds the whole message: outbox state sent */
+    JN_SYNC_DOWNLOAD_START,
+    JN_SYNC_DOWNLOAD_PROGRESS,
+    JN_SYNC_DOWNLOAD_DONE, /* verified and validated: inbox state ready */
+    JN_SYNC_REJECTED,      /* a download failed its check; dropped, fetched again */
+    JN_SYNC_RECEIPT_SENT,  /* state is "delivered" or "played" */
+    JN_SYNC_RECEIPT_RECEIVED,
+    JN_SYNC_FAILED,  /* one message could not be sent or fetched now (err) */
+    JN_SYNC_RETRY,   /* a pass failed on a transient error (err); waiting done ms */
+    JN_SYNC_WAITING, /* watch: waiting on the relay for news */
+};
+
+struct jn_sync_event {
+    enum jn_sync_event_kind kind;
+    const char *message_id; /* or NULL */
+    const char *state;      /* receipts: "delivered" or "played"; else NULL */
+    uint64_t done;          /* bytes so far */
+    uint64_t total;         /* bytes in all */
+    int err;
+};
+
+typedef void (*jn_sync_event_fn)(void *user, const struct jn_sync_event *event);
+
+struct jn_sync_config {
+    js_store *store;           /* borrowed; used by the sync only while it runs */
+    jn_sync_event_fn on_event; /* may be NULL */
+    void *user;
+};
+
+struct jn_sync_stats {
+    unsigned uploaded;
+    unsigned downloaded;
+    unsigned rejected;
+    unsigned receipts_sent;
+    unsigned receipts_received;
+    unsigned failed;
+    uint64_t bytes_sent;     /* on the connection, headers included */
+    uint64_t bytes_received;
+    uint64_t bytes_resent;   /* upload bytes sent more than once */
+};
+
+/* Reads the relay URL and the device token from the store's settings (the
+ * CA bundle from the "ca_file" setting if set). JN_ERR_NOT_SET_UP without
+ * them. */
+JN_API int jn_sync_create(const struct jn_sync_config *config, jn_sync **out);
+JN_API void jn_sync_destroy(jn_sync *sync);
+
+/* One pass: uploads every ready outbox message (tus, resumed at the relay's
+ * offset), sends pending receipts, lists the inbox after the saved cursor,
+ * downloads what is new (Range resume, SHA-256 against the ETag, the
+ * store's own checks), then fetches the receipts of this device's messages.
+ * Every step is recorded in the store as it lands, so a pass cut at any
+ * point (SIGKILL included) is resumed by the next without loss or repeat.
+ * Returns 0 if everything that could move moved (a message refused for
+ * good is reported as JN_SYNC_FAILED and counted, not returned), or the
+ * first error that stopped the pass. Adds to *stats if not NULL. */
+JN_API int jn_sync_run(jn_sync *sync, struct jn_sync_stats *stats);
+
+/* Runs passes forever, waiting between them in a long poll on the inbox
+ * (wait_s seconds, 0: 60), so nothing runs while nothing happens. Transient
+ * failures back off; returns only on an error a retry cannot fix. */
+JN_API int jn_sync_watch(jn_sync *sync, unsigned wait_s);
+
+/* libcurl's or the relay's words on the last failure, one line; "" if none. */
+JN_API const char *jn_sync_last_error(const jn_sync *sync);
+
 #endif

@@ -60,7 +60,7 @@ static void on_patch_progress(void *user, uint64_t sent, uint64_t total)
         p->up->progress(p->up->user, p->offset + sent, p->up->len);
 }
 
-static int create_upload(jn_http *http, struct jn_tus_upload *up)
+static int create_upload(jn_http *http, struct jn_tus_upload *up, uint64_t *offset)
 {
     struct jn_http_response resp;
     char length[48], meta[1024];
@@ -91,6 +91,11 @@ static int create_upload(jn_http *http, struct jn_tus_upload *up)
         goto out;
     }
     strcpy(up->url, resp.location);
+    /* A relay that makes creation idempotent (ours, by message id) answers
+     * a repeated creation with where the upload already stands. */
+    *offset = resp.upload_offset >= 0 && (uint64_t)resp.upload_offset <= up->len
+                  ? (uint64_t)resp.upload_offset
+                  : 0;
     if (up->on_location)
         err = up->on_location(up->user, up->url);
 out:
@@ -194,9 +199,8 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
     for (;;) {
         up->retry_after_s = -1;
         if (!up->url[0]) {
-            err = create_upload(http, up);
+            err = create_upload(http, up, &offset);
             if (!err) {
-                offset = 0;
                 offset_known = true;
             }
         } else if (!offset_known) {
