@@ -367,9 +367,10 @@ struct jn_sync_stats {
     unsigned receipts_sent;
     unsigned receipts_received;
     unsigned failed;
-    uint64_t bytes_sent;     /* on the connection, headers included */
+    uint64_t bytes_sent; /* on the connection, headers included */
     uint64_t bytes_received;
-    uint64_t bytes_resent;   /* upload bytes sent more than once */
+    uint64_t bytes_resent;  /* upload bytes sent more than once */
+    unsigned interruptions; /* transfers that failed and were resumed */
 };
 
 /* Reads the relay URL and the device token from the store's settings (the

@@ -257,6 +257,7 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     emit(sync, JN_SYNC_UPLOAD_START, m->id, NULL, m->offset, m->length, 0);
     err = jn_tus_upload_run(sync->http, &up);
     sync->stats.bytes_resent += up.bytes_resent;
+    sync->stats.interruptions += up.interruptions + (up.connections > 1 ? up.connections - 1 : 0);
     if (!err)
         err = js_outbox_mark(sync->store, m->id, JS_SENT);
     if (!err) {
@@ -525,6 +526,7 @@ static int download_one(jn_sync *sync, const struct js_message *m)
     snprintf(path, sizeof(path), "/v1/messages/%s", m->id);
     emit(sync, JN_SYNC_DOWNLOAD_START, m->id, NULL, m->offset, m->length, 0);
     err = jn_download_run(sync->http, &d);
+    sync->stats.interruptions += d.interruptions;
     if (!err && strcmp(d.sha256, m->sha256) != 0)
         err = JN_ERR_PROTOCOL; /* the relay announced one note and served another */
     if (!err) {
@@ -663,6 +665,7 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
         stats->bytes_sent += sync->stats.bytes_sent;
         stats->bytes_received += sync->stats.bytes_received;
         stats->bytes_resent += sync->stats.bytes_resent;
+        stats->interruptions += sync->stats.interruptions;
     }
     return err;
 }

@@ -55,14 +55,27 @@ function handler(req, res) {
   up.on('error', () => { try { req.socket.destroy(); } catch (e) {} });
   req.on('aborted', () => up.destroy());
   if (!fault.upload_bps) return req.pipe(up);
-  // Slow request bodies: a few hundred bytes at a time at the given rate.
+  // Slow request bodies: 512-byte slices spaced to the given rate.
   const bps = fault.upload_bps;
+  const queue = [];
+  let ended = false;
+  const pump = () => {
+    if (!queue.length) {
+      if (ended) up.end();
+      else req.resume();
+      return;
+    }
+    const slice = queue.shift();
+    if (up.destroyed) return;
+    up.write(slice);
+    setTimeout(pump, Math.ceil((slice.length * 1000) / bps));
+  };
   req.on('data', (d) => {
     req.pause();
-    up.write(d);
-    setTimeout(() => req.resume(), Math.ceil((d.length * 1000) / bps));
+    for (let i = 0; i < d.length; i += 512) queue.push(d.subarray(i, i + 512));
+    pump();
   });
-  req.on('end', () => up.end());
+  req.on('end', () => { ended = true; if (!queue.length) up.end(); });
 }
 
 let server;

@@ -42,10 +42,13 @@ start_proxy() {
   for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
   [ -s "$pf" ] || fail "the fault proxy did not start: $(cat "$SCRATCH/proxy.log")"
   PROXY_PORT=$(cat "$pf")
+  PROXY_URL=http://127.0.0.1:$PROXY_PORT
+  [ "${2:-}" = --tls ] && PROXY_URL=https://127.0.0.1:$PROXY_PORT
+  return 0
 }
 
 # fault JSON: sets the proxy's faults.
-fault() { curl -sf -X POST --data "$1" "http://127.0.0.1:$PROXY_PORT/__fault" >/dev/null || fail "cannot set faults"; }
+fault() { curl -skf -X POST --data "$1" "$PROXY_URL/__fault" >/dev/null || fail "cannot set faults"; }
 
 # family URL: homes $SCRATCH/parent and $SCRATCH/child, paired by invite code.
 family() {
