@@ -59,7 +59,7 @@ if part 2; then
 shape 64kbit
 id=$("$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/long.wav")
 size=$("$JIASHU" "${PARENT[@]}" outbox --json | jq ".[] | select(.id == \"$id\") | .bytes")
-J "${CHILD[@]}" sync --watch --json >"$SCRATCH/watch" 2>&1 &
+ip netns exec "$NS_C" "$JIASHU" "${CHILD[@]}" sync --watch --json >"$SCRATCH/watch" 2>&1 &
 watcher=$!
 SYNC_PIDS="$SYNC_PIDS $watcher"
 sleep 2

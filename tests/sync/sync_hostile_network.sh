@@ -29,7 +29,6 @@ start_relay_ns() {
 }
 start_relay_ns
 J() { ip netns exec "$NS_C" "$JIASHU" "$@"; }
-JIASHU_NS=J
 
 # Pairing goes over the bad link too.
 PARENT=(--home "$SCRATCH/parent")
@@ -56,7 +55,7 @@ echo "$count notes of $secs s, $size bytes at most, $total in all"
 start_cutter "$RELAY_PORT" $(( chunk * 3 / 2 + 600 )) $(( chunk + 900 ))
 
 # The child waits in --watch while the parent sends: both directions busy.
-J "${CHILD[@]}" sync --watch --json >"$SCRATCH/watch" 2>&1 &
+ip netns exec "$NS_C" "$JIASHU" "${CHILD[@]}" sync --watch --json >"$SCRATCH/watch" 2>&1 &
 watcher=$!
 SYNC_PIDS="$SYNC_PIDS $watcher"
 start=$(date +%s)
