@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -32,6 +33,7 @@ struct jn_http {
     char last_error[CURL_ERROR_SIZE + 64];
     uint64_t sent;
     uint64_t received;
+    struct timespec last_ok; /* when the last exchange completed */
 };
 
 struct transfer {
@@ -548,7 +550,16 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
     if (http->ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, http->ca_file);
     if (req->long_poll_s > 0) {
-        curl_easy_setopt(h, CURLOPT_TIMEOUT, req->long_poll_s + http->connect_timeout_s + 30L);
+        long total = req->long_poll_s + http->connect_timeout_s + 30L;
+        struct timespec now;
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, total);
+        /* libcurl arms its connect timer even on a reused connection, which
+         * would wake an idle long poll once for nothing. On a connection
+         * that just worked (the relay keeps it 30 s), only the overall
+         * timer is left. */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (http->last_ok.tv_sec && now.tv_sec - http->last_ok.tv_sec < 20)
+            curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, total);
     } else {
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, http->low_speed_bytes);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, http->low_speed_time_s);
@@ -577,6 +588,8 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
     http->sent += resp->bytes_sent;
     http->received += resp->bytes_received;
 
+    if (code == CURLE_OK)
+        clock_gettime(CLOCK_MONOTONIC, &http->last_ok);
     if (code != CURLE_OK) {
         if (t.too_large) {
             err = JN_ERR_TOO_LARGE;

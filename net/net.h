@@ -264,8 +264,10 @@ struct jn_tus_upload {
     long retry_after_s; /* internal: the last Retry-After seen */
 };
 
-/* Uploads data to the end: creates the upload if url is "", else asks the
- * relay (HEAD) where to resume; then PATCHes chunks with Upload-Checksum
+/* Uploads data to the end: creates the upload if url is "" (a relay whose
+ * creation is idempotent, like ours, answers a repeat with the same upload
+ * and its Upload-Offset, which is where this resumes), else asks (HEAD)
+ * where to resume; then PATCHes chunks with Upload-Checksum
  * (sha1), each at the offset the relay confirmed. After any failure it
  * backs off, asks the offset again and resumes there. A 404/410 on a
  * remembered URL starts a new upload. Returns 0 when the relay holds every
