@@ -373,6 +373,7 @@ struct jn_sync_stats {
     uint64_t bytes_received;
     uint64_t bytes_resent;  /* upload bytes sent more than once */
     unsigned interruptions; /* transfers that failed and were resumed */
+    uint64_t largest_chunk; /* the largest upload chunk used */
 };
 
 /* Reads the relay URL and the device token from the store's settings (the

@@ -257,6 +257,8 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     emit(sync, JN_SYNC_UPLOAD_START, m->id, NULL, m->offset, m->length, 0);
     err = jn_tus_upload_run(sync->http, &up);
     sync->stats.bytes_resent += up.bytes_resent;
+    if (up.largest_chunk > sync->stats.largest_chunk)
+        sync->stats.largest_chunk = up.largest_chunk;
     sync->stats.interruptions += up.interruptions + (up.connections > 1 ? up.connections - 1 : 0);
     if (!err)
         err = js_outbox_mark(sync->store, m->id, JS_SENT);
@@ -666,6 +668,8 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
         stats->bytes_received += sync->stats.bytes_received;
         stats->bytes_resent += sync->stats.bytes_resent;
         stats->interruptions += sync->stats.interruptions;
+        if (sync->stats.largest_chunk > stats->largest_chunk)
+            stats->largest_chunk = sync->stats.largest_chunk;
     }
     return err;
 }

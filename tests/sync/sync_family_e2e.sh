@@ -12,8 +12,17 @@ family "http://127.0.0.1:$RELAY_PORT"
 "$JIASHU" "${CHILD[@]}" family | grep -q mama || fail "the child does not list the parent"
 "$JIASHU" "${PARENT[@]}" family | grep -q nainai || fail "the parent does not list the child"
 
+# A second invite brings in a third device.
+code=$("$JIASHU" "${PARENT[@]}" family invite) || fail "family invite"
+echo "$code" | grep -Eq '^[0-9]+$' || fail "family invite printed '$code'"
+"$JIASHU" --home "$SCRATCH/uncle" setup --relay "http://127.0.0.1:$RELAY_PORT" --name jiujiu
+"$JIASHU" --home "$SCRATCH/uncle" family join "$code" || fail "join with a second invite"
+"$JIASHU" --home "$SCRATCH/aunt" setup --relay "http://127.0.0.1:$RELAY_PORT" --name ayi
+expect_error_matching "a used invite" "not|used|found" "$JIASHU" --home "$SCRATCH/aunt" family join "$code"
+[ "$("$JIASHU" "${PARENT[@]}" family | wc -l)" = 3 ] || fail "the family does not list three members"
+
 note "$SCRATCH/in.wav" 3
-id=$("$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/in.wav") || fail "record"
+id=$("$JIASHU" "${PARENT[@]}" record --to nainai --input "$SCRATCH/in.wav") || fail "record"
 "$JIASHU" "${PARENT[@]}" sync >"$SCRATCH/p1" || fail "parent sync"
 grep -q "^sent $id" "$SCRATCH/p1" || fail "the parent's sync did not send $id: $(cat "$SCRATCH/p1")"
 [ "$(count_state outbox sent "${PARENT[@]}")" = 1 ] || fail "the outbox message is not 'sent'"
