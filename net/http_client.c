@@ -119,7 +119,8 @@ static char *dup_or_null(const char *s, int *err)
 int jn_http_create(const struct jn_http_config *config, jn_http **out)
 {
     jn_http *http;
-    const char *ca = config->ca_file;
+    const char *ca = config->ca_file, *env;
+    long c, b, t;
     size_t n;
     int err = 0;
 
@@ -147,6 +148,12 @@ int jn_http_create(const struct jn_http_config *config, jn_http **out)
     http->connect_timeout_s = config->connect_timeout_s > 0 ? config->connect_timeout_s : 30;
     http->low_speed_bytes = config->low_speed_bytes > 0 ? config->low_speed_bytes : 1;
     http->low_speed_time_s = config->low_speed_time_s > 0 ? config->low_speed_time_s : 45;
+    env = getenv("JIASHU_NET_TIMEOUTS");
+    if (env && sscanf(env, "%ld,%ld,%ld", &c, &b, &t) == 3 && c > 0 && b > 0 && t > 0) {
+        http->connect_timeout_s = c;
+        http->low_speed_bytes = b;
+        http->low_speed_time_s = t;
+    }
 
     http->multi = curl_multi_init();
     if (!http->multi) {

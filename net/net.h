@@ -168,6 +168,8 @@ struct jn_http_config {
      * treated as dead. 0: 1 byte/s for 45 s, so a slow link never trips it. */
     long low_speed_bytes;
     long low_speed_time_s;
+    /* JIASHU_NET_TIMEOUTS="CONNECT_S,LOW_BYTES,LOW_S" in the environment
+     * overrides the three (tests). */
 };
 
 /* Returns 0 or a negative code (-ENOMEM, JN_ERR_URL). */

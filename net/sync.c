@@ -405,6 +405,8 @@ static int step_inbox(jn_sync *sync, unsigned wait_s)
         char path[96];
         json_t *answer = NULL, *messages, *m, *next;
         size_t i, count;
+        int64_t reached;
+        bool full = false;
 
         snprintf(path, sizeof(path), "/v1/inbox?after=%" PRId64 "&wait=%u", cursor, wait_s);
         err = jn_json_call(sync->http, "GET", path, NULL, wait_s, 0, &answer);
@@ -420,29 +422,46 @@ static int step_inbox(jn_sync *sync, unsigned wait_s)
             return JN_ERR_PROTOCOL;
         }
         count = json_array_size(messages);
+        reached = cursor;
         json_array_foreach(messages, i, m)
         {
             const char *id = string_field(m, "message_id", JS_ID_LEN);
             const char *from = string_field(m, "from", JS_PEER_MAX);
             const char *sha = string_field(m, "sha256", 64);
             json_t *len = json_object_get(m, "length");
+            json_t *c = json_object_get(m, "cursor");
 
-            if (!id || !from || !sha || !json_is_integer(len) || json_integer_value(len) <= 0) {
+            if (!id || !from || !sha || !json_is_integer(len) || json_integer_value(len) <= 0 ||
+                !json_is_integer(c)) {
                 err = JN_ERR_PROTOCOL;
                 break;
             }
             err = js_inbox_announce(sync->store, id, from, (uint64_t)json_integer_value(len), sha);
             if (err == 1)
                 err = 0;
+            if (err == JS_ERR_QUOTA) {
+                /* No room until something is played: leave the rest listed
+                 * on the relay and fetch what is already announced. */
+                sync->stats.failed++;
+                emit(sync, JN_SYNC_FAILED, id, NULL, 0, (uint64_t)json_integer_value(len), err);
+                full = true;
+                err = 0;
+                break;
+            }
             if (err)
                 break;
+            if (json_integer_value(c) > reached)
+                reached = json_integer_value(c);
         }
-        if (!err && json_integer_value(next) > cursor) {
-            cursor = json_integer_value(next);
-            err = set_cursor(sync, JS_SETTING_INBOX_CURSOR, cursor);
+        if (!err && !full && json_integer_value(next) > reached)
+            reached = json_integer_value(next);
+        if (reached > cursor) {
+            int serr = set_cursor(sync, JS_SETTING_INBOX_CURSOR, reached);
+            err = err ? err : serr;
+            cursor = reached;
         }
         json_decref(answer);
-        if (err || count < 100)
+        if (err || full || count < 100)
             return err;
         wait_s = 0; /* a full page: more are waiting */
     }

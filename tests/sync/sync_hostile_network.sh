@@ -88,4 +88,28 @@ echo "2G: $count messages in ${all_s}s (parent's sync ${up_s}s); cuts: $cuts_up 
 [ "$cuts_down" -ge $((count * 3 / 4)) ] || fail "only $cuts_down downloads were cut"
 largest=$(echo "$done_line" | jq .largest_chunk)
 [ "$resent" -le $((cuts_up * largest)) ] || fail "re-sent $resent bytes for $cuts_up cuts: more than one chunk ($largest) per cut"
+
+# A dead link is told from a slow one: with a 2 s connect time-out and
+# "dead below 50 bytes/s for 4 s", a blackholed relay ends the sync with one
+# line, while the 20 kbit/s link itself passes under the same settings.
+export JIASHU_NET_TIMEOUTS=2,50,4 JIASHU_BACKOFF_MS=100,500
+note "$SCRATCH/dead.wav" 6
+id=$("$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/dead.wav")
+ip netns exec "$NS_C" "$JIASHU" "${PARENT[@]}" sync >/dev/null 2>"$SCRATCH/dead.err" &
+syncer=$!
+SYNC_PIDS="$SYNC_PIDS $syncer"
+sleep 1.5
+ip netns exec "$NS_R" iptables -I INPUT 1 -j DROP
+start=$(date +%s)
+rc=0; wait "$syncer" || rc=$?
+took=$(( $(date +%s) - start ))
+[ "$rc" -ne 0 ] || fail "a sync over a dead link succeeded"
+[ "$(wc -l <"$SCRATCH/dead.err")" = 1 ] || fail "a dead link should give one line: $(cat "$SCRATCH/dead.err")"
+echo "dead link: gave up after ${took}s: $(cat "$SCRATCH/dead.err")"
+"$JIASHU" "${PARENT[@]}" outbox --json | jq -e ".[] | select(.id == \"$id\") | .state == \"ready\" or .state == \"uploading\"" >/dev/null ||
+  fail "the message left the outbox over a dead link"
+ip netns exec "$NS_R" iptables -D INPUT 1
+J "${PARENT[@]}" sync >/dev/null || fail "the slow link was taken for a dead one"
+J "${CHILD[@]}" sync >/dev/null || fail "child sync after the dead link"
+"$JIASHU" "${CHILD[@]}" export "$id" "$SCRATCH/dead.opus" || fail "the message sent after the dead link did not arrive"
 echo ok
