@@ -50,7 +50,7 @@ static const char *query(struct relay_request *r, const char *name)
 
 static struct relay_storage *st(struct relay_request *r)
 {
-    return r->relay->st;
+    return r->st;
 }
 
 static int is(struct relay_request *r, const char *method)
