@@ -159,6 +159,8 @@ void relay_error_retry(struct relay_request *r, unsigned status, const char *cod
                        const char *message, unsigned retry_after);
 struct json_t;
 void relay_json(struct relay_request *r, unsigned status, struct json_t *body); /* steals body */
+/* Answers with JSON text already written; takes text (malloc'd). */
+void relay_json_text(struct relay_request *r, unsigned status, char *text, size_t len);
 
 /* relay_routes.c */
 /* The first call for a request, after the route is known: checks the

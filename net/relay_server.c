@@ -86,7 +86,13 @@ static int limiter_init(struct relay_limiter *l, unsigned slots, double rate, un
     l->slots = calloc(slots, sizeof *l->slots);
     if (!l->slots)
         return -ENOMEM;
-    pthread_mutex_init(&l->lock, NULL);
+    /* Adaptive: the lock is held for a few instructions, so a thread
+     * finding it taken spins a little before it sleeps. */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&l->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
     l->n_slots = slots;
     l->rate = rate;
     l->burst = burst ? burst : 1;
@@ -263,6 +269,18 @@ void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response
     MHD_destroy_response(resp);
 }
 
+void relay_json_text(struct relay_request *r, unsigned status, char *text, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    r->bytes_out += len;
+    relay_respond(r, status, resp);
+}
+
 void relay_json(struct relay_request *r, unsigned status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -277,15 +295,7 @@ void relay_json(struct relay_request *r, unsigned status, json_t *body)
         relay_respond(r, 500, resp);
         return;
     }
-    size_t n = strlen(text);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    r->bytes_out += n;
-    relay_respond(r, status, resp);
+    relay_json_text(r, status, text, strlen(text));
 }
 
 void relay_error_retry(struct relay_request *r, unsigned status, const char *code,

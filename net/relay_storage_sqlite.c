@@ -257,7 +257,12 @@ static int64_t single_int(sqlite3_stmt *st, int *err)
 static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *t)
@@ -993,6 +998,16 @@ static const struct relay_storage_ops sqlite_ops = {
     .cleanup = sq_cleanup,
 };
 
+static pthread_once_t configured = PTHREAD_ONCE_INIT;
+
+/* Before SQLite's first use: no memory statistics, which every allocation
+ * of every thread would update under one global mutex. When SQLite was
+ * already initialised (by other code of the process) this fails harmlessly. */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
 {
     int err = -ENOMEM;
@@ -1001,8 +1016,12 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
         return err;
     q->base.ops = &sqlite_ops;
     q->wal_fd = -1;
-    if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    pthread_once(&configured, configure_sqlite);
+    /* NOMUTEX: a handle is used by one thread at a time (relay_storage.h),
+     * so SQLite need not lock each call on it. */
+    if (sqlite3_open_v2(path, &q->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         err = -EIO;
         goto error_db;
     }
