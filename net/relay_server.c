@@ -499,6 +499,19 @@ static int reserve_body(struct relay_request *r, uint64_t n)
     return 0;
 }
 
+/* The first capacity of a body: its Content-Length when it fits the
+ * route's limit (a whole message is then read without a copy), else 4 KiB
+ * doubling as the bytes come. */
+static size_t announced_length(struct relay_request *r)
+{
+    const char *h =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t n;
+    if (h && relay_parse_u64(h, r->body_limit, &n) == 0 && n >= 4096)
+        return (size_t)n;
+    return 4096;
+}
+
 static int hexdigit(int c)
 {
     if (c >= '0' && c <= '9')
@@ -556,7 +569,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (r->body_len + n > r->body_cap) {
-            size_t cap = r->body_cap ? r->body_cap : 4096;
+            size_t cap = r->body_cap ? r->body_cap : announced_length(r);
             while (cap < r->body_len + n)
                 cap *= 2;
             if (cap > r->body_limit)
