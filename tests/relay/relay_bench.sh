@@ -162,7 +162,9 @@ kill -INT "$WRK_POLLS" 2>/dev/null || true
 wait "$WRK_POLLS" 2>/dev/null || true
 
 cat <<REPORT
-relay benchmark ($(nproc) cores, loopback, wrk -t2 -c$CONNS -d${DURATION}s, median of $ROUNDS alternating rounds; nginx $(nginx -v 2>&1 | sed 's/.*\///') with $NGINX_WORKERS worker(s))
+relay benchmark ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, loopback, wrk -t2 -c$CONNS -d${DURATION}s, median of $ROUNDS alternating rounds)
+  relay: $(ls /proc/"$RELAY_PID"/task | wc -l) threads ($(nproc) request threads, one per core); fdatasync of the WAL before each answer that wrote
+  nginx $(nginx -v 2>&1 | sed 's/.*\///'): $NGINX_WORKERS worker process(es) (NGINX_WORKERS), dav PUT to a file, no fsync
   rounds: relay uploads ${UP_R[*]} | nginx PUT ${UP_N[*]} | relay inbox ${IN_R[*]} | nginx GET ${IN_N[*]}
   60 KB uploads/s   relay (tus creation-with-upload, fsync'd): $RELAY_UP   nginx dav PUT: $NGINX_PUT   ratio $(ratio "$RELAY_UP" "$NGINX_PUT")
   inbox requests/s  relay GET /v1/inbox: $RELAY_INBOX   nginx static 27-byte JSON: $NGINX_GET   ratio $(ratio "$RELAY_INBOX" "$NGINX_GET")
