@@ -38,7 +38,6 @@ struct relay_bucket {
 };
 
 struct relay_limiter {
-    pthread_mutex_t lock; /* the request threads share the buckets */
     struct relay_bucket *slots;
     unsigned n_slots;
     double rate;
@@ -47,21 +46,16 @@ struct relay_limiter {
 
 struct relay_request;
 
-#define RELAY_MAX_THREADS 16
-
 struct jn_relay {
     struct jn_relay_config cfg;
-    /* One storage handle per request thread, handed out on first use
-     * (relay_thread_storage); SQLite's WAL lets them read at once. */
-    struct relay_storage *st[RELAY_MAX_THREADS];
-    unsigned n_threads, n_st_taken;   /* n_st_taken under lock */
+    struct relay_storage *st;         /* used by the MHD thread only */
     struct relay_storage *cleanup_st; /* used by the timer thread only */
     struct relay_storage *sync_st;    /* make_durable by the sync thread, checkpoint by its own */
     struct MHD_Daemon *mhd;
     uint16_t port;
     uint64_t seed;
 
-    /* Rate limits (each with its lock) and the body budget (atomic). */
+    /* Rate limits and the body budget, touched by the MHD thread only. */
     struct relay_limiter token_limit;
     struct relay_limiter join_limit;
     struct relay_limiter join_global;
@@ -95,7 +89,6 @@ struct jn_relay {
 
 struct relay_request {
     struct jn_relay *relay;
-    struct relay_storage *st; /* the handle of the thread serving the connection */
     struct MHD_Connection *conn;
     uint64_t t0_us;
     char method[12];
@@ -141,9 +134,6 @@ struct relay_request {
 
 /* relay_server.c */
 uint64_t relay_now_ms(void);
-/* The storage handle of the calling request thread; NULL if there is none
- * left (cannot happen with one handle per pool thread). */
-struct relay_storage *relay_thread_storage(struct jn_relay *relay);
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after);
 uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
 /* Suspends r until a wake for its device and kind, or its deadline; 0, or

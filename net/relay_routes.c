@@ -51,7 +51,7 @@ static const char *query(struct relay_request *r, const char *name)
 
 static struct relay_storage *st(struct relay_request *r)
 {
-    return r->st;
+    return r->relay->st;
 }
 
 static int is(struct relay_request *r, const char *method)

@@ -1,10 +1,8 @@
 /*
- * The relay's HTTP server: libmicrohttpd in epoll mode with a pool of one
- * thread per core, each running the routes of its connections with a
- * storage handle of its own; SQLite's WAL lets them read at once and the
- * storage serialises their writes. Rate limits have a lock each. Long polls
- * suspend their connection; a timer thread resumes them at their deadline
- * and runs the periodic cleanup on its own storage handle.
+ * The relay's HTTP server: libmicrohttpd in epoll mode on one internal
+ * thread, which runs every route, so storage and rate limits need no locks.
+ * Long polls suspend their connection; a timer thread resumes them at their
+ * deadline and runs the periodic cleanup on its own storage handle.
  */
 #include "relay_internal.h"
 
@@ -18,7 +16,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "relay_parse.h"
 
@@ -86,13 +83,6 @@ static int limiter_init(struct relay_limiter *l, unsigned slots, double rate, un
     l->slots = calloc(slots, sizeof *l->slots);
     if (!l->slots)
         return -ENOMEM;
-    /* Adaptive: the lock is held for a few instructions, so a thread
-     * finding it taken spins a little before it sleeps. */
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
-    pthread_mutex_init(&l->lock, &ma);
-    pthread_mutexattr_destroy(&ma);
     l->n_slots = slots;
     l->rate = rate;
     l->burst = burst ? burst : 1;
@@ -103,8 +93,6 @@ static int limiter_init(struct relay_limiter *l, unsigned slots, double rate, un
 
 static void limiter_finish(struct relay_limiter *l)
 {
-    if (l->slots)
-        pthread_mutex_destroy(&l->lock);
     free(l->slots);
 }
 
@@ -112,7 +100,6 @@ int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_afte
 {
     struct relay_bucket *b = &l->slots[key % l->n_slots];
     uint64_t now = relay_now_ms();
-    pthread_mutex_lock(&l->lock);
     if (b->last_ms) {
         b->tokens += (double)(now - b->last_ms) / 1000.0 * l->rate;
         if (b->tokens > l->burst)
@@ -121,31 +108,11 @@ int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_afte
     b->last_ms = now;
     if (b->tokens >= 1.0) {
         b->tokens -= 1.0;
-        pthread_mutex_unlock(&l->lock);
         return 0;
     }
     double wait = l->rate > 0 ? (1.0 - b->tokens) / l->rate : 3600;
-    pthread_mutex_unlock(&l->lock);
     *retry_after = (unsigned)wait + 1;
     return -EAGAIN;
-}
-
-struct relay_storage *relay_thread_storage(struct jn_relay *relay)
-{
-    static __thread struct jn_relay *owner;
-    static __thread struct relay_storage *mine;
-    if (owner != relay) {
-        struct relay_storage *s = NULL;
-        pthread_mutex_lock(&relay->lock);
-        if (relay->n_st_taken < relay->n_threads)
-            s = relay->st[relay->n_st_taken++];
-        pthread_mutex_unlock(&relay->lock);
-        if (!s)
-            return NULL;
-        owner = relay;
-        mine = s;
-    }
-    return mine;
 }
 
 static void after_durable(struct relay_request *r)
@@ -489,12 +456,9 @@ static const char *route_of(const char *url, enum relay_route *route, char *arg,
 static int reserve_body(struct relay_request *r, uint64_t n)
 {
     struct jn_relay *relay = r->relay;
-    uint64_t cur = __atomic_load_n(&relay->buffered, __ATOMIC_RELAXED);
-    do {
-        if (cur + n > relay->cfg.max_buffered_bytes)
-            return -EAGAIN;
-    } while (!__atomic_compare_exchange_n(&relay->buffered, &cur, cur + n, 1, __ATOMIC_RELAXED,
-                                          __ATOMIC_RELAXED));
+    if (relay->buffered + n > relay->cfg.max_buffered_bytes)
+        return -EAGAIN;
+    relay->buffered += n;
     r->reserved += n;
     return 0;
 }
@@ -538,7 +502,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->t0_us = now_us();
         snprintf(r->method, sizeof r->method, "%s", method);
-        r->st = relay_thread_storage(relay);
         const char *bad = route_of(url, &r->route, r->arg, sizeof r->arg);
         if (r->route == ROUTE_UNKNOWN) {
             relay_error(r, 404, "not_found", "no such route");
@@ -546,10 +509,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (bad) {
             relay_error(r, 400, "malformed", bad);
-            return MHD_YES;
-        }
-        if (!r->st) {
-            relay_error(r, 500, "internal", "the relay could not read or write its storage");
             return MHD_YES;
         }
         relay_route_begin(r);
@@ -632,7 +591,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed)");
     }
-    __atomic_fetch_sub(&relay->buffered, r->reserved, __ATOMIC_RELAXED);
+    relay->buffered -= r->reserved;
     if (r->held_resp)
         MHD_destroy_response(r->held_resp);
     free(r->body);
@@ -721,15 +680,10 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         limiter_init(&relay->create_limit, 16384, cfg->join_rate, cfg->join_burst) < 0)
         goto error_limits;
 
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    relay->n_threads = cores < 1                   ? 1
-                       : cores > RELAY_MAX_THREADS ? RELAY_MAX_THREADS
-                                                   : (unsigned)cores;
-    for (unsigned i = 0; i < relay->n_threads; i++)
-        if (relay_storage_sqlite_open(cfg->db_path, &relay->st[i]) < 0) {
-            err = JN_ERR_STORAGE;
-            goto error_st;
-        }
+    if (relay_storage_sqlite_open(cfg->db_path, &relay->st) < 0) {
+        err = JN_ERR_STORAGE;
+        goto error_limits;
+    }
     if (relay_storage_sqlite_open(cfg->db_path, &relay->cleanup_st) < 0) {
         err = JN_ERR_STORAGE;
         goto error_st;
@@ -759,14 +713,14 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
     relay->mhd = MHD_start_daemon(
-        flags, cfg->port, NULL, NULL, on_request, relay, MHD_OPTION_THREAD_POOL_SIZE,
-        relay->n_threads, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)cfg->max_header_bytes, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, relay, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        relay, MHD_OPTION_UNESCAPE_CALLBACK, unescape, relay, MHD_OPTION_END);
+        flags, cfg->port, NULL, NULL, on_request, relay, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, relay,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, relay, MHD_OPTION_UNESCAPE_CALLBACK, unescape, relay,
+        MHD_OPTION_END);
     if (!relay->mhd) {
         err = JN_ERR_LISTEN;
         goto error_sync;
@@ -815,9 +769,7 @@ error_sync:
 error_cleanup_st:
     relay->cleanup_st->ops->close(relay->cleanup_st);
 error_st:
-    for (unsigned i = 0; i < relay->n_threads; i++)
-        if (relay->st[i])
-            relay->st[i]->ops->close(relay->st[i]);
+    relay->st->ops->close(relay->st);
 error_limits:
     limiter_finish(&relay->token_limit);
     limiter_finish(&relay->join_limit);
@@ -887,8 +839,7 @@ void jn_relay_destroy(struct jn_relay *relay)
     jn_relay_stop(relay);
     relay->sync_st->ops->close(relay->sync_st);
     relay->cleanup_st->ops->close(relay->cleanup_st);
-    for (unsigned i = 0; i < relay->n_threads; i++)
-        relay->st[i]->ops->close(relay->st[i]);
+    relay->st->ops->close(relay->st);
     pthread_mutex_destroy(&relay->lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);

@@ -11,8 +11,8 @@
  * the threads that answer requests nor the syncs wait for the database
  * file's fsync. Checkpoints sync the WAL and the database themselves.
  *
- * Several handles of one process (one per request thread) read at once;
- * their writes take turns on a process-wide mutex.
+ * The handles of one process (requests, cleanup, checkpoints) read at
+ * once; their writes take turns on a process-wide mutex.
  *
  * Audio lives in the row of its message: the creation allocates a zeroblob
  * of the announced length and each PATCH writes into it with the incremental
@@ -202,7 +202,8 @@ static int run(sqlite3_stmt *st)
 
 /* Writers of this process take turns on this mutex rather than in
  * SQLite's busy handler, which sleeps whole milliseconds between tries:
- * the relay's request threads write through connections of their own.
+ * the relay's request and cleanup threads write through connections of
+ * their own.
  * Every BEGIN IMMEDIATE holds it until its COMMIT or ROLLBACK, and every
  * write outside a transaction holds it for its statement. */
 static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER;

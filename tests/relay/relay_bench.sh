@@ -170,7 +170,7 @@ wait "$WRK_POLLS" 2>/dev/null || true
 
 cat <<REPORT
 relay benchmark ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, loopback, wrk -t2 -c$CONNS -d${DURATION}s, median of $ROUNDS alternating rounds)
-  relay: $(ls /proc/"$RELAY_PID"/task | wc -l) threads ($(nproc) request threads, one per core); fdatasync of the WAL before each answer that wrote
+  relay: $(ls /proc/"$RELAY_PID"/task | wc -l) threads (requests on one), fdatasync of the WAL before each answer that wrote
   nginx $(nginx -v 2>&1 | sed 's/.*\///'): $NGINX_WORKERS worker process(es) (NGINX_WORKERS), dav PUT to a file, no fsync
   rounds: relay uploads ${UP_R[*]} | nginx PUT ${UP_N[*]} | relay inbox ${IN_R[*]} | nginx GET ${IN_N[*]}
   60 KB uploads/s   relay (tus creation-with-upload, fsync'd): $RELAY_UP   nginx dav PUT: $NGINX_PUT   ratio $(ratio "$RELAY_UP" "$NGINX_PUT")

@@ -140,10 +140,11 @@ expect_status "A's grandma after all that" 200
 as "$B2" GET /v1/family
 expect_status "B's child after all that" 200
 
-# Storage limits hold against concurrent creations (the request threads
-# write side by side): 20 messages of 60,000 bytes at once into a family
-# allowed 300,000 bytes store exactly 5. The bodies come slowly, so every
-# request is past its first checks before any is stored.
+# Storage limits hold against concurrent creations (requests interleave
+# between their first checks and their writes): 20 messages of 60,000
+# bytes at once into a family allowed 300,000 bytes store exactly 5. The
+# bodies come slowly, so every request is past its first checks before any
+# is stored.
 start_relay par --max-family-bytes 300000 --token-rate 1000 --token-burst 1000
 new_family papa; P=$TOKEN
 join "$CODE" nana; NANA_ID=$DEVICE
