@@ -91,6 +91,11 @@ static int limiter_init(struct relay_limiter *l, unsigned slots, double rate, un
     return 0;
 }
 
+static void limiter_finish(struct relay_limiter *l)
+{
+    free(l->slots);
+}
+
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after)
 {
     struct relay_bucket *b = &l->slots[key % l->n_slots];
@@ -136,7 +141,7 @@ static int await_sync(struct relay_request *r)
         return 0;
     }
     pthread_mutex_unlock(&relay->lock);
-    r->sync_err = relay->st->ops->make_durable(relay->st);
+    r->sync_err = relay->sync_st->ops->make_durable(relay->sync_st);
     r->synced = 1;
     after_durable(r);
     return -1;
@@ -146,7 +151,6 @@ static int await_sync(struct relay_request *r)
 static void *syncer_main(void *arg)
 {
     struct jn_relay *relay = arg;
-    uint64_t last_checkpoint = relay_now_ms();
     pthread_mutex_lock(&relay->lock);
     for (;;) {
         while (!relay->sync_pending && !relay->sync_stop)
@@ -166,15 +170,39 @@ static void *syncer_main(void *arg)
             after_durable(r);
             MHD_resume_connection(r->conn);
         }
-        /* Checkpoint at most once a second, between batches: the requests
-         * keep coming in on the other thread meanwhile. */
-        uint64_t now = relay_now_ms();
-        if (now - last_checkpoint >= 1000) {
-            last_checkpoint = now;
-            if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
-                fprintf(stderr, "jiashu-relay: checkpoint failed\n");
-        }
         pthread_mutex_lock(&relay->lock);
+        relay->checkpoint_wanted = 1;
+        pthread_cond_signal(&relay->checkpoint_cond);
+    }
+    pthread_mutex_unlock(&relay->lock);
+    return NULL;
+}
+
+static void timespec_at(struct timespec *ts, uint64_t ms);
+
+/* Checkpoints after writes, at most once a second. A checkpoint copies the
+ * WAL into the database and syncs both, which can take long: on this
+ * thread the syncs of new writes go on meanwhile. make_durable() may run
+ * on the same handle at the same time (relay_storage.h). */
+static void *checkpointer_main(void *arg)
+{
+    struct jn_relay *relay = arg;
+    pthread_mutex_lock(&relay->lock);
+    while (!relay->checkpoint_stop) {
+        if (!relay->checkpoint_wanted) {
+            pthread_cond_wait(&relay->checkpoint_cond, &relay->lock);
+            continue;
+        }
+        relay->checkpoint_wanted = 0;
+        pthread_mutex_unlock(&relay->lock);
+        if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
+            fprintf(stderr, "jiashu-relay: checkpoint failed\n");
+        uint64_t next = relay_now_ms() + 1000;
+        struct timespec ts;
+        timespec_at(&ts, next);
+        pthread_mutex_lock(&relay->lock);
+        while (!relay->checkpoint_stop && relay_now_ms() < next)
+            pthread_cond_timedwait(&relay->checkpoint_cond, &relay->lock, &ts);
     }
     pthread_mutex_unlock(&relay->lock);
     relay->sync_st->ops->checkpoint(relay->sync_st);
@@ -208,6 +236,18 @@ void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response
     MHD_destroy_response(resp);
 }
 
+void relay_json_text(struct relay_request *r, unsigned status, char *text, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    r->bytes_out += len;
+    relay_respond(r, status, resp);
+}
+
 void relay_json(struct relay_request *r, unsigned status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -222,15 +262,7 @@ void relay_json(struct relay_request *r, unsigned status, json_t *body)
         relay_respond(r, 500, resp);
         return;
     }
-    size_t n = strlen(text);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    r->bytes_out += n;
-    relay_respond(r, status, resp);
+    relay_json_text(r, status, text, strlen(text));
 }
 
 void relay_error_retry(struct relay_request *r, unsigned status, const char *code,
@@ -431,6 +463,19 @@ static int reserve_body(struct relay_request *r, uint64_t n)
     return 0;
 }
 
+/* The first capacity of a body: its Content-Length when it fits the
+ * route's limit (a whole message is then read without a copy), else 4 KiB
+ * doubling as the bytes come. */
+static size_t announced_length(struct relay_request *r)
+{
+    const char *h =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t n;
+    if (h && relay_parse_u64(h, r->body_limit, &n) == 0 && n >= 4096)
+        return (size_t)n;
+    return 4096;
+}
+
 static int hexdigit(int c)
 {
     if (c >= '0' && c <= '9')
@@ -483,7 +528,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (r->body_len + n > r->body_cap) {
-            size_t cap = r->body_cap ? r->body_cap : 4096;
+            size_t cap = r->body_cap ? r->body_cap : announced_length(r);
             while (cap < r->body_len + n)
                 cap *= 2;
             if (cap > r->body_limit)
@@ -652,6 +697,7 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&relay->cond, &ca);
+    pthread_cond_init(&relay->checkpoint_cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&relay->sync_cond, NULL);
     pthread_mutex_init(&relay->lock, NULL);
@@ -692,9 +738,20 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         goto error_timer;
     }
     relay->syncer_started = 1;
+    if (pthread_create(&relay->checkpointer, NULL, checkpointer_main, relay) != 0) {
+        err = -EAGAIN;
+        goto error_syncer;
+    }
+    relay->checkpointer_started = 1;
     *out = relay;
     return 0;
 
+error_syncer:
+    pthread_mutex_lock(&relay->lock);
+    relay->sync_stop = 1;
+    pthread_cond_signal(&relay->sync_cond);
+    pthread_mutex_unlock(&relay->lock);
+    pthread_join(relay->syncer, NULL);
 error_timer:
     pthread_mutex_lock(&relay->lock);
     relay->stopping = 1;
@@ -707,16 +764,17 @@ error_sync:
     pthread_mutex_destroy(&relay->lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
+    pthread_cond_destroy(&relay->checkpoint_cond);
     relay->sync_st->ops->close(relay->sync_st);
 error_cleanup_st:
     relay->cleanup_st->ops->close(relay->cleanup_st);
 error_st:
     relay->st->ops->close(relay->st);
 error_limits:
-    free(relay->token_limit.slots);
-    free(relay->join_limit.slots);
-    free(relay->join_global.slots);
-    free(relay->create_limit.slots);
+    limiter_finish(&relay->token_limit);
+    limiter_finish(&relay->join_limit);
+    limiter_finish(&relay->join_global);
+    limiter_finish(&relay->create_limit);
 error_relay:
     free(relay);
     return err;
@@ -753,6 +811,13 @@ void jn_relay_stop(struct jn_relay *relay)
     if (relay->syncer_started)
         pthread_join(relay->syncer, NULL);
     relay->syncer_started = 0;
+    pthread_mutex_lock(&relay->lock);
+    relay->checkpoint_stop = 1;
+    pthread_cond_signal(&relay->checkpoint_cond);
+    pthread_mutex_unlock(&relay->lock);
+    if (relay->checkpointer_started)
+        pthread_join(relay->checkpointer, NULL);
+    relay->checkpointer_started = 0;
 
     /* Let the requests in flight (and the long polls just woken) answer. */
     for (int i = 0; i < 50; i++) {
@@ -778,9 +843,10 @@ void jn_relay_destroy(struct jn_relay *relay)
     pthread_mutex_destroy(&relay->lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
-    free(relay->token_limit.slots);
-    free(relay->join_limit.slots);
-    free(relay->join_global.slots);
-    free(relay->create_limit.slots);
+    pthread_cond_destroy(&relay->checkpoint_cond);
+    limiter_finish(&relay->token_limit);
+    limiter_finish(&relay->join_limit);
+    limiter_finish(&relay->join_global);
+    limiter_finish(&relay->create_limit);
     free(relay);
 }

@@ -7,9 +7,12 @@
  * descriptor of its own, which makes every commit written before it
  * durable; the relay calls it once for a batch of requests, from another
  * thread, before answering them (group commit). Automatic checkpoints are
- * off: the relay's sync thread runs them on a handle of its own, so the
- * thread that answers requests never waits for the database file's fsync.
- * Checkpoints sync the WAL and the database themselves.
+ * off: the relay runs them on a thread and handle of their own, so neither
+ * the threads that answer requests nor the syncs wait for the database
+ * file's fsync. Checkpoints sync the WAL and the database themselves.
+ *
+ * The handles of one process (requests, cleanup, checkpoints) read at
+ * once; their writes take turns on a process-wide mutex.
  *
  * Audio lives in the row of its message: the creation allocates a zeroblob
  * of the announced length and each PATCH writes into it with the incremental
@@ -23,6 +26,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,24 +188,6 @@ static int exec(struct relay_storage *s, const char *sql)
     return 0;
 }
 
-static int begin(struct relay_storage *s)
-{
-    return exec(s, "BEGIN IMMEDIATE");
-}
-
-static int commit(struct relay_storage *s)
-{
-    int err = exec(s, "COMMIT");
-    if (err < 0)
-        exec(s, "ROLLBACK");
-    return err;
-}
-
-static void rollback(struct relay_storage *s)
-{
-    exec(s, "ROLLBACK");
-}
-
 /* Steps a statement that returns no row. */
 static int run(sqlite3_stmt *st)
 {
@@ -212,6 +198,47 @@ static int run(sqlite3_stmt *st)
     if (rc == SQLITE_CONSTRAINT)
         return -EEXIST;
     return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Writers of this process take turns on this mutex rather than in
+ * SQLite's busy handler, which sleeps whole milliseconds between tries:
+ * the relay's request and cleanup threads write through connections of
+ * their own.
+ * Every BEGIN IMMEDIATE holds it until its COMMIT or ROLLBACK, and every
+ * write outside a transaction holds it for its statement. */
+static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER;
+
+static int begin(struct relay_storage *s)
+{
+    pthread_mutex_lock(&writer);
+    int err = exec(s, "BEGIN IMMEDIATE");
+    if (err < 0)
+        pthread_mutex_unlock(&writer);
+    return err;
+}
+
+static int commit(struct relay_storage *s)
+{
+    int err = exec(s, "COMMIT");
+    if (err < 0)
+        exec(s, "ROLLBACK");
+    pthread_mutex_unlock(&writer);
+    return err;
+}
+
+static void rollback(struct relay_storage *s)
+{
+    exec(s, "ROLLBACK");
+    pthread_mutex_unlock(&writer);
+}
+
+/* A single write statement outside a transaction. */
+static int run_write(sqlite3_stmt *st)
+{
+    pthread_mutex_lock(&writer);
+    int err = run(st);
+    pthread_mutex_unlock(&writer);
+    return err;
 }
 
 static int64_t single_int(sqlite3_stmt *st, int *err)
@@ -234,7 +261,12 @@ static int64_t single_int(sqlite3_stmt *st, int *err)
 static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *t)
@@ -434,7 +466,7 @@ static int sq_device_revoke(struct relay_storage *s, const char *family_id, cons
         return -EIO;
     bind_text(st, 1, device_id);
     bind_text(st, 2, family_id);
-    int err = run(st);
+    int err = run_write(st);
     if (err < 0)
         return err;
     return sqlite3_changes(impl(s)->db) == 1 ? 0 : -ENOENT;
@@ -545,7 +577,8 @@ static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t
                        const void *data, size_t len, int blob_holds_data, int64_t now);
 
 static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, const void *first,
-                            size_t first_len, int64_t now)
+                            size_t first_len, int64_t now, uint64_t max_family_bytes,
+                            unsigned max_mailbox)
 {
     int err = begin(s);
     if (err < 0)
@@ -570,6 +603,23 @@ static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, con
     free(old);
     if (err != -ENOENT)
         goto error_tx;
+    /* The routes checked the limits before reading the body; here they
+     * hold against every write made since, by any thread. */
+    uint64_t used, pending;
+    if ((err = sq_family_usage(s, u->family_id, &used)) < 0)
+        goto error_tx;
+    if (used + u->length > max_family_bytes) {
+        err = -ENOSPC;
+        goto error_tx;
+    }
+    for (unsigned i = 0; i < u->n_recipients; i++) {
+        if ((err = sq_mailbox_pending(s, u->recipients[i], &pending)) < 0)
+            goto error_tx;
+        if (pending >= max_mailbox) {
+            err = -EDQUOT;
+            goto error_tx;
+        }
+    }
 
     char recipients[RELAY_MAX_RECIPIENTS * (RELAY_ID_LEN + 1) + 1];
     size_t pos = 0;
@@ -756,7 +806,7 @@ static int sq_upload_delete(struct relay_storage *s, const char *upload_id)
     if (!st)
         return -EIO;
     bind_text(st, 1, upload_id);
-    int err = run(st);
+    int err = run_write(st);
     if (err < 0)
         return err;
     return sqlite3_changes(impl(s)->db) ? 0 : -ENOENT;
@@ -970,6 +1020,16 @@ static const struct relay_storage_ops sqlite_ops = {
     .cleanup = sq_cleanup,
 };
 
+static pthread_once_t configured = PTHREAD_ONCE_INIT;
+
+/* Before SQLite's first use: no memory statistics, which every allocation
+ * of every thread would update under one global mutex. When SQLite was
+ * already initialised (by other code of the process) this fails harmlessly. */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
 {
     int err = -ENOMEM;
@@ -978,8 +1038,12 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
         return err;
     q->base.ops = &sqlite_ops;
     q->wal_fd = -1;
-    if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    pthread_once(&configured, configure_sqlite);
+    /* NOMUTEX: a handle is used by one thread at a time (relay_storage.h),
+     * so SQLite need not lock each call on it. */
+    if (sqlite3_open_v2(path, &q->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         err = -EIO;
         goto error_db;
     }
