@@ -439,6 +439,13 @@ static int step_inbox(jn_sync *sync, unsigned wait_s)
             err = js_inbox_announce(sync->store, id, from, (uint64_t)json_integer_value(len), sha);
             if (err == 1)
                 err = 0;
+            if (err == JS_ERR_INVALID) {
+                /* An entry this client cannot hold (too long, bad id): skip
+                 * it rather than stop the whole inbox behind it. */
+                sync->stats.failed++;
+                emit(sync, JN_SYNC_FAILED, id, NULL, 0, (uint64_t)json_integer_value(len), err);
+                err = 0;
+            }
             if (err == JS_ERR_QUOTA) {
                 /* No room until something is played: leave the rest listed
                  * on the relay and fetch what is already announced. */
