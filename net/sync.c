@@ -729,7 +729,10 @@ int jn_sync_watch(jn_sync *sync, unsigned wait_s)
             wait = wait_s;
             continue;
         }
-        if (!jn_error_is_transient(err) && err != JN_ERR_GAVE_UP && err != JN_ERR_PROTOCOL)
+        /* Network trouble, a garbled answer or another program holding the
+         * store are waited out; anything else needs a person. */
+        if (!jn_error_is_transient(err) && err != JN_ERR_GAVE_UP && err != JN_ERR_PROTOCOL &&
+            err != JS_ERR_BUSY)
             return err;
         {
             unsigned ms = jn_backoff_next_ms(&backoff, -1);
