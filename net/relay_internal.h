@@ -38,6 +38,7 @@ struct relay_bucket {
 };
 
 struct relay_limiter {
+    pthread_mutex_t lock; /* the request threads share the buckets */
     struct relay_bucket *slots;
     unsigned n_slots;
     double rate;
@@ -46,16 +47,21 @@ struct relay_limiter {
 
 struct relay_request;
 
+#define RELAY_MAX_THREADS 16
+
 struct jn_relay {
     struct jn_relay_config cfg;
-    struct relay_storage *st;         /* used by the MHD thread only */
+    /* One storage handle per request thread, handed out on first use
+     * (relay_thread_storage); SQLite's WAL lets them read at once. */
+    struct relay_storage *st[RELAY_MAX_THREADS];
+    unsigned n_threads, n_st_taken;   /* n_st_taken under lock */
     struct relay_storage *cleanup_st; /* used by the timer thread only */
-    struct relay_storage *sync_st;    /* used by the sync thread only */
+    struct relay_storage *sync_st;    /* make_durable by the sync thread, checkpoint by its own */
     struct MHD_Daemon *mhd;
     uint16_t port;
     uint64_t seed;
 
-    /* Rate limits and the body budget, touched by the MHD thread only. */
+    /* Rate limits (each with its lock) and the body budget (atomic). */
     struct relay_limiter token_limit;
     struct relay_limiter join_limit;
     struct relay_limiter join_global;
@@ -78,10 +84,18 @@ struct jn_relay {
     int sync_stop;
     pthread_cond_t sync_cond;
     struct relay_request *sync_pending;
+
+    /* Checkpoints, on a thread of their own so that syncs never wait for
+     * one: asked for after each synced batch, run at most once a second. */
+    pthread_t checkpointer;
+    int checkpointer_started;
+    int checkpoint_wanted, checkpoint_stop;
+    pthread_cond_t checkpoint_cond;
 };
 
 struct relay_request {
     struct jn_relay *relay;
+    struct relay_storage *st; /* the handle of the thread serving the connection */
     struct MHD_Connection *conn;
     uint64_t t0_us;
     char method[12];
@@ -127,6 +141,9 @@ struct relay_request {
 
 /* relay_server.c */
 uint64_t relay_now_ms(void);
+/* The storage handle of the calling request thread; NULL if there is none
+ * left (cannot happen with one handle per pool thread). */
+struct relay_storage *relay_thread_storage(struct jn_relay *relay);
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after);
 uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
 /* Suspends r until a wake for its device and kind, or its deadline; 0, or
@@ -142,6 +159,8 @@ void relay_error_retry(struct relay_request *r, unsigned status, const char *cod
                        const char *message, unsigned retry_after);
 struct json_t;
 void relay_json(struct relay_request *r, unsigned status, struct json_t *body); /* steals body */
+/* Answers with JSON text already written; takes text (malloc'd). */
+void relay_json_text(struct relay_request *r, unsigned status, char *text, size_t len);
 
 /* relay_routes.c */
 /* The first call for a request, after the route is known: checks the

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ static const char *query(struct relay_request *r, const char *name)
 
 static struct relay_storage *st(struct relay_request *r)
 {
-    return r->relay->st;
+    return r->st;
 }
 
 static int is(struct relay_request *r, const char *method)
@@ -71,10 +72,30 @@ static void random_hex(char *out, size_t bytes)
     relay_hex(b, bytes, out);
 }
 
+/* The digests, fetched from OpenSSL once: EVP_sha256() makes every
+ * EVP_Digest() look its implementation up again, which costs more than
+ * hashing a token. */
+static EVP_MD *md_sha256, *md_sha1;
+static pthread_once_t digests_fetched = PTHREAD_ONCE_INIT;
+
+static void fetch_digests(void)
+{
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+}
+
+static const EVP_MD *digest(int algo)
+{
+    pthread_once(&digests_fetched, fetch_digests);
+    if (algo == RELAY_SUM_SHA1)
+        return md_sha1 ? md_sha1 : EVP_sha1();
+    return md_sha256 ? md_sha256 : EVP_sha256();
+}
+
 static void sha256(const void *data, size_t len, uint8_t out[32])
 {
     unsigned n = 32;
-    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+    EVP_Digest(data, len, out, &n, digest(RELAY_SUM_SHA256), NULL);
 }
 
 /* A new device token: 32 random bytes, handed out in hex; only the hash
@@ -665,7 +686,7 @@ static int check_checksum(struct relay_request *r)
     if (r->has_checksum) {
         uint8_t got[32];
         unsigned n = 0;
-        const EVP_MD *md = r->checksum_algo == RELAY_SUM_SHA1 ? EVP_sha1() : EVP_sha256();
+        const EVP_MD *md = digest(r->checksum_algo);
         if (!EVP_Digest(r->body ? r->body : "", r->body_len, got, &n, md, NULL) ||
             n != r->checksum_len || memcmp(got, r->checksum, n) != 0) {
             relay_error(r, 460, "checksum_mismatch", "the bytes do not match Upload-Checksum");
@@ -779,10 +800,78 @@ static int poll_args(struct relay_request *r, int64_t *after, unsigned *wait)
     return 0;
 }
 
+/* A page of the inbox or of receipts, written as JSON straight into one
+ * buffer: these are the routes devices poll, and building a jansson tree
+ * per entry only to serialise it cost more than the database did. */
 struct page {
-    json_t *items;
+    char *buf;
+    size_t len, cap;
+    int failed;
     int64_t cursor;
+    unsigned n;
 };
+
+static int page_room(struct page *p, size_t n)
+{
+    if (p->failed)
+        return -1;
+    if (p->len + n + 1 <= p->cap)
+        return 0;
+    size_t cap = p->cap ? p->cap : 512;
+    while (cap < p->len + n + 1)
+        cap *= 2;
+    char *nb = realloc(p->buf, cap);
+    if (!nb) {
+        p->failed = 1;
+        return -1;
+    }
+    p->buf = nb;
+    p->cap = cap;
+    return 0;
+}
+
+static void page_put(struct page *p, const char *s, size_t n)
+{
+    if (page_room(p, n) < 0)
+        return;
+    memcpy(p->buf + p->len, s, n);
+    p->len += n;
+    p->buf[p->len] = '\0';
+}
+
+#define PAGE_PUT(p, literal) page_put(p, literal, sizeof literal - 1)
+
+static void page_int(struct page *p, int64_t v)
+{
+    char t[24];
+    int n = snprintf(t, sizeof t, "%lld", (long long)v);
+    page_put(p, t, (size_t)n);
+}
+
+/* A JSON string. What is put here are ids and states the relay checked
+ * when it stored them, but quotes, backslashes and control characters are
+ * escaped all the same, so the answer is JSON whatever the database holds. */
+static void page_str(struct page *p, const char *s)
+{
+    size_t n = strlen(s);
+    if (page_room(p, 6 * n + 2) < 0)
+        return;
+    char *w = p->buf + p->len;
+    *w++ = '"';
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *w++ = '\\';
+            *w++ = (char)*c;
+        } else if (*c < 0x20) {
+            w += sprintf(w, "\\u%04x", *c);
+        } else {
+            *w++ = (char)*c;
+        }
+    }
+    *w++ = '"';
+    *w = '\0';
+    p->len = (size_t)(w - p->buf);
+}
 
 static int add_inbox_entry(void *ctx, const struct relay_inbox_entry *e)
 {
@@ -790,25 +879,44 @@ static int add_inbox_entry(void *ctx, const struct relay_inbox_entry *e)
     char sha[65];
     relay_hex(e->sha256, 32, sha);
     p->cursor = e->cursor;
-    return json_array_append_new(
-               p->items, json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:I}", "cursor", (json_int_t)e->cursor,
-                                   "message_id", e->message_id, "from", e->sender_id, "length",
-                                   (json_int_t)e->length, "duration_ms", (json_int_t)e->duration_ms,
-                                   "sha256", sha, "sent_at", (json_int_t)e->created))
-               ? -ENOMEM
-               : 0;
+    if (p->n++)
+        PAGE_PUT(p, ",");
+    PAGE_PUT(p, "{\"cursor\":");
+    page_int(p, e->cursor);
+    PAGE_PUT(p, ",\"message_id\":");
+    page_str(p, e->message_id);
+    PAGE_PUT(p, ",\"from\":");
+    page_str(p, e->sender_id);
+    PAGE_PUT(p, ",\"length\":");
+    page_int(p, (int64_t)e->length);
+    PAGE_PUT(p, ",\"duration_ms\":");
+    page_int(p, (int64_t)e->duration_ms);
+    PAGE_PUT(p, ",\"sha256\":\"");
+    page_put(p, sha, 64);
+    PAGE_PUT(p, "\",\"sent_at\":");
+    page_int(p, e->created);
+    PAGE_PUT(p, "}");
+    return p->failed ? -ENOMEM : 0;
 }
 
 static int add_receipt(void *ctx, const struct relay_receipt *rc)
 {
     struct page *p = ctx;
     p->cursor = rc->cursor;
-    return json_array_append_new(p->items, json_pack("{s:I,s:s,s:s,s:s,s:I}", "cursor",
-                                                     (json_int_t)rc->cursor, "message_id",
-                                                     rc->message_id, "device_id", rc->device_id,
-                                                     "state", rc->state, "at", (json_int_t)rc->at))
-               ? -ENOMEM
-               : 0;
+    if (p->n++)
+        PAGE_PUT(p, ",");
+    PAGE_PUT(p, "{\"cursor\":");
+    page_int(p, rc->cursor);
+    PAGE_PUT(p, ",\"message_id\":");
+    page_str(p, rc->message_id);
+    PAGE_PUT(p, ",\"device_id\":");
+    page_str(p, rc->device_id);
+    PAGE_PUT(p, ",\"state\":");
+    page_str(p, rc->state);
+    PAGE_PUT(p, ",\"at\":");
+    page_int(p, rc->at);
+    PAGE_PUT(p, "}");
+    return p->failed ? -ENOMEM : 0;
 }
 
 static void finish_poll(struct relay_request *r)
@@ -817,24 +925,39 @@ static void finish_poll(struct relay_request *r)
     unsigned wait;
     if (poll_args(r, &after, &wait) < 0)
         return;
-    struct page p = {json_array(), after};
     int inbox = r->route == ROUTE_INBOX;
-    int err = !p.items ? -ENOMEM
+    struct page p = {.cursor = after};
+    if (inbox)
+        PAGE_PUT(&p, "{\"messages\":[");
+    else
+        PAGE_PUT(&p, "{\"receipts\":[");
+    int err = p.failed ? -ENOMEM
               : inbox  ? st(r)->ops->inbox(st(r), r->dev.id, after, PAGE, add_inbox_entry, &p)
                        : st(r)->ops->receipts(st(r), r->dev.id, after, PAGE, add_receipt, &p);
+    if (err == -ENOMEM) {
+        free(p.buf);
+        relay_error(r, 500, "internal", "out of memory");
+        return;
+    }
     if (err < 0) {
-        json_decref(p.items);
+        free(p.buf);
         storage_failed(r);
         return;
     }
-    if (json_array_size(p.items) == 0 && wait > 0 && !r->woken &&
+    if (p.n == 0 && wait > 0 && !r->woken &&
         relay_wait(r, inbox ? WAIT_INBOX : WAIT_RECEIPTS, wait) == 0) {
-        json_decref(p.items);
+        free(p.buf);
         return; /* answered when resumed */
     }
-    relay_json(r, 200,
-               json_pack("{s:o,s:I}", inbox ? "messages" : "receipts", p.items, "cursor",
-                         (json_int_t)p.cursor));
+    PAGE_PUT(&p, "],\"cursor\":");
+    page_int(&p, p.cursor);
+    PAGE_PUT(&p, "}");
+    if (p.failed) {
+        free(p.buf);
+        relay_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    relay_json_text(r, 200, p.buf, p.len);
 }
 
 /* The message in r->arg, if the caller may see it: its sender or a recipient. */

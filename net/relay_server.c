@@ -1,8 +1,10 @@
 /*
- * The relay's HTTP server: libmicrohttpd in epoll mode on one internal
- * thread, which runs every route, so storage and rate limits need no locks.
- * Long polls suspend their connection; a timer thread resumes them at their
- * deadline and runs the periodic cleanup on its own storage handle.
+ * The relay's HTTP server: libmicrohttpd in epoll mode with a pool of one
+ * thread per core, each running the routes of its connections with a
+ * storage handle of its own; SQLite's WAL lets them read at once and the
+ * storage serialises their writes. Rate limits have a lock each. Long polls
+ * suspend their connection; a timer thread resumes them at their deadline
+ * and runs the periodic cleanup on its own storage handle.
  */
 #include "relay_internal.h"
 
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "relay_parse.h"
 
@@ -83,6 +86,13 @@ static int limiter_init(struct relay_limiter *l, unsigned slots, double rate, un
     l->slots = calloc(slots, sizeof *l->slots);
     if (!l->slots)
         return -ENOMEM;
+    /* Adaptive: the lock is held for a few instructions, so a thread
+     * finding it taken spins a little before it sleeps. */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&l->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
     l->n_slots = slots;
     l->rate = rate;
     l->burst = burst ? burst : 1;
@@ -91,10 +101,18 @@ static int limiter_init(struct relay_limiter *l, unsigned slots, double rate, un
     return 0;
 }
 
+static void limiter_finish(struct relay_limiter *l)
+{
+    if (l->slots)
+        pthread_mutex_destroy(&l->lock);
+    free(l->slots);
+}
+
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after)
 {
     struct relay_bucket *b = &l->slots[key % l->n_slots];
     uint64_t now = relay_now_ms();
+    pthread_mutex_lock(&l->lock);
     if (b->last_ms) {
         b->tokens += (double)(now - b->last_ms) / 1000.0 * l->rate;
         if (b->tokens > l->burst)
@@ -103,11 +121,31 @@ int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_afte
     b->last_ms = now;
     if (b->tokens >= 1.0) {
         b->tokens -= 1.0;
+        pthread_mutex_unlock(&l->lock);
         return 0;
     }
     double wait = l->rate > 0 ? (1.0 - b->tokens) / l->rate : 3600;
+    pthread_mutex_unlock(&l->lock);
     *retry_after = (unsigned)wait + 1;
     return -EAGAIN;
+}
+
+struct relay_storage *relay_thread_storage(struct jn_relay *relay)
+{
+    static __thread struct jn_relay *owner;
+    static __thread struct relay_storage *mine;
+    if (owner != relay) {
+        struct relay_storage *s = NULL;
+        pthread_mutex_lock(&relay->lock);
+        if (relay->n_st_taken < relay->n_threads)
+            s = relay->st[relay->n_st_taken++];
+        pthread_mutex_unlock(&relay->lock);
+        if (!s)
+            return NULL;
+        owner = relay;
+        mine = s;
+    }
+    return mine;
 }
 
 static void after_durable(struct relay_request *r)
@@ -136,7 +174,7 @@ static int await_sync(struct relay_request *r)
         return 0;
     }
     pthread_mutex_unlock(&relay->lock);
-    r->sync_err = relay->st->ops->make_durable(relay->st);
+    r->sync_err = relay->sync_st->ops->make_durable(relay->sync_st);
     r->synced = 1;
     after_durable(r);
     return -1;
@@ -146,7 +184,6 @@ static int await_sync(struct relay_request *r)
 static void *syncer_main(void *arg)
 {
     struct jn_relay *relay = arg;
-    uint64_t last_checkpoint = relay_now_ms();
     pthread_mutex_lock(&relay->lock);
     for (;;) {
         while (!relay->sync_pending && !relay->sync_stop)
@@ -166,15 +203,39 @@ static void *syncer_main(void *arg)
             after_durable(r);
             MHD_resume_connection(r->conn);
         }
-        /* Checkpoint at most once a second, between batches: the requests
-         * keep coming in on the other thread meanwhile. */
-        uint64_t now = relay_now_ms();
-        if (now - last_checkpoint >= 1000) {
-            last_checkpoint = now;
-            if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
-                fprintf(stderr, "jiashu-relay: checkpoint failed\n");
-        }
         pthread_mutex_lock(&relay->lock);
+        relay->checkpoint_wanted = 1;
+        pthread_cond_signal(&relay->checkpoint_cond);
+    }
+    pthread_mutex_unlock(&relay->lock);
+    return NULL;
+}
+
+static void timespec_at(struct timespec *ts, uint64_t ms);
+
+/* Checkpoints after writes, at most once a second. A checkpoint copies the
+ * WAL into the database and syncs both, which can take long: on this
+ * thread the syncs of new writes go on meanwhile. make_durable() may run
+ * on the same handle at the same time (relay_storage.h). */
+static void *checkpointer_main(void *arg)
+{
+    struct jn_relay *relay = arg;
+    pthread_mutex_lock(&relay->lock);
+    while (!relay->checkpoint_stop) {
+        if (!relay->checkpoint_wanted) {
+            pthread_cond_wait(&relay->checkpoint_cond, &relay->lock);
+            continue;
+        }
+        relay->checkpoint_wanted = 0;
+        pthread_mutex_unlock(&relay->lock);
+        if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
+            fprintf(stderr, "jiashu-relay: checkpoint failed\n");
+        uint64_t next = relay_now_ms() + 1000;
+        struct timespec ts;
+        timespec_at(&ts, next);
+        pthread_mutex_lock(&relay->lock);
+        while (!relay->checkpoint_stop && relay_now_ms() < next)
+            pthread_cond_timedwait(&relay->checkpoint_cond, &relay->lock, &ts);
     }
     pthread_mutex_unlock(&relay->lock);
     relay->sync_st->ops->checkpoint(relay->sync_st);
@@ -208,6 +269,18 @@ void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response
     MHD_destroy_response(resp);
 }
 
+void relay_json_text(struct relay_request *r, unsigned status, char *text, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    r->bytes_out += len;
+    relay_respond(r, status, resp);
+}
+
 void relay_json(struct relay_request *r, unsigned status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -222,15 +295,7 @@ void relay_json(struct relay_request *r, unsigned status, json_t *body)
         relay_respond(r, 500, resp);
         return;
     }
-    size_t n = strlen(text);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    r->bytes_out += n;
-    relay_respond(r, status, resp);
+    relay_json_text(r, status, text, strlen(text));
 }
 
 void relay_error_retry(struct relay_request *r, unsigned status, const char *code,
@@ -424,11 +489,27 @@ static const char *route_of(const char *url, enum relay_route *route, char *arg,
 static int reserve_body(struct relay_request *r, uint64_t n)
 {
     struct jn_relay *relay = r->relay;
-    if (relay->buffered + n > relay->cfg.max_buffered_bytes)
-        return -EAGAIN;
-    relay->buffered += n;
+    uint64_t cur = __atomic_load_n(&relay->buffered, __ATOMIC_RELAXED);
+    do {
+        if (cur + n > relay->cfg.max_buffered_bytes)
+            return -EAGAIN;
+    } while (!__atomic_compare_exchange_n(&relay->buffered, &cur, cur + n, 1, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
     r->reserved += n;
     return 0;
+}
+
+/* The first capacity of a body: its Content-Length when it fits the
+ * route's limit (a whole message is then read without a copy), else 4 KiB
+ * doubling as the bytes come. */
+static size_t announced_length(struct relay_request *r)
+{
+    const char *h =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t n;
+    if (h && relay_parse_u64(h, r->body_limit, &n) == 0 && n >= 4096)
+        return (size_t)n;
+    return 4096;
 }
 
 static int hexdigit(int c)
@@ -457,6 +538,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->t0_us = now_us();
         snprintf(r->method, sizeof r->method, "%s", method);
+        r->st = relay_thread_storage(relay);
         const char *bad = route_of(url, &r->route, r->arg, sizeof r->arg);
         if (r->route == ROUTE_UNKNOWN) {
             relay_error(r, 404, "not_found", "no such route");
@@ -464,6 +546,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (bad) {
             relay_error(r, 400, "malformed", bad);
+            return MHD_YES;
+        }
+        if (!r->st) {
+            relay_error(r, 500, "internal", "the relay could not read or write its storage");
             return MHD_YES;
         }
         relay_route_begin(r);
@@ -483,7 +569,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (r->body_len + n > r->body_cap) {
-            size_t cap = r->body_cap ? r->body_cap : 4096;
+            size_t cap = r->body_cap ? r->body_cap : announced_length(r);
             while (cap < r->body_len + n)
                 cap *= 2;
             if (cap > r->body_limit)
@@ -546,7 +632,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed)");
     }
-    relay->buffered -= r->reserved;
+    __atomic_fetch_sub(&relay->buffered, r->reserved, __ATOMIC_RELAXED);
     if (r->held_resp)
         MHD_destroy_response(r->held_resp);
     free(r->body);
@@ -635,10 +721,15 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         limiter_init(&relay->create_limit, 16384, cfg->join_rate, cfg->join_burst) < 0)
         goto error_limits;
 
-    if (relay_storage_sqlite_open(cfg->db_path, &relay->st) < 0) {
-        err = JN_ERR_STORAGE;
-        goto error_limits;
-    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    relay->n_threads = cores < 1                   ? 1
+                       : cores > RELAY_MAX_THREADS ? RELAY_MAX_THREADS
+                                                   : (unsigned)cores;
+    for (unsigned i = 0; i < relay->n_threads; i++)
+        if (relay_storage_sqlite_open(cfg->db_path, &relay->st[i]) < 0) {
+            err = JN_ERR_STORAGE;
+            goto error_st;
+        }
     if (relay_storage_sqlite_open(cfg->db_path, &relay->cleanup_st) < 0) {
         err = JN_ERR_STORAGE;
         goto error_st;
@@ -652,6 +743,7 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&relay->cond, &ca);
+    pthread_cond_init(&relay->checkpoint_cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&relay->sync_cond, NULL);
     pthread_mutex_init(&relay->lock, NULL);
@@ -667,14 +759,14 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
     relay->mhd = MHD_start_daemon(
-        flags, cfg->port, NULL, NULL, on_request, relay, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, relay,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, relay, MHD_OPTION_UNESCAPE_CALLBACK, unescape, relay,
-        MHD_OPTION_END);
+        flags, cfg->port, NULL, NULL, on_request, relay, MHD_OPTION_THREAD_POOL_SIZE,
+        relay->n_threads, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)cfg->max_header_bytes, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, relay, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        relay, MHD_OPTION_UNESCAPE_CALLBACK, unescape, relay, MHD_OPTION_END);
     if (!relay->mhd) {
         err = JN_ERR_LISTEN;
         goto error_sync;
@@ -692,9 +784,20 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         goto error_timer;
     }
     relay->syncer_started = 1;
+    if (pthread_create(&relay->checkpointer, NULL, checkpointer_main, relay) != 0) {
+        err = -EAGAIN;
+        goto error_syncer;
+    }
+    relay->checkpointer_started = 1;
     *out = relay;
     return 0;
 
+error_syncer:
+    pthread_mutex_lock(&relay->lock);
+    relay->sync_stop = 1;
+    pthread_cond_signal(&relay->sync_cond);
+    pthread_mutex_unlock(&relay->lock);
+    pthread_join(relay->syncer, NULL);
 error_timer:
     pthread_mutex_lock(&relay->lock);
     relay->stopping = 1;
@@ -707,16 +810,19 @@ error_sync:
     pthread_mutex_destroy(&relay->lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
+    pthread_cond_destroy(&relay->checkpoint_cond);
     relay->sync_st->ops->close(relay->sync_st);
 error_cleanup_st:
     relay->cleanup_st->ops->close(relay->cleanup_st);
 error_st:
-    relay->st->ops->close(relay->st);
+    for (unsigned i = 0; i < relay->n_threads; i++)
+        if (relay->st[i])
+            relay->st[i]->ops->close(relay->st[i]);
 error_limits:
-    free(relay->token_limit.slots);
-    free(relay->join_limit.slots);
-    free(relay->join_global.slots);
-    free(relay->create_limit.slots);
+    limiter_finish(&relay->token_limit);
+    limiter_finish(&relay->join_limit);
+    limiter_finish(&relay->join_global);
+    limiter_finish(&relay->create_limit);
 error_relay:
     free(relay);
     return err;
@@ -753,6 +859,13 @@ void jn_relay_stop(struct jn_relay *relay)
     if (relay->syncer_started)
         pthread_join(relay->syncer, NULL);
     relay->syncer_started = 0;
+    pthread_mutex_lock(&relay->lock);
+    relay->checkpoint_stop = 1;
+    pthread_cond_signal(&relay->checkpoint_cond);
+    pthread_mutex_unlock(&relay->lock);
+    if (relay->checkpointer_started)
+        pthread_join(relay->checkpointer, NULL);
+    relay->checkpointer_started = 0;
 
     /* Let the requests in flight (and the long polls just woken) answer. */
     for (int i = 0; i < 50; i++) {
@@ -774,13 +887,15 @@ void jn_relay_destroy(struct jn_relay *relay)
     jn_relay_stop(relay);
     relay->sync_st->ops->close(relay->sync_st);
     relay->cleanup_st->ops->close(relay->cleanup_st);
-    relay->st->ops->close(relay->st);
+    for (unsigned i = 0; i < relay->n_threads; i++)
+        relay->st[i]->ops->close(relay->st[i]);
     pthread_mutex_destroy(&relay->lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
-    free(relay->token_limit.slots);
-    free(relay->join_limit.slots);
-    free(relay->join_global.slots);
-    free(relay->create_limit.slots);
+    pthread_cond_destroy(&relay->checkpoint_cond);
+    limiter_finish(&relay->token_limit);
+    limiter_finish(&relay->join_limit);
+    limiter_finish(&relay->join_global);
+    limiter_finish(&relay->create_limit);
     free(relay);
 }

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,24 +185,6 @@ static int exec(struct relay_storage *s, const char *sql)
     return 0;
 }
 
-static int begin(struct relay_storage *s)
-{
-    return exec(s, "BEGIN IMMEDIATE");
-}
-
-static int commit(struct relay_storage *s)
-{
-    int err = exec(s, "COMMIT");
-    if (err < 0)
-        exec(s, "ROLLBACK");
-    return err;
-}
-
-static void rollback(struct relay_storage *s)
-{
-    exec(s, "ROLLBACK");
-}
-
 /* Steps a statement that returns no row. */
 static int run(sqlite3_stmt *st)
 {
@@ -212,6 +195,46 @@ static int run(sqlite3_stmt *st)
     if (rc == SQLITE_CONSTRAINT)
         return -EEXIST;
     return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Writers of this process take turns on this mutex rather than in
+ * SQLite's busy handler, which sleeps whole milliseconds between tries:
+ * the relay's request threads write through connections of their own.
+ * Every BEGIN IMMEDIATE holds it until its COMMIT or ROLLBACK, and every
+ * write outside a transaction holds it for its statement. */
+static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER;
+
+static int begin(struct relay_storage *s)
+{
+    pthread_mutex_lock(&writer);
+    int err = exec(s, "BEGIN IMMEDIATE");
+    if (err < 0)
+        pthread_mutex_unlock(&writer);
+    return err;
+}
+
+static int commit(struct relay_storage *s)
+{
+    int err = exec(s, "COMMIT");
+    if (err < 0)
+        exec(s, "ROLLBACK");
+    pthread_mutex_unlock(&writer);
+    return err;
+}
+
+static void rollback(struct relay_storage *s)
+{
+    exec(s, "ROLLBACK");
+    pthread_mutex_unlock(&writer);
+}
+
+/* A single write statement outside a transaction. */
+static int run_write(sqlite3_stmt *st)
+{
+    pthread_mutex_lock(&writer);
+    int err = run(st);
+    pthread_mutex_unlock(&writer);
+    return err;
 }
 
 static int64_t single_int(sqlite3_stmt *st, int *err)
@@ -234,7 +257,12 @@ static int64_t single_int(sqlite3_stmt *st, int *err)
 static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *t)
@@ -434,7 +462,7 @@ static int sq_device_revoke(struct relay_storage *s, const char *family_id, cons
         return -EIO;
     bind_text(st, 1, device_id);
     bind_text(st, 2, family_id);
-    int err = run(st);
+    int err = run_write(st);
     if (err < 0)
         return err;
     return sqlite3_changes(impl(s)->db) == 1 ? 0 : -ENOENT;
@@ -756,7 +784,7 @@ static int sq_upload_delete(struct relay_storage *s, const char *upload_id)
     if (!st)
         return -EIO;
     bind_text(st, 1, upload_id);
-    int err = run(st);
+    int err = run_write(st);
     if (err < 0)
         return err;
     return sqlite3_changes(impl(s)->db) ? 0 : -ENOENT;
@@ -970,6 +998,16 @@ static const struct relay_storage_ops sqlite_ops = {
     .cleanup = sq_cleanup,
 };
 
+static pthread_once_t configured = PTHREAD_ONCE_INIT;
+
+/* Before SQLite's first use: no memory statistics, which every allocation
+ * of every thread would update under one global mutex. When SQLite was
+ * already initialised (by other code of the process) this fails harmlessly. */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
 {
     int err = -ENOMEM;
@@ -978,8 +1016,12 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
         return err;
     q->base.ops = &sqlite_ops;
     q->wal_fd = -1;
-    if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    pthread_once(&configured, configure_sqlite);
+    /* NOMUTEX: a handle is used by one thread at a time (relay_storage.h),
+     * so SQLite need not lock each call on it. */
+    if (sqlite3_open_v2(path, &q->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         err = -EIO;
         goto error_db;
     }
