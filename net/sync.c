@@ -668,6 +668,8 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
 
     memset(&sync->stats, 0, sizeof(sync->stats));
     sync->members_fresh = false;
+    unsigned conn0 = jn_http_connections(sync->http);
+
     jn_http_counters(sync->http, &sent0, &recv0);
     err = step_uploads(sync);
     if (!err)
@@ -683,6 +685,7 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
     jn_http_counters(sync->http, &sent1, &recv1);
     sync->stats.bytes_sent = sent1 - sent0;
     sync->stats.bytes_received = recv1 - recv0;
+    sync->stats.connections = jn_http_connections(sync->http) - conn0;
     if (stats) {
         stats->uploaded += sync->stats.uploaded;
         stats->downloaded += sync->stats.downloaded;
@@ -694,6 +697,7 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
         stats->bytes_received += sync->stats.bytes_received;
         stats->bytes_resent += sync->stats.bytes_resent;
         stats->interruptions += sync->stats.interruptions;
+        stats->connections += sync->stats.connections;
         if (sync->stats.largest_chunk > stats->largest_chunk)
             stats->largest_chunk = sync->stats.largest_chunk;
     }
