@@ -191,8 +191,12 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
         err = jn_family_members(http, on_member, &mp);
         err = err < 0 ? err : 0;
     }
-    if (err)
-        status = relay_fail(strcmp(verb, "list") ? argv[1] : "family", err, http);
+    if (err) {
+        char what[32];
+        snprintf(what, sizeof(what), "family%s%s", strcmp(verb, "list") ? " " : "",
+                 strcmp(verb, "list") ? verb : "");
+        status = relay_fail(what, err, http);
+    }
 out:
     jn_http_destroy(http);
     js_store_destroy(store);
