@@ -113,6 +113,14 @@ got=$("$JIASHU" "${CHILD[@]}" inbox --json | jq length)
 [ "$(count_state outbox played "${PARENT[@]}")" = "$(count_state inbox played "${CHILD[@]}")" ] ||
   fail "played marks differ between the child and the parent's view"
 
+# --- a forward proxy from the environment, as libcurl reads it ------------
+"$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/a.wav" >/dev/null
+"$JIASHU" "${PARENT[@]}" config relay_url "http://127.0.0.1:$relay_port" >/dev/null
+http_proxy=http://127.0.0.1:$PROXY_PORT no_proxy= NO_PROXY= "$JIASHU" "${PARENT[@]}" sync >"$SCRATCH/px" ||
+  fail "sync through an http_proxy failed"
+grep -q '^sent ' "$SCRATCH/px" || fail "nothing sent through the proxy"
+[ "$(stats | jq '.as_proxy // 0')" -ge 2 ] || fail "the requests did not go through http_proxy: $(stats)"
+
 # --- TLS: an HTTPS relay works; an untrusted certificate is fatal ---------
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$SCRATCH/key.pem" -out "$SCRATCH/cert.pem" \
   -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null || fail "openssl"
