@@ -311,6 +311,19 @@ static int expect_upload_bytes(struct relay_request *r, uint64_t offset)
     return 0;
 }
 
+/* Answers a failed upload_create. */
+static void creation_failed(struct relay_request *r, int err)
+{
+    if (err == -EEXIST)
+        relay_error(r, 409, "conflict", "another device already used this message id");
+    else if (err == -ENOSPC)
+        relay_error(r, 507, "storage_full", "your family's storage on this relay is full");
+    else if (err == -EDQUOT)
+        relay_error(r, 507, "storage_full", "a recipient's mailbox is full");
+    else
+        storage_failed(r);
+}
+
 static void begin_create_upload(struct relay_request *r)
 {
     struct jn_relay *relay = r->relay;
@@ -425,14 +438,11 @@ static void begin_create_upload(struct relay_request *r)
         r->deferred_create = 1;
         return;
     }
-    err = st(r)->ops->upload_create(st(r), u, NULL, 0, (int64_t)time(NULL));
+    err = st(r)->ops->upload_create(st(r), u, NULL, 0, (int64_t)time(NULL), cfg->max_family_bytes,
+                                    cfg->max_mailbox);
     r->needs_sync = err >= 0; /* a repeat may find a creation not yet durable */
-    if (err == -EEXIST) {
-        relay_error(r, 409, "conflict", "another device already used this message id");
-        return;
-    }
     if (err < 0)
-        storage_failed(r);
+        creation_failed(r, err);
 }
 
 static void begin_patch(struct relay_request *r)
@@ -725,14 +735,12 @@ static void finish_uploads(struct relay_request *r)
     if (r->deferred_create) {
         if (check_checksum(r) < 0)
             return;
+        const struct jn_relay_config *cfg = &r->relay->cfg;
         int err =
-            st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len, (int64_t)time(NULL));
-        if (err == -EEXIST) {
-            relay_error(r, 409, "conflict", "another device already used this message id");
-            return;
-        }
+            st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len, (int64_t)time(NULL),
+                                      cfg->max_family_bytes, cfg->max_mailbox);
         if (err < 0) {
-            storage_failed(r);
+            creation_failed(r, err);
             return;
         }
         r->needs_sync = 1;

@@ -120,9 +120,13 @@ struct relay_storage_ops {
      * fills u with it (first is ignored); from another sender, -EEXIST.
      * first_len bytes of first, if any, are written at offset 0 in the same
      * transaction (creation-with-upload); 2 when they completed the message,
-     * which is then delivered as by upload_write. */
+     * which is then delivered as by upload_write. A new upload is refused
+     * in the same transaction when the family's bytes plus u->length would
+     * pass max_family_bytes (-ENOSPC) or a recipient already has max_mailbox
+     * undelivered messages (-EDQUOT), whatever other threads wrote. */
     int (*upload_create)(struct relay_storage *s, struct relay_upload *u, const void *first,
-                         size_t first_len, int64_t now);
+                         size_t first_len, int64_t now, uint64_t max_family_bytes,
+                         unsigned max_mailbox);
     int (*upload_get)(struct relay_storage *s, const char *upload_id, struct relay_upload *out);
     /* The upload (complete or not) carrying this message id. */
     int (*upload_by_message)(struct relay_storage *s, const char *message_id,

@@ -7,9 +7,12 @@
  * descriptor of its own, which makes every commit written before it
  * durable; the relay calls it once for a batch of requests, from another
  * thread, before answering them (group commit). Automatic checkpoints are
- * off: the relay's sync thread runs them on a handle of its own, so the
- * thread that answers requests never waits for the database file's fsync.
- * Checkpoints sync the WAL and the database themselves.
+ * off: the relay runs them on a thread and handle of their own, so neither
+ * the threads that answer requests nor the syncs wait for the database
+ * file's fsync. Checkpoints sync the WAL and the database themselves.
+ *
+ * Several handles of one process (one per request thread) read at once;
+ * their writes take turns on a process-wide mutex.
  *
  * Audio lives in the row of its message: the creation allocates a zeroblob
  * of the announced length and each PATCH writes into it with the incremental
@@ -573,7 +576,8 @@ static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t
                        const void *data, size_t len, int blob_holds_data, int64_t now);
 
 static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, const void *first,
-                            size_t first_len, int64_t now)
+                            size_t first_len, int64_t now, uint64_t max_family_bytes,
+                            unsigned max_mailbox)
 {
     int err = begin(s);
     if (err < 0)
@@ -598,6 +602,23 @@ static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, con
     free(old);
     if (err != -ENOENT)
         goto error_tx;
+    /* The routes checked the limits before reading the body; here they
+     * hold against every write made since, by any thread. */
+    uint64_t used, pending;
+    if ((err = sq_family_usage(s, u->family_id, &used)) < 0)
+        goto error_tx;
+    if (used + u->length > max_family_bytes) {
+        err = -ENOSPC;
+        goto error_tx;
+    }
+    for (unsigned i = 0; i < u->n_recipients; i++) {
+        if ((err = sq_mailbox_pending(s, u->recipients[i], &pending)) < 0)
+            goto error_tx;
+        if (pending >= max_mailbox) {
+            err = -EDQUOT;
+            goto error_tx;
+        }
+    }
 
     char recipients[RELAY_MAX_RECIPIENTS * (RELAY_ID_LEN + 1) + 1];
     size_t pos = 0;

@@ -139,6 +139,13 @@ stored=$(sqlite3 "$SCRATCH/bench.db" "SELECT count(*) FROM messages WHERE comple
 RELAY_UP=$(median "${UP_R[@]}"); NGINX_PUT=$(median "${UP_N[@]}")
 RELAY_INBOX=$(median "${IN_R[@]}"); NGINX_GET=$(median "${IN_N[@]}")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# The ratio of each round (its two runs were next to each other in time),
+# and their median: steadier than the ratio of the medians on a busy machine.
+UP_RATIOS=() IN_RATIOS=()
+for i in "${!UP_R[@]}"; do
+  UP_RATIOS+=("$(ratio "${UP_R[$i]}" "${UP_N[$i]}")")
+  IN_RATIOS+=("$(ratio "${IN_R[$i]}" "${IN_N[$i]}")")
+done
 
 # --- idle long polls -------------------------------------------------------
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
@@ -162,10 +169,13 @@ kill -INT "$WRK_POLLS" 2>/dev/null || true
 wait "$WRK_POLLS" 2>/dev/null || true
 
 cat <<REPORT
-relay benchmark ($(nproc) cores, loopback, wrk -t2 -c$CONNS -d${DURATION}s, median of $ROUNDS alternating rounds; nginx $(nginx -v 2>&1 | sed 's/.*\///') with $NGINX_WORKERS worker(s))
+relay benchmark ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, loopback, wrk -t2 -c$CONNS -d${DURATION}s, median of $ROUNDS alternating rounds)
+  relay: $(ls /proc/"$RELAY_PID"/task | wc -l) threads ($(nproc) request threads, one per core); fdatasync of the WAL before each answer that wrote
+  nginx $(nginx -v 2>&1 | sed 's/.*\///'): $NGINX_WORKERS worker process(es) (NGINX_WORKERS), dav PUT to a file, no fsync
   rounds: relay uploads ${UP_R[*]} | nginx PUT ${UP_N[*]} | relay inbox ${IN_R[*]} | nginx GET ${IN_N[*]}
   60 KB uploads/s   relay (tus creation-with-upload, fsync'd): $RELAY_UP   nginx dav PUT: $NGINX_PUT   ratio $(ratio "$RELAY_UP" "$NGINX_PUT")
   inbox requests/s  relay GET /v1/inbox: $RELAY_INBOX   nginx static 27-byte JSON: $NGINX_GET   ratio $(ratio "$RELAY_INBOX" "$NGINX_GET")
+  per-round ratios: uploads ${UP_RATIOS[*]} (median $(median "${UP_RATIOS[@]}")) | inbox ${IN_RATIOS[*]} (median $(median "${IN_RATIOS[@]}"))
   nginx put errors (last round): $(errors "$SCRATCH/w-nginx-put")
   messages stored by the relay: $stored
   idle long polls: $HELD connections held, relay RSS $((RSS_POLLS / 1024)) MB (before: $((RSS_BEFORE / 1024)) MB); another device served meanwhile: HTTP $POLL_SIDE_STATUS

@@ -139,4 +139,27 @@ expect_status "A's grandma after all that" 200
 [ "$(json '.messages | length')" = 1 ] || fail "A's grandma's inbox changed"
 as "$B2" GET /v1/family
 expect_status "B's child after all that" 200
+
+# Storage limits hold against concurrent creations (the request threads
+# write side by side): 20 messages of 60,000 bytes at once into a family
+# allowed 300,000 bytes store exactly 5. The bodies come slowly, so every
+# request is past its first checks before any is stored.
+start_relay par --max-family-bytes 300000 --token-rate 1000 --token-burst 1000
+new_family papa; P=$TOKEN
+join "$CODE" nana; NANA_ID=$DEVICE
+head -c 60000 /dev/urandom >"$SCRATCH/60000"
+CURLS=()
+for i in $(seq 20); do
+  curl -s -o /dev/null -w '%{http_code}\n' -X POST "$BASE/v1/uploads" -H "Authorization: Bearer $P" \
+    -H 'Tus-Resumable: 1.0.0' -H 'Upload-Length: 60000' \
+    -H "Upload-Metadata: $(metadata "$(uuid)" "$NANA_ID")" \
+    -H 'Content-Type: application/offset+octet-stream' --data-binary "@$SCRATCH/60000" --limit-rate 50k \
+    >"$SCRATCH/par.$i" &
+  CURLS+=($!)
+done
+wait "${CURLS[@]}"
+created=$(cat "$SCRATCH"/par.* | grep -c '^201$' || true)
+full=$(cat "$SCRATCH"/par.* | grep -c '^507$' || true)
+[ "$created" = 5 ] && [ "$full" = 15 ] ||
+  fail "concurrent creations: $created created, $full refused, expected 5 and 15: $(cat "$SCRATCH"/par.* | sort | uniq -c)"
 echo "relay security: ok"
