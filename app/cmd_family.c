@@ -191,8 +191,12 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
         err = jn_family_members(http, on_member, &mp);
         err = err < 0 ? err : 0;
     }
-    if (err)
-        status = relay_fail(strcmp(verb, "list") ? argv[1] : "family", err, http);
+    if (err) {
+        char what[32];
+        snprintf(what, sizeof(what), "family%s%s", strcmp(verb, "list") ? " " : "",
+                 strcmp(verb, "list") ? verb : "");
+        status = relay_fail(what, err, http);
+    }
 out:
     jn_http_destroy(http);
     js_store_destroy(store);
@@ -374,11 +378,11 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
         printf("{\"event\":\"done\",\"sent\":%u,\"received\":%u,\"rejected\":%u,"
                "\"receipts_sent\":%u,\"receipts_received\":%u,\"failed\":%u,"
                "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"bytes_resent\":%llu,"
-               "\"interruptions\":%u,\"largest_chunk\":%llu}\n",
+               "\"interruptions\":%u,\"largest_chunk\":%llu,\"connections\":%u}\n",
                stats.uploaded, stats.downloaded, stats.rejected, stats.receipts_sent,
                stats.receipts_received, stats.failed, (unsigned long long)stats.bytes_sent,
                (unsigned long long)stats.bytes_received, (unsigned long long)stats.bytes_resent,
-               stats.interruptions, (unsigned long long)stats.largest_chunk);
+               stats.interruptions, (unsigned long long)stats.largest_chunk, stats.connections);
     else if (!err && !p.json)
         printf("sync: %u sent, %u received, %u receipts in, %u receipts out%s\n", stats.uploaded,
                stats.downloaded, stats.receipts_received, stats.receipts_sent,

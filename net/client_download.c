@@ -19,6 +19,7 @@ struct fetch {
     struct jn_http_response *resp;
     bool started;
     bool discard; /* an error answer: its body is not audio */
+    uint64_t skip; /* bytes of a full answer already held */
 };
 
 static void sleep_ms(unsigned ms)
@@ -37,11 +38,10 @@ static int on_bytes(void *user, const unsigned char *bytes, size_t len)
     if (!f->started) {
         f->started = true;
         if (f->resp->status == 200 && d->offset > 0) {
-            /* The server ignored the Range: start from the beginning. */
-            err = d->truncate(d->user);
-            if (err)
-                return err;
-            d->offset = 0;
+            /* The server ignored the Range and sends it all: the bytes
+             * already held are skipped (the SHA-256 check at the end
+             * guards against a body that changed). */
+            f->skip = d->offset;
         } else if (f->resp->status == 206) {
             if (f->resp->range_start < 0 || (uint64_t)f->resp->range_start != d->offset)
                 return JN_ERR_PROTOCOL;
@@ -51,6 +51,14 @@ static int on_bytes(void *user, const unsigned char *bytes, size_t len)
     }
     if (f->discard)
         return 0;
+    if (f->skip) {
+        size_t n = f->skip < len ? (size_t)f->skip : len;
+        f->skip -= n;
+        bytes += n;
+        len -= n;
+        if (!len)
+            return 0;
+    }
     if (d->offset + len > d->max_len)
         return JN_ERR_TOO_LARGE;
     err = d->write(d->user, d->offset, bytes, len);

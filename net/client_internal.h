@@ -18,7 +18,8 @@ void jn_http_set_error(jn_http *http, const char *fmt, ...) __attribute__((forma
 /* One JSON exchange with retries: body (borrowed, may be NULL) is sent as
  * application/json; a 2xx answer's JSON object goes to *out (owned by the
  * caller; NULL for an empty body) if out is not NULL. Transient failures
- * are retried with backoff up to max_attempts times (0: 6); the relay's
+ * are retried with backoff up to max_attempts times (0: 6), then
+ * JN_ERR_GAVE_UP (a single attempt returns its own error); the relay's
  * error message becomes jn_http_last_error(). */
 int jn_json_call(jn_http *http, const char *method, const char *path, json_t *body,
                  long long_poll_s, unsigned max_attempts, json_t **out);

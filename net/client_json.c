@@ -106,7 +106,8 @@ int jn_json_call(jn_http *http, const char *method, const char *path, json_t *bo
         if (!err || !jn_error_is_transient(err) || err == JN_ERR_CONFLICT)
             break;
         if (attempt >= max_attempts) {
-            err = JN_ERR_GAVE_UP;
+            if (max_attempts > 1)
+                err = JN_ERR_GAVE_UP;
             break;
         }
         jn_sleep_ms(jn_backoff_next_ms(&backoff, retry_after));

@@ -34,6 +34,7 @@ struct jn_http {
     uint64_t sent;
     uint64_t received;
     struct timespec last_ok; /* when the last exchange completed */
+    unsigned connections;
 };
 
 struct transfer {
@@ -214,6 +215,11 @@ void jn_http_set_error(jn_http *http, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(http->last_error, sizeof(http->last_error), fmt, ap);
     va_end(ap);
+}
+
+unsigned jn_http_connections(const jn_http *http)
+{
+    return http->connections;
 }
 
 const char *jn_http_last_error(const jn_http *http)
@@ -592,6 +598,7 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
     resp->connects = (unsigned)connects;
+    http->connections += (unsigned)connects;
     http->sent += resp->bytes_sent;
     http->received += resp->bytes_received;
 

@@ -238,6 +238,9 @@ JN_API void jn_http_response_finish(struct jn_http_response *response);
 JN_API const char *jn_http_last_error(const jn_http *http);
 /* Bytes sent and received on the wire (HTTP headers and bodies) since created. */
 JN_API void jn_http_counters(const jn_http *http, uint64_t *sent, uint64_t *received);
+/* Connections opened since created: each one after the first means the
+ * previous one was lost (cut, closed by the relay, failed). */
+JN_API unsigned jn_http_connections(const jn_http *http);
 
 /* ---- tus 1.0.0 upload client ------------------------------------------- */
 
@@ -376,6 +379,7 @@ struct jn_sync_stats {
     uint64_t bytes_resent;  /* upload bytes sent more than once */
     unsigned interruptions; /* transfers that failed and were resumed */
     uint64_t largest_chunk; /* the largest upload chunk used */
+    unsigned connections;   /* connections opened */
 };
 
 /* Reads the relay URL and the device token from the store's settings (the

@@ -439,6 +439,13 @@ static int step_inbox(jn_sync *sync, unsigned wait_s)
             err = js_inbox_announce(sync->store, id, from, (uint64_t)json_integer_value(len), sha);
             if (err == 1)
                 err = 0;
+            if (err == JS_ERR_INVALID) {
+                /* An entry this client cannot hold (too long, bad id): skip
+                 * it rather than stop the whole inbox behind it. */
+                sync->stats.failed++;
+                emit(sync, JN_SYNC_FAILED, id, NULL, 0, (uint64_t)json_integer_value(len), err);
+                err = 0;
+            }
             if (err == JS_ERR_QUOTA) {
                 /* No room until something is played: leave the rest listed
                  * on the relay and fetch what is already announced. */
@@ -661,6 +668,8 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
 
     memset(&sync->stats, 0, sizeof(sync->stats));
     sync->members_fresh = false;
+    unsigned conn0 = jn_http_connections(sync->http);
+
     jn_http_counters(sync->http, &sent0, &recv0);
     err = step_uploads(sync);
     if (!err)
@@ -676,6 +685,7 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
     jn_http_counters(sync->http, &sent1, &recv1);
     sync->stats.bytes_sent = sent1 - sent0;
     sync->stats.bytes_received = recv1 - recv0;
+    sync->stats.connections = jn_http_connections(sync->http) - conn0;
     if (stats) {
         stats->uploaded += sync->stats.uploaded;
         stats->downloaded += sync->stats.downloaded;
@@ -687,6 +697,7 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
         stats->bytes_received += sync->stats.bytes_received;
         stats->bytes_resent += sync->stats.bytes_resent;
         stats->interruptions += sync->stats.interruptions;
+        stats->connections += sync->stats.connections;
         if (sync->stats.largest_chunk > stats->largest_chunk)
             stats->largest_chunk = sync->stats.largest_chunk;
     }
@@ -722,7 +733,10 @@ int jn_sync_watch(jn_sync *sync, unsigned wait_s)
             wait = wait_s;
             continue;
         }
-        if (!jn_error_is_transient(err) && err != JN_ERR_GAVE_UP && err != JN_ERR_PROTOCOL)
+        /* Network trouble, a garbled answer or another program holding the
+         * store are waited out; anything else needs a person. */
+        if (!jn_error_is_transient(err) && err != JN_ERR_GAVE_UP && err != JN_ERR_PROTOCOL &&
+            err != JS_ERR_BUSY)
             return err;
         {
             unsigned ms = jn_backoff_next_ms(&backoff, -1);

@@ -24,6 +24,12 @@ function handler(req, res) {
   }
   if (req.url === '/__stats') return res.end(JSON.stringify(stats));
   stats.requests++;
+  if (/^https?:\/\//.test(req.url)) {
+    // Used as a forward proxy (http_proxy): the request names the relay.
+    const u = new URL(req.url);
+    req.url = u.pathname + u.search;
+    stats.as_proxy = (stats.as_proxy || 0) + 1;
+  }
   for (const f of fault.fail) {
     if (f.count > 0 && (!f.method || f.method === req.method) && (!f.path || req.url.includes(f.path))) {
       f.count--;

@@ -8,7 +8,16 @@
 . "$TESTS_DIR/sync/sync_lib.sh"
 
 start_relay relay
+# Clear refusals before anything is set up.
+expect_error_matching "sync before setup" "not set up" "$JIASHU" --home "$SCRATCH/new" sync
+expect_error_matching "family before setup" "not set up" "$JIASHU" --home "$SCRATCH/new" family
+expect_error_matching "a relay that is not http" "http" "$JIASHU" --home "$SCRATCH/new" setup --relay ftp://relay --name x
+expect_error_matching "a join code with letters" "digits" "$JIASHU" --home "$SCRATCH/new" family join 12ab
+"$JIASHU" --home "$SCRATCH/down" setup --relay http://127.0.0.1:1 --name x
+expect_error_matching "a relay that is down" "reached|broke" "$JIASHU" --home "$SCRATCH/down" family create
+
 family "http://127.0.0.1:$RELAY_PORT"
+expect_error_matching "a second family" "already" "$JIASHU" "${PARENT[@]}" family create
 "$JIASHU" "${CHILD[@]}" family | grep -q mama || fail "the child does not list the parent"
 "$JIASHU" "${PARENT[@]}" family | grep -q nainai || fail "the parent does not list the child"
 

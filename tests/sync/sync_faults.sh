@@ -16,15 +16,15 @@ family "http://127.0.0.1:$PROXY_PORT"
 done_field() { tail -1 "$1" | jq -r ".$2"; }
 stats() { curl -sk "$PROXY_URL/__stats"; }
 
-# --- 500, 503 and 429 are retried; Retry-After is waited out -------------
+# --- 500, 503, 460, 409 and 429 are retried; Retry-After is waited out ---
 note "$SCRATCH/a.wav" 2
 id=$("$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/a.wav")
-fault '{"fail":[{"status":500,"count":2,"method":"PATCH"},{"status":503,"count":1,"method":"POST","path":"/v1/uploads"},{"status":429,"count":2,"retry_after":1,"path":"/v1/receipts"}]}'
+fault '{"fail":[{"status":500,"count":2,"method":"PATCH"},{"status":460,"count":1,"method":"PATCH"},{"status":409,"count":1,"method":"PATCH"},{"status":503,"count":1,"method":"POST","path":"/v1/uploads"},{"status":429,"count":2,"retry_after":1,"path":"/v1/receipts"}]}'
 start=$(date +%s.%N)
 "$JIASHU" "${PARENT[@]}" sync --json >"$SCRATCH/s1" || fail "sync through 500/503/429 failed: $(cat "$SCRATCH/s1")"
 took=$(echo "$(date +%s.%N) - $start" | bc)
 [ "$(done_field "$SCRATCH/s1" sent)" = 1 ] || fail "the message was not sent through 500/503"
-[ "$(stats | jq '.failed["500"] + .failed["503"] + .failed["429"]')" = 5 ] || fail "not every injected error was met: $(stats)"
+[ "$(stats | jq '.failed["500"] + .failed["460"] + .failed["409"] + .failed["503"] + .failed["429"]')" = 7 ] || fail "not every injected error was met: $(stats)"
 [ "$(echo "$took >= 2" | bc)" = 1 ] || fail "two 429s with Retry-After: 1 took only $took s"
 fault '{"fail":[{"status":503,"count":1,"path":"/v1/inbox"},{"status":500,"count":1,"path":"/v1/messages/"}]}'
 "$JIASHU" "${CHILD[@]}" sync --json >"$SCRATCH/c1" || fail "child sync through 503/500 failed"
@@ -112,6 +112,14 @@ got=$("$JIASHU" "${CHILD[@]}" inbox --json | jq length)
   fail "messages not delivered in the parent's view: $("$JIASHU" "${PARENT[@]}" outbox)"
 [ "$(count_state outbox played "${PARENT[@]}")" = "$(count_state inbox played "${CHILD[@]}")" ] ||
   fail "played marks differ between the child and the parent's view"
+
+# --- a forward proxy from the environment, as libcurl reads it ------------
+"$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/a.wav" >/dev/null
+"$JIASHU" "${PARENT[@]}" config relay_url "http://127.0.0.1:$relay_port" >/dev/null
+http_proxy=http://127.0.0.1:$PROXY_PORT no_proxy= NO_PROXY= "$JIASHU" "${PARENT[@]}" sync >"$SCRATCH/px" ||
+  fail "sync through an http_proxy failed"
+grep -q '^sent ' "$SCRATCH/px" || fail "nothing sent through the proxy"
+[ "$(stats | jq '.as_proxy // 0')" -ge 2 ] || fail "the requests did not go through http_proxy: $(stats)"
 
 # --- TLS: an HTTPS relay works; an untrusted certificate is fatal ---------
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$SCRATCH/key.pem" -out "$SCRATCH/cert.pem" \
