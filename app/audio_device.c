@@ -446,8 +446,12 @@ int audio_playback_pump(struct audio_playback *pb, audio_source_fn fn, void *use
 uint64_t audio_playback_heard(const struct audio_playback *pb)
 {
     const PaStreamInfo *info = Pa_GetStreamInfo(pb->stream);
-    signed long avail = Pa_GetStreamWriteAvailable(pb->stream);
+    signed long avail;
     double buffered = 0;
+
+    mute_stderr();
+    avail = Pa_GetStreamWriteAvailable(pb->stream);
+    unmute_stderr();
 
     /* What is in the buffer has not been heard yet: the buffer's size less
      * the free room, or at worst the whole output latency. */

@@ -49,3 +49,17 @@ with_silence() {
   sox -q -r 16000 -c 1 -b 16 -e signed -t raw "$1" -r 16000 -c 1 -b 16 -e signed -t raw "$2" \
     pad "$3" "$4"
 }
+
+# decoded_raw ID OUT.raw: the message as 16 kHz S16_LE mono, through
+# `jiashu play --output` (the codec's decoder).
+decoded_raw() {
+  "$JIASHU" --home "$SCRATCH/jh" play "$1" --output "$SCRATCH/decoded.wav" >/dev/null
+  sox -q "$SCRATCH/decoded.wav" -r 16000 -c 1 -b 16 -e signed -t raw "$2"
+}
+
+# message_field ID COLUMN: a column of the message's line in `jiashu outbox`
+# or `jiashu inbox` (2 = state, 3 = duration in seconds).
+message_field() {
+  { "$JIASHU" --home "$SCRATCH/jh" outbox; "$JIASHU" --home "$SCRATCH/jh" inbox; } |
+    awk -v id="$1" -v col="$2" '$1 == id { print $col }'
+}
