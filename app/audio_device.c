@@ -12,6 +12,9 @@
 
 #include "net/net.h"
 
+/* Marks a string for translation; the program translates it when printing. */
+#define N_(s) (s)
+
 /* One chunk is a tenth of a second: short enough for a lively level meter
  * and a quick reaction to a key, long enough to keep wake-ups rare. */
 #define CHUNKS_PER_SECOND   10
@@ -26,15 +29,15 @@ const char *audio_strerror(int err)
 {
     switch (err) {
     case AUDIO_ERR_INIT:
-        return "the sound system could not be started";
+        return N_("the sound system could not be started");
     case AUDIO_ERR_NO_INPUT:
-        return "no microphone was found";
+        return N_("no microphone was found");
     case AUDIO_ERR_NO_OUTPUT:
-        return "no speaker was found";
+        return N_("no speaker was found");
     case AUDIO_ERR_OPEN:
-        return "the sound device refused to open";
+        return N_("the sound device refused to open");
     case AUDIO_ERR_LOST:
-        return "the sound device stopped working";
+        return N_("the sound device stopped working");
     }
     return jn_strerror(err);
 }

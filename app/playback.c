@@ -91,7 +91,7 @@ static void draw(const struct player *p, uint64_t at_ms, uint64_t total_ms, bool
     unsigned at = (unsigned)(at_ms / 1000), total = (unsigned)(total_ms / 1000);
 
     printf("\r%s %02u:%02u / %02u:%02u  %s ", paused ? "||" : "|>", at / 60, at % 60, total / 60,
-           total % 60, paused ? "paused, space resumes" : "Enter stops, space pauses");
+           total % 60, paused ? _("paused, space resumes") : _("Enter stops, space pauses"));
     fflush(stdout);
 }
 
@@ -188,7 +188,7 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
 
     ret = audio_init();
     if (ret < 0)
-        return app_fail("play: %s", audio_strerror(ret));
+        return app_fail("play: %s", app_strerror(ret));
     keys_init();
     for (;;) {
         struct jc_note_info info;
@@ -198,7 +198,7 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
 
         ret = js_message_load(store, m.id, &data, &len);
         if (ret < 0) {
-            app_fail("play %s: %s", m.id, js_strerror(ret));
+            app_fail("play %s: %s", m.id, app_strerror(ret));
             goto error_keys;
         }
         ret = jc_note_check(data, len, &info);
@@ -211,7 +211,7 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
         if (ret < 0) {
             if (ret == AUDIO_ERR_LOST)
                 set_resume_position(store, m.id, heard_ms);
-            app_fail("play %s: %s", m.id, audio_strerror(ret));
+            app_fail("play %s: %s", m.id, app_strerror(ret));
             goto error_keys;
         }
         outcome = ret;
@@ -223,7 +223,7 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
         if (m.box == JS_INBOX) {
             ret = js_inbox_mark_played(store, m.id, total_ms);
             if (ret < 0) {
-                app_fail("play %s: %s", m.id, js_strerror(ret));
+                app_fail("play %s: %s", m.id, app_strerror(ret));
                 goto error_keys;
             }
         }
@@ -233,12 +233,12 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
             break;
         more = js_inbox_next(store, &m);
         if (more < 0 && more != JS_ERR_NOT_FOUND) {
-            app_fail("play: %s", js_strerror(more));
+            app_fail("play: %s", app_strerror(more));
             goto error_keys;
         }
         ret = play_earcon(&p, more == 0 ? EARCON_NEXT : EARCON_END);
         if (ret < 0) {
-            app_fail("play: %s", audio_strerror(ret));
+            app_fail("play: %s", app_strerror(ret));
             goto error_keys;
         }
         if (more < 0)
