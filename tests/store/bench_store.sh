@@ -54,15 +54,19 @@ SQL
 count=$("$JIASHU" --home "$H" outbox --json | jq length)
 [ "$count" = 10000 ] || fail "expected 10000 messages, got $count"
 echo "store of $count messages: $(du -k "$H/jiashu.db" | cut -f1) KB"
+# Wall time is what a user waits; CPU time (user + system) is the stable
+# figure on a machine others are using too (10 ms resolution). Best of $runs.
 for what in "outbox" "outbox --json"; do
-  best=0
+  best_wall=999999 best_cpu=999999
   for i in $(seq 1 "$runs"); do
     t0=$(now_ns)
     # shellcheck disable=SC2086
-    "$JIASHU" --home "$H" $what >/dev/null
+    read -r user sys < <(/usr/bin/time -f "%U %S" "$JIASHU" --home "$H" $what 2>&1 >/dev/null | tail -1)
     t1=$(now_ns)
-    d=$(((t1 - t0) / 1000))
-    { [ "$best" -eq 0 ] || [ "$d" -lt "$best" ]; } && best=$d
+    w=$(((t1 - t0) / 1000000))
+    c=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%d", (u + s) * 1000 }')
+    [ "$w" -lt "$best_wall" ] && best_wall=$w
+    [ "$c" -lt "$best_cpu" ] && best_cpu=$c
   done
-  awk -v d="$best" -v w="$what" 'BEGIN { printf "jiashu %-14s 10,000 messages: %6.1f ms (goal <= 50 ms)\n", w, d / 1000 }'
+  printf 'jiashu %-14s 10,000 messages: %4d ms wall, %4d ms CPU (goal <= 50 ms)\n' "$what" "$best_wall" "$best_cpu"
 done
