@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "earcons.h"
 #include "keys.h"
+#include "speed.h"
 
 enum outcome {
     OUTCOME_FINISHED,
@@ -22,12 +23,15 @@ struct player {
     js_store *store;
     struct audio_playback *pb;
     unsigned rate;
+    double tempo; /* 1.0, or the listener's speed (SPEED_SETTING) */
     bool interactive;
 };
 
 struct note {
     jc_decoder *dec;
-    int ret; /* a decoding error, kept for after the pump */
+    struct speed *sp; /* NULL at normal speed */
+    bool flushed;     /* the decoder ended and the stretcher was told */
+    int16_t in[960];
 };
 
 static void resume_key(const char *id, char *key, size_t size)
@@ -67,13 +71,43 @@ static int pull(void *user, int16_t *pcm, size_t max_frames)
 {
     struct note *note = user;
     size_t got;
-    int ret = jc_decoder_read(note->dec, pcm, max_frames, &got);
+    int ret;
 
-    if (ret < 0) {
-        note->ret = ret;
-        return ret;
+    if (!note->sp) {
+        ret = jc_decoder_read(note->dec, pcm, max_frames, &got);
+        return ret < 0 ? ret : (int)got;
     }
-    return (int)got;
+    for (;;) {
+        got = speed_take(note->sp, pcm, max_frames);
+        if (got > 0 || note->flushed)
+            return (int)got;
+        ret = jc_decoder_read(note->dec, note->in, sizeof(note->in) / sizeof(note->in[0]), &got);
+        if (ret < 0)
+            return ret;
+        if (got == 0) {
+            speed_flush(note->sp);
+            note->flushed = true;
+            continue;
+        }
+        ret = speed_put(note->sp, note->in, got);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+/* The listener's speed, or 1 when unset or out of range. */
+static double listening_speed(js_store *store)
+{
+    char value[32];
+    char *end;
+    double tempo;
+
+    if (js_setting_get(store, SPEED_SETTING, value, sizeof(value)) < 0)
+        return 1.0;
+    tempo = strtod(value, &end);
+    if (*end || !(tempo >= SPEED_MIN && tempo <= SPEED_MAX))
+        return 1.0;
+    return tempo;
 }
 
 static int ensure_device(struct player *p, unsigned rate)
@@ -117,12 +151,17 @@ static int play_note(struct player *p, const unsigned char *data, size_t len, ui
         if (ret < 0)
             goto error_decoder;
     }
+    if (p->tempo != 1.0) {
+        ret = speed_create(p->rate, p->tempo, &note.sp);
+        if (ret < 0)
+            goto error_decoder;
+    }
     before = audio_playback_heard(p->pb);
     for (;;) {
         enum key_event key = keys_poll();
         uint64_t heard = audio_playback_heard(p->pb) - before;
 
-        *heard_ms = start_ms + heard * 1000 / p->rate;
+        *heard_ms = start_ms + (uint64_t)((double)heard * 1000 * p->tempo / p->rate);
         if (key == KEY_STOP) {
             ret = OUTCOME_STOPPED;
             break;
@@ -137,7 +176,8 @@ static int play_note(struct player *p, const unsigned char *data, size_t len, ui
         }
         ret = audio_playback_pump(p->pb, pull, &note);
         if (ret < 0) {
-            *heard_ms = start_ms + (audio_playback_heard(p->pb) - before) * 1000 / p->rate;
+            *heard_ms = start_ms + (uint64_t)((double)(audio_playback_heard(p->pb) - before) *
+                                              1000 * p->tempo / p->rate);
             goto error_decoder;
         }
         if (ret == 0) {
@@ -153,6 +193,7 @@ static int play_note(struct player *p, const unsigned char *data, size_t len, ui
         printf("\n");
 
 error_decoder:
+    speed_destroy(note.sp);
     jc_decoder_destroy(note.dec);
     return ret;
 }
@@ -182,7 +223,8 @@ static bool nearly_whole(uint64_t heard_ms, uint64_t total_ms)
 
 int playback_run(js_store *store, const struct js_message *first, bool next)
 {
-    struct player p = {.store = store, .interactive = keys_interactive()};
+    struct player p = {
+        .store = store, .tempo = listening_speed(store), .interactive = keys_interactive()};
     struct js_message m = *first;
     int ret, outcome, more, status = 1;
 
