@@ -102,7 +102,8 @@ int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard)
             s.paused = !s.paused;
         ret = audio_capture_pump(cap, feed, &s);
         if (ret < 0) {
-            if (!s.store_error)
+            /* Ctrl-C can interrupt the device's wait; that is a stop. */
+            if (!s.store_error && keys_poll() != KEY_STOP)
                 device_error = ret;
             break;
         }

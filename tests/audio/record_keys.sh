@@ -1,5 +1,5 @@
 #!/bin/bash
-# Enter stops a recording and keeps it; space pauses it. The virtual
+# Enter, Ctrl-C and SIGTERM stop a recording and keep it; space pauses it. The virtual
 # microphone runs faster than real time, so each run is compared with a run
 # driven the same way without the pause.
 . "$TESTS_DIR/lib.sh"
@@ -60,4 +60,22 @@ id3=$(keys_run ' ' sleep:1 ' ' sleep:1 $'\n')
 d3=$(message_field "$id3" 3)
 awk -v a="$d2" -v c="$d3" 'BEGIN { exit !(c > a) }' ||
   fail "resuming after a pause recorded nothing more ($d3 s vs $d2 s)"
+
+# Ctrl-C (SIGINT) and SIGTERM stop and keep too
+for sig in INT TERM; do
+  rm -f "$SCRATCH/keys"
+  mkfifo "$SCRATCH/keys"
+  "$JIASHU" --home "$SCRATCH/jh" record --max-seconds 600 <"$SCRATCH/keys" >"$SCRATCH/id" 2>"$SCRATCH/err" &
+  pid=$!
+  exec 7>"$SCRATCH/keys"
+  capturing "$pid"
+  sleep 0.5
+  kill -$sig "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  exec 7>&-
+  [ "$rc" -eq 0 ] || fail "SIG$sig: record exited $rc: $(cat "$SCRATCH/err")"
+  id=$(cat "$SCRATCH/id")
+  [ "$(message_field "$id" 2)" = ready ] || fail "SIG$sig: the recording was not kept"
+done
 echo ok
