@@ -24,12 +24,12 @@ virtual_audio() {
     else
       echo 'pcm.!default { type asym; playback.pcm "spk" }'
     fi
-    echo "pcm.spk { type plug; slave { pcm { type file; slave.pcm \"null\"; file \"$SCRATCH/speaker.raw\"; format \"raw\" }; format S16_LE; rate 16000; channels 1 } }"
+    echo "pcm.spk { type plug; slave { pcm { type file; slave.pcm { type null }; file \"$SCRATCH/speaker.raw\"; format \"raw\" }; format S16_LE; rate 16000; channels 1 } }"
     if [ "$capture" = yes ]; then
       echo "pcm.mic { type plug; slave { pcm { type file; slave.pcm { type null }; file \"/dev/null\"; infile \"$SCRATCH/mic.raw\"; format \"raw\" }; format S16_LE; rate $mic_rate; channels 1 } }"
     fi
   } >"$SCRATCH/home/.asoundrc"
-  export HOME="$SCRATCH/home"
+  export HOME="$SCRATCH/home" ALSA_CONFIG_PATH="$SCRATCH/home/.asoundrc"
 }
 
 # burst_pattern FILE.raw: 3 s of 16 kHz S16_LE mono, a pattern that cannot
