@@ -247,7 +247,9 @@ int main(int argc, char **argv)
     if (err < 0)
         return fail(1, "cannot start on %s:%u with %s: %s", cfg.host, port, db,
                     gettext(jn_strerror(err)));
-    fprintf(stderr, "jiashu-relay: listening on %s:%u\n", cfg.host, jn_relay_port(relay));
+    int v6 = strchr(cfg.host, ':') != NULL;
+    fprintf(stderr, "jiashu-relay: listening on %s%s%s:%u\n", v6 ? "[" : "", cfg.host,
+            v6 ? "]" : "", jn_relay_port(relay));
     fflush(stderr);
     int sig = 0;
     sigwait(&set, &sig);

@@ -107,7 +107,11 @@ patch() {
     -H 'Content-Type: application/offset+octet-stream' --data-binary "@$file" "$@"
 }
 
-sha1_b64() { sha1sum "$1" | cut -d' ' -f1 | xxd -r -p | base64 -w0; }
+# Hex to bytes and random hex with coreutils only.
+unhex() { printf "$(sed 's/../\\x&/g')"; }
+random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+sha1_b64() { sha1sum "$1" | cut -d' ' -f1 | unhex | base64 -w0; }
+sha256_b64() { sha256sum "$1" | cut -d' ' -f1 | unhex | base64 -w0; }
 
 # send TOKEN RECIPIENTS FILE: a whole message in one creation and one PATCH; sets MSG.
 send() {

@@ -47,6 +47,14 @@ as "$MA" GET "/v1/messages/$MSG"
 expect_status "the message after a restart" 200
 cmp -s "$SCRATCH/body" "$SCRATCH/audio" || fail "bytes after a restart"
 
+# --- a long poll outlives the idle time-out ------------------------------
+start_relay idle --idle-timeout 1
+new_family dad
+T0=$(date +%s%N)
+as "$TOKEN" GET "/v1/inbox?wait=3"
+expect_status "a 3 s long poll with a 1 s idle time-out" 200
+[ $(( ($(date +%s%N) - T0) / 1000000 )) -ge 2900 ] || fail "the long poll ended before its wait"
+
 # --- retention and cleanup ----------------------------------------------
 start_relay clean --cleanup-interval 1 --retention 2 --upload-ttl 1
 new_family dad; DAD=$TOKEN
