@@ -129,6 +129,14 @@ static void draw(const struct player *p, uint64_t at_ms, uint64_t total_ms, bool
     fflush(stdout);
 }
 
+/* Frames heard since the count was before; the device's estimate of what
+ * is still buffered wobbles, so it never goes below zero. */
+static uint64_t heard_since(const struct player *p, uint64_t before)
+{
+    uint64_t now = audio_playback_heard(p->pb);
+    return now > before ? now - before : 0;
+}
+
 /* Plays one note from start_ms. *heard_ms receives how far the listener
  * got. Returns an outcome or a negative code. */
 static int play_note(struct player *p, const unsigned char *data, size_t len, uint64_t start_ms,
@@ -159,7 +167,7 @@ static int play_note(struct player *p, const unsigned char *data, size_t len, ui
     before = audio_playback_heard(p->pb);
     for (;;) {
         enum key_event key = keys_poll();
-        uint64_t heard = audio_playback_heard(p->pb) - before;
+        uint64_t heard = heard_since(p, before);
 
         *heard_ms = start_ms + (uint64_t)((double)heard * 1000 * p->tempo / p->rate);
         if (key == KEY_STOP) {
@@ -176,8 +184,8 @@ static int play_note(struct player *p, const unsigned char *data, size_t len, ui
         }
         ret = audio_playback_pump(p->pb, pull, &note);
         if (ret < 0) {
-            *heard_ms = start_ms + (uint64_t)((double)(audio_playback_heard(p->pb) - before) *
-                                              1000 * p->tempo / p->rate);
+            *heard_ms =
+                start_ms + (uint64_t)((double)heard_since(p, before) * 1000 * p->tempo / p->rate);
             goto error_decoder;
         }
         if (ret == 0) {
