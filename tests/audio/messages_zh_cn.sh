@@ -33,6 +33,11 @@ zh expect_error_matching "relay without options" "^jiashu-relay: 必须给出 --
 # an error of a lower part (the store), passed through app_strerror
 zh expect_error_matching "play unknown id (zh)" "^jiashu: play：没有这条消息$" \
   "$JIASHU" --home "$SCRATCH/jh" play 00000000-0000-4000-8000-000000000000 --output "$SCRATCH/x.wav"
+# the sync engine's errors (the net part's, translated where printed)
+zh expect_error_matching "sync before setup (zh)" "^jiashu: sync：尚未设置：请运行“jiashu setup”" \
+  "$JIASHU" --home "$SCRATCH/jh" sync
+zh expect_error_matching "setup without arguments (zh)" "^jiashu: setup 需要 --relay URL 和/或 --name 名字（见“jiashu --help”）$" \
+  "$JIASHU" --home "$SCRATCH/jh" setup
 # an audio error
 virtual_audio --no-capture
 zh expect_error_matching "record without microphone (zh)" "^jiashu: record：找不到麦克风$" \
