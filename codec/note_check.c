@@ -1,27 +1,25 @@
 /*
  * Validation of voice notes from outside, and salvage of notes cut short.
  *
- * The check walks the Ogg pages itself instead of trusting a general
- * demuxer: every page's CRC, one logical stream, consecutive sequence
- * numbers, the RFC 7845 header layout, granule positions that agree with
- * the audio, and every packet decoded by libopus. Memory is fixed: one
- * packet buffer as large as the largest packet a voice note may carry, one
- * decoder, one output block; nothing is sized by a number read from the
- * input.
+ * libogg finds the pages (checking every CRC) and assembles the packets;
+ * the check adds what a general demuxer lets pass: one logical stream,
+ * consecutive sequence numbers, the RFC 7845 header layout, granule
+ * positions that agree with the audio, and every packet decoded by libopus.
+ * Memory is bounded: the input goes to libogg a few KiB at a time, so its
+ * buffers hold at most one page and the packet being assembled, and the
+ * lacing values of each page are read before libogg stores it, so no packet
+ * grows past the largest a voice note may carry. Then one decoder and one
+ * output block; nothing is sized by a number read from the input.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <ogg/ogg.h>
 #include <opus/opus.h>
 
 #include "codec.h"
-#include "ogg_crc.h"
 
-#define PAGE_HEADER 27
-#define FLAG_CONT   0x01
-#define FLAG_BOS    0x02
-#define FLAG_EOS    0x04
 /* Far above the 480 bytes a 60 ms packet at JC_MAX_BITRATE needs, and above
  * what other encoders write at speech bitrates. */
 #define MAX_PACKET 8192
@@ -31,23 +29,22 @@
 #define GRANULE_MAX        ((int64_t)1 << 40)
 /* Salvage tries the last few candidate pages before giving up. */
 #define SALVAGE_TRIES 8
+/* How much of the input libogg is given at a time. */
+#define FEED_CHUNK 4096
+#define FLAG_EOS   0x04
 
-struct page {
-    size_t len; /* header, lacing table and body */
-    const unsigned char *lacing;
-    unsigned segments;
-    const unsigned char *body;
-    unsigned flags;
-    int64_t granule;
-    uint32_t serial;
-    uint32_t sequence;
+/* The pages of a note held in memory, found by libogg. */
+struct pages {
+    ogg_sync_state sync;
+    const unsigned char *data;
+    size_t len;
+    size_t fed;
 };
 
 struct checker {
-    uint32_t crc[256];
+    struct pages pages;
+    ogg_stream_state stream;
     OpusDecoder *decoder;
-    unsigned char packet[MAX_PACKET];
-    size_t packet_len;
     uint64_t packets; /* completed: 0 is OpusHead, 1 OpusTags, then audio */
     unsigned preskip;
     unsigned input_rate;
@@ -56,55 +53,56 @@ struct checker {
     int16_t pcm[MAX_PACKET_SAMPLES];
 };
 
+static void pages_init(struct pages *p, const unsigned char *data, size_t len)
+{
+    ogg_sync_init(&p->sync);
+    p->data = data;
+    p->len = len;
+    p->fed = 0;
+}
+
+/* Finds the next page: 1 and *og set, 0 if the data ends before a whole
+ * page does (the bytes left are a cut page, or fewer than a page header),
+ * JC_ERR_CORRUPT if the next bytes are not a page with a good CRC. */
+static int next_page(struct pages *p, ogg_page *og)
+{
+    for (;;) {
+        long n = ogg_sync_pageseek(&p->sync, og);
+        size_t chunk;
+        char *buf;
+
+        if (n > 0)
+            return ogg_page_version(og) == 0 ? 1 : JC_ERR_CORRUPT;
+        if (n < 0)
+            return JC_ERR_CORRUPT;
+        if (p->fed == p->len)
+            return 0;
+        chunk = p->len - p->fed < FEED_CHUNK ? p->len - p->fed : FEED_CHUNK;
+        buf = ogg_sync_buffer(&p->sync, (long)chunk);
+        if (!buf)
+            return -ENOMEM;
+        memcpy(buf, p->data + p->fed, chunk);
+        if (ogg_sync_wrote(&p->sync, (long)chunk) != 0)
+            return -ENOMEM;
+        p->fed += chunk;
+    }
+}
+
+static size_t page_len(const ogg_page *og)
+{
+    return (size_t)og->header_len + (size_t)og->body_len;
+}
+
 static uint32_t le32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void put32(unsigned char *p, uint32_t v)
+static int parse_head(struct checker *c, const ogg_packet *op)
 {
-    p[0] = v & 0xff;
-    p[1] = (v >> 8) & 0xff;
-    p[2] = (v >> 16) & 0xff;
-    p[3] = (v >> 24) & 0xff;
-}
+    const unsigned char *h = op->packet;
 
-/* Reads the page at data[off]: JC_ERR_TRUNCATED if the bytes stop inside
- * it, JC_ERR_CORRUPT if it is not a well-formed page with a good CRC. */
-static int read_page(const uint32_t *crc, const unsigned char *data, size_t len, size_t off,
-                     struct page *pg)
-{
-    const unsigned char *p = data + off;
-    size_t avail = len - off, body_len = 0;
-
-    if (avail < PAGE_HEADER)
-        return JC_ERR_TRUNCATED;
-    if (memcmp(p, "OggS", 4) != 0 || p[4] != 0)
-        return JC_ERR_CORRUPT;
-    pg->segments = p[26];
-    if (avail < PAGE_HEADER + pg->segments)
-        return JC_ERR_TRUNCATED;
-    pg->lacing = p + PAGE_HEADER;
-    for (unsigned i = 0; i < pg->segments; i++)
-        body_len += pg->lacing[i];
-    if (avail - PAGE_HEADER - pg->segments < body_len)
-        return JC_ERR_TRUNCATED;
-    pg->len = PAGE_HEADER + pg->segments + body_len;
-    if (ogg_page_crc(crc, p, pg->len) != le32(p + 22))
-        return JC_ERR_CORRUPT;
-    pg->body = pg->lacing + pg->segments;
-    pg->flags = p[5];
-    pg->granule = (int64_t)((uint64_t)le32(p + 6) | (uint64_t)le32(p + 10) << 32);
-    pg->serial = le32(p + 14);
-    pg->sequence = le32(p + 18);
-    return 0;
-}
-
-static int parse_head(struct checker *c)
-{
-    const unsigned char *h = c->packet;
-
-    if (c->packet_len < 19 || memcmp(h, "OpusHead", 8) != 0)
+    if (op->bytes < 19 || memcmp(h, "OpusHead", 8) != 0)
         return JC_ERR_NOT_OPUS;
     if ((h[8] & 0xf0) != 0) /* a major version we do not know */
         return JC_ERR_NOT_OPUS;
@@ -115,132 +113,147 @@ static int parse_head(struct checker *c)
     return 0;
 }
 
-static int decode_packet(struct checker *c)
+static int decode_packet(struct checker *c, const ogg_packet *op)
 {
     int n;
 
-    if (c->packet_len == 0)
+    if (op->bytes <= 0 || op->bytes > MAX_PACKET)
         return JC_ERR_CORRUPT;
-    n = opus_packet_get_nb_samples(c->packet, (opus_int32)c->packet_len, 48000);
+    n = opus_packet_get_nb_samples(op->packet, (opus_int32)op->bytes, 48000);
     if (n <= 0 || n > MAX_PACKET_SAMPLES)
         return JC_ERR_CORRUPT;
-    if (opus_decode(c->decoder, c->packet, (opus_int32)c->packet_len, c->pcm, MAX_PACKET_SAMPLES,
-                    0) != n)
+    if (opus_decode(c->decoder, op->packet, (opus_int32)op->bytes, c->pcm, MAX_PACKET_SAMPLES, 0) !=
+        n)
         return JC_ERR_CORRUPT;
     c->samples += (uint64_t)n;
-    c->audio_bytes += c->packet_len;
+    c->audio_bytes += (uint64_t)op->bytes;
     /* Stop early rather than decode minutes past the limit. */
     if (c->samples > (uint64_t)JC_MAX_NOTE_SECONDS * 48000 + c->preskip + MAX_PACKET_SAMPLES)
         return JC_ERR_TOO_LONG;
     return 0;
 }
 
-static int end_packet(struct checker *c)
+static int end_packet(struct checker *c, const ogg_packet *op)
 {
     int res = 0;
 
     if (c->packets == 0)
-        res = parse_head(c);
+        res = parse_head(c, op);
     else if (c->packets == 1)
-        res = (c->packet_len >= 8 && !memcmp(c->packet, "OpusTags", 8)) ? 0 : JC_ERR_NOT_OPUS;
+        res = (op->bytes >= 8 && !memcmp(op->packet, "OpusTags", 8)) ? 0 : JC_ERR_NOT_OPUS;
     else
-        res = decode_packet(c);
+        res = decode_packet(c, op);
     c->packets++;
-    c->packet_len = 0;
     return res;
 }
 
-/* Adds a segment to the packet being assembled. The tags are only counted:
- * their first bytes are all the check needs. */
-static int add_segment(struct checker *c, const unsigned char *bytes, size_t n, size_t *tags_len)
+/* Walks the lacing values of a page before libogg stores it: the packet
+ * being assembled stays within its limit (the tags within MAX_TAGS_BYTES,
+ * any other packet within MAX_PACKET), OpusHead is alone on the first page
+ * and the tags end their page. *pending carries the bytes of an unfinished
+ * packet from page to page; *ended counts the packets the page ends. */
+static int check_lacing(const struct checker *c, const ogg_page *og, size_t *pending,
+                        unsigned *ended)
 {
-    if (c->packets == 1) {
-        *tags_len += n;
-        if (*tags_len > MAX_TAGS_BYTES)
+    unsigned segments = og->header[26];
+    const unsigned char *lacing = og->header + 27;
+
+    *ended = 0;
+    for (unsigned i = 0; i < segments; i++) {
+        uint64_t packet = c->packets + *ended;
+
+        *pending += lacing[i];
+        if (*pending > (packet == 1 ? MAX_TAGS_BYTES : MAX_PACKET))
             return JC_ERR_CORRUPT;
-        if (c->packet_len < 8) {
-            size_t take = n < 8 - c->packet_len ? n : 8 - c->packet_len;
-            memcpy(c->packet + c->packet_len, bytes, take);
-            c->packet_len += take;
-        }
-        return 0;
+        if (lacing[i] == 255)
+            continue;
+        *pending = 0;
+        ++*ended;
+        if (packet <= 1 && i + 1 != segments)
+            return JC_ERR_NOT_OPUS;
     }
-    if (n > MAX_PACKET - c->packet_len)
-        return JC_ERR_CORRUPT;
-    memcpy(c->packet + c->packet_len, bytes, n);
-    c->packet_len += n;
     return 0;
 }
 
-static int check(struct checker *c, const unsigned char *data, size_t len,
-                 struct jc_note_info *info)
+static int check(struct checker *c, struct jc_note_info *info)
 {
     uint32_t serial = 0, sequence = 0;
     int64_t offset = -1, final_granule = -1;
     bool in_packet = false, eos = false;
-    size_t off = 0, tags_len = 0;
+    size_t off = 0, pending = 0;
     int res;
 
-    while (off < len) {
-        struct page pg;
-        const unsigned char *body;
+    for (;;) {
+        ogg_page og;
+        ogg_packet op;
         uint64_t before = c->samples, first_packet = c->packets;
-        int64_t expected;
+        int64_t expected, granule;
+        unsigned ended;
 
+        if ((res = next_page(&c->pages, &og)) < 0)
+            return off == 0 && res == JC_ERR_CORRUPT ? JC_ERR_NOT_OGG : res;
+        if (res == 0)
+            break;
         if (eos)
             return JC_ERR_CORRUPT; /* bytes after the end of the stream */
-        if ((res = read_page(c->crc, data, len, off, &pg)) < 0)
-            return off == 0 && res == JC_ERR_CORRUPT ? JC_ERR_NOT_OGG : res;
         if (off == 0) {
-            if (!(pg.flags & FLAG_BOS))
+            if (!ogg_page_bos(&og))
                 return JC_ERR_NOT_OPUS;
-            serial = pg.serial;
-        } else if (pg.serial != serial || pg.sequence != sequence + 1 || (pg.flags & FLAG_BOS)) {
+            serial = (uint32_t)ogg_page_serialno(&og);
+            if (ogg_stream_reset_serialno(&c->stream, ogg_page_serialno(&og)) != 0)
+                return -ENOMEM;
+        } else if ((uint32_t)ogg_page_serialno(&og) != serial ||
+                   (uint32_t)ogg_page_pageno(&og) != sequence + 1 || ogg_page_bos(&og)) {
             return JC_ERR_CORRUPT;
         }
-        sequence = pg.sequence;
-        if (!!(pg.flags & FLAG_CONT) != in_packet)
+        sequence = (uint32_t)ogg_page_pageno(&og);
+        if (!!ogg_page_continued(&og) != in_packet)
             return JC_ERR_CORRUPT;
-        body = pg.body;
-        for (unsigned i = 0; i < pg.segments; i++) {
-            if ((res = add_segment(c, body, pg.lacing[i], &tags_len)) < 0)
-                return res;
-            body += pg.lacing[i];
-            in_packet = pg.lacing[i] == 255;
-            if (!in_packet && (res = end_packet(c)) < 0)
-                return res;
-            /* OpusHead alone on the first page; the tags end their page. */
-            if (!in_packet && c->packets <= 2 && i + 1 != pg.segments)
-                return JC_ERR_NOT_OPUS;
-        }
-        if (off == 0 && c->packets != 1)
+        if ((res = check_lacing(c, &og, &pending, &ended)) < 0)
+            return res;
+        if (og.header[26] > 0)
+            in_packet = og.header[og.header_len - 1] == 255;
+        if (off == 0 && ended != 1)
             return JC_ERR_NOT_OPUS;
-        eos = pg.flags & FLAG_EOS;
-        off += pg.len;
+        if (ogg_stream_pagein(&c->stream, &og) != 0)
+            return -ENOMEM; /* the page itself passed every check libogg makes */
+        while ((res = ogg_stream_packetout(&c->stream, &op)) != 0) {
+            if (res < 0)
+                return JC_ERR_CORRUPT;
+            if ((res = end_packet(c, &op)) < 0)
+                return res;
+        }
+        eos = ogg_page_eos(&og);
+        off += page_len(&og);
 
         if (c->packets == first_packet)
             continue; /* no packet ends here: the page has no timing of its own */
+        granule = ogg_page_granulepos(&og);
         if (first_packet < 2) {
-            if (pg.granule != 0)
+            if (granule != 0)
                 return JC_ERR_DURATION;
             continue;
         }
-        if (pg.granule < 0 || pg.granule > GRANULE_MAX)
+        if (granule < 0 || granule > GRANULE_MAX)
             return JC_ERR_DURATION;
         if (offset < 0) {
             /* A stream may start at a later time than zero (RFC 7845 4.6). */
-            offset = pg.granule > (int64_t)c->samples ? pg.granule - (int64_t)c->samples : 0;
-            if (!eos && pg.granule < (int64_t)c->samples)
+            offset = granule > (int64_t)c->samples ? granule - (int64_t)c->samples : 0;
+            if (!eos && granule < (int64_t)c->samples)
                 return JC_ERR_DURATION;
         }
         expected = offset + (int64_t)c->samples;
         /* Only the last page may end before its audio does (end trimming),
          * and by no more than the audio it carries. */
-        if (eos ? (pg.granule > expected || expected - pg.granule > (int64_t)(c->samples - before))
-                : pg.granule != expected)
+        if (eos ? (granule > expected || expected - granule > (int64_t)(c->samples - before))
+                : granule != expected)
             return JC_ERR_DURATION;
-        final_granule = pg.granule;
+        final_granule = granule;
     }
+    /* The data ends inside a page: a cut page, or a piece of one after the
+     * end of the stream. */
+    if (off < c->pages.len)
+        return eos ? JC_ERR_CORRUPT : JC_ERR_TRUNCATED;
     if (!eos || in_packet)
         return c->packets == 0 ? JC_ERR_EMPTY : JC_ERR_TRUNCATED;
     if (c->packets <= 2 || final_granule - offset <= (int64_t)c->preskip)
@@ -252,7 +265,7 @@ static int check(struct checker *c, const unsigned char *data, size_t len,
         info->seconds = info->samples / 48000.0;
         info->input_rate = c->input_rate;
         info->audio_bytes = c->audio_bytes;
-        info->total_bytes = len;
+        info->total_bytes = off;
     }
     return 0;
 }
@@ -271,80 +284,114 @@ int jc_note_check(const unsigned char *data, size_t len, struct jc_note_info *in
     c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
-    ogg_crc_init(c->crc);
-    c->decoder = opus_decoder_create(48000, 1, &err);
-    if (!c->decoder) {
+    pages_init(&c->pages, data, len);
+    /* The serial number is set from the first page. */
+    if (ogg_stream_init(&c->stream, 0) != 0) {
         res = -ENOMEM;
         goto error_checker;
     }
-    res = check(c, data, len, info);
+    c->decoder = opus_decoder_create(48000, 1, &err);
+    if (!c->decoder) {
+        res = -ENOMEM;
+        goto error_stream;
+    }
+    res = check(c, info);
 
     opus_decoder_destroy(c->decoder);
+error_stream:
+    ogg_stream_clear(&c->stream);
 error_checker:
+    ogg_sync_clear(&c->pages.sync);
     free(c);
     return res;
 }
 
-/* Marks the page at data[off] (of page_len bytes) end of stream, or undoes
- * that, keeping its CRC right. */
-static void set_eos(const uint32_t *crc, unsigned char *page, size_t page_len, bool on)
+/* Marks the page at data[start] end of stream, or undoes that; libogg
+ * recomputes its CRC. */
+static void set_eos(unsigned char *page, size_t len, bool on)
 {
+    ogg_page og = {
+        .header = page,
+        .header_len = 27 + page[26],
+        .body = page + 27 + page[26],
+        .body_len = (long)len - 27 - page[26],
+    };
+
     page[5] = on ? page[5] | FLAG_EOS : page[5] & ~FLAG_EOS;
-    put32(page + 22, ogg_page_crc(crc, page, page_len));
+    ogg_page_checksum_set(&og);
+}
+
+/* Finds the last few pages that end an audio packet exactly at their end:
+ * marked end of stream, each would close a whole note. Returns how many
+ * were found in all; the last SALVAGE_TRIES are in the rings. */
+static int find_candidates(const unsigned char *data, size_t len, size_t *starts, size_t *ends,
+                           unsigned *found)
+{
+    struct pages pages;
+    uint32_t serial = 0;
+    uint64_t packets = 0;
+    size_t off = 0;
+    int res;
+
+    pages_init(&pages, data, len);
+    *found = 0;
+    for (;;) {
+        ogg_page og;
+        unsigned segments, ended = 0;
+        const unsigned char *lacing;
+
+        if ((res = next_page(&pages, &og)) <= 0)
+            break;
+        if (off == 0)
+            serial = (uint32_t)ogg_page_serialno(&og);
+        else if ((uint32_t)ogg_page_serialno(&og) != serial)
+            break;
+        segments = og.header[26];
+        lacing = og.header + 27;
+        for (unsigned i = 0; i < segments; i++)
+            ended += lacing[i] < 255;
+        packets += ended;
+        if (packets > 2 && ended > 0 && lacing[segments - 1] < 255 &&
+            ogg_page_granulepos(&og) >= 0) {
+            starts[*found % SALVAGE_TRIES] = off;
+            ends[*found % SALVAGE_TRIES] = off + page_len(&og);
+            ++*found;
+        }
+        off += page_len(&og);
+        if (ogg_page_eos(&og))
+            break;
+    }
+    ogg_sync_clear(&pages.sync);
+    /* A damaged or cut page ends the search; only memory is an error. */
+    return res == -ENOMEM ? res : 0;
 }
 
 int jc_note_salvage(unsigned char *data, size_t len, size_t *usable_len)
 {
     size_t ends[SALVAGE_TRIES], starts[SALVAGE_TRIES];
     unsigned found = 0;
-    uint32_t crc[256], serial = 0;
-    unsigned packets = 0;
-    size_t off = 0;
     int res = JC_ERR_EMPTY;
 
-    ogg_crc_init(crc);
     if (len > JC_MAX_NOTE_BYTES)
         len = JC_MAX_NOTE_BYTES;
-    /* Collect the last few pages that end an audio packet exactly at their
-     * end: marked end of stream, each would close a whole note. */
-    while (off < len) {
-        struct page pg;
-        unsigned ended = 0;
-
-        if (read_page(crc, data, len, off, &pg) < 0)
-            break;
-        if (off == 0)
-            serial = pg.serial;
-        else if (pg.serial != serial)
-            break;
-        for (unsigned i = 0; i < pg.segments; i++)
-            ended += pg.lacing[i] < 255;
-        packets += ended;
-        if (packets > 2 && ended > 0 && pg.segments > 0 && pg.lacing[pg.segments - 1] < 255 &&
-            pg.granule >= 0) {
-            starts[found % SALVAGE_TRIES] = off;
-            ends[found % SALVAGE_TRIES] = off + pg.len;
-            found++;
-        }
-        off += pg.len;
-        if (pg.flags & FLAG_EOS)
-            break;
-    }
+    if ((res = find_candidates(data, len, starts, ends, &found)) < 0)
+        return res;
+    res = JC_ERR_EMPTY;
     for (unsigned tries = 0; tries < SALVAGE_TRIES && found > 0; tries++) {
         unsigned slot = --found % SALVAGE_TRIES;
         unsigned char *page = data + starts[slot];
-        size_t page_len = ends[slot] - starts[slot];
+        size_t len_page = ends[slot] - starts[slot];
         bool had_eos = page[5] & FLAG_EOS;
 
         if (!had_eos)
-            set_eos(crc, page, page_len, true);
+            set_eos(page, len_page, true);
         res = jc_note_check(data, ends[slot], NULL);
         if (res == 0) {
             *usable_len = ends[slot];
             return 0;
         }
         if (!had_eos)
-            set_eos(crc, page, page_len, false);
+            set_eos(page, len_page, false);
         if (res == -ENOMEM)
             return res;
     }

@@ -306,6 +306,28 @@ static void fix_crc(unsigned char *page, size_t len)
     ogg_page_checksum_set(&og);
 }
 
+/* Writes at p a page of `segments` lacing values of 255 (a packet that goes
+ * on), with the serial number of the note at `note` and the flags and
+ * sequence number given; returns its length. */
+static size_t endless_page(unsigned char *p, const unsigned char *note, uint32_t sequence,
+                           unsigned flags, unsigned segments)
+{
+    size_t len = 27 + segments + (size_t)segments * 255;
+
+    memcpy(p, "OggS", 4);
+    p[4] = 0;
+    p[5] = (unsigned char)flags;
+    memset(p + 6, 0xff, 8); /* no packet ends here: granule position -1 */
+    memcpy(p + 14, note + 14, 4);
+    for (int i = 0; i < 4; i++)
+        p[18 + i] = (unsigned char)(sequence >> (8 * i));
+    p[26] = (unsigned char)segments;
+    memset(p + 27, 255, segments);
+    memset(p + 27 + segments, 0x55, (size_t)segments * 255);
+    fix_crc(p, len);
+    return len;
+}
+
 /* Each kind of damage gets its own error from both the check and the
  * decoder. */
 static void test_damage(void)
@@ -415,6 +437,29 @@ static void test_damage(void)
     EXPECT(pages[2].end, JC_ERR_EMPTY);
 
     CHECK(dec == NULL); /* no failed create handed out a decoder */
+    free(d);
+
+    /* Packets that never end stop at their limit, before anything holds
+     * them: an audio packet past 8 KiB, tags spread over pages past 64
+     * KiB. */
+    d = malloc(pages[2].start + 3 * 66000);
+    CHECK(d);
+    {
+        size_t len = pages[2].start;
+        memcpy(d, b.data, len);
+        for (uint32_t seq = 2; seq < 5; seq++)
+            len += endless_page(d + len, d, seq, seq > 2 ? 0x01 : 0, 255);
+        EXPECT(len, JC_ERR_CORRUPT);
+        len = pages[1].start;
+        for (uint32_t seq = 1; seq < 4; seq++)
+            len += endless_page(d + len, d, seq, seq > 1 ? 0x01 : 0, 255);
+        EXPECT(len, JC_ERR_CORRUPT);
+        /* Tags that fill a page and go on, cut there: truncated, not damaged. */
+        len = pages[1].start;
+        len += endless_page(d + len, d, 1, 0, 255);
+        EXPECT(len, JC_ERR_TRUNCATED);
+    }
+    CHECK(dec == NULL);
     free(d);
     free(b.data);
 }
