@@ -15,7 +15,7 @@ static int open_store(const struct app_context *ctx, js_store **store)
     int err = js_store_open(ctx->home, store);
 
     if (err < 0)
-        return app_fail("cannot open the message store in %s: %s", ctx->home, js_strerror(err));
+        return app_fail("cannot open the message store in %s: %s", ctx->home, app_strerror(err));
     return 0;
 }
 
@@ -43,8 +43,8 @@ static int relay_fail(const char *what, int err, jn_http *http)
     const char *detail = http ? jn_http_last_error(http) : "";
 
     if (detail[0])
-        return app_fail("%s: %s (%s)", what, jn_strerror(err), detail);
-    return app_fail("%s: %s", what, jn_strerror(err));
+        return app_fail("%s: %s (%s)", what, app_strerror(err), detail);
+    return app_fail("%s: %s", what, app_strerror(err));
 }
 
 int cmd_setup(const struct app_context *ctx, int argc, char **argv)
@@ -69,7 +69,7 @@ int cmd_setup(const struct app_context *ctx, int argc, char **argv)
         hc.base_url = relay;
         err = jn_http_create(&hc, &http);
         if (err)
-            return app_fail("setup: %s: %s", relay, jn_strerror(err));
+            return app_fail("setup: %s: %s", relay, app_strerror(err));
         jn_http_destroy(http);
     }
     if (name && (!name[0] || strlen(name) > 64))
@@ -83,7 +83,7 @@ int cmd_setup(const struct app_context *ctx, int argc, char **argv)
         err = js_setting_set(store, JS_SETTING_DEVICE_NAME, name);
     js_store_destroy(store);
     if (err)
-        return app_fail("setup: %s", js_strerror(err));
+        return app_fail("setup: %s", app_strerror(err));
     return 0;
 }
 
@@ -366,7 +366,7 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
     err = jn_sync_create(&config, &sync);
     if (err) {
         js_store_destroy(store);
-        return app_fail("sync: %s", jn_strerror(err));
+        return app_fail("sync: %s", app_strerror(err));
     }
     if (watch)
         err = jn_sync_watch(sync, wait_s);
@@ -390,8 +390,8 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
     fflush(stdout);
     if (err) {
         const char *detail = jn_sync_last_error(sync);
-        status = detail[0] ? app_fail("sync: %s (%s)", jn_strerror(err), detail)
-                           : app_fail("sync: %s", jn_strerror(err));
+        status = detail[0] ? app_fail("sync: %s (%s)", app_strerror(err), detail)
+                           : app_fail("sync: %s", app_strerror(err));
     }
     jn_sync_destroy(sync);
     js_store_destroy(store);

@@ -10,14 +10,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audio_device.h"
 #include "commands.h"
+#include "live_record.h"
+#include "playback.h"
 #include "store/store.h"
 
 static int open_store(const struct app_context *ctx, js_store **store)
 {
     int res = js_store_open(ctx->home, store);
     if (res < 0)
-        return app_fail("cannot open the message store in %s: %s", ctx->home, js_strerror(res));
+        return app_fail("cannot open the message store in %s: %s", ctx->home, app_strerror(res));
     return 0;
 }
 
@@ -76,13 +79,10 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
             return app_usage("record: unexpected '%s'", argv[i]);
         }
     }
-    if (!input)
-        return app_fail(
-            "record: recording from the microphone is not available; use --input FILE.wav");
-
-    res = jc_wav_reader_create(input, &reader);
+    reader = NULL;
+    res = input ? jc_wav_reader_create(input, &reader) : 0;
     if (res < 0)
-        return app_fail("%s: %s", input, jc_strerror(res));
+        return app_fail("%s: %s", input, app_strerror(res));
     if (open_store(ctx, &store))
         goto error_reader;
     if (to) {
@@ -97,13 +97,22 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
             goto error_store;
         }
     }
-    config.input_rate = jc_wav_reader_rate(reader);
+    config.input_rate = input ? jc_wav_reader_rate(reader) : AUDIO_RATE;
+    if (!input && !max_seconds)
+        max_seconds = live_record_max_seconds(store);
     config.bitrate = (int)bitrate;
     config.max_seconds = (unsigned)max_seconds;
     config.to = to;
     res = js_recording_create(store, &config, &rec);
     if (res < 0) {
-        app_fail("record: cannot start: %s", js_strerror(res));
+        app_fail("record: cannot start: %s", app_strerror(res));
+        goto error_store;
+    }
+    if (!input) {
+        /* The microphone, through the same store recording as a file. */
+        bool discard;
+        status = live_record_run(rec, (unsigned)max_seconds, &discard);
+        js_recording_destroy(rec, discard);
         goto error_store;
     }
 
@@ -121,7 +130,7 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
         parse_uint(pace, 10000000, &pace_us);
     pcm = malloc(period * sizeof(*pcm));
     if (!pcm) {
-        app_fail("record: %s", js_strerror(-ENOMEM));
+        app_fail("record: %s", app_strerror(-ENOMEM));
         goto error_rec;
     }
     signal(SIGINT, on_stop);
@@ -130,7 +139,7 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
         size_t got, want = limit - fed < period ? (size_t)(limit - fed) : period;
         res = jc_wav_reader_read(reader, pcm, want, &got);
         if (res < 0) {
-            app_fail("%s: %s", input, jc_strerror(res));
+            app_fail("%s: %s", input, app_strerror(res));
             goto error_pcm;
         }
         if (got == 0)
@@ -142,7 +151,7 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
         res = js_recording_write(rec, pcm, got);
         if (res < 0) {
             app_fail("record: stopped after %.1f s: %s", js_recording_fed_ms(rec) / 1000.0,
-                     js_strerror(res));
+                     app_strerror(res));
             goto error_pcm;
         }
         fed += got;
@@ -151,7 +160,7 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
     }
     res = js_recording_finish(rec, id);
     if (res < 0) {
-        app_fail("record: cannot finish: %s", js_strerror(res));
+        app_fail("record: cannot finish: %s", app_strerror(res));
         goto error_pcm;
     }
     printf("%s\n", id);
@@ -283,7 +292,7 @@ static int list_box(const struct app_context *ctx, int argc, char **argv, enum j
     free(l.contacts);
     js_store_destroy(store);
     if (res < 0)
-        return app_fail("%s: %s", argv[0], js_strerror(res));
+        return app_fail("%s: %s", argv[0], app_strerror(res));
     if (fflush(stdout) != 0)
         return app_fail("%s: %s", argv[0], strerror(errno));
     return 0;
@@ -338,11 +347,11 @@ int cmd_export(const struct app_context *ctx, int argc, char **argv)
     res = js_message_load(store, argv[1], &data, &len);
     js_store_destroy(store);
     if (res < 0)
-        return app_fail("export %s: %s", argv[1], js_strerror(res));
+        return app_fail("export %s: %s", argv[1], app_strerror(res));
     res = write_file(argv[2], data, len);
     free(data);
     if (res < 0)
-        return app_fail("%s: %s", argv[2], js_strerror(res));
+        return app_fail("%s: %s", argv[2], app_strerror(res));
     return 0;
 }
 
@@ -402,32 +411,33 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
     }
     if (next == (id != NULL))
         return app_usage("play needs a message id or --next");
-    if (!output)
-        return app_fail(
-            "play: playing through the speaker is not available; use --output FILE.wav");
     if (open_store(ctx, &store))
         return 1;
     res = next ? js_inbox_next(store, &m) : js_message_get(store, id, &m);
     if (res < 0) {
         app_fail("play: %s",
-                 res == JS_ERR_NOT_FOUND && next ? "no new messages" : js_strerror(res));
+                 res == JS_ERR_NOT_FOUND && next ? _("no new messages") : app_strerror(res));
+        goto error_store;
+    }
+    if (!output) {
+        status = playback_run(store, &m, next);
         goto error_store;
     }
     res = js_message_load(store, m.id, &data, &len);
     if (res < 0) {
-        app_fail("play %s: %s", m.id, js_strerror(res));
+        app_fail("play %s: %s", m.id, app_strerror(res));
         goto error_store;
     }
     res = decode_to_wav(data, len, output);
     free(data);
     if (res < 0) {
-        app_fail("play %s: %s", m.id, js_strerror(res));
+        app_fail("play %s: %s", m.id, app_strerror(res));
         goto error_store;
     }
     if (m.box == JS_INBOX) {
         res = js_inbox_mark_played(store, m.id, m.duration_ms);
         if (res < 0) {
-            app_fail("play %s: %s", m.id, js_strerror(res));
+            app_fail("play %s: %s", m.id, app_strerror(res));
             goto error_store;
         }
     }
