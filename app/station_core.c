@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define WAIT_MARGIN_MS 300
+
 enum pending_op {
     PENDING_NONE,
     PENDING_ADD_FAMILY,
@@ -170,7 +172,9 @@ static void refused(struct st_core *core, int64_t wait_ms)
     clear_entry(core);
     core->view.screen = ST_SCREEN_REFUSED;
     core->view.wait_ms = wait_ms > 0 ? wait_ms : 0;
-    core->wait_until = core->now + core->view.wait_ms;
+    /* The keypad comes back a little after the backend's own wait ends, so
+     * the next PIN is checked (and counted), not refused as too early. */
+    core->wait_until = core->now + core->view.wait_ms + WAIT_MARGIN_MS;
 }
 
 /* PIN and teacher PIN: the same keys, a different check. */
@@ -571,8 +575,9 @@ void st_core_tick(struct st_core *core, int64_t now)
         run_pending(core);
         return;
     case ST_SCREEN_REFUSED:
-        core->view.wait_ms = core->wait_until > now ? core->wait_until - now : 0;
-        if (!core->view.wait_ms)
+        core->view.wait_ms =
+            core->wait_until - WAIT_MARGIN_MS > now ? core->wait_until - WAIT_MARGIN_MS - now : 0;
+        if (now >= core->wait_until)
             st_core_reset(core);
         return;
     case ST_SCREEN_PLAYING:

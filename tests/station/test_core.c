@@ -296,7 +296,10 @@ static void wrong_pin_is_refused_and_keys_wait(void)
     ticks(&core, 1000);
     CHECK(core.view.screen == ST_SCREEN_REFUSED);
     CHECK(core.view.wait_ms > 0 && core.view.wait_ms < 2000);
-    ticks(&core, 1200);
+    ticks(&core, 300);
+    CHECK(core.view.screen == ST_SCREEN_REFUSED);
+    CHECK(core.view.wait_ms == 0);
+    ticks(&core, 300);
     CHECK(core.view.screen == ST_SCREEN_START);
     CHECK(core.view.entry[0] == '\0');
     CHECK(core.view.family == 0);

@@ -1,0 +1,80 @@
+# The tmux harness for the keypad screen. Source it after tests/lib.sh.
+#
+#   screen_start COLS ROWS CMD...  runs CMD in a detached tmux session of
+#                                  that size, on a server of this test's own
+#   screen_keys KEY...             tmux send-keys (Enter, BSpace, 1, '*', ...)
+#   screen_text                    the screen as text (capture-pane -p)
+#   screen_wait TEXT [SECONDS]     waits until TEXT is on the screen
+#   screen_wait_gone TEXT [SECONDS] waits until it is not
+#   screen_stop                    ends the session and the program in it
+TMUX_SOCKET="$SCRATCH/tmux.sock"
+TMUX_SESSION=station
+
+screen_stop() {
+  tmux -S "$TMUX_SOCKET" kill-server 2>/dev/null || true
+}
+
+cleanup_screen() {
+  screen_stop
+  cleanup_scratch
+}
+trap cleanup_screen EXIT
+
+screen_start() {
+  local cols=$1 rows=$2; shift 2
+  local cmd="" arg
+  for arg in "$@"; do cmd="$cmd $(printf '%q' "$arg")"; done
+  # The program's stderr goes to a file, so a failure says why.
+  tmux -S "$TMUX_SOCKET" -f /dev/null new-session -d -s "$TMUX_SESSION" -x "$cols" -y "$rows" \
+    "exec $cmd 2>>$(printf '%q' "$SCRATCH/screen.stderr")"
+  tmux -S "$TMUX_SOCKET" set-option -t "$TMUX_SESSION" remain-on-exit on >/dev/null
+}
+
+screen_keys() {
+  tmux -S "$TMUX_SOCKET" send-keys -t "$TMUX_SESSION" "$@"
+}
+
+screen_text() {
+  tmux -S "$TMUX_SOCKET" capture-pane -p -t "$TMUX_SESSION"
+}
+
+# The program ended (remain-on-exit keeps the pane to say so).
+screen_dead() {
+  [ "$(tmux -S "$TMUX_SOCKET" display-message -p -t "$TMUX_SESSION" '#{pane_dead}')" = 1 ]
+}
+
+screen_wait() {
+  local text=$1 timeout=${2:-10} waited=0
+  while ! screen_text | grep -qF -- "$text"; do
+    if screen_dead; then
+      screen_text >&2; cat "$SCRATCH/screen.stderr" >&2 2>/dev/null || true
+      fail "the station ended while waiting for '$text'"
+    fi
+    if [ "$waited" -ge $((timeout * 10)) ]; then
+      echo "--- screen:" >&2; screen_text >&2
+      fail "'$text' did not appear within ${timeout}s"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
+screen_wait_gone() {
+  local text=$1 timeout=${2:-10} waited=0
+  while screen_text | grep -qF -- "$text"; do
+    if [ "$waited" -ge $((timeout * 10)) ]; then
+      echo "--- screen:" >&2; screen_text >&2
+      fail "'$text' stayed on the screen for ${timeout}s"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
+# screen_lacks TEXT WHAT: TEXT must not be on the screen now.
+screen_lacks() {
+  if screen_text | grep -qF -- "$1"; then
+    echo "--- screen:" >&2; screen_text >&2
+    fail "$2"
+  fi
+}
