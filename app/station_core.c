@@ -172,9 +172,11 @@ static void refused(struct st_core *core, int64_t wait_ms)
     clear_entry(core);
     core->view.screen = ST_SCREEN_REFUSED;
     core->view.wait_ms = wait_ms > 0 ? wait_ms : 0;
-    /* The keypad comes back a little after the backend's own wait ends, so
-     * the next PIN is checked (and counted), not refused as too early. */
-    core->wait_until = core->now + core->view.wait_ms + WAIT_MARGIN_MS;
+    /* The backend counts its wait from the end of its (slow) check, which
+     * is later than this key: the wait here starts on the next tick, and the
+     * keypad comes back a little after the backend's own wait ends, so the
+     * next PIN is checked (and counted), not refused as too early. */
+    core->wait_until = 0;
 }
 
 /* PIN and teacher PIN: the same keys, a different check. */
@@ -575,6 +577,8 @@ void st_core_tick(struct st_core *core, int64_t now)
         run_pending(core);
         return;
     case ST_SCREEN_REFUSED:
+        if (!core->wait_until)
+            core->wait_until = now + core->view.wait_ms + WAIT_MARGIN_MS;
         core->view.wait_ms =
             core->wait_until - WAIT_MARGIN_MS > now ? core->wait_until - WAIT_MARGIN_MS - now : 0;
         if (now >= core->wait_until)

@@ -413,10 +413,10 @@ static int check(st_registry *reg, int64_t owner, const char *pin, int64_t *wait
     failures++;
     *wait_ms = delay_for(reg, failures);
     sqlite3_exec(reg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    /* Counted from the start of the check, so the wait a caller shows
-     * from the moment it asked never ends before this one. */
+    /* Counted from the end of the check: a slow device's long hash must not
+     * eat into the wait. */
     if ((res = set_int(reg, "pin_failures", failures)) < 0 ||
-        (res = set_int(reg, "pin_locked_until", now + *wait_ms)) < 0) {
+        (res = set_int(reg, "pin_locked_until", wall_ms() + *wait_ms)) < 0) {
         sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
         return res;
     }

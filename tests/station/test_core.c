@@ -296,7 +296,7 @@ static void wrong_pin_is_refused_and_keys_wait(void)
     ticks(&core, 1000);
     CHECK(core.view.screen == ST_SCREEN_REFUSED);
     CHECK(core.view.wait_ms > 0 && core.view.wait_ms < 2000);
-    ticks(&core, 300);
+    ticks(&core, 1100);
     CHECK(core.view.screen == ST_SCREEN_REFUSED);
     CHECK(core.view.wait_ms == 0);
     ticks(&core, 300);
@@ -589,7 +589,7 @@ static void wrong_teacher_pin_waits_too(void)
     CHECK(core.view.screen == ST_SCREEN_REFUSED);
     keys(&core, "*2468\r");
     CHECK(f.teacher_logins == 1);
-    ticks(&core, 2100);
+    ticks(&core, 2500);
     CHECK(core.view.screen == ST_SCREEN_START);
     st_core_finish(&core);
 }
