@@ -516,7 +516,7 @@ static void op_logout(void *p)
 
     stop_audio(be);
     if (be->record_pid > 0) {
-        child_stop(be->record_pid, SIGTERM, 2000);
+        child_stop(be->record_pid, SIGINT, 10000); /* kept and sent, never lost */
         be->record_pid = 0;
     }
     if (be->config.station) {
@@ -647,19 +647,17 @@ static int op_record_start(void *p)
     return 0;
 }
 
-static int op_record_finish(void *p, bool send)
+static int op_record_stop(void *p)
 {
     st_backend *be = p;
     int status;
 
     if (be->record_pid <= 0)
-        return send ? -ECHILD : 0;
+        return -ECHILD;
     /* `record` ends a recording and queues it on SIGINT, as at Ctrl-C. */
-    status = child_stop(be->record_pid, send ? SIGINT : SIGTERM, 10000);
+    status = child_stop(be->record_pid, SIGINT, 10000);
     be->record_pid = 0;
-    if (!send)
-        return 0;
-    return status == 0 || status == 128 + SIGINT ? 0 : -EIO;
+    return status == 0 ? 0 : -EIO;
 }
 
 static int op_record_poll(void *p, int *seconds)
@@ -785,7 +783,7 @@ static const struct st_backend_ops ops = {
     .audio_poll = op_audio_poll,
     .audio_stop = op_audio_stop,
     .record_start = op_record_start,
-    .record_finish = op_record_finish,
+    .record_stop = op_record_stop,
     .record_poll = op_record_poll,
     .earcon = op_earcon,
     .add_family = op_add_family,

@@ -72,7 +72,7 @@ void st_core_reset(struct st_core *core)
     if (core->view.screen == ST_SCREEN_PLAYING)
         core->ops->audio_stop(core->be);
     if (core->view.screen == ST_SCREEN_RECORDING)
-        core->ops->record_finish(core->be, false);
+        core->ops->record_stop(core->be);
     if (core->config.station && (core->in_session || core->teacher)) {
         core->ops->logout(core->be);
         core->in_session = false;
@@ -295,19 +295,15 @@ static void key_recording(struct st_core *core, int key)
 {
     int res;
 
-    if (key == ST_KEY_ENTER || key == '2') {
-        res = core->ops->record_finish(core->be, true);
-        earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
-        notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
-    } else if (key == ST_KEY_BACK || (key == ST_KEY_STAR && core->config.station)) {
-        core->ops->record_finish(core->be, false);
+    if (key == ST_KEY_ENTER || key == '2' || (key == ST_KEY_STAR && core->config.station)) {
+        res = core->ops->record_stop(core->be);
         if (key == ST_KEY_STAR) {
-            core->view.screen = ST_SCREEN_HOME;
+            core->view.screen = ST_SCREEN_HOME; /* stopped already */
             leave(core);
             return;
         }
-        earcon(core, ST_EARCON_KEY);
-        notice(core, ST_NOTICE_CANCELLED, 0, ST_SCREEN_HOME);
+        earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
+        notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
     } else {
         earcon(core, ST_EARCON_ERROR);
     }
@@ -600,9 +596,7 @@ void st_core_tick(struct st_core *core, int64_t now)
         core->view.record_seconds = seconds;
         if (res <= 0) {
             /* It stopped by itself (longest length, or the device failed). */
-            res = res < 0 ? res : core->ops->record_finish(core->be, true);
-            if (res < 0)
-                core->ops->record_finish(core->be, false);
+            res = res < 0 ? res : core->ops->record_stop(core->be);
             earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
             notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
         }

@@ -40,7 +40,7 @@ enum st_screen {
     ST_SCREEN_REFUSED,        /* station: wrong number or PIN, wait */
     ST_SCREEN_HOME,           /* a family's messages: count, 1 play, 2 record, 3 again */
     ST_SCREEN_PLAYING,        /* playing message index of total */
-    ST_SCREEN_RECORDING,      /* recording; Enter or 2 sends, Backspace cancels */
+    ST_SCREEN_RECORDING,      /* recording; Enter or 2 stops and sends */
     ST_SCREEN_NOTICE,         /* a short notice (sent, nothing to play, failure) */
     ST_SCREEN_BUSY,           /* please wait: an operation runs on the next tick */
     ST_SCREEN_TEACHER_PIN,    /* the teacher's PIN */
@@ -58,7 +58,6 @@ enum st_notice {
     ST_NOTICE_SENT,         /* the reply is in the outbox */
     ST_NOTICE_NOTHING_NEW,  /* 1 with no new message */
     ST_NOTICE_NOTHING_YET,  /* 3 with nothing heard yet */
-    ST_NOTICE_CANCELLED,    /* recording thrown away */
     ST_NOTICE_FAILED,       /* the backend failed; detail in view.error */
     ST_NOTICE_ADDED,        /* teacher: family view.family added */
     ST_NOTICE_PIN_MISMATCH, /* teacher: the two PINs differ */
@@ -122,10 +121,11 @@ struct st_backend_ops {
     int (*audio_poll)(void *be, int *index, int *total);
     /* Stops any playback now. */
     void (*audio_stop)(void *be);
-    /* Starts recording a reply; record_finish(send) keeps and queues it,
-     * record_finish(!send) throws it away. */
+    /* Starts recording a reply; record_stop() ends it and queues it for
+     * sending. A reply once begun is never thrown away: leaving, or the
+     * session ending, stops and keeps it too (nothing recorded is lost). */
     int (*record_start)(void *be);
-    int (*record_finish)(void *be, bool send);
+    int (*record_stop)(void *be);
     /* Seconds recorded so far, and 1 while the recording runs (0 when it
      * stopped by itself, e.g. at its longest length). */
     int (*record_poll)(void *be, int *seconds);

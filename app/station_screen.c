@@ -309,8 +309,6 @@ static const char *notice_text(const struct st_view *v, const struct st_text *t,
         return t->nothing_new;
     case ST_NOTICE_NOTHING_YET:
         return t->nothing_yet;
-    case ST_NOTICE_CANCELLED:
-        return t->cancelled;
     case ST_NOTICE_ADDED:
         st_text_fill(buf, size, t->added, num(n1, v->family), NULL);
         return buf;

@@ -27,8 +27,8 @@ struct st_text {
     const char *stop_hint;
     const char *recording; /* %d seconds */
     const char *record_hint;
-    const char *sent, *nothing_new, *nothing_yet, *cancelled, *failed; /* failed: %s */
-    const char *added;                                                 /* %u */
+    const char *sent, *nothing_new, *nothing_yet, *failed; /* failed: %s */
+    const char *added;                                     /* %u */
     const char *pin_mismatch, *pin_short, *saved, *bad_time;
     const char *busy;
     const char *teacher_pin;
