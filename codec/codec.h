@@ -46,6 +46,20 @@ enum jc_error {
 #define JC_MIN_INPUT_RATE 8000
 #define JC_MAX_INPUT_RATE 48000
 
+/* Bitrates a voice note may be encoded at, in bit/s, and the default (chosen
+ * by measurement: see "Voice notes" in README.md). */
+#define JC_MIN_BITRATE     6000
+#define JC_MAX_BITRATE     64000
+#define JC_DEFAULT_BITRATE 16000
+
+/* Opus always decodes at 48 kHz; voice notes decode to 48 kHz mono. */
+#define JC_DECODE_RATE 48000
+
+/* The largest voice note, in bytes, that anything in the project accepts:
+ * JC_MAX_NOTE_SECONDS at JC_MAX_BITRATE, plus a quarter for container
+ * overhead and headers from other encoders, plus 64 KiB for tags. */
+#define JC_MAX_NOTE_BYTES ((size_t)JC_MAX_NOTE_SECONDS * (JC_MAX_BITRATE / 8) * 5 / 4 + 65536)
+
 /* Returns a static, human-readable sentence for any error code of the
  * project's convention (JC_ERR_* or -errno). Never NULL. */
 JC_API const char *jc_strerror(int err);
@@ -65,8 +79,7 @@ JC_API unsigned jc_wav_reader_rate(const jc_wav_reader *reader);
 JC_API uint64_t jc_wav_reader_frames(const jc_wav_reader *reader);
 /* Reads up to max_frames mono frames as floats in [-1, 1]. *got is 0 at the
  * end of the data. */
-JC_API int jc_wav_reader_read(jc_wav_reader *reader, float *mono, size_t max_frames,
-                              size_t *got);
+JC_API int jc_wav_reader_read(jc_wav_reader *reader, float *mono, size_t max_frames, size_t *got);
 JC_API void jc_wav_reader_destroy(jc_wav_reader *reader);
 
 /* ---- Encoding ----------------------------------------------------------- */
@@ -92,11 +105,14 @@ typedef struct jc_encoder jc_encoder;
 /* On success *out is a new encoder that will call write(user, ...) with
  * every page; the caller keeps ownership of user. The OpusHead and OpusTags
  * pages are written by the first jc_encoder_write() or jc_encoder_finish(). */
-JC_API int jc_encoder_create(const struct jc_encoder_config *config, jc_write_fn write,
-                             void *user, jc_encoder **out);
+JC_API int jc_encoder_create(const struct jc_encoder_config *config, jc_write_fn write, void *user,
+                             jc_encoder **out);
 /* Feeds mono float samples at config->input_rate. */
 JC_API int jc_encoder_write(jc_encoder *encoder, const float *mono, size_t frames);
-/* Encodes what is left and writes the last page, marked end of stream. */
+/* Encodes what is left and writes the last page, marked end of stream.
+ * JC_ERR_EMPTY if no sample was ever written. jc_encoder_write() fails with
+ * JC_ERR_TOO_LONG past JC_MAX_NOTE_SECONDS. After any error the encoder
+ * only returns that error again: destroy it. */
 JC_API int jc_encoder_finish(jc_encoder *encoder);
 JC_API void jc_encoder_destroy(jc_encoder *encoder);
 
@@ -124,9 +140,11 @@ JC_API int jc_note_salvage(unsigned char *data, size_t len, size_t *usable_len);
 
 typedef struct jc_decoder jc_decoder;
 
-/* Opens a voice note held in memory for playback; the caller keeps data
- * alive and unchanged until jc_decoder_destroy(). Output is mono at
- * jc_decoder_rate(). */
+/* Opens a voice note held in memory for playback, after checking all of it
+ * with jc_note_check() (and failing with its error). The caller keeps data
+ * alive and unchanged until jc_decoder_destroy(). Output is 16-bit mono at
+ * jc_decoder_rate(), which is always JC_DECODE_RATE, pre-skip and end
+ * trimming applied: exactly jc_note_info.samples frames. */
 JC_API int jc_decoder_create(const unsigned char *data, size_t len, jc_decoder **out);
 JC_API unsigned jc_decoder_rate(const jc_decoder *decoder);
 /* Reads up to max_frames mono frames; *got is 0 at the end. */
@@ -137,5 +155,16 @@ JC_API void jc_decoder_destroy(jc_decoder *decoder);
 
 /* Writes 16-bit mono PCM as a WAV file. */
 JC_API int jc_wav_write(const char *path, const int16_t *pcm, size_t frames, unsigned rate);
+
+/* The same, in pieces, for output that need not fit in memory: create
+ * writes a header, write appends frames, finish fixes the header's sizes,
+ * flushes and closes (returning -errno if any of that failed). The file is
+ * complete only after finish returned 0; destroy without finish closes the
+ * file and leaves it incomplete for the caller to remove. */
+typedef struct jc_wav_writer jc_wav_writer;
+JC_API int jc_wav_writer_create(const char *path, unsigned rate, jc_wav_writer **out);
+JC_API int jc_wav_writer_write(jc_wav_writer *writer, const int16_t *pcm, size_t frames);
+JC_API int jc_wav_writer_finish(jc_wav_writer *writer);
+JC_API void jc_wav_writer_destroy(jc_wav_writer *writer);
 
 #endif
