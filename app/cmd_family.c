@@ -14,4 +14,3 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
 {
     return app_fail("sync: not built yet");
 }
-

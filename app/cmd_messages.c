@@ -1,27 +1,431 @@
+/*
+ * The commands that work on the message store: record, outbox, inbox,
+ * export, play.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "commands.h"
+#include "store/store.h"
+
+static int open_store(const struct app_context *ctx, js_store **store)
+{
+    int res = js_store_open(ctx->home, store);
+    if (res < 0)
+        return app_fail("cannot open the message store in %s: %s", ctx->home, js_strerror(res));
+    return 0;
+}
+
+static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---- record ---- */
+
+/* What a microphone delivers per period: 20 ms. */
+#define PERIOD_MS 20
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
 
 int cmd_record(const struct app_context *ctx, int argc, char **argv)
 {
-    return app_fail("record: not built yet");
+    const char *to = NULL, *input = NULL;
+    unsigned long max_seconds = 0, bitrate = 0;
+    struct js_contact contact;
+    struct js_recording_config config = {.cleanup = true};
+    char id[JS_ID_LEN + 1];
+    jc_wav_reader *reader;
+    js_recording *rec;
+    js_store *store;
+    float *pcm;
+    int res, status = 1;
+
+    for (int i = 1; i < argc; i++) {
+        bool has_value = i + 1 < argc;
+        if (!strcmp(argv[i], "--to") && has_value) {
+            to = argv[++i];
+        } else if (!strcmp(argv[i], "--max-seconds") && has_value) {
+            if (!parse_uint(argv[++i], JC_MAX_NOTE_SECONDS, &max_seconds) || max_seconds == 0)
+                return app_usage("--max-seconds must be 1..%d", JC_MAX_NOTE_SECONDS);
+        } else if (!strcmp(argv[i], "--bitrate") && has_value) {
+            if (!parse_uint(argv[++i], 64000, &bitrate))
+                return app_usage("--bitrate must be a number of bit/s");
+        } else if (!strcmp(argv[i], "--input") && has_value) {
+            input = argv[++i];
+        } else {
+            return app_usage("record: unexpected '%s'", argv[i]);
+        }
+    }
+    if (!input)
+        return app_fail(
+            "record: recording from the microphone is not available; use --input FILE.wav");
+
+    res = jc_wav_reader_create(input, &reader);
+    if (res < 0)
+        return app_fail("%s: %s", input, jc_strerror(res));
+    if (open_store(ctx, &store))
+        goto error_reader;
+    if (to) {
+        res = js_contact_find(store, to, &contact);
+        if (res == 0) {
+            to = contact.device_id;
+        } else if (res != JS_ERR_NOT_FOUND || js_contacts_list(store, NULL, NULL) > 0) {
+            app_fail("record: no family member called '%s'", to);
+            goto error_store;
+        } else if (strlen(to) > JS_PEER_MAX) {
+            app_fail("record: the name '%s' is too long", to);
+            goto error_store;
+        }
+    }
+    config.input_rate = jc_wav_reader_rate(reader);
+    config.bitrate = (int)bitrate;
+    config.max_seconds = (unsigned)max_seconds;
+    config.to = to;
+    res = js_recording_create(store, &config, &rec);
+    if (res < 0) {
+        app_fail("record: cannot start: %s", js_strerror(res));
+        goto error_store;
+    }
+
+    /* The same path a microphone takes: one period of PCM at a time. The
+     * trace line is printed before a period is fed, so whoever reads it
+     * knows that everything before it was handed to the store. */
+    size_t period = config.input_rate * PERIOD_MS / 1000;
+    uint64_t limit =
+        (uint64_t)(max_seconds ? max_seconds : JC_MAX_NOTE_SECONDS) * config.input_rate;
+    uint64_t fed = 0;
+    const char *trace = getenv("JIASHU_RECORD_TRACE");
+    const char *pace = getenv("JIASHU_RECORD_PACE_US");
+    unsigned long pace_us = 0;
+    if (pace)
+        parse_uint(pace, 10000000, &pace_us);
+    pcm = malloc(period * sizeof(*pcm));
+    if (!pcm) {
+        app_fail("record: %s", js_strerror(-ENOMEM));
+        goto error_rec;
+    }
+    signal(SIGINT, on_stop);
+    signal(SIGTERM, on_stop);
+    while (!stop_requested && fed < limit) {
+        size_t got, want = limit - fed < period ? (size_t)(limit - fed) : period;
+        res = jc_wav_reader_read(reader, pcm, want, &got);
+        if (res < 0) {
+            app_fail("%s: %s", input, jc_strerror(res));
+            goto error_pcm;
+        }
+        if (got == 0)
+            break;
+        if (trace) {
+            printf("fed up to %llu ms\n", (unsigned long long)js_recording_fed_ms(rec));
+            fflush(stdout);
+        }
+        res = js_recording_write(rec, pcm, got);
+        if (res < 0) {
+            app_fail("record: stopped after %.1f s: %s", js_recording_fed_ms(rec) / 1000.0,
+                     js_strerror(res));
+            goto error_pcm;
+        }
+        fed += got;
+        if (pace_us)
+            usleep((useconds_t)pace_us);
+    }
+    res = js_recording_finish(rec, id);
+    if (res < 0) {
+        app_fail("record: cannot finish: %s", js_strerror(res));
+        goto error_pcm;
+    }
+    printf("%s\n", id);
+    status = 0;
+
+error_pcm:
+    free(pcm);
+error_rec:
+    js_recording_destroy(rec, false);
+error_store:
+    js_store_destroy(store);
+error_reader:
+    jc_wav_reader_destroy(reader);
+    return status;
+}
+
+/* ---- listings ---- */
+
+struct listing {
+    bool json;
+    int count;
+    struct js_contact *contacts;
+    int ncontacts;
+    int cap;
+};
+
+static int keep_contact(void *user, const struct js_contact *c)
+{
+    struct listing *l = user;
+    if (l->ncontacts == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 16;
+        struct js_contact *n = realloc(l->contacts, (size_t)cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        l->contacts = n;
+        l->cap = cap;
+    }
+    l->contacts[l->ncontacts++] = *c;
+    return 0;
+}
+
+static const char *peer_name(const struct listing *l, const char *peer)
+{
+    for (int i = 0; i < l->ncontacts; i++)
+        if (!strcmp(l->contacts[i].device_id, peer))
+            return l->contacts[i].name;
+    return peer;
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+static int print_message(void *user, const struct js_message *m)
+{
+    struct listing *l = user;
+    const char *peer = peer_name(l, m->peer);
+
+    if (l->json) {
+        printf("%s\n  {\"id\": \"%s\", \"state\": \"%s\", \"%s\": ", l->count ? "," : "", m->id,
+               js_state_name(m->state), m->box == JS_OUTBOX ? "to" : "from");
+        json_string(peer);
+        printf(", \"duration_ms\": %llu, \"bytes\": %llu, \"offset\": %llu, \"created_ms\": %lld, "
+               "\"play_position_ms\": %llu, \"sha256\": \"%s\", \"evicted\": %s}",
+               (unsigned long long)m->duration_ms, (unsigned long long)m->length,
+               (unsigned long long)m->offset, (long long)m->created_ms,
+               (unsigned long long)m->play_position_ms, m->sha256, m->evicted ? "true" : "false");
+    } else {
+        time_t t = (time_t)(m->created_ms / 1000);
+        struct tm tm;
+        char when[32];
+        char state[32];
+        localtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+        if (m->state & (JS_UPLOADING | JS_DOWNLOADING))
+            snprintf(state, sizeof(state), "%s %llu%%", js_state_name(m->state),
+                     m->length ? (unsigned long long)(m->offset * 100 / m->length) : 0ULL);
+        else
+            snprintf(state, sizeof(state), "%s%s", js_state_name(m->state),
+                     m->evicted ? " (removed)" : "");
+        printf("%s  %-20s %6.1f s  %s  %s\n", m->id, state, m->duration_ms / 1000.0, when,
+               *peer ? peer : (m->box == JS_OUTBOX ? "(family)" : "?"));
+    }
+    l->count++;
+    return 0;
+}
+
+static int list_box(const struct app_context *ctx, int argc, char **argv, enum js_box box)
+{
+    struct listing l = {0};
+    js_store *store;
+    int res;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            l.json = true;
+        else
+            return app_usage("%s: unexpected '%s'", argv[0], argv[i]);
+    }
+    if (open_store(ctx, &store))
+        return 1;
+    res = js_contacts_list(store, keep_contact, &l);
+    if (res >= 0) {
+        if (l.json)
+            fputs("[", stdout);
+        res = js_messages_list(store, box, JS_ANY_STATE, print_message, &l);
+        if (l.json)
+            fputs(l.count ? "\n]\n" : "]\n", stdout);
+    }
+    free(l.contacts);
+    js_store_destroy(store);
+    if (res < 0)
+        return app_fail("%s: %s", argv[0], js_strerror(res));
+    if (fflush(stdout) != 0)
+        return app_fail("%s: %s", argv[0], strerror(errno));
+    return 0;
 }
 
 int cmd_outbox(const struct app_context *ctx, int argc, char **argv)
 {
-    return app_fail("outbox: not built yet");
+    return list_box(ctx, argc, argv, JS_OUTBOX);
 }
 
 int cmd_inbox(const struct app_context *ctx, int argc, char **argv)
 {
-    return app_fail("inbox: not built yet");
+    return list_box(ctx, argc, argv, JS_INBOX);
+}
+
+/* ---- export, play ---- */
+
+/* Writes the file next to its final name and renames it over, so a reader
+ * never sees half a file. */
+static int write_file(const char *path, const unsigned char *data, size_t len)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return -errno;
+    size_t put = fwrite(data, 1, len, f);
+    int err = put == len ? 0 : -errno;
+    if (fflush(f) != 0 && !err)
+        err = -errno;
+    if (fclose(f) != 0 && !err)
+        err = -errno;
+    if (!err && rename(tmp, path) < 0)
+        err = -errno;
+    if (err)
+        unlink(tmp);
+    return err ? (err == 0 ? -EIO : err) : 0;
 }
 
 int cmd_export(const struct app_context *ctx, int argc, char **argv)
 {
-    return app_fail("export: not built yet");
+    unsigned char *data;
+    size_t len;
+    js_store *store;
+    int res;
+
+    if (argc != 3)
+        return app_usage("export needs a message id and a file name");
+    if (open_store(ctx, &store))
+        return 1;
+    res = js_message_load(store, argv[1], &data, &len);
+    js_store_destroy(store);
+    if (res < 0)
+        return app_fail("export %s: %s", argv[1], js_strerror(res));
+    res = write_file(argv[2], data, len);
+    free(data);
+    if (res < 0)
+        return app_fail("%s: %s", argv[2], js_strerror(res));
+    return 0;
+}
+
+static int decode_to_wav(const unsigned char *data, size_t len, const char *path)
+{
+    jc_decoder *dec;
+    int16_t *pcm = NULL;
+    size_t frames = 0, cap = 0, got;
+    int res = jc_decoder_create(data, len, &dec);
+    if (res < 0)
+        return res;
+    for (;;) {
+        if (cap - frames < 4800) {
+            size_t ncap = cap ? cap * 2 : 48000;
+            int16_t *n = realloc(pcm, ncap * sizeof(*pcm));
+            if (!n) {
+                res = -ENOMEM;
+                goto error_pcm;
+            }
+            pcm = n;
+            cap = ncap;
+        }
+        res = jc_decoder_read(dec, pcm + frames, cap - frames, &got);
+        if (res < 0)
+            goto error_pcm;
+        if (got == 0)
+            break;
+        frames += got;
+    }
+    res = jc_wav_write(path, pcm, frames, jc_decoder_rate(dec));
+
+error_pcm:
+    free(pcm);
+    jc_decoder_destroy(dec);
+    return res;
 }
 
 int cmd_play(const struct app_context *ctx, int argc, char **argv)
 {
-    return app_fail("play: not built yet");
-}
+    const char *id = NULL, *output = NULL;
+    bool next = false;
+    struct js_message m;
+    unsigned char *data;
+    size_t len;
+    js_store *store;
+    int res, status = 1;
 
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--next"))
+            next = true;
+        else if (!strcmp(argv[i], "--output") && i + 1 < argc)
+            output = argv[++i];
+        else if (argv[i][0] != '-' && !id)
+            id = argv[i];
+        else
+            return app_usage("play: unexpected '%s'", argv[i]);
+    }
+    if (next == (id != NULL))
+        return app_usage("play needs a message id or --next");
+    if (!output)
+        return app_fail(
+            "play: playing through the speaker is not available; use --output FILE.wav");
+    if (open_store(ctx, &store))
+        return 1;
+    res = next ? js_inbox_next(store, &m) : js_message_get(store, id, &m);
+    if (res < 0) {
+        app_fail("play: %s",
+                 res == JS_ERR_NOT_FOUND && next ? "no new messages" : js_strerror(res));
+        goto error_store;
+    }
+    res = js_message_load(store, m.id, &data, &len);
+    if (res < 0) {
+        app_fail("play %s: %s", m.id, js_strerror(res));
+        goto error_store;
+    }
+    res = decode_to_wav(data, len, output);
+    free(data);
+    if (res < 0) {
+        app_fail("play %s: %s", m.id, js_strerror(res));
+        goto error_store;
+    }
+    if (m.box == JS_INBOX) {
+        res = js_inbox_mark_played(store, m.id, m.duration_ms);
+        if (res < 0) {
+            app_fail("play %s: %s", m.id, js_strerror(res));
+            goto error_store;
+        }
+    }
+    printf("%s\n", m.id);
+    status = 0;
+
+error_store:
+    js_store_destroy(store);
+    return status;
+}

@@ -30,6 +30,7 @@ int cmd_outbox(const struct app_context *ctx, int argc, char **argv);
 int cmd_inbox(const struct app_context *ctx, int argc, char **argv);
 int cmd_export(const struct app_context *ctx, int argc, char **argv);
 int cmd_play(const struct app_context *ctx, int argc, char **argv);
+int cmd_config(const struct app_context *ctx, int argc, char **argv);
 
 /* cmd_family.c */
 int cmd_setup(const struct app_context *ctx, int argc, char **argv);

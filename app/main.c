@@ -19,6 +19,7 @@ static const struct {
     {"family", cmd_family}, {"record", cmd_record}, {"sync", cmd_sync},
     {"inbox", cmd_inbox},   {"outbox", cmd_outbox}, {"play", cmd_play},
     {"export", cmd_export}, {"station", cmd_station},
+    {"config", cmd_config},
 };
 
 static const char usage_text[] =

@@ -10,7 +10,7 @@ packages="meson ninja-build pkg-config gcc clang libclang-rt-14-dev gettext
   libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev
   portaudio19-dev libasound2-plugins alsa-utils libncursesw5-dev libsoundtouch-dev
   espeak-ng opus-tools ffmpeg sox libfiu-dev fiu-utils
-  curl wrk nginx libnginx-mod-http-dav-ext tmux iproute2 nftables iptables strace"
+  jq curl wrk nginx libnginx-mod-http-dav-ext tmux iproute2 nftables iptables strace"
 
 missing=""
 for p in $packages; do

@@ -1,12 +1,23 @@
 /*
- * jiashu store: the client's SQLite database (outbox, inbox, transfers,
- * receipts, contacts, settings) with its schema migrations.
+ * jiashu store: the client's SQLite database (outbox, inbox, receipts,
+ * contacts, settings) with its schema migrations.
+ *
+ * One database per home directory (home/jiashu.db), WAL mode, every commit
+ * synchronous=FULL. Audio lives with its message as chunk rows, appended as
+ * a recording or a download goes, so nothing ever rewrites a whole note.
  *
  * Errors follow the codec's convention (codec/codec.h): 0 or a negative
  * code; JS_ERR_* codes are the store's own, js_strerror() explains any code.
+ * A failed call leaves the database as it was (each call is one transaction).
+ *
+ * A js_store is used by one thread at a time. Several processes may open
+ * the same home; SQLite serialises their writes.
  */
 #ifndef JIASHU_STORE_H
 #define JIASHU_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "codec/codec.h"
 
@@ -15,9 +26,292 @@
 enum js_error {
     JS_ERR_NOT_A_DATABASE = -2001, /* the file is not a jiashu database, or is damaged */
     JS_ERR_TOO_NEW = -2002,        /* written by a newer jiashu */
+    JS_ERR_READ_ONLY = -2003,      /* the home or the database cannot be written */
+    JS_ERR_DISK_FULL = -2004,      /* the disk holding the home is full */
+    JS_ERR_QUOTA = -2005,          /* the quota is used by messages that may not be evicted */
+    JS_ERR_NOT_FOUND = -2006,      /* no message (contact, setting) by that id */
+    JS_ERR_STATE = -2007,          /* the message is not in a state that allows this */
+    JS_ERR_INVALID = -2008,        /* an argument out of range (too long, malformed) */
+    JS_ERR_CHECKSUM = -2009,       /* downloaded bytes do not match the announced SHA-256 */
+    JS_ERR_BUSY = -2010,           /* another program holds the database too long */
+    JS_ERR_IO = -2011,             /* the disk failed to read or write */
+    JS_ERR_EVICTED = -2012,        /* the message's audio was removed to make room */
 };
 
 /* Any code of the project's convention, explained; never NULL. */
 JS_API const char *js_strerror(int err);
+
+/* Sizes. Every string the store accepts is bounded; longer is JS_ERR_INVALID. */
+#define JS_ID_LEN      36   /* a UUID in text, 8-4-4-4-12 lower-case hex */
+#define JS_PEER_MAX    127  /* a device id or a contact name, bytes */
+#define JS_SETTING_MAX 1023 /* a setting's value, bytes */
+/* The largest voice note the store accepts: JC_MAX_NOTE_SECONDS at the
+ * codec's highest bitrate (64 kbit/s), plus room for the container. */
+#define JS_MAX_NOTE_BYTES ((uint64_t)JC_MAX_NOTE_SECONDS * 64000 / 8 + 512 * 1024)
+/* The schema version this build writes (PRAGMA user_version). */
+#define JS_SCHEMA_VERSION 1
+
+/* ---- Opening ------------------------------------------------------------ */
+
+typedef struct js_store js_store;
+
+/* Opens (creating if needed, mode 0700) the home directory and its database
+ * home/jiashu.db, migrates the schema forward and finalises every recording
+ * that was interrupted (a crash, a kill, a power cut) into a playable
+ * message: state ready, or draft if the setting recovered_state says so.
+ * A recording still running in another process is left alone.
+ *
+ * Errors: JS_ERR_NOT_A_DATABASE (damaged or foreign file: it is not touched),
+ * JS_ERR_TOO_NEW, JS_ERR_READ_ONLY, JS_ERR_DISK_FULL, JS_ERR_BUSY, -errno.
+ * On success *out is a new store, freed with js_store_destroy(). */
+JS_API int js_store_open(const char *home, js_store **out);
+JS_API void js_store_destroy(js_store *store);
+
+/* Runs PRAGMA integrity_check: 0 if ok, JS_ERR_NOT_A_DATABASE otherwise. */
+JS_API int js_store_check(js_store *store);
+
+/* Number of interrupted recordings the last js_store_open() finalised. */
+JS_API int js_store_recovered(const js_store *store);
+
+/* Finalises interrupted recordings now, as js_store_open() does; for a
+ * program that keeps the store open for long (the sync engine, the station).
+ * Returns how many became messages. */
+JS_API int js_store_recover(js_store *store);
+
+/* ---- Messages ----------------------------------------------------------- */
+
+enum js_box { JS_OUTBOX = 0, JS_INBOX = 1 };
+
+/* Outbox: recording -> ready -> uploading(offset) -> sent -> delivered -> played,
+ *         and draft (a recovered recording kept back) -> ready.
+ * Inbox:  announced -> downloading(offset) -> ready -> played.
+ * Each is one bit so a listing can ask for several. */
+enum js_state {
+    JS_RECORDING = 1 << 0,
+    JS_DRAFT = 1 << 1,
+    JS_READY = 1 << 2,
+    JS_UPLOADING = 1 << 3,
+    JS_SENT = 1 << 4,
+    JS_DELIVERED = 1 << 5,
+    JS_PLAYED = 1 << 6,
+    JS_ANNOUNCED = 1 << 7,
+    JS_DOWNLOADING = 1 << 8,
+};
+#define JS_ANY_STATE 0x1ffu
+
+/* "ready", "uploading", ...; "unknown" for anything else. */
+JS_API const char *js_state_name(enum js_state state);
+
+struct js_message {
+    char id[JS_ID_LEN + 1]; /* UUID; for the inbox, the id the sender made */
+    enum js_box box;
+    enum js_state state;
+    char peer[JS_PEER_MAX + 1]; /* outbox: recipient (name or device id, "" = family);
+                                   inbox: sender device id */
+    int64_t created_ms;         /* Unix time, milliseconds */
+    int64_t updated_ms;         /* last change of state */
+    uint64_t duration_ms;       /* playable length; 0 until known */
+    uint64_t length;            /* bytes of audio (inbox: the announced length) */
+    uint64_t offset;            /* bytes uploaded / downloaded so far */
+    uint64_t play_position_ms;  /* where playback stopped (inbox) */
+    char sha256[65];            /* hex, "" until known */
+    bool evicted;               /* audio removed by the quota policy */
+};
+
+/* Called once per message, in creation order (oldest first). A non-zero
+ * return stops the listing and is returned by the list call. */
+typedef int (*js_message_fn)(void *user, const struct js_message *message);
+
+/* Lists the messages of one box whose state is in state_mask (a set of
+ * enum js_state bits, JS_ANY_STATE for all). Returns the number listed, or
+ * a negative code (or the callback's non-zero return). */
+JS_API int js_messages_list(js_store *store, enum js_box box, unsigned state_mask, js_message_fn fn,
+                            void *user);
+
+/* Fills *out with the message whose id is id (in either box; the outbox
+ * first); JS_ERR_NOT_FOUND if there is none. */
+JS_API int js_message_get(js_store *store, const char *id, struct js_message *out);
+
+/* Copies up to len bytes of a message's audio from offset into buf (a
+ * range, for an upload chunk); *got is 0 at the end. JS_ERR_EVICTED if the
+ * audio is gone. Reads the bytes stored so far, whatever the state. */
+JS_API int js_message_read(js_store *store, const char *id, uint64_t offset, unsigned char *buf,
+                           size_t len, size_t *got);
+
+/* Loads a message's whole audio. On success *data is a malloc()ed buffer
+ * the caller frees, *len its size. Only for ready (or later) messages:
+ * JS_ERR_STATE otherwise, JS_ERR_EVICTED if the audio is gone. */
+JS_API int js_message_load(js_store *store, const char *id, unsigned char **data, size_t *len);
+
+/* ---- Outbox transitions (the sync engine drives these) ------------------- */
+
+/* Puts an encoded voice note (checked with jc_note_check()) into the outbox
+ * as ready, for recipient to (NULL: the family). The store copies data.
+ * JS_ERR_QUOTA if there is no room even after evicting what may go. */
+JS_API int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const char *to,
+                         char *id_out);
+
+/* draft -> ready: the user chose to send a kept-back recording. */
+JS_API int js_outbox_release(js_store *store, const char *id);
+
+/* ready|uploading -> uploading at offset (0..length). Moving back (the
+ * relay lost part of an upload) is allowed. */
+JS_API int js_outbox_set_offset(js_store *store, const char *id, uint64_t offset);
+
+/* Forward moves only: uploading(length) -> sent, sent -> delivered,
+ * sent|delivered -> played. A receipt that arrives late (delivered after
+ * played) or twice changes nothing and returns 0. JS_ERR_STATE for a move
+ * that skips the upload (sent before every byte was uploaded). */
+JS_API int js_outbox_mark(js_store *store, const char *id, enum js_state state);
+
+/* ---- Inbox ---------------------------------------------------------------- */
+
+/* Records that the relay holds message id (a UUID) from sender, length
+ * bytes whose SHA-256 is sha256_hex. Idempotent: announcing a known id
+ * returns 1 and changes nothing; a new one returns 0 and is "announced".
+ * The length is reserved against the quota, evicting what the policy
+ * allows; JS_ERR_QUOTA if there is no room (try again after playing),
+ * JS_ERR_INVALID for a length over JS_MAX_NOTE_BYTES or a malformed id. */
+JS_API int js_inbox_announce(js_store *store, const char *id, const char *sender, uint64_t length,
+                             const char *sha256_hex);
+
+/* Stores downloaded bytes at offset, which must not be past what is stored
+ * (offset <= message offset); bytes already held are skipped, so a retried
+ * range is harmless. announced -> downloading(offset + len). JS_ERR_INVALID
+ * if the bytes would run past the announced length. */
+JS_API int js_inbox_write(js_store *store, const char *id, uint64_t offset,
+                          const unsigned char *data, size_t len);
+
+/* downloading(length) -> ready, once the bytes match the announced SHA-256
+ * and jc_note_check() accepts them; queues a "delivered" receipt. On a
+ * mismatch (JS_ERR_CHECKSUM) or a damaged note (a JC_ERR_*) the bytes are
+ * dropped and the message goes back to announced(0) to be fetched again. */
+JS_API int js_inbox_complete(js_store *store, const char *id);
+
+/* Records where playback stopped (ms from the start, for resuming). The
+ * first call moves ready -> played and queues a "played" receipt; later
+ * calls only move the position. */
+JS_API int js_inbox_mark_played(js_store *store, const char *id, uint64_t position_ms);
+
+/* The oldest ready (unplayed) inbox message: 0 and *out filled, or
+ * JS_ERR_NOT_FOUND. */
+JS_API int js_inbox_next(js_store *store, struct js_message *out);
+
+/* ---- Receipts to send ----------------------------------------------------- */
+
+struct js_receipt {
+    int64_t id; /* the store's handle, for js_receipt_sent() */
+    char message_id[JS_ID_LEN + 1];
+    enum js_state state; /* JS_DELIVERED or JS_PLAYED */
+    int64_t created_ms;
+};
+
+typedef int (*js_receipt_fn)(void *user, const struct js_receipt *receipt);
+
+/* Lists receipts not yet sent, oldest first; returns the count. */
+JS_API int js_receipts_pending(js_store *store, js_receipt_fn fn, void *user);
+/* The relay has the receipt: it is not listed again. */
+JS_API int js_receipt_sent(js_store *store, int64_t receipt_id);
+
+/* ---- Contacts (family members) -------------------------------------------- */
+
+struct js_contact {
+    char device_id[JS_PEER_MAX + 1];
+    char name[JS_PEER_MAX + 1];
+};
+
+typedef int (*js_contact_fn)(void *user, const struct js_contact *contact);
+
+/* Adds or renames a member. */
+JS_API int js_contact_put(js_store *store, const char *device_id, const char *name);
+JS_API int js_contact_remove(js_store *store, const char *device_id);
+/* By device id, else by name (exact): 0 and *out, or JS_ERR_NOT_FOUND. */
+JS_API int js_contact_find(js_store *store, const char *id_or_name, struct js_contact *out);
+/* In name order; returns the count. */
+JS_API int js_contacts_list(js_store *store, js_contact_fn fn, void *user);
+
+/* ---- Settings ------------------------------------------------------------- */
+
+/* Keys the project uses. Values are text; the store checks the ones it
+ * interprets itself (quota_bytes, recovered_state). */
+#define JS_SETTING_RELAY_URL      "relay_url"
+#define JS_SETTING_DEVICE_ID      "device_id"
+#define JS_SETTING_DEVICE_TOKEN   "device_token"
+#define JS_SETTING_DEVICE_NAME    "device_name"
+#define JS_SETTING_FAMILY_ID      "family_id"
+#define JS_SETTING_INBOX_CURSOR   "inbox_cursor"
+#define JS_SETTING_RECEIPT_CURSOR "receipt_cursor"
+/* Bytes of audio the store may hold (default JS_DEFAULT_QUOTA, at least
+ * JS_MIN_QUOTA). */
+#define JS_SETTING_QUOTA "quota_bytes"
+/* What an interrupted recording becomes: "ready" (default) or "draft". */
+#define JS_SETTING_RECOVERED_STATE "recovered_state"
+
+#define JS_DEFAULT_QUOTA (64u * 1024 * 1024)
+#define JS_MIN_QUOTA     (64u * 1024)
+
+/* Copies the value into buf (NUL-terminated) and returns its length, or
+ * JS_ERR_NOT_FOUND; JS_ERR_INVALID if size is too small. */
+JS_API int js_setting_get(js_store *store, const char *key, char *buf, size_t size);
+/* Sets (value != NULL) or deletes (NULL) a setting. Keys are 1..64 bytes of
+ * [a-z0-9_]; JS_ERR_INVALID for a bad key, or a bad value of a key the
+ * store interprets. */
+JS_API int js_setting_set(js_store *store, const char *key, const char *value);
+/* The quota in force (the setting, or the default). */
+JS_API uint64_t js_store_quota(js_store *store);
+/* Bytes of audio held, counting announced inbox lengths and recordings. */
+JS_API int js_store_usage(js_store *store, uint64_t *bytes);
+
+/* ---- Quota ---------------------------------------------------------------- */
+
+/* Makes room for need more bytes under the quota by evicting, oldest first,
+ * the audio of played inbox messages and of played outbox messages (the
+ * rows stay, marked evicted). Never touches anything unplayed or unsent.
+ * Returns the number evicted, or JS_ERR_QUOTA (nothing evicted then) if
+ * even evicting everything allowed would not make room. */
+JS_API int js_store_make_room(js_store *store, uint64_t need);
+
+/* ---- Recording ------------------------------------------------------------ */
+
+struct js_recording_config {
+    unsigned input_rate;  /* Hz of the PCM fed in, JC_MIN_INPUT_RATE..JC_MAX_INPUT_RATE */
+    int bitrate;          /* 0: the codec's voice-note default */
+    bool cleanup;         /* the codec's speech clean-up */
+    unsigned max_seconds; /* the longest this recording may run, 1..JC_MAX_NOTE_SECONDS;
+                             0 means JC_MAX_NOTE_SECONDS. Room for it is made up front. */
+    const char *to;       /* recipient (name or device id), NULL for the whole family */
+};
+
+typedef struct js_recording js_recording;
+
+/* Starts a message in the outbox (state recording). Before anything is
+ * written it makes room for max_seconds under the quota and checks the disk:
+ * JS_ERR_QUOTA / JS_ERR_DISK_FULL then, and nothing changed. On success
+ * *out is the recording; it holds a lock that tells other processes it is
+ * alive. */
+JS_API int js_recording_create(js_store *store, const struct js_recording_config *config,
+                               js_recording **out);
+/* Feeds mono float PCM at config->input_rate, in any chunk size (a
+ * microphone's period). Every Ogg page the codec emits is committed at
+ * once, and the codec emits one at least every JS_RECORDING_PAGE_MS of
+ * audio, so a crash loses at most that much. JC_ERR_TOO_LONG past
+ * max_seconds. After an error the recording can only be destroyed; what it
+ * committed is finalised by the next js_store_open(). */
+JS_API int js_recording_write(js_recording *rec, const float *pcm, size_t frames);
+/* Milliseconds of audio fed so far. */
+JS_API uint64_t js_recording_fed_ms(const js_recording *rec);
+/* Encodes the rest, commits the last page and moves the message to ready.
+ * On success copies the message id into id_out (JS_ID_LEN + 1 bytes) if not
+ * NULL. */
+JS_API int js_recording_finish(js_recording *rec, char *id_out);
+/* Frees the recording. One not finished stays in the store as an
+ * interrupted recording, finalised by the next js_store_open(); pass
+ * discard = true to delete it instead. */
+JS_API void js_recording_destroy(js_recording *rec, bool discard);
+
+#define JS_RECORDING_PAGE_MS 800
+
+/* Generates a random UUID (version 4) into out (JS_ID_LEN + 1 bytes). */
+JS_API int js_uuid(char *out);
 
 #endif

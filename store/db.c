@@ -1,0 +1,623 @@
+/*
+ * Opening the database: the home directory, the file's identity, the
+ * schema and its migrations, and the helpers every other file uses.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* 'jshu': tells our databases from any other SQLite file. */
+#define APPLICATION_ID 0x6a736875
+
+/* migrations[v] takes a database from user_version v to v + 1. Never edit
+ * a migration that has shipped: add the next one. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema. Audio lives in chunk rows keyed by the
+     * message's rowid and byte position: a recording or a download appends
+     * rows, so no write ever rewrites a whole note (SQLite's incremental
+     * blob I/O cannot grow a blob), and a range read for an upload touches
+     * only the rows it needs. */
+    "CREATE TABLE messages ("
+    "  rowid INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL,"
+    "  box INTEGER NOT NULL CHECK (box IN (0, 1)),"
+    "  state TEXT NOT NULL,"
+    "  peer TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  duration_ms INTEGER NOT NULL DEFAULT 0,"
+    "  length INTEGER NOT NULL DEFAULT 0,"
+    "  transferred INTEGER NOT NULL DEFAULT 0,"
+    "  play_position_ms INTEGER NOT NULL DEFAULT 0,"
+    "  sha256 TEXT NOT NULL DEFAULT '',"
+    "  evicted INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (box, id));"
+    "CREATE INDEX messages_state ON messages (state);"
+    "CREATE TABLE chunks ("
+    "  message INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (message, at)) WITHOUT ROWID;"
+    "CREATE TABLE receipts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  message_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  sent_ms INTEGER,"
+    "  UNIQUE (message_id, state));"
+    "CREATE TABLE contacts (device_id TEXT PRIMARY KEY, name TEXT NOT NULL);"
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JS_SCHEMA_VERSION,
+               "one migration per schema version");
+
+int64_t js_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int js_sqlite_error(js_store *store, int rc)
+{
+    int sys = store && store->db ? sqlite3_system_errno(store->db) : 0;
+
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return 0;
+    case SQLITE_FULL:
+        return JS_ERR_DISK_FULL;
+    case SQLITE_READONLY:
+        return JS_ERR_READ_ONLY;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        return JS_ERR_NOT_A_DATABASE;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return JS_ERR_BUSY;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+        return JS_ERR_INVALID;
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+        if (sys == ENOSPC || sys == EDQUOT)
+            return JS_ERR_DISK_FULL;
+        if (sys == EROFS || sys == EACCES || sys == EPERM)
+            return JS_ERR_READ_ONLY;
+        return JS_ERR_IO;
+    }
+    return JS_ERR_IO;
+}
+
+int js_prepare(js_store *store, const char *sql, sqlite3_stmt **stmt)
+{
+    int rc = sqlite3_prepare_v2(store->db, sql, -1, stmt, NULL);
+    return rc == SQLITE_OK ? 0 : js_sqlite_error(store, rc);
+}
+
+static int exec(js_store *store, const char *sql)
+{
+    int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : js_sqlite_error(store, rc);
+}
+
+int js_begin(js_store *store)
+{
+    return exec(store, "BEGIN IMMEDIATE");
+}
+
+int js_commit(js_store *store)
+{
+    int res = exec(store, "COMMIT");
+    if (res < 0)
+        js_rollback(store);
+    return res;
+}
+
+void js_rollback(js_store *store)
+{
+    if (!sqlite3_get_autocommit(store->db))
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int pragma_int(js_store *store, const char *sql, int64_t *value)
+{
+    sqlite3_stmt *stmt;
+    int res = js_prepare(store, sql, &stmt);
+    if (res < 0)
+        return res;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *value = sqlite3_column_int64(stmt, 0);
+    else
+        res = rc == SQLITE_DONE ? JS_ERR_NOT_A_DATABASE : js_sqlite_error(store, rc);
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_home(const char *home)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (stat(home, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+    if (strlen(home) >= sizeof(path))
+        return -ENAMETOOLONG;
+    strcpy(path, home);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+            return errno == EROFS ? JS_ERR_READ_ONLY : -errno;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return errno == EROFS ? JS_ERR_READ_ONLY : -errno;
+    return 0;
+}
+
+/* A file that is not empty must start with SQLite's magic before SQLite may
+ * touch it: this keeps a foreign file exactly as it was. */
+static int check_header(const char *path)
+{
+    static const char magic[16] = "SQLite format 3";
+    unsigned char head[16];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    ssize_t got = read(fd, head, sizeof(head));
+    int saved = errno;
+    close(fd);
+    if (got < 0)
+        return -saved;
+    if (got == 0)
+        return 0;
+    if (got < (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)))
+        return JS_ERR_NOT_A_DATABASE;
+    return 0;
+}
+
+static int migrate(js_store *store)
+{
+    int64_t version, app_id, tables;
+    int res;
+
+    res = pragma_int(store, "PRAGMA user_version", &version);
+    if (res < 0)
+        return res;
+    res = pragma_int(store, "PRAGMA application_id", &app_id);
+    if (res < 0)
+        return res;
+    if (version > JS_SCHEMA_VERSION)
+        return app_id == APPLICATION_ID ? JS_ERR_TOO_NEW : JS_ERR_NOT_A_DATABASE;
+    if (version == JS_SCHEMA_VERSION && app_id == APPLICATION_ID)
+        return 0;
+
+    res = js_begin(store);
+    if (res < 0)
+        return res;
+    /* Read again under the write lock: another process may have migrated. */
+    res = pragma_int(store, "PRAGMA user_version", &version);
+    if (res < 0)
+        goto error_tx;
+    res = pragma_int(store, "PRAGMA application_id", &app_id);
+    if (res < 0)
+        goto error_tx;
+    res = pragma_int(store, "SELECT count(*) FROM sqlite_master", &tables);
+    if (res < 0)
+        goto error_tx;
+    if (version == 0 && app_id == 0 && tables == 0) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", APPLICATION_ID);
+        res = exec(store, sql);
+        if (res < 0)
+            goto error_tx;
+        app_id = APPLICATION_ID;
+    }
+    if (app_id != APPLICATION_ID) {
+        res = JS_ERR_NOT_A_DATABASE;
+        goto error_tx;
+    }
+    if (version > JS_SCHEMA_VERSION) {
+        res = JS_ERR_TOO_NEW;
+        goto error_tx;
+    }
+    for (int64_t v = version; v < JS_SCHEMA_VERSION; v++) {
+        res = exec(store, migrations[v]);
+        if (res < 0)
+            goto error_tx;
+    }
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", JS_SCHEMA_VERSION);
+    res = exec(store, sql);
+    if (res < 0)
+        goto error_tx;
+    return js_commit(store);
+
+error_tx:
+    js_rollback(store);
+    return res;
+}
+
+/* Before anything writes (even switching to WAL): is this ours, and not
+ * from the future? */
+static int check_identity(js_store *store)
+{
+    int64_t version, app_id, tables;
+    int res;
+
+    if ((res = pragma_int(store, "PRAGMA user_version", &version)) < 0 ||
+        (res = pragma_int(store, "PRAGMA application_id", &app_id)) < 0 ||
+        (res = pragma_int(store, "SELECT count(*) FROM sqlite_master", &tables)) < 0)
+        return res;
+    if (version == 0 && app_id == 0 && tables == 0)
+        return 0; /* new */
+    if (app_id != APPLICATION_ID)
+        return JS_ERR_NOT_A_DATABASE;
+    if (version > JS_SCHEMA_VERSION)
+        return JS_ERR_TOO_NEW;
+    return 0;
+}
+
+int js_store_open(const char *home, js_store **out)
+{
+    char path[PATH_MAX];
+    js_store *store;
+    int res;
+
+    if (!home || !*home)
+        return JS_ERR_INVALID;
+    if (snprintf(path, sizeof(path), "%s/jiashu.db", home) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    res = make_home(home);
+    if (res < 0)
+        return res;
+    res = check_header(path);
+    if (res < 0)
+        return res;
+
+    store = calloc(1, sizeof(*store));
+    if (!store)
+        return -ENOMEM;
+    store->home = strdup(home);
+    if (!store->home) {
+        res = -ENOMEM;
+        goto error_store;
+    }
+    int rc = sqlite3_open_v2(
+        path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        res = js_sqlite_error(store, rc);
+        if (res == JS_ERR_IO && access(home, W_OK) < 0)
+            res = JS_ERR_READ_ONLY;
+        goto error_db;
+    }
+    sqlite3_extended_result_codes(store->db, 1);
+    sqlite3_busy_timeout(store->db, 10000);
+    if (sqlite3_db_readonly(store->db, "main") == 1) {
+        res = JS_ERR_READ_ONLY;
+        goto error_db;
+    }
+
+    res = check_identity(store);
+    if (res < 0)
+        goto error_db;
+
+    /* Every commit is one the user would be hurt to lose (a page of a
+     * recording, a downloaded range, a receipt): FULL costs one fsync of the
+     * WAL per commit, under a millisecond here, at most a few per second. */
+    sqlite3_stmt *stmt;
+    res = js_prepare(store, "PRAGMA journal_mode = WAL", &stmt);
+    if (res < 0)
+        goto error_db;
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        res = js_sqlite_error(store, rc);
+        sqlite3_finalize(stmt);
+        goto error_db;
+    }
+    const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+    bool wal = mode && !strcmp(mode, "wal");
+    sqlite3_finalize(stmt);
+    if (!wal) {
+        res = JS_ERR_READ_ONLY;
+        goto error_db;
+    }
+    /* A phone shares its memory: a 1 MB page cache is plenty for appends
+     * and for one pass over a listing. */
+    res = exec(store, "PRAGMA synchronous = FULL; PRAGMA cache_size = -1024");
+    if (res < 0)
+        goto error_db;
+    res = migrate(store);
+    if (res < 0)
+        goto error_db;
+    res = js_recover_recordings(store);
+    if (res < 0)
+        goto error_db;
+    store->recovered = res;
+    *out = store;
+    return 0;
+
+error_db:
+    sqlite3_close_v2(store->db);
+    free(store->home);
+error_store:
+    free(store);
+    return res;
+}
+
+void js_store_destroy(js_store *store)
+{
+    if (!store)
+        return;
+    sqlite3_close_v2(store->db);
+    free(store->home);
+    free(store);
+}
+
+int js_store_recovered(const js_store *store)
+{
+    return store->recovered;
+}
+
+int js_store_recover(js_store *store)
+{
+    return js_recover_recordings(store);
+}
+
+int js_store_check(js_store *store)
+{
+    sqlite3_stmt *stmt;
+    int res = js_prepare(store, "PRAGMA integrity_check", &stmt);
+    if (res < 0)
+        return res;
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW)
+        res = js_sqlite_error(store, rc);
+    else if (strcmp((const char *)sqlite3_column_text(stmt, 0), "ok"))
+        res = JS_ERR_NOT_A_DATABASE;
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+/* ---- settings ---- */
+
+static bool key_valid(const char *key)
+{
+    size_t n = key ? strlen(key) : 0;
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9') ||
+              key[i] == '_'))
+            return false;
+    return true;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int value_valid(const char *key, const char *value)
+{
+    uint64_t n;
+    if (strlen(value) > JS_SETTING_MAX)
+        return 0;
+    if (!strcmp(key, JS_SETTING_QUOTA))
+        return parse_u64(value, &n) && n >= JS_MIN_QUOTA && n <= (UINT64_C(1) << 48);
+    if (!strcmp(key, JS_SETTING_RECOVERED_STATE))
+        return !strcmp(value, "ready") || !strcmp(value, "draft");
+    return 1;
+}
+
+int js_setting_get(js_store *store, const char *key, char *buf, size_t size)
+{
+    sqlite3_stmt *stmt;
+    int res;
+
+    if (!key_valid(key))
+        return JS_ERR_INVALID;
+    res = js_prepare(store, "SELECT value FROM settings WHERE key = ?", &stmt);
+    if (res < 0)
+        return res;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(stmt, 0);
+        size_t n = v ? strlen(v) : 0;
+        if (n + 1 > size) {
+            res = JS_ERR_INVALID;
+        } else {
+            memcpy(buf, v ? v : "", n + 1);
+            res = (int)n;
+        }
+    } else {
+        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+    }
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+int js_setting_set(js_store *store, const char *key, const char *value)
+{
+    sqlite3_stmt *stmt;
+    int res;
+
+    if (!key_valid(key) || (value && !value_valid(key, value)))
+        return JS_ERR_INVALID;
+    res = js_prepare(store,
+                     value ? "INSERT INTO settings (key, value) VALUES (?, ?)"
+                             " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                           : "DELETE FROM settings WHERE key = ?",
+                     &stmt);
+    if (res < 0)
+        return res;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    if (value)
+        sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+    res = js_sqlite_error(store, sqlite3_step(stmt));
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+uint64_t js_store_quota(js_store *store)
+{
+    char buf[32];
+    uint64_t quota;
+    if (js_setting_get(store, JS_SETTING_QUOTA, buf, sizeof(buf)) < 0 || !parse_u64(buf, &quota))
+        return JS_DEFAULT_QUOTA;
+    return quota;
+}
+
+/* ---- small helpers ---- */
+
+int js_message_row(js_store *store, int box, const char *id, int64_t *row, enum js_state *state)
+{
+    sqlite3_stmt *stmt;
+    int res;
+
+    if (!id)
+        return JS_ERR_INVALID;
+    res = js_prepare(store,
+                     box < 0 ? "SELECT rowid, state FROM messages WHERE id = ? ORDER BY box LIMIT 1"
+                             : "SELECT rowid, state FROM messages WHERE id = ? AND box = ?",
+                     &stmt);
+    if (res < 0)
+        return res;
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+    if (box >= 0)
+        sqlite3_bind_int(stmt, 2, box);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        if (row)
+            *row = sqlite3_column_int64(stmt, 0);
+        if (state)
+            *state = js_state_parse((const char *)sqlite3_column_text(stmt, 1));
+    } else {
+        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+    }
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+int js_chunks_load(js_store *store, int64_t row, unsigned char **data, size_t *len)
+{
+    sqlite3_stmt *stmt;
+    unsigned char *buf = NULL;
+    size_t used = 0, cap = 0;
+    int res, rc;
+
+    res = js_prepare(store, "SELECT at, data FROM chunks WHERE message = ? ORDER BY at", &stmt);
+    if (res < 0)
+        return res;
+    sqlite3_bind_int64(stmt, 1, row);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(stmt, 1);
+        const void *bytes = sqlite3_column_blob(stmt, 1);
+        if ((uint64_t)sqlite3_column_int64(stmt, 0) != used || used + n > JS_MAX_NOTE_BYTES) {
+            res = JS_ERR_NOT_A_DATABASE; /* a gap or an overlap: rows we never write */
+            goto error_buf;
+        }
+        if (used + n > cap) {
+            size_t ncap = cap ? cap * 2 : 64 * 1024;
+            while (ncap < used + n)
+                ncap *= 2;
+            unsigned char *nbuf = realloc(buf, ncap);
+            if (!nbuf) {
+                res = -ENOMEM;
+                goto error_buf;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        if (n)
+            memcpy(buf + used, bytes, n);
+        used += n;
+    }
+    if (rc != SQLITE_DONE) {
+        res = js_sqlite_error(store, rc);
+        goto error_buf;
+    }
+    sqlite3_finalize(stmt);
+    if (!buf)
+        buf = malloc(1);
+    if (!buf)
+        return -ENOMEM;
+    *data = buf;
+    *len = used;
+    return 0;
+
+error_buf:
+    free(buf);
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+int js_uuid(char *out)
+{
+    unsigned char b[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t got = 0;
+    while (got < sizeof(b)) {
+        ssize_t n = read(fd, b + got, sizeof(b) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int err = n < 0 ? -errno : -EIO;
+            close(fd);
+            return err;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, JS_ID_LEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    return 0;
+}
+
+int js_uuid_valid(const char *s)
+{
+    if (!s || strlen(s) != JS_ID_LEN)
+        return 0;
+    for (int i = 0; i < JS_ID_LEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -1,0 +1,52 @@
+/*
+ * What the store's own files share; nothing here leaves store/.
+ */
+#ifndef JIASHU_STORE_INTERNAL_H
+#define JIASHU_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct js_store {
+    sqlite3 *db;
+    char *home;
+    int recovered;
+};
+
+/* Turns a SQLite result (and the errno behind it) into a JS_ERR_* / -errno. */
+int js_sqlite_error(js_store *store, int rc);
+
+/* Milliseconds since the Unix epoch. */
+int64_t js_now_ms(void);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or a store code. */
+int js_begin(js_store *store);
+int js_commit(js_store *store);
+void js_rollback(js_store *store);
+
+/* Prepares sql; 0 or a store code. */
+int js_prepare(js_store *store, const char *sql, sqlite3_stmt **stmt);
+
+/* The message's row (rowid) in box by id, and its state; JS_ERR_NOT_FOUND. */
+int js_message_row(js_store *store, int box, const char *id, int64_t *row, enum js_state *state);
+
+/* Loads every stored byte of a message row, in order. *data is malloc()ed. */
+int js_chunks_load(js_store *store, int64_t row, unsigned char **data, size_t *len);
+
+/* State names <-> bits. */
+enum js_state js_state_parse(const char *name);
+
+/* Hex SHA-256 of data into out (65 bytes). */
+int js_sha256_hex(const unsigned char *data, size_t len, char *out);
+
+/* Whether s is a well-formed lower-case UUID. */
+int js_uuid_valid(const char *s);
+
+/* Interrupted recordings: finalises those no process is recording into. */
+int js_recover_recordings(js_store *store);
+
+/* The lock file path of a recording: home/.recording-ID.lock. */
+int js_recording_lock_path(js_store *store, const char *id, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,603 @@
+/*
+ * Messages of both boxes: listing, reading audio, and every state
+ * transition the sync engine and the player drive.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const struct {
+    enum js_state state;
+    const char *name;
+} state_names[] = {
+    {JS_RECORDING, "recording"}, {JS_DRAFT, "draft"},         {JS_READY, "ready"},
+    {JS_UPLOADING, "uploading"}, {JS_SENT, "sent"},           {JS_DELIVERED, "delivered"},
+    {JS_PLAYED, "played"},       {JS_ANNOUNCED, "announced"}, {JS_DOWNLOADING, "downloading"},
+};
+
+const char *js_state_name(enum js_state state)
+{
+    for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+        if (state_names[i].state == state)
+            return state_names[i].name;
+    return "unknown";
+}
+
+enum js_state js_state_parse(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof(state_names) / sizeof(state_names[0]); i++)
+        if (!strcmp(state_names[i].name, name))
+            return state_names[i].state;
+    return 0;
+}
+
+static void copy_text(char *dst, size_t size, const unsigned char *src)
+{
+    size_t n = src ? strlen((const char *)src) : 0;
+    if (n >= size)
+        n = size - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+#define MESSAGE_COLUMNS                                                                            \
+    "id, box, state, peer, created_ms, updated_ms, duration_ms, length, transferred, "             \
+    "play_position_ms, sha256, evicted"
+
+static void read_message(sqlite3_stmt *stmt, struct js_message *m)
+{
+    memset(m, 0, sizeof(*m));
+    copy_text(m->id, sizeof(m->id), sqlite3_column_text(stmt, 0));
+    m->box = sqlite3_column_int(stmt, 1) ? JS_INBOX : JS_OUTBOX;
+    m->state = js_state_parse((const char *)sqlite3_column_text(stmt, 2));
+    copy_text(m->peer, sizeof(m->peer), sqlite3_column_text(stmt, 3));
+    m->created_ms = sqlite3_column_int64(stmt, 4);
+    m->updated_ms = sqlite3_column_int64(stmt, 5);
+    m->duration_ms = (uint64_t)sqlite3_column_int64(stmt, 6);
+    m->length = (uint64_t)sqlite3_column_int64(stmt, 7);
+    m->offset = (uint64_t)sqlite3_column_int64(stmt, 8);
+    m->play_position_ms = (uint64_t)sqlite3_column_int64(stmt, 9);
+    copy_text(m->sha256, sizeof(m->sha256), sqlite3_column_text(stmt, 10));
+    m->evicted = sqlite3_column_int(stmt, 11) != 0;
+}
+
+int js_messages_list(js_store *store, enum js_box box, unsigned state_mask, js_message_fn fn,
+                     void *user)
+{
+    sqlite3_stmt *stmt;
+    struct js_message m;
+    int res, rc, count = 0;
+
+    res = js_prepare(
+        store, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE +box = ? ORDER BY rowid", &stmt);
+    if (res < 0)
+        return res;
+    sqlite3_bind_int(stmt, 1, box == JS_INBOX);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        read_message(stmt, &m);
+        if (!(m.state & state_mask))
+            continue;
+        count++;
+        if (fn) {
+            res = fn(user, &m);
+            if (res) {
+                sqlite3_finalize(stmt);
+                return res;
+            }
+        }
+    }
+    res = rc == SQLITE_DONE ? count : js_sqlite_error(store, rc);
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+static int get_message(js_store *store, int box, const char *id, struct js_message *out)
+{
+    sqlite3_stmt *stmt;
+    int res;
+
+    res = js_prepare(store,
+                     box < 0 ? "SELECT " MESSAGE_COLUMNS
+                               " FROM messages WHERE id = ? ORDER BY box LIMIT 1"
+                             : "SELECT " MESSAGE_COLUMNS " FROM messages WHERE id = ? AND box = ?",
+                     &stmt);
+    if (res < 0)
+        return res;
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+    if (box >= 0)
+        sqlite3_bind_int(stmt, 2, box);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        read_message(stmt, out);
+    else
+        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+int js_message_get(js_store *store, const char *id, struct js_message *out)
+{
+    if (!id || strlen(id) > JS_ID_LEN)
+        return JS_ERR_NOT_FOUND;
+    return get_message(store, -1, id, out);
+}
+
+int js_message_read(js_store *store, const char *id, uint64_t offset, unsigned char *buf,
+                    size_t len, size_t *got)
+{
+    struct js_message m;
+    sqlite3_stmt *stmt;
+    int64_t row;
+    int res, rc;
+
+    *got = 0;
+    res = js_message_get(store, id, &m);
+    if (res < 0)
+        return res;
+    if (m.evicted)
+        return JS_ERR_EVICTED;
+    res = js_message_row(store, m.box, id, &row, NULL);
+    if (res < 0)
+        return res;
+    res = js_prepare(store,
+                     "SELECT at, data FROM chunks WHERE message = ?1 AND at < ?3 AND"
+                     " at >= coalesce((SELECT max(at) FROM chunks WHERE message = ?1 AND at <= ?2),"
+                     " 0) ORDER BY at",
+                     &stmt);
+    if (res < 0)
+        return res;
+    sqlite3_bind_int64(stmt, 1, row);
+    sqlite3_bind_int64(stmt, 2, (int64_t)offset);
+    sqlite3_bind_int64(stmt, 3, (int64_t)(offset + len));
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        uint64_t at = (uint64_t)sqlite3_column_int64(stmt, 0);
+        const unsigned char *data = sqlite3_column_blob(stmt, 1);
+        uint64_t n = (uint64_t)sqlite3_column_bytes(stmt, 1);
+        uint64_t from = offset + *got;
+        if (at + n <= from)
+            continue;
+        if (at > from)
+            break; /* a gap: only stored bytes, in order */
+        uint64_t take = at + n - from;
+        if (take > len - *got)
+            take = len - *got;
+        memcpy(buf + *got, data + (from - at), take);
+        *got += take;
+        if (*got == len)
+            break;
+    }
+    res = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : js_sqlite_error(store, rc);
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+int js_message_load(js_store *store, const char *id, unsigned char **data, size_t *len)
+{
+    struct js_message m;
+    int64_t row;
+    int res = js_message_get(store, id, &m);
+    if (res < 0)
+        return res;
+    if (m.state & (JS_RECORDING | JS_ANNOUNCED | JS_DOWNLOADING))
+        return JS_ERR_STATE;
+    if (m.evicted)
+        return JS_ERR_EVICTED;
+    res = js_message_row(store, m.box, id, &row, NULL);
+    if (res < 0)
+        return res;
+    return js_chunks_load(store, row, data, len);
+}
+
+/* Runs one UPDATE/INSERT with up to four int64/text arguments ("i"/"t"). */
+static int run(js_store *store, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *stmt;
+    va_list ap;
+    int res = js_prepare(store, sql, &stmt);
+    if (res < 0)
+        return res;
+    va_start(ap, types);
+    for (int i = 0; types[i]; i++) {
+        if (types[i] == 'i')
+            sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+        else
+            sqlite3_bind_text(stmt, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+    }
+    va_end(ap);
+    res = js_sqlite_error(store, sqlite3_step(stmt));
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+static int set_state(js_store *store, int64_t row, enum js_state state)
+{
+    return run(store, "UPDATE messages SET state = ?, updated_ms = ? WHERE rowid = ?", "tii",
+               js_state_name(state), js_now_ms(), row);
+}
+
+static int queue_receipt(js_store *store, const char *id, enum js_state state)
+{
+    return run(store,
+               "INSERT OR IGNORE INTO receipts (message_id, state, created_ms) VALUES (?, ?, ?)",
+               "tti", id, js_state_name(state), js_now_ms());
+}
+
+/* ---- outbox ---- */
+
+int js_outbox_release(js_store *store, const char *id)
+{
+    enum js_state state;
+    int64_t row;
+    int res = js_message_row(store, JS_OUTBOX, id, &row, &state);
+    if (res < 0)
+        return res;
+    if (state == JS_READY)
+        return 0;
+    if (state != JS_DRAFT)
+        return JS_ERR_STATE;
+    return set_state(store, row, JS_READY);
+}
+
+int js_outbox_set_offset(js_store *store, const char *id, uint64_t offset)
+{
+    struct js_message m;
+    int64_t row;
+    int res = get_message(store, JS_OUTBOX, id, &m);
+    if (res < 0)
+        return res;
+    if (!(m.state & (JS_READY | JS_UPLOADING)))
+        return JS_ERR_STATE;
+    if (offset > m.length)
+        return JS_ERR_INVALID;
+    res = js_message_row(store, JS_OUTBOX, id, &row, NULL);
+    if (res < 0)
+        return res;
+    return run(store,
+               "UPDATE messages SET state = 'uploading', transferred = ?, updated_ms = ?"
+               " WHERE rowid = ?",
+               "iii", (int64_t)offset, js_now_ms(), row);
+}
+
+/* Position of each outbox state on the way out; a receipt only moves forward. */
+static int outbox_rank(enum js_state s)
+{
+    switch (s) {
+    case JS_SENT:
+        return 1;
+    case JS_DELIVERED:
+        return 2;
+    case JS_PLAYED:
+        return 3;
+    default:
+        return 0;
+    }
+}
+
+int js_outbox_mark(js_store *store, const char *id, enum js_state state)
+{
+    struct js_message m;
+    int64_t row;
+    int res;
+
+    if (!outbox_rank(state))
+        return JS_ERR_INVALID;
+    res = get_message(store, JS_OUTBOX, id, &m);
+    if (res < 0)
+        return res;
+    if (outbox_rank(m.state) >= outbox_rank(state))
+        return 0; /* a late or repeated receipt */
+    /* The relay delivers only complete uploads, so leaving the upload needs
+     * every byte to have been sent. */
+    if (m.state != JS_UPLOADING ? !outbox_rank(m.state) : m.offset != m.length)
+        return JS_ERR_STATE;
+    res = js_message_row(store, JS_OUTBOX, id, &row, NULL);
+    if (res < 0)
+        return res;
+    return set_state(store, row, state);
+}
+
+/* ---- inbox ---- */
+
+static bool hex64(const char *s)
+{
+    if (!s || strlen(s) != 64)
+        return false;
+    for (int i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+int js_inbox_announce(js_store *store, const char *id, const char *sender, uint64_t length,
+                      const char *sha256_hex)
+{
+    int res;
+
+    if (!js_uuid_valid(id) || !sender || strlen(sender) > JS_PEER_MAX || !hex64(sha256_hex) ||
+        length == 0 || length > JS_MAX_NOTE_BYTES)
+        return JS_ERR_INVALID;
+    res = js_message_row(store, JS_INBOX, id, NULL, NULL);
+    if (res == 0)
+        return 1;
+    if (res != JS_ERR_NOT_FOUND)
+        return res;
+    res = js_store_make_room(store, length);
+    if (res < 0)
+        return res;
+    int64_t now = js_now_ms();
+    res = run(store,
+              "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, length, sha256)"
+              " VALUES (?, 1, 'announced', ?, ?, ?, ?, ?)",
+              "ttiiit", id, sender, now, now, (int64_t)length, sha256_hex);
+    if (res == JS_ERR_INVALID) /* announced by another process meanwhile */
+        return 1;
+    return res;
+}
+
+#define CHUNK_MAX (64 * 1024)
+
+int js_inbox_write(js_store *store, const char *id, uint64_t offset, const unsigned char *data,
+                   size_t len)
+{
+    struct js_message m;
+    int64_t row;
+    int res;
+
+    res = js_begin(store);
+    if (res < 0)
+        return res;
+    res = get_message(store, JS_INBOX, id, &m);
+    if (res < 0)
+        goto error_tx;
+    res = JS_ERR_STATE;
+    if (!(m.state & (JS_ANNOUNCED | JS_DOWNLOADING)))
+        goto error_tx;
+    res = JS_ERR_INVALID;
+    if (offset > m.offset || len > m.length || offset + len > m.length)
+        goto error_tx;
+    res = js_message_row(store, JS_INBOX, id, &row, NULL);
+    if (res < 0)
+        goto error_tx;
+    uint64_t at = m.offset;
+    size_t skip = (size_t)(m.offset - offset);
+    for (size_t done = skip; done < len;) {
+        size_t n = len - done > CHUNK_MAX ? CHUNK_MAX : len - done;
+        sqlite3_stmt *stmt;
+        res = js_prepare(store, "INSERT INTO chunks (message, at, data) VALUES (?, ?, ?)", &stmt);
+        if (res < 0)
+            goto error_tx;
+        sqlite3_bind_int64(stmt, 1, row);
+        sqlite3_bind_int64(stmt, 2, (int64_t)at);
+        sqlite3_bind_blob(stmt, 3, data + done, (int)n, SQLITE_STATIC);
+        res = js_sqlite_error(store, sqlite3_step(stmt));
+        sqlite3_finalize(stmt);
+        if (res < 0)
+            goto error_tx;
+        at += n;
+        done += n;
+    }
+    res = run(store,
+              "UPDATE messages SET state = 'downloading', transferred = ?, updated_ms = ?"
+              " WHERE rowid = ?",
+              "iii", (int64_t)at, js_now_ms(), row);
+    if (res < 0)
+        goto error_tx;
+    return js_commit(store);
+
+error_tx:
+    js_rollback(store);
+    return res;
+}
+
+int js_inbox_complete(js_store *store, const char *id)
+{
+    struct js_message m;
+    struct jc_note_info info;
+    unsigned char *data;
+    size_t len;
+    char sha[65];
+    int64_t row;
+    int res, verdict;
+
+    res = get_message(store, JS_INBOX, id, &m);
+    if (res < 0)
+        return res;
+    if (m.state & (JS_READY | JS_PLAYED))
+        return 0;
+    if (m.state != JS_DOWNLOADING || m.offset != m.length)
+        return JS_ERR_STATE;
+    res = js_message_row(store, JS_INBOX, id, &row, NULL);
+    if (res < 0)
+        return res;
+    res = js_chunks_load(store, row, &data, &len);
+    if (res < 0)
+        return res;
+    verdict = js_sha256_hex(data, len, sha);
+    if (verdict == 0 && (len != m.length || strcmp(sha, m.sha256)))
+        verdict = JS_ERR_CHECKSUM;
+    if (verdict == 0)
+        verdict = jc_note_check(data, len, &info);
+    free(data);
+
+    res = js_begin(store);
+    if (res < 0)
+        return res;
+    if (verdict < 0) {
+        /* Fetch it again from the start: the bytes are wrong, not the id. */
+        res = run(store, "DELETE FROM chunks WHERE message = ?", "i", row);
+        if (res == 0)
+            res = run(store,
+                      "UPDATE messages SET state = 'announced', transferred = 0, updated_ms = ?"
+                      " WHERE rowid = ?",
+                      "ii", js_now_ms(), row);
+    } else {
+        res = run(store,
+                  "UPDATE messages SET state = 'ready', duration_ms = ?, updated_ms = ?"
+                  " WHERE rowid = ?",
+                  "iii", (int64_t)(info.samples / 48), js_now_ms(), row);
+        if (res == 0)
+            res = queue_receipt(store, id, JS_DELIVERED);
+    }
+    if (res < 0) {
+        js_rollback(store);
+        return res;
+    }
+    res = js_commit(store);
+    return res < 0 ? res : verdict;
+}
+
+int js_inbox_mark_played(js_store *store, const char *id, uint64_t position_ms)
+{
+    enum js_state state;
+    int64_t row;
+    int res;
+
+    res = js_begin(store);
+    if (res < 0)
+        return res;
+    res = js_message_row(store, JS_INBOX, id, &row, &state);
+    if (res < 0)
+        goto error_tx;
+    res = JS_ERR_STATE;
+    if (!(state & (JS_READY | JS_PLAYED)))
+        goto error_tx;
+    res = run(store,
+              "UPDATE messages SET state = 'played', play_position_ms = ?,"
+              " updated_ms = CASE state WHEN 'played' THEN updated_ms ELSE ?2 END"
+              " WHERE rowid = ?3",
+              "iii", (int64_t)position_ms, js_now_ms(), row);
+    if (res == 0 && state == JS_READY)
+        res = queue_receipt(store, id, JS_PLAYED);
+    if (res < 0)
+        goto error_tx;
+    return js_commit(store);
+
+error_tx:
+    js_rollback(store);
+    return res;
+}
+
+int js_inbox_next(js_store *store, struct js_message *out)
+{
+    sqlite3_stmt *stmt;
+    int res = js_prepare(store,
+                         "SELECT " MESSAGE_COLUMNS " FROM messages WHERE box = 1 AND"
+                         " state = 'ready' ORDER BY rowid LIMIT 1",
+                         &stmt);
+    if (res < 0)
+        return res;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        read_message(stmt, out);
+    else
+        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+/* ---- receipts ---- */
+
+int js_receipts_pending(js_store *store, js_receipt_fn fn, void *user)
+{
+    sqlite3_stmt *stmt;
+    struct js_receipt r;
+    int res, rc, count = 0;
+
+    res = js_prepare(store,
+                     "SELECT id, message_id, state, created_ms FROM receipts"
+                     " WHERE sent_ms IS NULL ORDER BY id",
+                     &stmt);
+    if (res < 0)
+        return res;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        memset(&r, 0, sizeof(r));
+        r.id = sqlite3_column_int64(stmt, 0);
+        copy_text(r.message_id, sizeof(r.message_id), sqlite3_column_text(stmt, 1));
+        r.state = js_state_parse((const char *)sqlite3_column_text(stmt, 2));
+        r.created_ms = sqlite3_column_int64(stmt, 3);
+        count++;
+        if (fn && (res = fn(user, &r))) {
+            sqlite3_finalize(stmt);
+            return res;
+        }
+    }
+    res = rc == SQLITE_DONE ? count : js_sqlite_error(store, rc);
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+int js_receipt_sent(js_store *store, int64_t receipt_id)
+{
+    int res = run(store, "UPDATE receipts SET sent_ms = ? WHERE id = ? AND sent_ms IS NULL", "ii",
+                  js_now_ms(), receipt_id);
+    if (res < 0 || sqlite3_changes(store->db) > 0)
+        return res;
+    /* Nothing changed: sent before (fine), or no such receipt. */
+    sqlite3_stmt *stmt;
+    res = js_prepare(store, "SELECT 1 FROM receipts WHERE id = ?", &stmt);
+    if (res < 0)
+        return res;
+    sqlite3_bind_int64(stmt, 1, receipt_id);
+    int rc = sqlite3_step(stmt);
+    res = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const char *to,
+                  char *id_out)
+{
+    struct jc_note_info info;
+    char id[JS_ID_LEN + 1], sha[65];
+    int64_t row, now = js_now_ms();
+    int res;
+
+    if (!data || len == 0 || len > JS_MAX_NOTE_BYTES || (to && strlen(to) > JS_PEER_MAX))
+        return JS_ERR_INVALID;
+    res = jc_note_check(data, len, &info);
+    if (res < 0)
+        return res;
+    if ((res = js_sha256_hex(data, len, sha)) < 0 || (res = js_uuid(id)) < 0)
+        return res;
+    res = js_store_make_room(store, len);
+    if (res < 0)
+        return res;
+    res = js_begin(store);
+    if (res < 0)
+        return res;
+    res =
+        run(store,
+            "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, duration_ms,"
+            " length, sha256) VALUES (?, 0, 'ready', ?, ?, ?, ?, ?, ?)",
+            "ttiiiit", id, to ? to : "", now, now, (int64_t)(info.samples / 48), (int64_t)len, sha);
+    if (res < 0)
+        goto error_tx;
+    row = sqlite3_last_insert_rowid(store->db);
+    for (size_t at = 0; at < len;) {
+        size_t n = len - at > CHUNK_MAX ? CHUNK_MAX : len - at;
+        sqlite3_stmt *stmt;
+        res = js_prepare(store, "INSERT INTO chunks (message, at, data) VALUES (?, ?, ?)", &stmt);
+        if (res < 0)
+            goto error_tx;
+        sqlite3_bind_int64(stmt, 1, row);
+        sqlite3_bind_int64(stmt, 2, (int64_t)at);
+        sqlite3_bind_blob(stmt, 3, data + at, (int)n, SQLITE_STATIC);
+        res = js_sqlite_error(store, sqlite3_step(stmt));
+        sqlite3_finalize(stmt);
+        if (res < 0)
+            goto error_tx;
+        at += n;
+    }
+    res = js_commit(store);
+    if (res == 0 && id_out)
+        memcpy(id_out, id, sizeof(id));
+    return res;
+
+error_tx:
+    js_rollback(store);
+    return res;
+}
