@@ -1,7 +1,243 @@
+/*
+ * jiashu-relay: the store-and-forward server. Runs in the foreground, one
+ * log line per request on stderr, stops cleanly on SIGTERM or SIGINT.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "net/net.h"
+
+static const char usage[] = "usage: jiashu-relay --listen HOST:PORT --db PATH [options]\n"
+                            "\n"
+                            "Runs a jiashu relay in the foreground (protocol: net/PROTOCOL.md).\n"
+                            "PORT 0 picks a free port; the chosen one is printed on stderr.\n"
+                            "IPv6 addresses go in brackets: [::1]:8080.\n"
+                            "\n"
+                            "options (defaults in brackets):\n"
+                            "  --max-message-bytes N   longest message accepted [2097152]\n"
+                            "  --max-family-bytes N    storage per family [268435456]\n"
+                            "  --max-mailbox N         undelivered messages per device [1000]\n"
+                            "  --max-connections N     simultaneous connections [10000]\n"
+                            "  --max-connections-per-ip N  [0 = no limit]\n"
+                            "  --max-wait S            longest long poll [60]\n"
+                            "  --idle-timeout S        close silent connections [30]\n"
+                            "  --upload-ttl S          partial uploads expire [86400]\n"
+                            "  --invite-ttl S          invites expire [86400]\n"
+                            "  --retention S           kept after every recipient has it [604800]\n"
+                            "  --max-age S             kept at most [2592000]\n"
+                            "  --cleanup-interval S    [60]\n"
+                            "  --token-rate R          requests/s per device [20]\n"
+                            "  --token-burst N         [100]\n"
+                            "  --join-rate R           join/create attempts/s per address [0.1]\n"
+                            "  --join-burst N          [5]\n"
+                            "  --quiet                 no per-request log lines\n"
+                            "  --help, --version\n";
+
+static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("jiashu-relay: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return status;
+}
+
+static int number(const char *s, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0) || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* HOST:PORT or [V6]:PORT into host (in place) and port. */
+static int split_listen(char *arg, const char **host, unsigned *port)
+{
+    char *colon = strrchr(arg, ':');
+    if (!colon || colon == arg)
+        return -1;
+    *colon = '\0';
+    char *end;
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || p > 65535)
+        return -1;
+    if (arg[0] == '[') {
+        size_t n = strlen(arg);
+        if (n < 3 || arg[n - 1] != ']')
+            return -1;
+        arg[n - 1] = '\0';
+        arg++;
+    }
+    *host = arg;
+    *port = (unsigned)p;
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    fputs("jiashu-relay: not built yet\n", stderr);
-    return 1;
+    enum {
+        O_MSG = 256,
+        O_FAM,
+        O_MAILBOX,
+        O_CONN,
+        O_CONN_IP,
+        O_WAIT,
+        O_IDLE,
+        O_UPLOAD_TTL,
+        O_INVITE_TTL,
+        O_RETENTION,
+        O_MAX_AGE,
+        O_CLEANUP,
+        O_TOKEN_RATE,
+        O_TOKEN_BURST,
+        O_JOIN_RATE,
+        O_JOIN_BURST,
+        O_QUIET,
+    };
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"max-message-bytes", required_argument, NULL, O_MSG},
+        {"max-family-bytes", required_argument, NULL, O_FAM},
+        {"max-mailbox", required_argument, NULL, O_MAILBOX},
+        {"max-connections", required_argument, NULL, O_CONN},
+        {"max-connections-per-ip", required_argument, NULL, O_CONN_IP},
+        {"max-wait", required_argument, NULL, O_WAIT},
+        {"idle-timeout", required_argument, NULL, O_IDLE},
+        {"upload-ttl", required_argument, NULL, O_UPLOAD_TTL},
+        {"invite-ttl", required_argument, NULL, O_INVITE_TTL},
+        {"retention", required_argument, NULL, O_RETENTION},
+        {"max-age", required_argument, NULL, O_MAX_AGE},
+        {"cleanup-interval", required_argument, NULL, O_CLEANUP},
+        {"token-rate", required_argument, NULL, O_TOKEN_RATE},
+        {"token-burst", required_argument, NULL, O_TOKEN_BURST},
+        {"join-rate", required_argument, NULL, O_JOIN_RATE},
+        {"join-burst", required_argument, NULL, O_JOIN_BURST},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {NULL, 0, NULL, 0},
+    };
+    struct jn_relay_config cfg;
+    jn_relay_config_init(&cfg);
+    char *listen_arg = NULL;
+    const char *db = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        double v = 0;
+        if (c >= O_MSG && c < O_QUIET && number(optarg, 1e12, &v) < 0)
+            return fail(2, "%s wants a non-negative number, not '%s' (see --help)",
+                        argv[optind - 1], optarg);
+        switch (c) {
+        case 'l':
+            listen_arg = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case 'V':
+            printf("jiashu-relay %s\n", JIASHU_VERSION);
+            return 0;
+        case O_MSG:
+            cfg.max_message_bytes = (uint64_t)v;
+            break;
+        case O_FAM:
+            cfg.max_family_bytes = (uint64_t)v;
+            break;
+        case O_MAILBOX:
+            cfg.max_mailbox = (unsigned)v;
+            break;
+        case O_CONN:
+            cfg.max_connections = (unsigned)v;
+            break;
+        case O_CONN_IP:
+            cfg.max_connections_per_ip = (unsigned)v;
+            break;
+        case O_WAIT:
+            cfg.max_wait_s = (unsigned)v;
+            break;
+        case O_IDLE:
+            cfg.idle_timeout_s = (unsigned)v;
+            break;
+        case O_UPLOAD_TTL:
+            cfg.upload_ttl_s = (unsigned)v;
+            break;
+        case O_INVITE_TTL:
+            cfg.invite_ttl_s = (unsigned)v;
+            break;
+        case O_RETENTION:
+            cfg.retention_s = (unsigned)v;
+            break;
+        case O_MAX_AGE:
+            cfg.max_age_s = (unsigned)v;
+            break;
+        case O_CLEANUP:
+            cfg.cleanup_interval_s = (unsigned)v;
+            break;
+        case O_TOKEN_RATE:
+            cfg.token_rate = v;
+            break;
+        case O_TOKEN_BURST:
+            cfg.token_burst = (unsigned)v;
+            break;
+        case O_JOIN_RATE:
+            cfg.join_rate = v;
+            break;
+        case O_JOIN_BURST:
+            cfg.join_burst = (unsigned)v;
+            break;
+        case O_QUIET:
+            cfg.quiet = 1;
+            break;
+        default:
+            return fail(2, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return fail(2, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (!listen_arg || !db)
+        return fail(2, "--listen HOST:PORT and --db PATH are required (see --help)");
+    unsigned port;
+    if (split_listen(listen_arg, &cfg.host, &port) < 0)
+        return fail(2, "--listen wants HOST:PORT, for example 127.0.0.1:8080");
+    cfg.port = (uint16_t)port;
+    cfg.db_path = db;
+
+    /* Signals are taken by sigwait here, never delivered to the server's threads. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct jn_relay *relay;
+    int err = jn_relay_create(&cfg, &relay);
+    if (err < 0)
+        return fail(1, "cannot start on %s:%u with %s: %s", cfg.host, port, db, jn_strerror(err));
+    fprintf(stderr, "jiashu-relay: listening on %s:%u\n", cfg.host, jn_relay_port(relay));
+    fflush(stderr);
+    int sig = 0;
+    sigwait(&set, &sig);
+    jn_relay_destroy(relay);
+    fprintf(stderr, "jiashu-relay: stopped on signal %d\n", sig);
+    return 0;
 }

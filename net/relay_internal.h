@@ -1,0 +1,135 @@
+/*
+ * What the relay's files share: the server state, one request in flight,
+ * and the helpers the routes answer with. Internal to net/.
+ */
+#ifndef JIASHU_NET_RELAY_INTERNAL_H
+#define JIASHU_NET_RELAY_INTERNAL_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "net.h"
+#include "relay_storage.h"
+
+enum relay_route {
+    ROUTE_UNKNOWN,
+    ROUTE_FAMILIES,
+    ROUTE_INVITES,
+    ROUTE_JOIN,
+    ROUTE_FAMILY,
+    ROUTE_DEVICE,
+    ROUTE_UPLOADS,
+    ROUTE_UPLOAD,
+    ROUTE_INBOX,
+    ROUTE_MESSAGE,
+    ROUTE_RECEIPT_POST,
+    ROUTE_RECEIPTS,
+    ROUTE_COUNT_
+};
+
+enum relay_wait_kind { WAIT_INBOX = 1, WAIT_RECEIPTS = 2 };
+
+/* A token bucket per key, keys hashed into a fixed table: two keys that
+ * share a slot share a bucket, which only ever makes the limit stricter. */
+struct relay_bucket {
+    double tokens;
+    uint64_t last_ms;
+};
+
+struct relay_limiter {
+    struct relay_bucket *slots;
+    unsigned n_slots;
+    double rate;
+    double burst;
+};
+
+struct relay_request;
+
+struct jn_relay {
+    struct jn_relay_config cfg;
+    struct relay_storage *st;         /* used by the MHD thread only */
+    struct relay_storage *cleanup_st; /* used by the timer thread only */
+    struct MHD_Daemon *mhd;
+    uint16_t port;
+    uint64_t seed;
+
+    /* Rate limits and the body budget, touched by the MHD thread only. */
+    struct relay_limiter token_limit;
+    struct relay_limiter join_limit;
+    struct relay_limiter join_global;
+    struct relay_limiter create_limit;
+    uint64_t buffered;
+
+    /* Long polls waiting, and the timer thread that ends them. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_t timer;
+    int timer_started;
+    int stopping;
+    int stopped;
+    struct relay_request *waiters;
+    unsigned n_waiters;
+};
+
+struct relay_request {
+    struct jn_relay *relay;
+    struct MHD_Connection *conn;
+    uint64_t t0_us;
+    char method[12];
+    enum relay_route route;
+    char arg[72]; /* the id in the path, when the route has one */
+    int responded;
+    unsigned status;
+    uint64_t bytes_in, bytes_out;
+
+    struct relay_device dev; /* the caller, once authenticated */
+    int authed;
+
+    char *body;
+    size_t body_len, body_cap, body_limit;
+    uint64_t reserved; /* bytes of relay->buffered held for this body */
+    int body_too_large;
+    int body_over_budget;
+
+    /* Route state kept between the first call and the body's end. */
+    struct relay_upload *upload;
+    uint64_t patch_offset;
+    int has_checksum;
+    int checksum_algo;
+    uint8_t checksum[32];
+    size_t checksum_len;
+
+    /* Long poll. */
+    enum relay_wait_kind wait_kind;
+    int waiting, woken;
+    uint64_t deadline_ms;
+    struct relay_request *wprev, *wnext;
+};
+
+/* relay_server.c */
+uint64_t relay_now_ms(void);
+int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after);
+uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
+/* Suspends r until a wake for its device and kind, or its deadline; 0, or
+ * -ECANCELED when the relay is stopping (answer at once then). */
+int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds);
+void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_kind kind);
+
+/* Answers: each queues one response and records status and size. */
+void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response *resp);
+void relay_error(struct relay_request *r, unsigned status, const char *code, const char *message);
+void relay_error_retry(struct relay_request *r, unsigned status, const char *code,
+                       const char *message, unsigned retry_after);
+struct json_t;
+void relay_json(struct relay_request *r, unsigned status, struct json_t *body); /* steals body */
+
+/* relay_routes.c */
+/* The first call for a request, after the route is known: checks the
+ * headers, authenticates, may answer at once; sets r->body_limit. */
+void relay_route_begin(struct relay_request *r);
+/* The body has arrived (or there was none): does the work and answers. */
+void relay_route_finish(struct relay_request *r);
+const char *relay_route_name(enum relay_route route);
+
+#endif

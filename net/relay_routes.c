@@ -1,0 +1,986 @@
+/*
+ * The routes of relay protocol v1 (net/PROTOCOL.md). Each route checks its
+ * headers on the first call (so a bad request is refused before its body
+ * is read), then does its work when the body has arrived. Storage is only
+ * reached through relay_storage.h.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "relay_internal.h"
+#include "relay_parse.h"
+
+#define PAGE 100 /* inbox entries or receipts per answer */
+
+const char *relay_route_name(enum relay_route route)
+{
+    static const char *const names[ROUTE_COUNT_] = {
+        [ROUTE_UNKNOWN] = "(no route)",
+        [ROUTE_FAMILIES] = "/v1/families",
+        [ROUTE_INVITES] = "/v1/invites",
+        [ROUTE_JOIN] = "/v1/join",
+        [ROUTE_FAMILY] = "/v1/family",
+        [ROUTE_DEVICE] = "/v1/devices/{id}",
+        [ROUTE_UPLOADS] = "/v1/uploads",
+        [ROUTE_UPLOAD] = "/v1/uploads/{id}",
+        [ROUTE_INBOX] = "/v1/inbox",
+        [ROUTE_MESSAGE] = "/v1/messages/{id}",
+        [ROUTE_RECEIPT_POST] = "/v1/messages/{id}/receipts",
+        [ROUTE_RECEIPTS] = "/v1/receipts",
+    };
+    return route < ROUTE_COUNT_ ? names[route] : "(no route)";
+}
+
+static const char *header(struct relay_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *query(struct relay_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static struct relay_storage *st(struct relay_request *r)
+{
+    return r->relay->st;
+}
+
+static int is(struct relay_request *r, const char *method)
+{
+    return strcmp(r->method, method) == 0;
+}
+
+static void storage_failed(struct relay_request *r)
+{
+    relay_error(r, 500, "internal", "the relay could not read or write its storage");
+}
+
+static void random_hex(char *out, size_t bytes)
+{
+    uint8_t b[32];
+    if (RAND_bytes(b, (int)bytes) != 1)
+        abort(); /* no randomness means no safe tokens: better not to run */
+    relay_hex(b, bytes, out);
+}
+
+static void sha256(const void *data, size_t len, uint8_t out[32])
+{
+    unsigned n = 32;
+    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+/* A new device token: 32 random bytes, handed out in hex; only the hash
+ * of the bytes is kept. */
+static void new_token(char hex[65], uint8_t hash[32])
+{
+    uint8_t t[32];
+    if (RAND_bytes(t, sizeof t) != 1)
+        abort();
+    relay_hex(t, sizeof t, hex);
+    sha256(t, sizeof t, hash);
+}
+
+/* An invite code: digits from rejection-sampled random bytes, so every
+ * code is equally likely. */
+static void new_code(char *code, unsigned digits, uint8_t hash[32])
+{
+    for (unsigned i = 0; i < digits;) {
+        uint8_t b;
+        if (RAND_bytes(&b, 1) != 1)
+            abort();
+        if (b < 250)
+            code[i++] = (char)('0' + b % 10);
+    }
+    code[digits] = '\0';
+    sha256(code, digits, hash);
+}
+
+static void http_date(int64_t t, char *out, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static int authenticate(struct relay_request *r)
+{
+    uint8_t token[32], hash[32];
+    const char *h = header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h) {
+        relay_error(r, 401, "unauthorized", "this route needs Authorization: Bearer <token>");
+        return -1;
+    }
+    if (relay_parse_bearer(h, token) < 0) {
+        relay_error(r, 401, "unauthorized", "the Authorization header is not a device token");
+        return -1;
+    }
+    sha256(token, sizeof token, hash);
+    int err = st(r)->ops->device_by_token(st(r), hash, &r->dev);
+    if (err == -ENOENT) {
+        relay_error(r, 401, "unauthorized", "unknown or revoked device token");
+        return -1;
+    }
+    if (err < 0) {
+        storage_failed(r);
+        return -1;
+    }
+    unsigned retry;
+    if (relay_limit_take(&r->relay->token_limit, relay_key(r->relay, r->dev.id, RELAY_ID_LEN),
+                         &retry) < 0) {
+        relay_error_retry(r, 429, "rate_limited", "too many requests from this device", retry);
+        return -1;
+    }
+    r->authed = 1;
+    return 0;
+}
+
+/* The peer's address, as the key of the per-address limits. */
+static uint64_t peer_key(struct relay_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return 0;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        return relay_key(r->relay, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    if (sa->sa_family == AF_INET6) /* a /64 is one address to the limits */
+        return relay_key(r->relay, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
+    return 0;
+}
+
+/* Content-Length, when given: -1 when absent, -2 when malformed. */
+static int64_t content_length(struct relay_request *r)
+{
+    const char *h = header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t n;
+    if (!h)
+        return -1;
+    if (relay_parse_u64(h, INT64_MAX, &n) < 0)
+        return -2;
+    return (int64_t)n;
+}
+
+/* Sets up a JSON body: checks its type and announced size. */
+static int expect_json(struct relay_request *r, int required)
+{
+    int64_t len = content_length(r);
+    const char *ct = header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!required && (len == 0 || (len == -1 && !ct)))
+        return 0;
+    if (!relay_content_type_is(ct, "application/json")) {
+        relay_error(r, 415, "unsupported_media_type", "the body must be application/json");
+        return -1;
+    }
+    if (len >= 0 && (uint64_t)len > r->relay->cfg.max_json_bytes) {
+        relay_error(r, 413, "too_large", "the JSON body is larger than allowed");
+        return -1;
+    }
+    r->body_limit = r->relay->cfg.max_json_bytes;
+    return 0;
+}
+
+static int method_not_allowed(struct relay_request *r, const char *allow)
+{
+    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "method_not_allowed", "message",
+                             "this route does not take that method");
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return -1;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Allow", allow);
+    relay_respond(r, 405, resp);
+    return -1;
+}
+
+static void tus_options(struct relay_request *r)
+{
+    char max[24];
+    snprintf(max, sizeof max, "%llu", (unsigned long long)r->relay->cfg.max_message_bytes);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Tus-Version", "1.0.0");
+    MHD_add_response_header(resp, "Tus-Extension",
+                            "creation,creation-with-upload,checksum,termination,expiration");
+    MHD_add_response_header(resp, "Tus-Checksum-Algorithm", "sha1,sha256");
+    MHD_add_response_header(resp, "Tus-Max-Size", max);
+    relay_respond(r, 204, resp);
+}
+
+/* Loads r->arg as an upload of the caller: 404, 403 or 410 otherwise. */
+static int load_own_upload(struct relay_request *r)
+{
+    if (!relay_is_id(r->arg)) {
+        relay_error(r, 404, "not_found", "no such upload");
+        return -1;
+    }
+    r->upload = malloc(sizeof *r->upload);
+    if (!r->upload) {
+        relay_error(r, 500, "internal", "out of memory");
+        return -1;
+    }
+    int err = st(r)->ops->upload_get(st(r), r->arg, r->upload);
+    if (err == -ENOENT) {
+        relay_error(r, 404, "not_found", "no such upload");
+        return -1;
+    }
+    if (err < 0) {
+        storage_failed(r);
+        return -1;
+    }
+    if (strcmp(r->upload->family_id, r->dev.family_id) != 0 ||
+        strcmp(r->upload->sender_id, r->dev.id) != 0) {
+        relay_error(r, 403, "forbidden", "this upload belongs to another device");
+        return -1;
+    }
+    if (!r->upload->completed && r->upload->expires < (int64_t)time(NULL)) {
+        relay_error(r, 410, "expired", "this upload expired; create it again");
+        return -1;
+    }
+    return 0;
+}
+
+/* The checksum and offset headers of a PATCH (or creation-with-upload). */
+static int expect_upload_bytes(struct relay_request *r, uint64_t offset)
+{
+    if (!relay_content_type_is(header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+                               "application/offset+octet-stream")) {
+        relay_error(r, 415, "unsupported_media_type",
+                    "upload bytes must be application/offset+octet-stream");
+        return -1;
+    }
+    const char *sum = header(r, "Upload-Checksum");
+    if (sum) {
+        enum relay_checksum_algo algo;
+        int err = relay_parse_checksum(sum, &algo, r->checksum, &r->checksum_len);
+        if (err == -ENOTSUP) {
+            relay_error(r, 400, "malformed", "unsupported checksum algorithm (sha1, sha256)");
+            return -1;
+        }
+        if (err < 0) {
+            relay_error(r, 400, "malformed", "Upload-Checksum is not '<algorithm> <base64>'");
+            return -1;
+        }
+        r->has_checksum = 1;
+        r->checksum_algo = algo;
+    }
+    uint64_t room = r->upload->length - offset;
+    int64_t len = content_length(r);
+    if (len == -2) {
+        relay_error(r, 400, "malformed", "Content-Length is not a number");
+        return -1;
+    }
+    if (len >= 0 && (uint64_t)len > room) {
+        relay_error(r, 413, "too_large", "the body goes past Upload-Length");
+        return -1;
+    }
+    r->body_limit = (size_t)room;
+    r->patch_offset = offset;
+    return 0;
+}
+
+static void begin_create_upload(struct relay_request *r)
+{
+    struct jn_relay *relay = r->relay;
+    const struct jn_relay_config *cfg = &relay->cfg;
+    uint64_t length;
+    if (header(r, "Upload-Defer-Length")) {
+        relay_error(r, 400, "malformed", "Upload-Defer-Length is not supported");
+        return;
+    }
+    const char *h = header(r, "Upload-Length");
+    if (!h) {
+        relay_error(r, 400, "malformed", "Upload-Length is required");
+        return;
+    }
+    int err = relay_parse_u64(h, UINT64_MAX, &length);
+    if (err == -EINVAL) {
+        relay_error(r, 400, "malformed", "Upload-Length is not a non-negative number");
+        return;
+    }
+    if (err < 0 || length > cfg->max_message_bytes) {
+        relay_error(r, 413, "too_large", "the message is longer than this relay accepts");
+        return;
+    }
+    if (length == 0) {
+        relay_error(r, 400, "malformed", "an empty message carries nothing");
+        return;
+    }
+    const char *meta = header(r, "Upload-Metadata");
+    if (meta && strlen(meta) > cfg->max_metadata_bytes) {
+        relay_error(r, 413, "too_large", "Upload-Metadata is larger than allowed");
+        return;
+    }
+    struct relay_metadata md;
+    if (!meta || relay_parse_metadata(meta, cfg->max_recipients, &md) < 0) {
+        relay_error(r, 400, "malformed",
+                    "Upload-Metadata needs message_id (UUID), recipients and duration_ms");
+        return;
+    }
+    for (unsigned i = 0; i < md.n_recipients; i++) {
+        err = st(r)->ops->is_member(st(r), r->dev.family_id, md.recipients[i]);
+        if (err < 0) {
+            storage_failed(r);
+            return;
+        }
+        if (err == 0) {
+            relay_error(r, 403, "forbidden", "a recipient is not a device of your family");
+            return;
+        }
+    }
+
+    r->upload = calloc(1, sizeof *r->upload);
+    if (!r->upload) {
+        relay_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    struct relay_upload *u = r->upload;
+    random_hex(u->upload_id, RELAY_ID_LEN / 2);
+    memcpy(u->message_id, md.message_id, sizeof u->message_id);
+    memcpy(u->family_id, r->dev.family_id, sizeof u->family_id);
+    memcpy(u->sender_id, r->dev.id, sizeof u->sender_id);
+    u->length = length;
+    u->duration_ms = md.duration_ms;
+    u->created = (int64_t)time(NULL);
+    u->expires = u->created + cfg->upload_ttl_s;
+    u->n_recipients = md.n_recipients;
+    memcpy(u->recipients, md.recipients, sizeof md.recipients);
+    snprintf(u->metadata, sizeof u->metadata, "%s", meta);
+
+    /* Repeated creations must still find their upload, limits or not. */
+    struct relay_upload *old = malloc(sizeof *old);
+    if (!old) {
+        relay_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    err = st(r)->ops->upload_by_message(st(r), u->message_id, old);
+    free(old);
+    if (err < 0 && err != -ENOENT) {
+        storage_failed(r);
+        return;
+    }
+    int known = err == 0;
+    if (!known) {
+        uint64_t used;
+        if (st(r)->ops->family_usage(st(r), r->dev.family_id, &used) < 0) {
+            storage_failed(r);
+            return;
+        }
+        if (used + length > cfg->max_family_bytes) {
+            relay_error(r, 507, "storage_full", "your family's storage on this relay is full");
+            return;
+        }
+        for (unsigned i = 0; i < md.n_recipients; i++) {
+            uint64_t pending;
+            if (st(r)->ops->mailbox_pending(st(r), md.recipients[i], &pending) < 0) {
+                storage_failed(r);
+                return;
+            }
+            if (pending >= cfg->max_mailbox) {
+                relay_error(r, 507, "storage_full", "a recipient's mailbox is full");
+                return;
+            }
+        }
+    }
+    err = st(r)->ops->upload_create(st(r), u);
+    if (err == -EEXIST) {
+        relay_error(r, 409, "conflict", "another device already used this message id");
+        return;
+    }
+    if (err < 0) {
+        storage_failed(r);
+        return;
+    }
+    /* creation-with-upload: the body, if any, is the first chunk. */
+    int64_t len = content_length(r);
+    if (len > 0 || header(r, MHD_HTTP_HEADER_CONTENT_TYPE) ||
+        header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        /* The body starts at byte 0: it is written only if the upload is there. */
+        if (expect_upload_bytes(r, 0) < 0)
+            return;
+    }
+}
+
+static void begin_patch(struct relay_request *r)
+{
+    if (load_own_upload(r) < 0)
+        return;
+    const char *h = header(r, "Upload-Offset");
+    uint64_t offset;
+    if (!h) {
+        relay_error(r, 400, "malformed", "Upload-Offset is required");
+        return;
+    }
+    int err = relay_parse_u64(h, INT64_MAX, &offset);
+    if (err < 0) {
+        relay_error(r, 400, "malformed", "Upload-Offset is not a non-negative number");
+        return;
+    }
+    if (r->upload->completed || offset != r->upload->offset) {
+        relay_error(r, 409, "offset_conflict", "Upload-Offset is not where this upload stands");
+        return;
+    }
+    expect_upload_bytes(r, offset);
+}
+
+void relay_route_begin(struct relay_request *r)
+{
+    switch (r->route) {
+    case ROUTE_FAMILIES:
+    case ROUTE_JOIN: {
+        if (!is(r, "POST")) {
+            method_not_allowed(r, "POST");
+            return;
+        }
+        unsigned retry;
+        struct relay_limiter *l =
+            r->route == ROUTE_JOIN ? &r->relay->join_limit : &r->relay->create_limit;
+        if (relay_limit_take(l, peer_key(r), &retry) < 0 ||
+            (r->route == ROUTE_JOIN && relay_limit_take(&r->relay->join_global, 0, &retry) < 0)) {
+            relay_error_retry(r, 429, "rate_limited", "too many attempts; wait and try again",
+                              retry);
+            return;
+        }
+        expect_json(r, 1);
+        return;
+    }
+    case ROUTE_UPLOADS:
+    case ROUTE_UPLOAD:
+        if (is(r, "OPTIONS")) {
+            tus_options(r);
+            return;
+        }
+        if (!(r->route == ROUTE_UPLOADS ? is(r, "POST")
+                                        : is(r, "HEAD") || is(r, "PATCH") || is(r, "DELETE"))) {
+            method_not_allowed(r, r->route == ROUTE_UPLOADS ? "POST, OPTIONS"
+                                                            : "HEAD, PATCH, DELETE, OPTIONS");
+            return;
+        }
+        {
+            const char *v = header(r, "Tus-Resumable");
+            if (!v || strcmp(v, "1.0.0") != 0) {
+                relay_error(r, 412, "precondition_failed", "Tus-Resumable: 1.0.0 is required");
+                return;
+            }
+        }
+        if (authenticate(r) < 0)
+            return;
+        if (r->route == ROUTE_UPLOADS)
+            begin_create_upload(r);
+        else if (is(r, "PATCH"))
+            begin_patch(r);
+        else
+            load_own_upload(r);
+        return;
+    case ROUTE_INVITES:
+    case ROUTE_RECEIPT_POST:
+        if (!is(r, "POST")) {
+            method_not_allowed(r, "POST");
+            return;
+        }
+        if (authenticate(r) < 0)
+            return;
+        expect_json(r, r->route == ROUTE_RECEIPT_POST);
+        return;
+    case ROUTE_DEVICE:
+        if (!is(r, "DELETE")) {
+            method_not_allowed(r, "DELETE");
+            return;
+        }
+        authenticate(r);
+        return;
+    case ROUTE_FAMILY:
+    case ROUTE_INBOX:
+    case ROUTE_RECEIPTS:
+    case ROUTE_MESSAGE:
+        if (!is(r, "GET") && !(r->route == ROUTE_MESSAGE && is(r, "HEAD"))) {
+            method_not_allowed(r, r->route == ROUTE_MESSAGE ? "GET, HEAD" : "GET");
+            return;
+        }
+        authenticate(r);
+        return;
+    default:
+        relay_error(r, 404, "not_found", "no such route");
+    }
+}
+
+static void finish_families(struct relay_request *r)
+{
+    const struct jn_relay_config *cfg = &r->relay->cfg;
+    struct relay_device d;
+    memset(&d, 0, sizeof d);
+    if (relay_parse_name_body(r->body, r->body_len, d.name) < 0) {
+        relay_error(r, 400, "malformed", "the body must be {\"name\": \"1 to 64 bytes\"}");
+        return;
+    }
+    char token[65], code[20];
+    uint8_t token_hash[32], code_hash[32];
+    random_hex(d.family_id, RELAY_ID_LEN / 2);
+    random_hex(d.id, RELAY_ID_LEN / 2);
+    new_token(token, token_hash);
+    new_code(code, cfg->invite_digits, code_hash);
+    d.joined = (int64_t)time(NULL);
+    int64_t expires = d.joined + cfg->invite_ttl_s;
+    if (st(r)->ops->family_create(st(r), &d, token_hash, code_hash, expires) < 0) {
+        storage_failed(r);
+        return;
+    }
+    relay_json(r, 201,
+               json_pack("{s:s,s:s,s:s,s:{s:s,s:I}}", "family_id", d.family_id, "device_id", d.id,
+                         "token", token, "invite", "code", code, "expires_at",
+                         (json_int_t)expires));
+}
+
+static void finish_invites(struct relay_request *r)
+{
+    const struct jn_relay_config *cfg = &r->relay->cfg;
+    char code[20];
+    uint8_t hash[32];
+    new_code(code, cfg->invite_digits, hash);
+    int64_t now = (int64_t)time(NULL), expires = now + cfg->invite_ttl_s;
+    int err =
+        st(r)->ops->invite_create(st(r), r->dev.family_id, hash, expires, now, cfg->max_invites);
+    if (err == -ENOSPC) {
+        relay_error_retry(r, 429, "rate_limited", "your family has too many open invites",
+                          cfg->invite_ttl_s);
+        return;
+    }
+    if (err < 0) {
+        storage_failed(r);
+        return;
+    }
+    relay_json(r, 201, json_pack("{s:s,s:I}", "code", code, "expires_at", (json_int_t)expires));
+}
+
+static void finish_join(struct relay_request *r)
+{
+    const struct jn_relay_config *cfg = &r->relay->cfg;
+    struct relay_device d;
+    char code[20];
+    memset(&d, 0, sizeof d);
+    if (relay_parse_join_body(r->body, r->body_len, cfg->invite_digits, code, sizeof code, d.name) <
+        0) {
+        relay_error(r, 400, "malformed",
+                    "the body must be {\"code\": \"digits\", \"name\": \"...\"}");
+        return;
+    }
+    uint8_t code_hash[32], token_hash[32];
+    char token[65];
+    sha256(code, strlen(code), code_hash);
+    random_hex(d.id, RELAY_ID_LEN / 2);
+    new_token(token, token_hash);
+    int err =
+        st(r)->ops->join(st(r), code_hash, (int64_t)time(NULL), &d, token_hash, cfg->max_devices);
+    if (err == -ENOENT) {
+        relay_error(r, 404, "not_found", "no such invite, or it was used");
+        return;
+    }
+    if (err == -ETIME) {
+        relay_error(r, 410, "expired", "this invite expired; ask for a new one");
+        return;
+    }
+    if (err == -ENOSPC) {
+        relay_error(r, 507, "storage_full", "the family has as many devices as this relay allows");
+        return;
+    }
+    if (err < 0) {
+        storage_failed(r);
+        return;
+    }
+    relay_json(
+        r, 201,
+        json_pack("{s:s,s:s,s:s}", "family_id", d.family_id, "device_id", d.id, "token", token));
+}
+
+static int add_member(void *ctx, const struct relay_device *d)
+{
+    return json_array_append_new(ctx, json_pack("{s:s,s:s,s:I}", "device_id", d->id, "name",
+                                                d->name, "joined_at", (json_int_t)d->joined))
+               ? -ENOMEM
+               : 0;
+}
+
+static void finish_family(struct relay_request *r)
+{
+    json_t *members = json_array();
+    if (!members || st(r)->ops->members(st(r), r->dev.family_id, add_member, members) < 0) {
+        json_decref(members);
+        storage_failed(r);
+        return;
+    }
+    relay_json(r, 200,
+               json_pack("{s:s,s:s,s:o}", "family_id", r->dev.family_id, "device_id", r->dev.id,
+                         "members", members));
+}
+
+static void finish_device(struct relay_request *r)
+{
+    if (!relay_is_id(r->arg)) {
+        relay_error(r, 404, "not_found", "no such device in your family");
+        return;
+    }
+    int err = st(r)->ops->device_revoke(st(r), r->dev.family_id, r->arg);
+    if (err == -ENOENT) {
+        relay_error(r, 404, "not_found", "no such device in your family");
+        return;
+    }
+    if (err < 0) {
+        storage_failed(r);
+        return;
+    }
+    relay_respond(r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
+}
+
+static void upload_headers(struct relay_request *r, struct MHD_Response *resp)
+{
+    char v[64];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)r->upload->offset);
+    MHD_add_response_header(resp, "Upload-Offset", v);
+    if (!r->upload->completed) {
+        http_date(r->upload->expires, v, sizeof v);
+        MHD_add_response_header(resp, "Upload-Expires", v);
+    }
+}
+
+/* Writes the body at r->patch_offset; answers only on failure. */
+static int write_bytes(struct relay_request *r)
+{
+    if (r->has_checksum) {
+        uint8_t got[32];
+        unsigned n = 0;
+        const EVP_MD *md = r->checksum_algo == RELAY_SUM_SHA1 ? EVP_sha1() : EVP_sha256();
+        if (!EVP_Digest(r->body ? r->body : "", r->body_len, got, &n, md, NULL) ||
+            n != r->checksum_len || memcmp(got, r->checksum, n) != 0) {
+            relay_error(r, 460, "checksum_mismatch", "the bytes do not match Upload-Checksum");
+            return -1;
+        }
+    }
+    if (r->body_len == 0)
+        return 0;
+    char upload_id[RELAY_ID_LEN + 1];
+    memcpy(upload_id, r->upload->upload_id, sizeof upload_id);
+    int err = st(r)->ops->upload_write(st(r), upload_id, r->patch_offset, r->body, r->body_len,
+                                       (int64_t)time(NULL), r->upload);
+    if (err == -ESTALE) {
+        relay_error(r, 409, "offset_conflict", "Upload-Offset is not where this upload stands");
+        return -1;
+    }
+    if (err < 0) {
+        storage_failed(r);
+        return -1;
+    }
+    if (err == 1)
+        for (unsigned i = 0; i < r->upload->n_recipients; i++)
+            relay_wake(r->relay, r->upload->recipients[i], WAIT_INBOX);
+    return 0;
+}
+
+static void finish_uploads(struct relay_request *r)
+{
+    if (r->body_len && !r->upload->completed && r->patch_offset == r->upload->offset &&
+        write_bytes(r) < 0)
+        return;
+    char location[64];
+    snprintf(location, sizeof location, "/v1/uploads/%s", r->upload->upload_id);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Location", location);
+    upload_headers(r, resp);
+    relay_respond(r, 201, resp);
+}
+
+static void finish_upload(struct relay_request *r)
+{
+    if (is(r, "HEAD")) {
+        char v[24];
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        snprintf(v, sizeof v, "%llu", (unsigned long long)r->upload->length);
+        MHD_add_response_header(resp, "Upload-Length", v);
+        if (r->upload->metadata[0])
+            MHD_add_response_header(resp, "Upload-Metadata", r->upload->metadata);
+        upload_headers(r, resp);
+        relay_respond(r, 200, resp);
+        return;
+    }
+    if (is(r, "DELETE")) {
+        if (r->upload->completed) {
+            relay_error(r, 409, "conflict", "this upload is complete: the message was delivered");
+            return;
+        }
+        if (st(r)->ops->upload_delete(st(r), r->upload->upload_id) < 0) {
+            storage_failed(r);
+            return;
+        }
+        relay_respond(r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
+        return;
+    }
+    if (write_bytes(r) < 0)
+        return;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    upload_headers(r, resp);
+    relay_respond(r, 204, resp);
+}
+
+/* after and wait from the query; answers 400 itself. */
+static int poll_args(struct relay_request *r, int64_t *after, unsigned *wait)
+{
+    uint64_t a = 0, w = 0;
+    const char *qa = query(r, "after"), *qw = query(r, "wait");
+    if (qa && relay_parse_u64(qa, INT64_MAX, &a) < 0) {
+        relay_error(r, 400, "malformed", "after must be a cursor from a previous answer");
+        return -1;
+    }
+    if (qw && relay_parse_u64(qw, 86400, &w) < 0) {
+        relay_error(r, 400, "malformed", "wait must be a number of seconds");
+        return -1;
+    }
+    *after = (int64_t)a;
+    *wait = w > r->relay->cfg.max_wait_s ? r->relay->cfg.max_wait_s : (unsigned)w;
+    return 0;
+}
+
+struct page {
+    json_t *items;
+    int64_t cursor;
+};
+
+static int add_inbox_entry(void *ctx, const struct relay_inbox_entry *e)
+{
+    struct page *p = ctx;
+    char sha[65];
+    relay_hex(e->sha256, 32, sha);
+    p->cursor = e->cursor;
+    return json_array_append_new(
+               p->items, json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:I}", "cursor", (json_int_t)e->cursor,
+                                   "message_id", e->message_id, "from", e->sender_id, "length",
+                                   (json_int_t)e->length, "duration_ms", (json_int_t)e->duration_ms,
+                                   "sha256", sha, "sent_at", (json_int_t)e->created))
+               ? -ENOMEM
+               : 0;
+}
+
+static int add_receipt(void *ctx, const struct relay_receipt *rc)
+{
+    struct page *p = ctx;
+    p->cursor = rc->cursor;
+    return json_array_append_new(p->items, json_pack("{s:I,s:s,s:s,s:s,s:I}", "cursor",
+                                                     (json_int_t)rc->cursor, "message_id",
+                                                     rc->message_id, "device_id", rc->device_id,
+                                                     "state", rc->state, "at", (json_int_t)rc->at))
+               ? -ENOMEM
+               : 0;
+}
+
+static void finish_poll(struct relay_request *r)
+{
+    int64_t after;
+    unsigned wait;
+    if (poll_args(r, &after, &wait) < 0)
+        return;
+    struct page p = {json_array(), after};
+    int inbox = r->route == ROUTE_INBOX;
+    int err = !p.items ? -ENOMEM
+              : inbox  ? st(r)->ops->inbox(st(r), r->dev.id, after, PAGE, add_inbox_entry, &p)
+                       : st(r)->ops->receipts(st(r), r->dev.id, after, PAGE, add_receipt, &p);
+    if (err < 0) {
+        json_decref(p.items);
+        storage_failed(r);
+        return;
+    }
+    if (json_array_size(p.items) == 0 && wait > 0 && !r->woken &&
+        relay_wait(r, inbox ? WAIT_INBOX : WAIT_RECEIPTS, wait) == 0) {
+        json_decref(p.items);
+        return; /* answered when resumed */
+    }
+    relay_json(r, 200,
+               json_pack("{s:o,s:I}", inbox ? "messages" : "receipts", p.items, "cursor",
+                         (json_int_t)p.cursor));
+}
+
+/* The message in r->arg, if the caller may see it: its sender or a recipient. */
+static int load_message(struct relay_request *r, struct relay_upload *m)
+{
+    char id[RELAY_UUID_LEN + 1];
+    if (!relay_is_uuid(r->arg)) {
+        relay_error(r, 404, "not_found", "no such message");
+        return -1;
+    }
+    for (int i = 0; i <= RELAY_UUID_LEN; i++)
+        id[i] = (char)(r->arg[i] >= 'A' && r->arg[i] <= 'F' ? r->arg[i] - 'A' + 'a' : r->arg[i]);
+    int err = st(r)->ops->message_get(st(r), id, m);
+    if (err == -ENOENT) {
+        relay_error(r, 404, "not_found", "no such message");
+        return -1;
+    }
+    if (err < 0) {
+        storage_failed(r);
+        return -1;
+    }
+    if (strcmp(m->family_id, r->dev.family_id) != 0) {
+        relay_error(r, 403, "forbidden", "this message is not for your family");
+        return -1;
+    }
+    int sender = strcmp(m->sender_id, r->dev.id) == 0;
+    err = st(r)->ops->is_recipient(st(r), m->rowid, r->dev.id);
+    if (err < 0) {
+        storage_failed(r);
+        return -1;
+    }
+    if (!sender && !err) {
+        relay_error(r, 403, "forbidden", "this message is not addressed to this device");
+        return -1;
+    }
+    return err; /* 1: a recipient */
+}
+
+static void finish_message(struct relay_request *r)
+{
+    struct relay_upload *m = malloc(sizeof *m);
+    if (!m) {
+        relay_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    if (load_message(r, m) < 0)
+        goto out;
+    char etag[70], sha[65];
+    relay_hex(m->sha256, 32, sha);
+    snprintf(etag, sizeof etag, "\"%s\"", sha);
+    const char *inm = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0)) {
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, "ETag", etag);
+        relay_respond(r, 304, resp);
+        goto out;
+    }
+    uint64_t first = 0, last = m->length - 1;
+    const char *range = header(r, MHD_HTTP_HEADER_RANGE);
+    const char *if_range = header(r, MHD_HTTP_HEADER_IF_RANGE);
+    int partial = 0;
+    if (range && (!if_range || strcmp(if_range, etag) == 0)) {
+        int err = relay_parse_range(range, m->length, &first, &last);
+        if (err == -ERANGE || err == -EINVAL) {
+            char cr[48];
+            snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)m->length);
+            json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "range_not_satisfiable",
+                                     "message", "the Range is outside the message");
+            char *text = json_dumps(body, JSON_COMPACT);
+            json_decref(body);
+            struct MHD_Response *resp = MHD_create_response_from_buffer(
+                text ? strlen(text) : 0, text, MHD_RESPMEM_MUST_FREE);
+            MHD_add_response_header(resp, "Content-Range", cr);
+            MHD_add_response_header(resp, "Content-Type", "application/json");
+            relay_respond(r, 416, resp);
+            goto out;
+        }
+        partial = err == 0;
+        if (!partial) {
+            first = 0;
+            last = m->length - 1;
+        }
+    }
+    size_t n = (size_t)(last - first + 1);
+    char *buf = malloc(n);
+    if (!buf) {
+        relay_error(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    if (st(r)->ops->message_read(st(r), m->rowid, first, buf, n) < 0) {
+        free(buf);
+        storage_failed(r);
+        goto out;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    MHD_add_response_header(resp, "ETag", etag);
+    if (partial) {
+        char cr[80];
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)first,
+                 (unsigned long long)last, (unsigned long long)m->length);
+        MHD_add_response_header(resp, "Content-Range", cr);
+    }
+    r->bytes_out += n;
+    relay_respond(r, partial ? 206 : 200, resp);
+out:
+    free(m);
+}
+
+static void finish_receipt(struct relay_request *r)
+{
+    const char *state;
+    if (relay_parse_receipt_body(r->body, r->body_len, &state) < 0) {
+        relay_error(r, 400, "malformed", "the body must be {\"state\": \"delivered\"|\"played\"}");
+        return;
+    }
+    struct relay_upload *m = malloc(sizeof *m);
+    if (!m) {
+        relay_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    int err = load_message(r, m);
+    if (err == 0)
+        relay_error(r, 403, "forbidden", "only a recipient sends receipts");
+    if (err <= 0)
+        goto out;
+    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, (int64_t)time(NULL));
+    if (err < 0) {
+        storage_failed(r);
+        goto out;
+    }
+    if (err == 1)
+        relay_wake(r->relay, m->sender_id, WAIT_RECEIPTS);
+    relay_respond(r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
+out:
+    free(m);
+}
+
+void relay_route_finish(struct relay_request *r)
+{
+    switch (r->route) {
+    case ROUTE_FAMILIES:
+        finish_families(r);
+        break;
+    case ROUTE_INVITES:
+        finish_invites(r);
+        break;
+    case ROUTE_JOIN:
+        finish_join(r);
+        break;
+    case ROUTE_FAMILY:
+        finish_family(r);
+        break;
+    case ROUTE_DEVICE:
+        finish_device(r);
+        break;
+    case ROUTE_UPLOADS:
+        finish_uploads(r);
+        break;
+    case ROUTE_UPLOAD:
+        finish_upload(r);
+        break;
+    case ROUTE_INBOX:
+    case ROUTE_RECEIPTS:
+        finish_poll(r);
+        break;
+    case ROUTE_MESSAGE:
+        finish_message(r);
+        break;
+    case ROUTE_RECEIPT_POST:
+        finish_receipt(r);
+        break;
+    default:
+        relay_error(r, 404, "not_found", "no such route");
+    }
+}

@@ -1,0 +1,661 @@
+/*
+ * The relay's HTTP server: libmicrohttpd in epoll mode on one internal
+ * thread, which runs every route, so storage and rate limits need no locks.
+ * Long polls suspend their connection; a timer thread resumes them at their
+ * deadline and runs the periodic cleanup on its own storage handle.
+ */
+#include "relay_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "relay_parse.h"
+
+uint64_t relay_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void jn_relay_config_init(struct jn_relay_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->host = "127.0.0.1";
+    cfg->max_message_bytes = 2u << 20;
+    cfg->max_family_bytes = 256u << 20;
+    cfg->max_mailbox = 1000;
+    cfg->max_devices = 32;
+    cfg->max_recipients = 32;
+    cfg->max_invites = 10;
+    cfg->max_metadata_bytes = 1024;
+    cfg->max_json_bytes = 4096;
+    cfg->max_header_bytes = 16384;
+    cfg->max_buffered_bytes = 64u << 20;
+    cfg->max_connections = 10000;
+    cfg->idle_timeout_s = 30;
+    cfg->max_request_s = 120;
+    cfg->max_wait_s = 60;
+    cfg->invite_digits = 10;
+    cfg->invite_ttl_s = 86400;
+    cfg->upload_ttl_s = 86400;
+    cfg->retention_s = 7 * 86400;
+    cfg->max_age_s = 30 * 86400;
+    cfg->cleanup_interval_s = 60;
+    cfg->token_rate = 20;
+    cfg->token_burst = 100;
+    cfg->join_rate = 0.1;
+    cfg->join_burst = 5;
+    cfg->join_rate_global = 1;
+    cfg->join_burst_global = 30;
+}
+
+/* FNV-1a over the data, keyed by a per-process random seed so that nobody
+ * can aim at a chosen bucket. */
+uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len)
+{
+    uint64_t h = 1469598103934665603ull ^ relay->seed;
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h ^ (h >> 29);
+}
+
+static int limiter_init(struct relay_limiter *l, unsigned slots, double rate, unsigned burst)
+{
+    l->slots = calloc(slots, sizeof *l->slots);
+    if (!l->slots)
+        return -ENOMEM;
+    l->n_slots = slots;
+    l->rate = rate;
+    l->burst = burst ? burst : 1;
+    for (unsigned i = 0; i < slots; i++)
+        l->slots[i].tokens = l->burst;
+    return 0;
+}
+
+int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after)
+{
+    struct relay_bucket *b = &l->slots[key % l->n_slots];
+    uint64_t now = relay_now_ms();
+    if (b->last_ms) {
+        b->tokens += (double)(now - b->last_ms) / 1000.0 * l->rate;
+        if (b->tokens > l->burst)
+            b->tokens = l->burst;
+    }
+    b->last_ms = now;
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        return 0;
+    }
+    double wait = l->rate > 0 ? (1.0 - b->tokens) / l->rate : 3600;
+    *retry_after = (unsigned)wait + 1;
+    return -EAGAIN;
+}
+
+void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response *resp)
+{
+    if (r->responded || !resp) {
+        MHD_destroy_response(resp);
+        return;
+    }
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->route == ROUTE_UPLOADS || r->route == ROUTE_UPLOAD)
+        MHD_add_response_header(resp, "Tus-Resumable", "1.0.0");
+    r->responded = 1;
+    r->status = status;
+    MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+}
+
+void relay_json(struct relay_request *r, unsigned status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+        r->bytes_out += sizeof oom - 1;
+        relay_respond(r, 500, resp);
+        return;
+    }
+    size_t n = strlen(text);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    r->bytes_out += n;
+    relay_respond(r, status, resp);
+}
+
+void relay_error_retry(struct relay_request *r, unsigned status, const char *code,
+                       const char *message, unsigned retry_after)
+{
+    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return;
+    size_t n = strlen(text);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (retry_after) {
+        char v[16];
+        snprintf(v, sizeof v, "%u", retry_after);
+        MHD_add_response_header(resp, "Retry-After", v);
+    }
+    if (status == 412)
+        MHD_add_response_header(resp, "Tus-Version", "1.0.0");
+    r->bytes_out += n;
+    relay_respond(r, status, resp);
+}
+
+void relay_error(struct relay_request *r, unsigned status, const char *code, const char *message)
+{
+    relay_error_retry(r, status, code, message, 0);
+}
+
+static void timespec_at(struct timespec *ts, uint64_t ms)
+{
+    ts->tv_sec = (time_t)(ms / 1000);
+    ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+}
+
+static void unlink_waiter(struct jn_relay *relay, struct relay_request *r)
+{
+    if (r->wprev)
+        r->wprev->wnext = r->wnext;
+    else
+        relay->waiters = r->wnext;
+    if (r->wnext)
+        r->wnext->wprev = r->wprev;
+    r->wprev = r->wnext = NULL;
+    r->waiting = 0;
+    r->woken = 1;
+    relay->n_waiters--;
+}
+
+int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds)
+{
+    struct jn_relay *relay = r->relay;
+    pthread_mutex_lock(&relay->lock);
+    if (relay->stopping) {
+        pthread_mutex_unlock(&relay->lock);
+        return -ECANCELED;
+    }
+    r->wait_kind = kind;
+    r->deadline_ms = relay_now_ms() + (uint64_t)seconds * 1000u;
+    r->waiting = 1;
+    r->wprev = NULL;
+    r->wnext = relay->waiters;
+    if (relay->waiters)
+        relay->waiters->wprev = r;
+    relay->waiters = r;
+    relay->n_waiters++;
+    /* Suspended under the lock, so no resume can come before the suspend. */
+    MHD_suspend_connection(r->conn);
+    pthread_cond_signal(&relay->cond);
+    pthread_mutex_unlock(&relay->lock);
+    return 0;
+}
+
+void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_kind kind)
+{
+    pthread_mutex_lock(&relay->lock);
+    for (struct relay_request *w = relay->waiters, *next; w; w = next) {
+        next = w->wnext;
+        if (w->wait_kind == kind && strcmp(w->dev.id, device_id) == 0) {
+            unlink_waiter(relay, w);
+            MHD_resume_connection(w->conn);
+        }
+    }
+    pthread_mutex_unlock(&relay->lock);
+}
+
+static void run_cleanup(struct jn_relay *relay)
+{
+    struct relay_cleanup_counts c;
+    int err = relay->cleanup_st->ops->cleanup(relay->cleanup_st, (int64_t)time(NULL),
+                                              relay->cfg.retention_s, relay->cfg.max_age_s, &c);
+    if (err < 0)
+        fprintf(stderr, "jiashu-relay: cleanup failed: %s\n", jn_strerror(err));
+    else if (!relay->cfg.quiet && (c.uploads || c.messages || c.invites))
+        fprintf(stderr,
+                "jiashu-relay: cleanup removed %u expired uploads, %u messages, %u invites\n",
+                c.uploads, c.messages, c.invites);
+}
+
+/* Ends long polls at their deadline and runs the cleanup; sleeps on a
+ * condition variable in between, never polls. */
+static void *timer_main(void *arg)
+{
+    struct jn_relay *relay = arg;
+    uint64_t next_cleanup = relay_now_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
+    pthread_mutex_lock(&relay->lock);
+    while (!relay->stopping) {
+        uint64_t now = relay_now_ms(), next = next_cleanup;
+        for (struct relay_request *w = relay->waiters, *nx; w; w = nx) {
+            nx = w->wnext;
+            if (w->deadline_ms <= now) {
+                unlink_waiter(relay, w);
+                MHD_resume_connection(w->conn);
+            } else if (w->deadline_ms < next) {
+                next = w->deadline_ms;
+            }
+        }
+        if (now >= next_cleanup) {
+            pthread_mutex_unlock(&relay->lock);
+            run_cleanup(relay);
+            pthread_mutex_lock(&relay->lock);
+            next_cleanup = relay_now_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
+            continue;
+        }
+        struct timespec ts;
+        timespec_at(&ts, next);
+        pthread_cond_timedwait(&relay->cond, &relay->lock, &ts);
+    }
+    pthread_mutex_unlock(&relay->lock);
+    return NULL;
+}
+
+static const char *route_of(const char *url, enum relay_route *route, char *arg, size_t cap)
+{
+    static const struct {
+        const char *path;
+        enum relay_route route;
+    } fixed[] = {
+        {"/v1/families", ROUTE_FAMILIES}, {"/v1/invites", ROUTE_INVITES},
+        {"/v1/join", ROUTE_JOIN},         {"/v1/family", ROUTE_FAMILY},
+        {"/v1/uploads", ROUTE_UPLOADS},   {"/v1/inbox", ROUTE_INBOX},
+        {"/v1/receipts", ROUTE_RECEIPTS},
+    };
+    *route = ROUTE_UNKNOWN;
+    arg[0] = '\0';
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (strcmp(url, fixed[i].path) == 0) {
+            *route = fixed[i].route;
+            return NULL;
+        }
+    static const struct {
+        const char *prefix;
+        const char *suffix;
+        enum relay_route route;
+    } with_id[] = {
+        {"/v1/uploads/", "", ROUTE_UPLOAD},
+        {"/v1/devices/", "", ROUTE_DEVICE},
+        {"/v1/messages/", "/receipts", ROUTE_RECEIPT_POST},
+        {"/v1/messages/", "", ROUTE_MESSAGE},
+    };
+    for (size_t i = 0; i < sizeof with_id / sizeof with_id[0]; i++) {
+        size_t pl = strlen(with_id[i].prefix), sl = strlen(with_id[i].suffix);
+        size_t ul = strlen(url);
+        if (ul <= pl + sl || strncmp(url, with_id[i].prefix, pl) != 0 ||
+            strcmp(url + ul - sl, with_id[i].suffix) != 0)
+            continue;
+        size_t n = ul - pl - sl;
+        if (!sl && memchr(url + pl, '/', n))
+            continue;
+        *route = with_id[i].route;
+        /* Ids are hex or UUIDs: anything else ("..", "/", NUL) is refused here. */
+        if (n >= cap)
+            return "the id in the path is too long";
+        for (size_t k = 0; k < n; k++) {
+            char c = url[pl + k];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  c == '-'))
+                return "the id in the path has characters no id has";
+        }
+        memcpy(arg, url + pl, n);
+        arg[n] = '\0';
+        return NULL;
+    }
+    return NULL;
+}
+
+static int reserve_body(struct relay_request *r, uint64_t n)
+{
+    struct jn_relay *relay = r->relay;
+    if (relay->buffered + n > relay->cfg.max_buffered_bytes)
+        return -EAGAIN;
+    relay->buffered += n;
+    r->reserved += n;
+    return 0;
+}
+
+static int hexdigit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct jn_relay *relay = cls;
+    struct relay_request *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        r->relay = relay;
+        r->conn = conn;
+        r->t0_us = now_us();
+        snprintf(r->method, sizeof r->method, "%s", method);
+        const char *bad = route_of(url, &r->route, r->arg, sizeof r->arg);
+        if (r->route == ROUTE_UNKNOWN) {
+            relay_error(r, 404, "not_found", "no such route");
+            return MHD_YES;
+        }
+        if (bad) {
+            relay_error(r, 400, "malformed", bad);
+            return MHD_YES;
+        }
+        relay_route_begin(r);
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        r->bytes_in += n;
+        if (relay_now_ms() - r->t0_us / 1000u > (uint64_t)relay->cfg.max_request_s * 1000u)
+            return MHD_NO; /* too slow: drop the connection */
+        if (r->responded || r->body_too_large || r->body_over_budget)
+            return MHD_YES; /* the answer is decided; the rest is read and dropped */
+        if (n > r->body_limit - r->body_len) {
+            r->body_too_large = 1;
+            return MHD_YES;
+        }
+        if (r->body_len + n > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap : 4096;
+            while (cap < r->body_len + n)
+                cap *= 2;
+            if (cap > r->body_limit)
+                cap = r->body_limit;
+            if (cap > r->reserved && reserve_body(r, cap - r->reserved) < 0) {
+                r->body_over_budget = 1;
+                return MHD_YES;
+            }
+            char *nb = realloc(r->body, cap);
+            if (!nb) {
+                r->body_over_budget = 1;
+                return MHD_YES;
+            }
+            r->body = nb;
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload_data, n);
+        r->body_len += n;
+        return MHD_YES;
+    }
+
+    if (r->responded)
+        return MHD_YES;
+    if (r->body_too_large) {
+        relay_error(r, 413, "too_large", "the request body is larger than allowed");
+        return MHD_YES;
+    }
+    if (r->body_over_budget) {
+        relay_error_retry(r, 429, "busy", "the relay holds too many request bodies now", 1);
+        return MHD_YES;
+    }
+    relay_route_finish(r);
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct jn_relay *relay = cls;
+    struct relay_request *r = *con_cls;
+    if (!r)
+        return;
+    *con_cls = NULL;
+    if (!relay->cfg.quiet) {
+        /* Never the headers, never the query: tokens stay out of logs. */
+        double ms = (double)(now_us() - r->t0_us) / 1000.0;
+        fprintf(stderr, "jiashu-relay: %s %s %u %llu %llu %.1fms%s\n", r->method,
+                relay_route_name(r->route), r->responded ? r->status : 0,
+                (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed)");
+    }
+    relay->buffered -= r->reserved;
+    free(r->body);
+    free(r->upload);
+    free(r);
+}
+
+/* Percent-decoding in place, like libmicrohttpd's own, except that %00 is
+ * kept as it is: a NUL would cut the path short and hide what follows. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *w = s;
+    for (const char *p = s; *p; p++) {
+        int hi, lo;
+        if (*p == '%' && (hi = hexdigit(p[1])) >= 0 && (lo = hexdigit(p[2])) >= 0 && (hi || lo)) {
+            *w++ = (char)(hi << 4 | lo);
+            p += 2;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    /* libmicrohttpd's own complaints (malformed requests) are answered with
+     * a status already; keeping them out of the log keeps one line a request. */
+}
+
+static int parse_address(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                         socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(port);
+        *len = sizeof *a4;
+        return AF_INET;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        *len = sizeof *a6;
+        return AF_INET6;
+    }
+    return -EINVAL;
+}
+
+static int check_config(const struct jn_relay_config *c)
+{
+    if (!c->db_path || !c->host || c->invite_digits < 6 || c->invite_digits > 18 ||
+        c->max_recipients < 1 || c->max_recipients > RELAY_MAX_RECIPIENTS ||
+        c->max_metadata_bytes > 1024 || c->max_metadata_bytes < 64 || c->max_json_bytes < 64 ||
+        c->max_header_bytes < 2048 || c->max_message_bytes < 1 ||
+        c->max_message_bytes > (1u << 30) || c->max_wait_s > 3600 || c->cleanup_interval_s < 1 ||
+        c->max_connections < 1 || c->max_request_s < 1 || c->idle_timeout_s < 1 ||
+        c->token_rate <= 0 || c->join_rate <= 0 || c->join_rate_global <= 0 ||
+        c->max_buffered_bytes < c->max_message_bytes)
+        return JN_ERR_CONFIG;
+    return 0;
+}
+
+int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
+{
+    int err = check_config(cfg);
+    if (err < 0)
+        return err;
+    struct jn_relay *relay = calloc(1, sizeof *relay);
+    if (!relay)
+        return -ENOMEM;
+    relay->cfg = *cfg;
+    relay->cfg.host = NULL;
+    relay->cfg.db_path = NULL;
+    if (RAND_bytes((unsigned char *)&relay->seed, sizeof relay->seed) != 1) {
+        err = -EIO;
+        goto error_relay;
+    }
+    err = -ENOMEM;
+    if (limiter_init(&relay->token_limit, 65536, cfg->token_rate, cfg->token_burst) < 0 ||
+        limiter_init(&relay->join_limit, 16384, cfg->join_rate, cfg->join_burst) < 0 ||
+        limiter_init(&relay->join_global, 1, cfg->join_rate_global, cfg->join_burst_global) < 0 ||
+        limiter_init(&relay->create_limit, 16384, cfg->join_rate, cfg->join_burst) < 0)
+        goto error_limits;
+
+    if (relay_storage_sqlite_open(cfg->db_path, &relay->st) < 0) {
+        err = JN_ERR_STORAGE;
+        goto error_limits;
+    }
+    if (relay_storage_sqlite_open(cfg->db_path, &relay->cleanup_st) < 0) {
+        err = JN_ERR_STORAGE;
+        goto error_st;
+    }
+
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&relay->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&relay->lock, NULL);
+
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int family = parse_address(cfg->host, cfg->port, &ss, &sslen);
+    if (family < 0) {
+        err = JN_ERR_CONFIG;
+        goto error_sync;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    relay->mhd = MHD_start_daemon(
+        flags, cfg->port, NULL, NULL, on_request, relay, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, relay,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, relay, MHD_OPTION_UNESCAPE_CALLBACK, unescape, relay,
+        MHD_OPTION_END);
+    if (!relay->mhd) {
+        err = JN_ERR_LISTEN;
+        goto error_sync;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(relay->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    relay->port = info ? info->port : cfg->port;
+
+    if (pthread_create(&relay->timer, NULL, timer_main, relay) != 0) {
+        err = -EAGAIN;
+        goto error_mhd;
+    }
+    relay->timer_started = 1;
+    *out = relay;
+    return 0;
+
+error_mhd:
+    MHD_stop_daemon(relay->mhd);
+error_sync:
+    pthread_mutex_destroy(&relay->lock);
+    pthread_cond_destroy(&relay->cond);
+    relay->cleanup_st->ops->close(relay->cleanup_st);
+error_st:
+    relay->st->ops->close(relay->st);
+error_limits:
+    free(relay->token_limit.slots);
+    free(relay->join_limit.slots);
+    free(relay->join_global.slots);
+    free(relay->create_limit.slots);
+error_relay:
+    free(relay);
+    return err;
+}
+
+uint16_t jn_relay_port(const struct jn_relay *relay)
+{
+    return relay->port;
+}
+
+void jn_relay_stop(struct jn_relay *relay)
+{
+    if (!relay || relay->stopped)
+        return;
+    relay->stopped = 1;
+    MHD_quiesce_daemon(relay->mhd);
+    pthread_mutex_lock(&relay->lock);
+    relay->stopping = 1;
+    while (relay->waiters) {
+        struct relay_request *w = relay->waiters;
+        unlink_waiter(relay, w);
+        MHD_resume_connection(w->conn);
+    }
+    pthread_cond_broadcast(&relay->cond);
+    pthread_mutex_unlock(&relay->lock);
+    if (relay->timer_started)
+        pthread_join(relay->timer, NULL);
+    relay->timer_started = 0;
+
+    /* Let the requests in flight (and the long polls just woken) answer. */
+    for (int i = 0; i < 50; i++) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(relay->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0)
+            break;
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(relay->mhd);
+    relay->mhd = NULL;
+}
+
+void jn_relay_destroy(struct jn_relay *relay)
+{
+    if (!relay)
+        return;
+    jn_relay_stop(relay);
+    relay->cleanup_st->ops->close(relay->cleanup_st);
+    relay->st->ops->close(relay->st);
+    pthread_mutex_destroy(&relay->lock);
+    pthread_cond_destroy(&relay->cond);
+    free(relay->token_limit.slots);
+    free(relay->join_limit.slots);
+    free(relay->join_global.slots);
+    free(relay->create_limit.slots);
+    free(relay);
+}

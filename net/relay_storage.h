@@ -1,0 +1,154 @@
+/*
+ * The relay's storage interface: everything the routes keep lives behind
+ * this struct of function pointers. relay_storage_sqlite.c is the embedded
+ * implementation; a PostgreSQL one would be another file next to it, and the
+ * routes would not change. Not part of net.h: only the relay uses it.
+ *
+ * Every function returns 0 (or a documented positive value) on success or a
+ * negative code: -ENOENT when the thing asked for does not exist, -EEXIST,
+ * -ESTALE for an offset conflict, -ENOSPC when a limit is reached, -EIO for a
+ * database failure. Writes that return 0 are durable (committed with
+ * synchronous=FULL) before the function returns.
+ *
+ * A handle is used by one thread at a time; the relay opens one per thread.
+ */
+#ifndef JIASHU_NET_RELAY_STORAGE_H
+#define JIASHU_NET_RELAY_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RELAY_ID_LEN         32 /* ids are 16 random bytes in lowercase hex */
+#define RELAY_UUID_LEN       36
+#define RELAY_MAX_RECIPIENTS 64
+
+struct relay_device {
+    char id[RELAY_ID_LEN + 1];
+    char family_id[RELAY_ID_LEN + 1];
+    char name[65];
+    int64_t joined;
+};
+
+/* An upload and, once its last byte landed, the message it became. */
+struct relay_upload {
+    int64_t rowid;
+    char upload_id[RELAY_ID_LEN + 1];
+    char message_id[RELAY_UUID_LEN + 1];
+    char family_id[RELAY_ID_LEN + 1];
+    char sender_id[RELAY_ID_LEN + 1];
+    uint64_t length;
+    uint64_t offset;
+    uint64_t duration_ms;
+    int64_t created;
+    int64_t expires;   /* only meaningful while incomplete */
+    int64_t completed; /* 0 while incomplete */
+    uint8_t sha256[32];
+    unsigned n_recipients;
+    char recipients[RELAY_MAX_RECIPIENTS][RELAY_ID_LEN + 1];
+    char metadata[1025]; /* the Upload-Metadata header as received, echoed on HEAD */
+};
+
+struct relay_inbox_entry {
+    int64_t cursor;
+    char message_id[RELAY_UUID_LEN + 1];
+    char sender_id[RELAY_ID_LEN + 1];
+    uint64_t length;
+    uint64_t duration_ms;
+    int64_t created;
+    uint8_t sha256[32];
+};
+
+struct relay_receipt {
+    int64_t cursor;
+    char message_id[RELAY_UUID_LEN + 1];
+    char device_id[RELAY_ID_LEN + 1];
+    const char *state; /* "delivered" or "played" */
+    int64_t at;
+};
+
+struct relay_cleanup_counts {
+    unsigned uploads;  /* expired partial uploads removed */
+    unsigned messages; /* messages removed after retention */
+    unsigned invites;  /* expired or used invites removed */
+};
+
+struct relay_storage;
+
+struct relay_storage_ops {
+    void (*close)(struct relay_storage *s);
+
+    /* A new family with its first device and an invite. */
+    int (*family_create)(struct relay_storage *s, const struct relay_device *first,
+                         const uint8_t token_hash[32], const uint8_t code_hash[32],
+                         int64_t invite_expires);
+    /* -ENOSPC when the family has max_invites live invites. */
+    int (*invite_create)(struct relay_storage *s, const char *family_id,
+                         const uint8_t code_hash[32], int64_t expires, int64_t now,
+                         unsigned max_invites);
+    /* Redeems an invite: -ENOENT unknown or used, -ETIME expired, -ENOSPC the
+     * family has max_devices devices. On success dev->family_id is filled. */
+    int (*join)(struct relay_storage *s, const uint8_t code_hash[32], int64_t now,
+                struct relay_device *dev, const uint8_t token_hash[32], unsigned max_devices);
+    /* The device holding this token hash (revoked devices are -ENOENT). */
+    int (*device_by_token)(struct relay_storage *s, const uint8_t token_hash[32],
+                           struct relay_device *out);
+    /* -ENOENT when not a device of this family. */
+    int (*device_revoke)(struct relay_storage *s, const char *family_id, const char *device_id);
+    int (*members)(struct relay_storage *s, const char *family_id,
+                   int (*cb)(void *ctx, const struct relay_device *d), void *ctx);
+    /* 1 when device_id is a live device of family_id, 0 when not. */
+    int (*is_member)(struct relay_storage *s, const char *family_id, const char *device_id);
+
+    /* Bytes held for a family (complete and partial uploads) and the number
+     * of messages waiting for a device's "delivered" receipt. */
+    int (*family_usage)(struct relay_storage *s, const char *family_id, uint64_t *bytes);
+    int (*mailbox_pending)(struct relay_storage *s, const char *device_id, uint64_t *count);
+
+    /* Creates u (upload_id, message_id, ... filled by the caller). When an
+     * upload with u->message_id exists from the same sender, returns 1 and
+     * fills u with it; from another sender, -EEXIST. */
+    int (*upload_create)(struct relay_storage *s, struct relay_upload *u);
+    int (*upload_get)(struct relay_storage *s, const char *upload_id, struct relay_upload *out);
+    /* The upload (complete or not) carrying this message id. */
+    int (*upload_by_message)(struct relay_storage *s, const char *message_id,
+                             struct relay_upload *out);
+    /* Appends data at offset: -ESTALE when offset is not the upload's, -EFBIG
+     * past its length. When the last byte lands, in the same transaction,
+     * the message is hashed and put in each recipient's mailbox; returns 1
+     * then. u is refreshed either way. */
+    int (*upload_write)(struct relay_storage *s, const char *upload_id, uint64_t offset,
+                        const void *data, size_t len, int64_t now, struct relay_upload *u);
+    int (*upload_delete)(struct relay_storage *s, const char *upload_id);
+
+    int (*message_get)(struct relay_storage *s, const char *message_id, struct relay_upload *out);
+    /* 1 when device_id is a recipient of the message, 0 when not. */
+    int (*is_recipient)(struct relay_storage *s, int64_t rowid, const char *device_id);
+    int (*message_read)(struct relay_storage *s, int64_t rowid, uint64_t offset, void *buf,
+                        size_t len);
+
+    /* Entries of a device's mailbox with cursor > after, oldest first. */
+    int (*inbox)(struct relay_storage *s, const char *device_id, int64_t after, unsigned limit,
+                 int (*cb)(void *ctx, const struct relay_inbox_entry *e), void *ctx);
+    /* Records a receipt; "played" implies "delivered". Returns 1 when it
+     * was new, 0 when it was already there. */
+    int (*receipt_add)(struct relay_storage *s, int64_t rowid, const char *device_id,
+                       const char *state, int64_t now);
+    /* Receipts on messages sent by sender_id with cursor > after. */
+    int (*receipts)(struct relay_storage *s, const char *sender_id, int64_t after, unsigned limit,
+                    int (*cb)(void *ctx, const struct relay_receipt *r), void *ctx);
+
+    /* Removes expired partial uploads and invites, and messages every
+     * recipient has had for `retention` seconds or that are older than
+     * max_age seconds. */
+    int (*cleanup)(struct relay_storage *s, int64_t now, int64_t retention, int64_t max_age,
+                   struct relay_cleanup_counts *counts);
+};
+
+struct relay_storage {
+    const struct relay_storage_ops *ops;
+};
+
+/* Opens (creating if needed) the SQLite database at path. */
+int relay_storage_sqlite_open(const char *path, struct relay_storage **out);
+
+#endif

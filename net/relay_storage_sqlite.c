@@ -1,0 +1,928 @@
+/*
+ * The relay's storage in one SQLite database (WAL, synchronous=FULL).
+ *
+ * Audio lives in the row of its message: the creation allocates a zeroblob
+ * of the announced length and each PATCH writes into it with the incremental
+ * blob API, in the same transaction that moves the offset. So an offset the
+ * relay acknowledged always has its bytes on disk, and a crash between two
+ * PATCHes leaves the offset of the last acknowledged one.
+ */
+#include "relay_storage.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum sql_id {
+    SQL_FAMILY_INSERT,
+    SQL_DEVICE_INSERT,
+    SQL_INVITE_INSERT,
+    SQL_INVITE_COUNT,
+    SQL_INVITE_GET,
+    SQL_INVITE_DELETE,
+    SQL_DEVICE_COUNT,
+    SQL_DEVICE_BY_TOKEN,
+    SQL_DEVICE_REVOKE,
+    SQL_MEMBERS,
+    SQL_IS_MEMBER,
+    SQL_FAMILY_USAGE,
+    SQL_MAILBOX_PENDING,
+    SQL_UPLOAD_BY_MESSAGE,
+    SQL_UPLOAD_INSERT,
+    SQL_UPLOAD_GET,
+    SQL_UPLOAD_ADVANCE,
+    SQL_UPLOAD_COMPLETE,
+    SQL_MAILBOX_INSERT,
+    SQL_UPLOAD_DELETE,
+    SQL_IS_RECIPIENT,
+    SQL_INBOX,
+    SQL_RECEIPT_INSERT,
+    SQL_MAILBOX_DELIVERED,
+    SQL_RECEIPTS,
+    SQL_COUNT_
+};
+
+#define UPLOAD_COLUMNS                                                                             \
+    "id, upload_id, message_id, family_id, sender_id, length, received, duration_ms, created, "    \
+    "expires, completed, sha256, recipients, metadata"
+
+static const char *const sql_text[SQL_COUNT_] = {
+    [SQL_FAMILY_INSERT] = "INSERT INTO families(id, created) VALUES (?1, ?2)",
+    [SQL_DEVICE_INSERT] = "INSERT INTO devices(id, family_id, name, token_hash, joined) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_INVITE_INSERT] = "INSERT INTO invites(code_hash, family_id, expires) VALUES (?1, ?2, ?3)",
+    [SQL_INVITE_COUNT] = "SELECT count(*) FROM invites WHERE family_id = ?1 AND expires >= ?2",
+    [SQL_INVITE_GET] = "SELECT family_id, expires FROM invites WHERE code_hash = ?1",
+    [SQL_INVITE_DELETE] = "DELETE FROM invites WHERE code_hash = ?1",
+    [SQL_DEVICE_COUNT] = "SELECT count(*) FROM devices WHERE family_id = ?1 AND revoked = 0",
+    [SQL_DEVICE_BY_TOKEN] = "SELECT id, family_id, name, joined, token_hash FROM devices "
+                            "WHERE token_hash = ?1 AND revoked = 0",
+    [SQL_DEVICE_REVOKE] = "UPDATE devices SET revoked = 1 WHERE id = ?1 AND family_id = ?2 "
+                          "AND revoked = 0",
+    [SQL_MEMBERS] = "SELECT id, family_id, name, joined FROM devices WHERE family_id = ?1 "
+                    "AND revoked = 0 ORDER BY joined, id",
+    [SQL_IS_MEMBER] = "SELECT 1 FROM devices WHERE id = ?1 AND family_id = ?2 AND revoked = 0",
+    [SQL_FAMILY_USAGE] = "SELECT coalesce(sum(length), 0) FROM messages WHERE family_id = ?1",
+    [SQL_MAILBOX_PENDING] = "SELECT count(*) FROM mailbox WHERE device_id = ?1 AND delivered = 0",
+    [SQL_UPLOAD_BY_MESSAGE] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE message_id = ?1",
+    [SQL_UPLOAD_INSERT] =
+        "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
+        "recipients, metadata, created, expires, data) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, zeroblob(?5))",
+    [SQL_UPLOAD_GET] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE upload_id = ?1",
+    [SQL_UPLOAD_ADVANCE] = "UPDATE messages SET received = ?2 WHERE id = ?1",
+    [SQL_UPLOAD_COMPLETE] = "UPDATE messages SET completed = ?2, sha256 = ?3 WHERE id = ?1",
+    [SQL_MAILBOX_INSERT] = "INSERT OR IGNORE INTO mailbox(device_id, message) VALUES (?1, ?2)",
+    [SQL_UPLOAD_DELETE] = "DELETE FROM messages WHERE upload_id = ?1",
+    [SQL_IS_RECIPIENT] = "SELECT 1 FROM mailbox WHERE message = ?1 AND device_id = ?2",
+    [SQL_INBOX] = "SELECT b.cursor, m.message_id, m.sender_id, m.length, m.duration_ms, "
+                  "m.completed, m.sha256 FROM mailbox b JOIN messages m ON m.id = b.message "
+                  "WHERE b.device_id = ?1 AND b.cursor > ?2 ORDER BY b.cursor LIMIT ?3",
+    [SQL_RECEIPT_INSERT] = "INSERT OR IGNORE INTO receipts(message, device_id, state, at) "
+                           "VALUES (?1, ?2, ?3, ?4)",
+    [SQL_MAILBOX_DELIVERED] = "UPDATE mailbox SET delivered = ?3 WHERE message = ?1 "
+                              "AND device_id = ?2 AND delivered = 0",
+    [SQL_RECEIPTS] = "SELECT r.cursor, m.message_id, r.device_id, r.state, r.at FROM receipts r "
+                     "JOIN messages m ON m.id = r.message WHERE m.sender_id = ?1 AND "
+                     "r.cursor > ?2 ORDER BY r.cursor LIMIT ?3",
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS families(id TEXT PRIMARY KEY, created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY,"
+    "  family_id TEXT NOT NULL REFERENCES families(id), name TEXT NOT NULL,"
+    "  token_hash BLOB NOT NULL UNIQUE, joined INTEGER NOT NULL,"
+    "  revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS devices_family ON devices(family_id);"
+    "CREATE TABLE IF NOT EXISTS invites(code_hash BLOB PRIMARY KEY,"
+    "  family_id TEXT NOT NULL REFERENCES families(id), expires INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS invites_family ON invites(family_id);"
+    "CREATE TABLE IF NOT EXISTS messages(id INTEGER PRIMARY KEY,"
+    "  upload_id TEXT NOT NULL UNIQUE, message_id TEXT NOT NULL UNIQUE,"
+    "  family_id TEXT NOT NULL, sender_id TEXT NOT NULL, length INTEGER NOT NULL,"
+    "  received INTEGER NOT NULL DEFAULT 0, duration_ms INTEGER NOT NULL,"
+    "  recipients TEXT NOT NULL, metadata TEXT NOT NULL, created INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL, completed INTEGER NOT NULL DEFAULT 0, sha256 BLOB,"
+    "  data BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS messages_family ON messages(family_id);"
+    "CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender_id);"
+    "CREATE TABLE IF NOT EXISTS mailbox(cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  device_id TEXT NOT NULL,"
+    "  message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    "  delivered INTEGER NOT NULL DEFAULT 0, UNIQUE(device_id, message));"
+    "CREATE INDEX IF NOT EXISTS mailbox_device ON mailbox(device_id, cursor);"
+    "CREATE INDEX IF NOT EXISTS mailbox_message ON mailbox(message);"
+    "CREATE TABLE IF NOT EXISTS receipts(cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    "  device_id TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT NULL,"
+    "  UNIQUE(message, device_id, state));"
+    "PRAGMA user_version = 1;";
+
+struct sqlite_storage {
+    struct relay_storage base;
+    sqlite3 *db;
+    sqlite3_stmt *stmts[SQL_COUNT_];
+};
+
+static struct sqlite_storage *impl(struct relay_storage *s)
+{
+    return (struct sqlite_storage *)s;
+}
+
+/* A cached statement, reset and ready to bind; NULL on a database error. */
+static sqlite3_stmt *get(struct relay_storage *s, enum sql_id id)
+{
+    struct sqlite_storage *q = impl(s);
+    if (!q->stmts[id]) {
+        if (sqlite3_prepare_v3(q->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &q->stmts[id],
+                               NULL) != SQLITE_OK) {
+            fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
+            return NULL;
+        }
+    }
+    sqlite3_reset(q->stmts[id]);
+    sqlite3_clear_bindings(q->stmts[id]);
+    return q->stmts[id];
+}
+
+static int exec(struct relay_storage *s, const char *sql)
+{
+    if (sqlite3_exec(impl(s)->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(impl(s)->db));
+        return -EIO;
+    }
+    return 0;
+}
+
+static int begin(struct relay_storage *s)
+{
+    return exec(s, "BEGIN IMMEDIATE");
+}
+
+static int commit(struct relay_storage *s)
+{
+    int err = exec(s, "COMMIT");
+    if (err < 0)
+        exec(s, "ROLLBACK");
+    return err;
+}
+
+static void rollback(struct relay_storage *s)
+{
+    exec(s, "ROLLBACK");
+}
+
+/* Steps a statement that returns no row. */
+static int run(sqlite3_stmt *st)
+{
+    if (!st)
+        return -EIO;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return -EEXIST;
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int64_t single_int(sqlite3_stmt *st, int *err)
+{
+    int64_t v = 0;
+    *err = -EIO;
+    if (!st)
+        return 0;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+        *err = 0;
+    } else if (rc == SQLITE_DONE) {
+        *err = -ENOENT;
+    }
+    sqlite3_reset(st);
+    return v;
+}
+
+static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *t)
+{
+    sqlite3_bind_text(st, i, t, -1, SQLITE_STATIC);
+}
+
+static void sq_close(struct relay_storage *s)
+{
+    struct sqlite_storage *q = impl(s);
+    for (int i = 0; i < SQL_COUNT_; i++)
+        sqlite3_finalize(q->stmts[i]);
+    sqlite3_close(q->db);
+    free(q);
+}
+
+static int insert_device(struct relay_storage *s, const struct relay_device *d,
+                         const uint8_t token_hash[32])
+{
+    sqlite3_stmt *st = get(s, SQL_DEVICE_INSERT);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, d->id);
+    bind_text(st, 2, d->family_id);
+    bind_text(st, 3, d->name);
+    sqlite3_bind_blob(st, 4, token_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, d->joined);
+    return run(st);
+}
+
+static int insert_invite(struct relay_storage *s, const char *family_id,
+                         const uint8_t code_hash[32], int64_t expires)
+{
+    sqlite3_stmt *st = get(s, SQL_INVITE_INSERT);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_blob(st, 1, code_hash, 32, SQLITE_STATIC);
+    bind_text(st, 2, family_id);
+    sqlite3_bind_int64(st, 3, expires);
+    return run(st);
+}
+
+static int sq_family_create(struct relay_storage *s, const struct relay_device *first,
+                            const uint8_t token_hash[32], const uint8_t code_hash[32],
+                            int64_t invite_expires)
+{
+    int err = begin(s);
+    if (err < 0)
+        return err;
+    sqlite3_stmt *st = get(s, SQL_FAMILY_INSERT);
+    if (!st) {
+        err = -EIO;
+        goto error_tx;
+    }
+    bind_text(st, 1, first->family_id);
+    sqlite3_bind_int64(st, 2, first->joined);
+    if ((err = run(st)) < 0 || (err = insert_device(s, first, token_hash)) < 0 ||
+        (err = insert_invite(s, first->family_id, code_hash, invite_expires)) < 0)
+        goto error_tx;
+    return commit(s);
+
+error_tx:
+    rollback(s);
+    return err;
+}
+
+static int sq_invite_create(struct relay_storage *s, const char *family_id,
+                            const uint8_t code_hash[32], int64_t expires, int64_t now,
+                            unsigned max_invites)
+{
+    int err = begin(s);
+    if (err < 0)
+        return err;
+    sqlite3_stmt *st = get(s, SQL_INVITE_COUNT);
+    if (!st) {
+        err = -EIO;
+        goto error_tx;
+    }
+    bind_text(st, 1, family_id);
+    sqlite3_bind_int64(st, 2, now);
+    int64_t n = single_int(st, &err);
+    if (err < 0)
+        goto error_tx;
+    if (n >= max_invites) {
+        err = -ENOSPC;
+        goto error_tx;
+    }
+    if ((err = insert_invite(s, family_id, code_hash, expires)) < 0)
+        goto error_tx;
+    return commit(s);
+
+error_tx:
+    rollback(s);
+    return err;
+}
+
+static int sq_join(struct relay_storage *s, const uint8_t code_hash[32], int64_t now,
+                   struct relay_device *dev, const uint8_t token_hash[32], unsigned max_devices)
+{
+    int err = begin(s);
+    if (err < 0)
+        return err;
+    sqlite3_stmt *st = get(s, SQL_INVITE_GET);
+    if (!st) {
+        err = -EIO;
+        goto error_tx;
+    }
+    sqlite3_bind_blob(st, 1, code_hash, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        err = rc == SQLITE_DONE ? -ENOENT : -EIO;
+        goto error_tx;
+    }
+    copy_text(dev->family_id, sizeof dev->family_id, st, 0);
+    int64_t expires = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+
+    /* Used or expired, the code is gone either way. */
+    st = get(s, SQL_INVITE_DELETE);
+    if (!st) {
+        err = -EIO;
+        goto error_tx;
+    }
+    sqlite3_bind_blob(st, 1, code_hash, 32, SQLITE_STATIC);
+    if ((err = run(st)) < 0)
+        goto error_tx;
+    if (expires < now) {
+        if ((err = commit(s)) < 0)
+            return err;
+        return -ETIME;
+    }
+    st = get(s, SQL_DEVICE_COUNT);
+    if (!st) {
+        err = -EIO;
+        goto error_tx;
+    }
+    bind_text(st, 1, dev->family_id);
+    int64_t n = single_int(st, &err);
+    if (err < 0)
+        goto error_tx;
+    if (n >= max_devices) {
+        err = -ENOSPC;
+        goto error_tx;
+    }
+    dev->joined = now;
+    if ((err = insert_device(s, dev, token_hash)) < 0)
+        goto error_tx;
+    return commit(s);
+
+error_tx:
+    rollback(s);
+    return err;
+}
+
+static int sq_device_by_token(struct relay_storage *s, const uint8_t token_hash[32],
+                              struct relay_device *out)
+{
+    sqlite3_stmt *st = get(s, SQL_DEVICE_BY_TOKEN);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_blob(st, 1, token_hash, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int err = rc == SQLITE_DONE ? -ENOENT : -EIO;
+    if (rc == SQLITE_ROW) {
+        copy_text(out->id, sizeof out->id, st, 0);
+        copy_text(out->family_id, sizeof out->family_id, st, 1);
+        copy_text(out->name, sizeof out->name, st, 2);
+        out->joined = sqlite3_column_int64(st, 3);
+        const void *h = sqlite3_column_blob(st, 4);
+        /* The index found the row; the comparison that decides is constant time. */
+        err = (h && sqlite3_column_bytes(st, 4) == 32 && CRYPTO_memcmp(h, token_hash, 32) == 0)
+                  ? 0
+                  : -ENOENT;
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+static int sq_device_revoke(struct relay_storage *s, const char *family_id, const char *device_id)
+{
+    sqlite3_stmt *st = get(s, SQL_DEVICE_REVOKE);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, device_id);
+    bind_text(st, 2, family_id);
+    int err = run(st);
+    if (err < 0)
+        return err;
+    return sqlite3_changes(impl(s)->db) == 1 ? 0 : -ENOENT;
+}
+
+static int sq_members(struct relay_storage *s, const char *family_id,
+                      int (*cb)(void *ctx, const struct relay_device *d), void *ctx)
+{
+    sqlite3_stmt *st = get(s, SQL_MEMBERS);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, family_id);
+    int rc, err = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct relay_device d;
+        copy_text(d.id, sizeof d.id, st, 0);
+        copy_text(d.family_id, sizeof d.family_id, st, 1);
+        copy_text(d.name, sizeof d.name, st, 2);
+        d.joined = sqlite3_column_int64(st, 3);
+        if ((err = cb(ctx, &d)) < 0)
+            break;
+    }
+    if (err == 0 && rc != SQLITE_DONE)
+        err = -EIO;
+    sqlite3_reset(st);
+    return err;
+}
+
+static int sq_is_member(struct relay_storage *s, const char *family_id, const char *device_id)
+{
+    sqlite3_stmt *st = get(s, SQL_IS_MEMBER);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, device_id);
+    bind_text(st, 2, family_id);
+    int err;
+    single_int(st, &err);
+    return err == 0 ? 1 : err == -ENOENT ? 0 : err;
+}
+
+static int sq_family_usage(struct relay_storage *s, const char *family_id, uint64_t *bytes)
+{
+    sqlite3_stmt *st = get(s, SQL_FAMILY_USAGE);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, family_id);
+    int err;
+    *bytes = (uint64_t)single_int(st, &err);
+    return err;
+}
+
+static int sq_mailbox_pending(struct relay_storage *s, const char *device_id, uint64_t *count)
+{
+    sqlite3_stmt *st = get(s, SQL_MAILBOX_PENDING);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, device_id);
+    int err;
+    *count = (uint64_t)single_int(st, &err);
+    return err;
+}
+
+static void read_upload(sqlite3_stmt *st, struct relay_upload *u)
+{
+    memset(u, 0, sizeof *u);
+    u->rowid = sqlite3_column_int64(st, 0);
+    copy_text(u->upload_id, sizeof u->upload_id, st, 1);
+    copy_text(u->message_id, sizeof u->message_id, st, 2);
+    copy_text(u->family_id, sizeof u->family_id, st, 3);
+    copy_text(u->sender_id, sizeof u->sender_id, st, 4);
+    u->length = (uint64_t)sqlite3_column_int64(st, 5);
+    u->offset = (uint64_t)sqlite3_column_int64(st, 6);
+    u->duration_ms = (uint64_t)sqlite3_column_int64(st, 7);
+    u->created = sqlite3_column_int64(st, 8);
+    u->expires = sqlite3_column_int64(st, 9);
+    u->completed = sqlite3_column_int64(st, 10);
+    if (sqlite3_column_bytes(st, 11) == 32)
+        memcpy(u->sha256, sqlite3_column_blob(st, 11), 32);
+    const char *r = (const char *)sqlite3_column_text(st, 12);
+    while (r && *r && u->n_recipients < RELAY_MAX_RECIPIENTS) {
+        size_t n = strcspn(r, ",");
+        if (n == RELAY_ID_LEN) {
+            memcpy(u->recipients[u->n_recipients], r, n);
+            u->recipients[u->n_recipients++][n] = '\0';
+        }
+        r += n;
+        if (*r == ',')
+            r++;
+    }
+    copy_text(u->metadata, sizeof u->metadata, st, 13);
+}
+
+static int fetch_upload(struct relay_storage *s, enum sql_id id, const char *key,
+                        struct relay_upload *out)
+{
+    sqlite3_stmt *st = get(s, id);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, key);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_upload(st, out);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+static int sq_upload_create(struct relay_storage *s, struct relay_upload *u)
+{
+    int err = begin(s);
+    if (err < 0)
+        return err;
+    struct relay_upload *old = malloc(sizeof *old);
+    if (!old) {
+        err = -ENOMEM;
+        goto error_tx;
+    }
+    err = fetch_upload(s, SQL_UPLOAD_BY_MESSAGE, u->message_id, old);
+    if (err == 0) {
+        /* A repeated creation: the client resumes the upload it already has. */
+        if (strcmp(old->sender_id, u->sender_id) != 0) {
+            err = -EEXIST;
+            goto error_old;
+        }
+        *u = *old;
+        free(old);
+        rollback(s);
+        return 1;
+    }
+    free(old);
+    if (err != -ENOENT)
+        goto error_tx;
+
+    char recipients[RELAY_MAX_RECIPIENTS * (RELAY_ID_LEN + 1) + 1];
+    size_t pos = 0;
+    for (unsigned i = 0; i < u->n_recipients; i++)
+        pos += (size_t)snprintf(recipients + pos, sizeof recipients - pos, "%s%s", i ? "," : "",
+                                u->recipients[i]);
+    recipients[pos] = '\0';
+
+    sqlite3_stmt *st = get(s, SQL_UPLOAD_INSERT);
+    if (!st) {
+        err = -EIO;
+        goto error_tx;
+    }
+    bind_text(st, 1, u->upload_id);
+    bind_text(st, 2, u->message_id);
+    bind_text(st, 3, u->family_id);
+    bind_text(st, 4, u->sender_id);
+    sqlite3_bind_int64(st, 5, (int64_t)u->length);
+    sqlite3_bind_int64(st, 6, (int64_t)u->duration_ms);
+    bind_text(st, 7, recipients);
+    bind_text(st, 8, u->metadata);
+    sqlite3_bind_int64(st, 9, u->created);
+    sqlite3_bind_int64(st, 10, u->expires);
+    if ((err = run(st)) < 0)
+        goto error_tx;
+    u->rowid = sqlite3_last_insert_rowid(impl(s)->db);
+    return commit(s);
+
+error_old:
+    free(old);
+error_tx:
+    rollback(s);
+    return err;
+}
+
+static int sq_upload_get(struct relay_storage *s, const char *upload_id, struct relay_upload *out)
+{
+    return fetch_upload(s, SQL_UPLOAD_GET, upload_id, out);
+}
+
+static int sq_upload_by_message(struct relay_storage *s, const char *message_id,
+                                struct relay_upload *out)
+{
+    return fetch_upload(s, SQL_UPLOAD_BY_MESSAGE, message_id, out);
+}
+
+static int hash_blob(struct relay_storage *s, sqlite3_blob *b, uint64_t length, uint8_t out[32])
+{
+    int err = -EIO;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md)
+        return -ENOMEM;
+    if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+        goto error_md;
+    unsigned char buf[16384];
+    for (uint64_t off = 0; off < length;) {
+        int n = (int)(length - off < sizeof buf ? length - off : sizeof buf);
+        if (sqlite3_blob_read(b, buf, n, (int)off) != SQLITE_OK ||
+            !EVP_DigestUpdate(md, buf, (size_t)n))
+            goto error_md;
+        off += (uint64_t)n;
+    }
+    unsigned len = 32;
+    if (!EVP_DigestFinal_ex(md, out, &len))
+        goto error_md;
+    err = 0;
+error_md:
+    EVP_MD_CTX_free(md);
+    return err;
+}
+
+static int sq_upload_write(struct relay_storage *s, const char *upload_id, uint64_t offset,
+                           const void *data, size_t len, int64_t now, struct relay_upload *u)
+{
+    struct sqlite_storage *q = impl(s);
+    int err = begin(s);
+    if (err < 0)
+        return err;
+    if ((err = fetch_upload(s, SQL_UPLOAD_GET, upload_id, u)) < 0)
+        goto error_tx;
+    if (u->completed || offset != u->offset) {
+        err = -ESTALE;
+        goto error_tx;
+    }
+    if (len > u->length - offset) {
+        err = -EFBIG;
+        goto error_tx;
+    }
+    sqlite3_blob *b = NULL;
+    if (sqlite3_blob_open(q->db, "main", "messages", "data", u->rowid, 1, &b) != SQLITE_OK) {
+        err = -EIO;
+        goto error_tx;
+    }
+    if (len && sqlite3_blob_write(b, data, (int)len, (int)offset) != SQLITE_OK) {
+        err = -EIO;
+        goto error_blob;
+    }
+    u->offset = offset + len;
+    int completed = u->offset == u->length;
+    if (completed && (err = hash_blob(s, b, u->length, u->sha256)) < 0)
+        goto error_blob;
+    sqlite3_blob_close(b);
+
+    sqlite3_stmt *st = get(s, SQL_UPLOAD_ADVANCE);
+    if (!st) {
+        err = -EIO;
+        goto error_tx;
+    }
+    sqlite3_bind_int64(st, 1, u->rowid);
+    sqlite3_bind_int64(st, 2, (int64_t)u->offset);
+    if ((err = run(st)) < 0)
+        goto error_tx;
+    if (completed) {
+        /* Delivery happens once: this branch runs only on the write that
+         * moved the offset to the end, inside the same transaction. */
+        u->completed = now;
+        st = get(s, SQL_UPLOAD_COMPLETE);
+        if (!st) {
+            err = -EIO;
+            goto error_tx;
+        }
+        sqlite3_bind_int64(st, 1, u->rowid);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_blob(st, 3, u->sha256, 32, SQLITE_STATIC);
+        if ((err = run(st)) < 0)
+            goto error_tx;
+        for (unsigned i = 0; i < u->n_recipients; i++) {
+            st = get(s, SQL_MAILBOX_INSERT);
+            if (!st) {
+                err = -EIO;
+                goto error_tx;
+            }
+            bind_text(st, 1, u->recipients[i]);
+            sqlite3_bind_int64(st, 2, u->rowid);
+            if ((err = run(st)) < 0)
+                goto error_tx;
+        }
+    }
+    if ((err = commit(s)) < 0)
+        return err;
+    return completed;
+
+error_blob:
+    sqlite3_blob_close(b);
+error_tx:
+    rollback(s);
+    return err;
+}
+
+static int sq_upload_delete(struct relay_storage *s, const char *upload_id)
+{
+    sqlite3_stmt *st = get(s, SQL_UPLOAD_DELETE);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, upload_id);
+    int err = run(st);
+    if (err < 0)
+        return err;
+    return sqlite3_changes(impl(s)->db) ? 0 : -ENOENT;
+}
+
+static int sq_message_get(struct relay_storage *s, const char *message_id, struct relay_upload *out)
+{
+    int err = fetch_upload(s, SQL_UPLOAD_BY_MESSAGE, message_id, out);
+    if (err == 0 && !out->completed)
+        return -ENOENT;
+    return err;
+}
+
+static int sq_is_recipient(struct relay_storage *s, int64_t rowid, const char *device_id)
+{
+    sqlite3_stmt *st = get(s, SQL_IS_RECIPIENT);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, rowid);
+    bind_text(st, 2, device_id);
+    int err;
+    single_int(st, &err);
+    return err == 0 ? 1 : err == -ENOENT ? 0 : err;
+}
+
+static int sq_message_read(struct relay_storage *s, int64_t rowid, uint64_t offset, void *buf,
+                           size_t len)
+{
+    sqlite3_blob *b = NULL;
+    if (sqlite3_blob_open(impl(s)->db, "main", "messages", "data", rowid, 0, &b) != SQLITE_OK) {
+        sqlite3_blob_close(b);
+        return -ENOENT;
+    }
+    int rc = sqlite3_blob_read(b, buf, (int)len, (int)offset);
+    sqlite3_blob_close(b);
+    return rc == SQLITE_OK ? 0 : -EIO;
+}
+
+static int sq_inbox(struct relay_storage *s, const char *device_id, int64_t after, unsigned limit,
+                    int (*cb)(void *ctx, const struct relay_inbox_entry *e), void *ctx)
+{
+    sqlite3_stmt *st = get(s, SQL_INBOX);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, device_id);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int64(st, 3, limit);
+    int rc, err = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct relay_inbox_entry e;
+        memset(&e, 0, sizeof e);
+        e.cursor = sqlite3_column_int64(st, 0);
+        copy_text(e.message_id, sizeof e.message_id, st, 1);
+        copy_text(e.sender_id, sizeof e.sender_id, st, 2);
+        e.length = (uint64_t)sqlite3_column_int64(st, 3);
+        e.duration_ms = (uint64_t)sqlite3_column_int64(st, 4);
+        e.created = sqlite3_column_int64(st, 5);
+        if (sqlite3_column_bytes(st, 6) == 32)
+            memcpy(e.sha256, sqlite3_column_blob(st, 6), 32);
+        if ((err = cb(ctx, &e)) < 0)
+            break;
+    }
+    if (err == 0 && rc != SQLITE_DONE)
+        err = -EIO;
+    sqlite3_reset(st);
+    return err;
+}
+
+static int add_receipt(struct relay_storage *s, int64_t rowid, const char *device_id,
+                       const char *state, int64_t now, int *added)
+{
+    sqlite3_stmt *st = get(s, SQL_RECEIPT_INSERT);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, rowid);
+    bind_text(st, 2, device_id);
+    bind_text(st, 3, state);
+    sqlite3_bind_int64(st, 4, now);
+    int err = run(st);
+    if (err == 0 && sqlite3_changes(impl(s)->db))
+        *added = 1;
+    return err;
+}
+
+static int sq_receipt_add(struct relay_storage *s, int64_t rowid, const char *device_id,
+                          const char *state, int64_t now)
+{
+    int added = 0, err = begin(s);
+    if (err < 0)
+        return err;
+    if ((err = add_receipt(s, rowid, device_id, "delivered", now, &added)) < 0)
+        goto error_tx;
+    if (strcmp(state, "played") == 0 &&
+        (err = add_receipt(s, rowid, device_id, "played", now, &added)) < 0)
+        goto error_tx;
+    sqlite3_stmt *st = get(s, SQL_MAILBOX_DELIVERED);
+    if (!st) {
+        err = -EIO;
+        goto error_tx;
+    }
+    sqlite3_bind_int64(st, 1, rowid);
+    bind_text(st, 2, device_id);
+    sqlite3_bind_int64(st, 3, now);
+    if ((err = run(st)) < 0)
+        goto error_tx;
+    if ((err = commit(s)) < 0)
+        return err;
+    return added;
+
+error_tx:
+    rollback(s);
+    return err;
+}
+
+static int sq_receipts(struct relay_storage *s, const char *sender_id, int64_t after,
+                       unsigned limit, int (*cb)(void *ctx, const struct relay_receipt *r),
+                       void *ctx)
+{
+    sqlite3_stmt *st = get(s, SQL_RECEIPTS);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, sender_id);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int64(st, 3, limit);
+    int rc, err = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct relay_receipt r;
+        r.cursor = sqlite3_column_int64(st, 0);
+        copy_text(r.message_id, sizeof r.message_id, st, 1);
+        copy_text(r.device_id, sizeof r.device_id, st, 2);
+        const char *state = (const char *)sqlite3_column_text(st, 3);
+        r.state = state && strcmp(state, "played") == 0 ? "played" : "delivered";
+        r.at = sqlite3_column_int64(st, 4);
+        if ((err = cb(ctx, &r)) < 0)
+            break;
+    }
+    if (err == 0 && rc != SQLITE_DONE)
+        err = -EIO;
+    sqlite3_reset(st);
+    return err;
+}
+
+static int changes_of(struct relay_storage *s, const char *sql, int64_t a, int64_t b, int64_t c,
+                      unsigned *count)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(impl(s)->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, a);
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, b);
+    if (sqlite3_bind_parameter_count(st) >= 3)
+        sqlite3_bind_int64(st, 3, c);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -EIO;
+    *count = (unsigned)sqlite3_changes(impl(s)->db);
+    return 0;
+}
+
+static int sq_cleanup(struct relay_storage *s, int64_t now, int64_t retention, int64_t max_age,
+                      struct relay_cleanup_counts *counts)
+{
+    int err = begin(s);
+    if (err < 0)
+        return err;
+    memset(counts, 0, sizeof *counts);
+    if ((err = changes_of(s, "DELETE FROM messages WHERE completed = 0 AND expires < ?1", now, 0, 0,
+                          &counts->uploads)) < 0 ||
+        (err = changes_of(s, "DELETE FROM invites WHERE expires < ?1", now, 0, 0,
+                          &counts->invites)) < 0 ||
+        (err = changes_of(s,
+                          "DELETE FROM messages WHERE completed > 0 AND ("
+                          " completed < ?1 - ?2 OR ("
+                          "  NOT EXISTS (SELECT 1 FROM mailbox b WHERE b.message = messages.id"
+                          "   AND (b.delivered = 0 OR b.delivered >= ?1 - ?3))))",
+                          now, max_age, retention, &counts->messages)) < 0)
+        goto error_tx;
+    return commit(s);
+
+error_tx:
+    rollback(s);
+    return err;
+}
+
+static const struct relay_storage_ops sqlite_ops = {
+    .close = sq_close,
+    .family_create = sq_family_create,
+    .invite_create = sq_invite_create,
+    .join = sq_join,
+    .device_by_token = sq_device_by_token,
+    .device_revoke = sq_device_revoke,
+    .members = sq_members,
+    .is_member = sq_is_member,
+    .family_usage = sq_family_usage,
+    .mailbox_pending = sq_mailbox_pending,
+    .upload_create = sq_upload_create,
+    .upload_get = sq_upload_get,
+    .upload_by_message = sq_upload_by_message,
+    .upload_write = sq_upload_write,
+    .upload_delete = sq_upload_delete,
+    .message_get = sq_message_get,
+    .is_recipient = sq_is_recipient,
+    .message_read = sq_message_read,
+    .inbox = sq_inbox,
+    .receipt_add = sq_receipt_add,
+    .receipts = sq_receipts,
+    .cleanup = sq_cleanup,
+};
+
+int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
+{
+    int err = -ENOMEM;
+    struct sqlite_storage *q = calloc(1, sizeof *q);
+    if (!q)
+        return err;
+    q->base.ops = &sqlite_ops;
+    if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        err = -EIO;
+        goto error_db;
+    }
+    sqlite3_busy_timeout(q->db, 5000);
+    if (sqlite3_exec(q->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        err = -EIO;
+        goto error_db;
+    }
+    if (sqlite3_exec(q->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
+        err = -EIO;
+        goto error_db;
+    }
+    *out = &q->base;
+    return 0;
+
+error_db:
+    sqlite3_close(q->db);
+    free(q);
+    return err;
+}
