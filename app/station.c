@@ -162,6 +162,7 @@ static int run_screen(const struct app_context *ctx)
     bc.sync_interval_ms = env_number("JIASHU_STATION_SYNC_SECONDS", 30, 1, 86400) * 1000;
     bc.max_record_seconds = (int)env_number("JIASHU_STATION_MAX_RECORD_SECONDS", 120, 1, 600);
     bc.trace_path = getenv("JIASHU_STATION_TRACE");
+    bc.audio_dir = getenv("JIASHU_STATION_AUDIO_DIR");
     if ((res = st_backend_create(&bc, reg, &be)) < 0) {
         res = app_fail("station: %s", jn_strerror(res));
         goto error_reg;

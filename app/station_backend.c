@@ -46,6 +46,8 @@ struct st_backend {
     char exe[PATH_MAX];
     char root[PATH_MAX];
     char trace[PATH_MAX];
+    char audio_dir[PATH_MAX];
+    unsigned played_files;
     struct home *homes; /* grows with the registry */
     int nhomes, homes_cap;
     int64_t now, next_usage, next_homes;
@@ -61,6 +63,7 @@ struct st_backend {
     char last_played[ID_MAX];
     pid_t play_pid, record_pid;
     int64_t record_started;
+    int record_status; /* of a recording that ended by itself */
     int count;
     int64_t count_at;
 };
@@ -546,8 +549,16 @@ static int op_new_count(void *p)
 
 static int start_play(st_backend *be, const char *id)
 {
-    const char *args[] = {"play", id, NULL};
-    pid_t pid = spawn(be, be->session_home, args, -1);
+    char out[PATH_MAX + 32];
+    const char *args[] = {"play", id, NULL, NULL, NULL};
+    pid_t pid;
+
+    if (be->audio_dir[0]) {
+        snprintf(out, sizeof(out), "%s/played-%u.wav", be->audio_dir, ++be->played_files);
+        args[2] = "--output";
+        args[3] = out;
+    }
+    pid = spawn(be, be->session_home, args, -1);
 
     if (pid < 0)
         return (int)pid;
@@ -631,14 +642,20 @@ static void op_audio_stop(void *p)
 static int op_record_start(void *p)
 {
     st_backend *be = p;
-    char seconds[16];
-    const char *args[] = {"record", "--max-seconds", seconds, NULL};
+    char seconds[16], in[PATH_MAX + 32];
+    const char *args[] = {"record", "--max-seconds", seconds, NULL, NULL, NULL};
     pid_t pid;
 
     if (!be->open)
         return -EPERM;
     stop_audio(be);
     snprintf(seconds, sizeof(seconds), "%d", be->config.max_record_seconds);
+    if (be->audio_dir[0]) {
+        snprintf(in, sizeof(in), "%s/reply.wav", be->audio_dir);
+        args[3] = "--input";
+        args[4] = in;
+    }
+    be->record_status = 0;
     pid = spawn(be, be->session_home, args, -1);
     if (pid < 0)
         return (int)pid;
@@ -653,7 +670,7 @@ static int op_record_stop(void *p)
     int status;
 
     if (be->record_pid <= 0)
-        return -ECHILD;
+        return be->record_status; /* it ended by itself: queued already, or failed */
     /* `record` ends a recording and queues it on SIGINT, as at Ctrl-C. */
     status = child_stop(be->record_pid, SIGINT, 10000);
     be->record_pid = 0;
@@ -672,7 +689,8 @@ static int op_record_poll(void *p, int *seconds)
         return 1;
     /* It ended by itself: at its longest length, the note is queued already. */
     be->record_pid = 0;
-    return status == 0 ? 0 : -EIO;
+    be->record_status = status == 0 ? 0 : -EIO;
+    return be->record_status;
 }
 
 static void op_earcon(void *p, enum st_earcon e)
@@ -814,13 +832,16 @@ int st_backend_create(const struct st_backend_config *config, st_registry *reg, 
     if (snprintf(be->exe, sizeof(be->exe), "%s", config->exe) >= (int)sizeof(be->exe) ||
         snprintf(be->root, sizeof(be->root), "%s", config->home) >= (int)sizeof(be->root) ||
         snprintf(be->trace, sizeof(be->trace), "%s",
-                 config->trace_path ? config->trace_path : "") >= (int)sizeof(be->trace)) {
+                 config->trace_path ? config->trace_path : "") >= (int)sizeof(be->trace) ||
+        snprintf(be->audio_dir, sizeof(be->audio_dir), "%s",
+                 config->audio_dir ? config->audio_dir : "") >= (int)sizeof(be->audio_dir)) {
         res = -ENAMETOOLONG;
         goto error_be;
     }
     be->config.exe = be->exe;
     be->config.home = be->root;
     be->config.trace_path = be->trace;
+    be->config.audio_dir = be->audio_dir;
     if (!config->station) {
         be->homes = calloc(1, sizeof(*be->homes));
         if (!be->homes) {

@@ -24,6 +24,10 @@ struct st_backend_config {
     int64_t sync_interval_ms; /* between two syncs of one home */
     int max_record_seconds;   /* a reply stops by itself after this long */
     const char *trace_path;   /* if set, every earcon is appended here (for tests) */
+    /* If set, sound goes through files in this directory instead of the
+     * sound card: each message played is written to played-N.wav (N from
+     * 1), and a reply is recorded from reply.wav. */
+    const char *audio_dir;
 };
 
 typedef struct st_backend st_backend;

@@ -87,7 +87,7 @@ static void texts_fill_their_placeholders(void)
     char buf[128];
 
     st_text_fill(buf, sizeof(buf), en->count_new, "2", NULL);
-    CHECK(!strcmp(buf, "2 new messages"));
+    CHECK(!strcmp(buf, "New messages: 2"));
     st_text_fill(buf, sizeof(buf), zh->count_new, "2", NULL);
     CHECK(!strcmp(buf, "2 条新消息"));
     st_text_fill(buf, sizeof(buf), en->playing, "1", "2");
