@@ -11,7 +11,14 @@ TMUX_SOCKET="$SCRATCH/tmux.sock"
 TMUX_SESSION=station
 
 screen_stop() {
+  local i
   tmux -S "$TMUX_SOCKET" kill-server 2>/dev/null || true
+  # Until the server is gone, a new session could land on the dying one.
+  for i in $(seq 50); do
+    tmux -S "$TMUX_SOCKET" has-session 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$TMUX_SOCKET"
 }
 
 cleanup_screen() {
@@ -25,9 +32,12 @@ screen_start() {
   local cmd="" arg
   for arg in "$@"; do cmd="$cmd $(printf '%q' "$arg")"; done
   # The program's stderr goes to a file, so a failure says why.
-  tmux -S "$TMUX_SOCKET" -f /dev/null new-session -d -s "$TMUX_SESSION" -x "$cols" -y "$rows" \
-    "exec $cmd 2>>$(printf '%q' "$SCRATCH/screen.stderr")"
-  tmux -S "$TMUX_SOCKET" set-option -t "$TMUX_SESSION" remain-on-exit on >/dev/null
+  # remain-on-exit from the start, so a program that ends at once still
+  # leaves its last screen to read.
+  echo "set -g remain-on-exit on" >"$SCRATCH/tmux.conf"
+  tmux -S "$TMUX_SOCKET" -f "$SCRATCH/tmux.conf" new-session -d -s "$TMUX_SESSION" \
+    -x "$cols" -y "$rows" "exec $cmd 2>>$(printf '%q' "$SCRATCH/screen.stderr")" ||
+    fail "tmux did not start"
 }
 
 screen_keys() {
