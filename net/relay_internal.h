@@ -70,6 +70,13 @@ struct jn_relay {
     int stopped;
     struct relay_request *waiters;
     unsigned n_waiters;
+
+    /* Group commit: requests whose writes wait for one make_durable(). */
+    pthread_t syncer;
+    int syncer_started;
+    int sync_stop;
+    pthread_cond_t sync_cond;
+    struct relay_request *sync_pending;
 };
 
 struct relay_request {
@@ -95,10 +102,20 @@ struct relay_request {
     /* Route state kept between the first call and the body's end. */
     struct relay_upload *upload;
     uint64_t patch_offset;
+    int deferred_create; /* creation-with-upload: made with its bytes at the end */
     int has_checksum;
     int checksum_algo;
     uint8_t checksum[32];
     size_t checksum_len;
+
+    /* Group commit: a route that wrote sets needs_sync; its answer is held
+     * until the write is durable, then the waiting devices are woken. */
+    int needs_sync, synced, sync_err;
+    struct MHD_Response *held_resp;
+    unsigned held_status;
+    struct relay_request *snext;
+    int wake_recipients;         /* a message landed: wake r->upload's recipients */
+    char wake_sender[RELAY_ID_LEN + 1]; /* a receipt landed: wake this sender */
 
     /* Long poll. */
     enum relay_wait_kind wait_kind;
@@ -116,7 +133,8 @@ uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
 int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds);
 void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_kind kind);
 
-/* Answers: each queues one response and records status and size. */
+/* Answers: each queues one response and records status and size. When
+ * the request wrote (needs_sync), the answer waits for durability. */
 void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response *resp);
 void relay_error(struct relay_request *r, unsigned status, const char *code, const char *message);
 void relay_error_retry(struct relay_request *r, unsigned status, const char *code,

@@ -393,23 +393,25 @@ static void begin_create_upload(struct relay_request *r)
             }
         }
     }
-    err = st(r)->ops->upload_create(st(r), u);
+    /* creation-with-upload: a new upload is made at the end, with its bytes,
+     * in one transaction; an existing one only takes them at offset 0. */
+    int64_t len = content_length(r);
+    int has_body = len > 0 || (len == -1 && (header(r, MHD_HTTP_HEADER_CONTENT_TYPE) ||
+                                             header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING)));
+    if (has_body && expect_upload_bytes(r, 0) < 0)
+        return;
+    if (has_body && !known) {
+        r->deferred_create = 1;
+        return;
+    }
+    err = st(r)->ops->upload_create(st(r), u, NULL, 0, (int64_t)time(NULL));
+    r->needs_sync = err >= 0; /* a repeat may find a creation not yet durable */
     if (err == -EEXIST) {
         relay_error(r, 409, "conflict", "another device already used this message id");
         return;
     }
-    if (err < 0) {
+    if (err < 0)
         storage_failed(r);
-        return;
-    }
-    /* creation-with-upload: the body, if any, is the first chunk. */
-    int64_t len = content_length(r);
-    if (len > 0 || header(r, MHD_HTTP_HEADER_CONTENT_TYPE) ||
-        header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
-        /* The body starts at byte 0: it is written only if the upload is there. */
-        if (expect_upload_bytes(r, 0) < 0)
-            return;
-    }
 }
 
 static void begin_patch(struct relay_request *r)
@@ -536,6 +538,7 @@ static void finish_families(struct relay_request *r)
         storage_failed(r);
         return;
     }
+    r->needs_sync = 1;
     relay_json(r, 201,
                json_pack("{s:s,s:s,s:s,s:{s:s,s:I}}", "family_id", d.family_id, "device_id", d.id,
                          "token", token, "invite", "code", code, "expires_at",
@@ -551,6 +554,8 @@ static void finish_invites(struct relay_request *r)
     int64_t now = (int64_t)time(NULL), expires = now + cfg->invite_ttl_s;
     int err =
         st(r)->ops->invite_create(st(r), r->dev.family_id, hash, expires, now, cfg->max_invites);
+    if (err == 0)
+        r->needs_sync = 1;
     if (err == -ENOSPC) {
         relay_error_retry(r, 429, "rate_limited", "your family has too many open invites",
                           cfg->invite_ttl_s);
@@ -631,6 +636,7 @@ static void finish_device(struct relay_request *r)
         return;
     }
     int err = st(r)->ops->device_revoke(st(r), r->dev.family_id, r->arg);
+    r->needs_sync = err == 0;
     if (err == -ENOENT) {
         relay_error(r, 404, "not_found", "no such device in your family");
         return;
@@ -653,8 +659,8 @@ static void upload_headers(struct relay_request *r, struct MHD_Response *resp)
     }
 }
 
-/* Writes the body at r->patch_offset; answers only on failure. */
-static int write_bytes(struct relay_request *r)
+/* Answers 460 and returns -1 when the body does not match Upload-Checksum. */
+static int check_checksum(struct relay_request *r)
 {
     if (r->has_checksum) {
         uint8_t got[32];
@@ -666,6 +672,14 @@ static int write_bytes(struct relay_request *r)
             return -1;
         }
     }
+    return 0;
+}
+
+/* Writes the body at r->patch_offset; answers only on failure. */
+static int write_bytes(struct relay_request *r)
+{
+    if (check_checksum(r) < 0)
+        return -1;
     if (r->body_len == 0)
         return 0;
     char upload_id[RELAY_ID_LEN + 1];
@@ -680,15 +694,29 @@ static int write_bytes(struct relay_request *r)
         storage_failed(r);
         return -1;
     }
-    if (err == 1)
-        for (unsigned i = 0; i < r->upload->n_recipients; i++)
-            relay_wake(r->relay, r->upload->recipients[i], WAIT_INBOX);
+    r->needs_sync = 1;
+    r->wake_recipients = err == 1;
     return 0;
 }
 
 static void finish_uploads(struct relay_request *r)
 {
-    if (r->body_len && !r->upload->completed && r->patch_offset == r->upload->offset &&
+    if (r->deferred_create) {
+        if (check_checksum(r) < 0)
+            return;
+        int err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len,
+                                            (int64_t)time(NULL));
+        if (err == -EEXIST) {
+            relay_error(r, 409, "conflict", "another device already used this message id");
+            return;
+        }
+        if (err < 0) {
+            storage_failed(r);
+            return;
+        }
+        r->needs_sync = 1;
+        r->wake_recipients = err == 2;
+    } else if (r->body_len && !r->upload->completed && r->patch_offset == r->upload->offset &&
         write_bytes(r) < 0)
         return;
     char location[64];
@@ -722,6 +750,7 @@ static void finish_upload(struct relay_request *r)
             storage_failed(r);
             return;
         }
+        r->needs_sync = 1;
         relay_respond(r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
         return;
     }
@@ -939,8 +968,9 @@ static void finish_receipt(struct relay_request *r)
         storage_failed(r);
         goto out;
     }
+    r->needs_sync = 1;
     if (err == 1)
-        relay_wake(r->relay, m->sender_id, WAIT_RECEIPTS);
+        memcpy(r->wake_sender, m->sender_id, sizeof r->wake_sender);
     relay_respond(r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
 out:
     free(m);

@@ -110,11 +110,84 @@ int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_afte
     return -EAGAIN;
 }
 
+static void after_durable(struct relay_request *r)
+{
+    if (r->sync_err)
+        return;
+    if (r->wake_recipients && r->upload)
+        for (unsigned i = 0; i < r->upload->n_recipients; i++)
+            relay_wake(r->relay, r->upload->recipients[i], WAIT_INBOX);
+    if (r->wake_sender[0])
+        relay_wake(r->relay, r->wake_sender, WAIT_RECEIPTS);
+}
+
+/* Holds r until the syncer made its writes durable: 0 when suspended, -1
+ * when the syncer has stopped and the sync was done here instead. */
+static int await_sync(struct relay_request *r)
+{
+    struct jn_relay *relay = r->relay;
+    pthread_mutex_lock(&relay->lock);
+    if (!relay->sync_stop) {
+        r->snext = relay->sync_pending;
+        relay->sync_pending = r;
+        MHD_suspend_connection(r->conn);
+        pthread_cond_signal(&relay->sync_cond);
+        pthread_mutex_unlock(&relay->lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&relay->lock);
+    r->sync_err = relay->st->ops->make_durable(relay->st);
+    r->synced = 1;
+    after_durable(r);
+    return -1;
+}
+
+/* One fdatasync for every request that wrote since the last one. */
+static void *syncer_main(void *arg)
+{
+    struct jn_relay *relay = arg;
+    pthread_mutex_lock(&relay->lock);
+    for (;;) {
+        while (!relay->sync_pending && !relay->sync_stop)
+            pthread_cond_wait(&relay->sync_cond, &relay->lock);
+        if (!relay->sync_pending)
+            break;
+        struct relay_request *batch = relay->sync_pending;
+        relay->sync_pending = NULL;
+        pthread_mutex_unlock(&relay->lock);
+        int err = relay->st->ops->make_durable(relay->st);
+        if (err < 0)
+            fprintf(stderr, "jiashu-relay: cannot sync the database: %s\n", jn_strerror(err));
+        for (struct relay_request *r = batch, *next; r; r = next) {
+            next = r->snext; /* r may be freed once resumed */
+            r->sync_err = err;
+            r->synced = 1;
+            after_durable(r);
+            MHD_resume_connection(r->conn);
+        }
+        pthread_mutex_lock(&relay->lock);
+    }
+    pthread_mutex_unlock(&relay->lock);
+    return NULL;
+}
+
 void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response *resp)
 {
     if (r->responded || !resp) {
         MHD_destroy_response(resp);
         return;
+    }
+    if (r->needs_sync && !r->synced) {
+        r->held_resp = resp;
+        r->held_status = status;
+        if (await_sync(r) == 0)
+            return; /* answered when resumed */
+        r->held_resp = NULL;
+        if (r->sync_err) {
+            MHD_destroy_response(resp);
+            relay_error(r, 500, "internal", "the relay could not make the write durable");
+            return;
+        }
     }
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     if (r->route == ROUTE_UPLOADS || r->route == ROUTE_UPLOAD)
@@ -424,6 +497,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     if (r->responded)
         return MHD_YES;
+    if (r->held_resp) { /* resumed after the group commit */
+        struct MHD_Response *resp = r->held_resp;
+        r->held_resp = NULL;
+        if (r->sync_err) {
+            MHD_destroy_response(resp);
+            relay_error(r, 500, "internal", "the relay could not make the write durable");
+        } else {
+            relay_respond(r, r->held_status, resp);
+        }
+        return MHD_YES;
+    }
     if (r->body_too_large) {
         relay_error(r, 413, "too_large", "the request body is larger than allowed");
         return MHD_YES;
@@ -453,6 +537,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed)");
     }
     relay->buffered -= r->reserved;
+    if (r->held_resp)
+        MHD_destroy_response(r->held_resp);
     free(r->body);
     free(r->upload);
     free(r);
@@ -553,6 +639,7 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&relay->cond, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_cond_init(&relay->sync_cond, NULL);
     pthread_mutex_init(&relay->lock, NULL);
 
     struct sockaddr_storage ss;
@@ -586,14 +673,26 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         goto error_mhd;
     }
     relay->timer_started = 1;
+    if (pthread_create(&relay->syncer, NULL, syncer_main, relay) != 0) {
+        err = -EAGAIN;
+        goto error_timer;
+    }
+    relay->syncer_started = 1;
     *out = relay;
     return 0;
 
+error_timer:
+    pthread_mutex_lock(&relay->lock);
+    relay->stopping = 1;
+    pthread_cond_broadcast(&relay->cond);
+    pthread_mutex_unlock(&relay->lock);
+    pthread_join(relay->timer, NULL);
 error_mhd:
     MHD_stop_daemon(relay->mhd);
 error_sync:
     pthread_mutex_destroy(&relay->lock);
     pthread_cond_destroy(&relay->cond);
+    pthread_cond_destroy(&relay->sync_cond);
     relay->cleanup_st->ops->close(relay->cleanup_st);
 error_st:
     relay->st->ops->close(relay->st);
@@ -630,6 +729,14 @@ void jn_relay_stop(struct jn_relay *relay)
     if (relay->timer_started)
         pthread_join(relay->timer, NULL);
     relay->timer_started = 0;
+    /* The syncer answers what it holds, then requests sync inline. */
+    pthread_mutex_lock(&relay->lock);
+    relay->sync_stop = 1;
+    pthread_cond_signal(&relay->sync_cond);
+    pthread_mutex_unlock(&relay->lock);
+    if (relay->syncer_started)
+        pthread_join(relay->syncer, NULL);
+    relay->syncer_started = 0;
 
     /* Let the requests in flight (and the long polls just woken) answer. */
     for (int i = 0; i < 50; i++) {
@@ -653,6 +760,7 @@ void jn_relay_destroy(struct jn_relay *relay)
     relay->st->ops->close(relay->st);
     pthread_mutex_destroy(&relay->lock);
     pthread_cond_destroy(&relay->cond);
+    pthread_cond_destroy(&relay->sync_cond);
     free(relay->token_limit.slots);
     free(relay->join_limit.slots);
     free(relay->join_global.slots);

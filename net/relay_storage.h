@@ -7,10 +7,15 @@
  * Every function returns 0 (or a documented positive value) on success or a
  * negative code: -ENOENT when the thing asked for does not exist, -EEXIST,
  * -ESTALE for an offset conflict, -ENOSPC when a limit is reached, -EIO for a
- * database failure. Writes that return 0 are durable (committed with
- * synchronous=FULL) before the function returns.
+ * database failure.
  *
- * A handle is used by one thread at a time; the relay opens one per thread.
+ * Writes are atomic and visible when they return, and survive the process
+ * being killed; they are durable (survive a power cut) once make_durable()
+ * returned after them. That split lets the relay sync many requests' writes
+ * at once (group commit) before it acknowledges any of them.
+ *
+ * A handle is used by one thread at a time, except make_durable(), which may
+ * run on another thread at the same time as the handle's other calls.
  */
 #ifndef JIASHU_NET_RELAY_STORAGE_H
 #define JIASHU_NET_RELAY_STORAGE_H
@@ -76,6 +81,8 @@ struct relay_storage;
 
 struct relay_storage_ops {
     void (*close)(struct relay_storage *s);
+    /* Makes every write returned so far durable; thread-safe (see above). */
+    int (*make_durable)(struct relay_storage *s);
 
     /* A new family with its first device and an invite. */
     int (*family_create)(struct relay_storage *s, const struct relay_device *first,
@@ -106,8 +113,12 @@ struct relay_storage_ops {
 
     /* Creates u (upload_id, message_id, ... filled by the caller). When an
      * upload with u->message_id exists from the same sender, returns 1 and
-     * fills u with it; from another sender, -EEXIST. */
-    int (*upload_create)(struct relay_storage *s, struct relay_upload *u);
+     * fills u with it (first is ignored); from another sender, -EEXIST.
+     * first_len bytes of first, if any, are written at offset 0 in the same
+     * transaction (creation-with-upload); 2 when they completed the message,
+     * which is then delivered as by upload_write. */
+    int (*upload_create)(struct relay_storage *s, struct relay_upload *u, const void *first,
+                         size_t first_len, int64_t now);
     int (*upload_get)(struct relay_storage *s, const char *upload_id, struct relay_upload *out);
     /* The upload (complete or not) carrying this message id. */
     int (*upload_by_message)(struct relay_storage *s, const char *message_id,

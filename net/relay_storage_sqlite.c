@@ -1,6 +1,13 @@
 /*
  * The relay's storage in one SQLite database (WAL, synchronous=FULL).
  *
+ * Commits run with synchronous=NORMAL: a commit is atomic and survives the
+ * process being killed. make_durable() then fdatasync()s the WAL through a
+ * descriptor of its own, which makes every commit written before it
+ * durable; the relay calls it once for a batch of requests, from another
+ * thread, before answering them (group commit). Checkpoints sync the WAL
+ * and the database themselves.
+ *
  * Audio lives in the row of its message: the creation allocates a zeroblob
  * of the announced length and each PATCH writes into it with the incremental
  * blob API, in the same transaction that moves the offset. So an offset the
@@ -10,12 +17,14 @@
 #include "relay_storage.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum sql_id {
     SQL_FAMILY_INSERT,
@@ -66,13 +75,13 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_MEMBERS] = "SELECT id, family_id, name, joined FROM devices WHERE family_id = ?1 "
                     "AND revoked = 0 ORDER BY joined, id",
     [SQL_IS_MEMBER] = "SELECT 1 FROM devices WHERE id = ?1 AND family_id = ?2 AND revoked = 0",
-    [SQL_FAMILY_USAGE] = "SELECT coalesce(sum(length), 0) FROM messages WHERE family_id = ?1",
-    [SQL_MAILBOX_PENDING] = "SELECT count(*) FROM mailbox WHERE device_id = ?1 AND delivered = 0",
+    [SQL_FAMILY_USAGE] = "SELECT bytes FROM families WHERE id = ?1",
+    [SQL_MAILBOX_PENDING] = "SELECT pending FROM devices WHERE id = ?1",
     [SQL_UPLOAD_BY_MESSAGE] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE message_id = ?1",
     [SQL_UPLOAD_INSERT] =
         "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
         "recipients, metadata, created, expires, data) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, zeroblob(?5))",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)))",
     [SQL_UPLOAD_GET] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE upload_id = ?1",
     [SQL_UPLOAD_ADVANCE] = "UPDATE messages SET received = ?2 WHERE id = ?1",
     [SQL_UPLOAD_COMPLETE] = "UPDATE messages SET completed = ?2, sha256 = ?3 WHERE id = ?1",
@@ -92,11 +101,12 @@ static const char *const sql_text[SQL_COUNT_] = {
 };
 
 static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS families(id TEXT PRIMARY KEY, created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS families(id TEXT PRIMARY KEY, created INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY,"
     "  family_id TEXT NOT NULL REFERENCES families(id), name TEXT NOT NULL,"
     "  token_hash BLOB NOT NULL UNIQUE, joined INTEGER NOT NULL,"
-    "  revoked INTEGER NOT NULL DEFAULT 0);"
+    "  revoked INTEGER NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS devices_family ON devices(family_id);"
     "CREATE TABLE IF NOT EXISTS invites(code_hash BLOB PRIMARY KEY,"
     "  family_id TEXT NOT NULL REFERENCES families(id), expires INTEGER NOT NULL);"
@@ -120,11 +130,24 @@ static const char schema[] =
     "  message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
     "  device_id TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT NULL,"
     "  UNIQUE(message, device_id, state));"
+    /* Usage counters kept by triggers, so limits cost one row read. */
+    "CREATE TRIGGER IF NOT EXISTS family_bytes_add AFTER INSERT ON messages BEGIN"
+    "  UPDATE families SET bytes = bytes + NEW.length WHERE id = NEW.family_id; END;"
+    "CREATE TRIGGER IF NOT EXISTS family_bytes_sub AFTER DELETE ON messages BEGIN"
+    "  UPDATE families SET bytes = bytes - OLD.length WHERE id = OLD.family_id; END;"
+    "CREATE TRIGGER IF NOT EXISTS pending_add AFTER INSERT ON mailbox BEGIN"
+    "  UPDATE devices SET pending = pending + 1 WHERE id = NEW.device_id; END;"
+    "CREATE TRIGGER IF NOT EXISTS pending_delivered AFTER UPDATE OF delivered ON mailbox"
+    "  WHEN OLD.delivered = 0 AND NEW.delivered != 0 BEGIN"
+    "  UPDATE devices SET pending = pending - 1 WHERE id = NEW.device_id; END;"
+    "CREATE TRIGGER IF NOT EXISTS pending_sub AFTER DELETE ON mailbox WHEN OLD.delivered = 0 BEGIN"
+    "  UPDATE devices SET pending = pending - 1 WHERE id = OLD.device_id; END;"
     "PRAGMA user_version = 1;";
 
 struct sqlite_storage {
     struct relay_storage base;
     sqlite3 *db;
+    int wal_fd;
     sqlite3_stmt *stmts[SQL_COUNT_];
 };
 
@@ -222,7 +245,14 @@ static void sq_close(struct relay_storage *s)
     for (int i = 0; i < SQL_COUNT_; i++)
         sqlite3_finalize(q->stmts[i]);
     sqlite3_close(q->db);
+    if (q->wal_fd >= 0)
+        close(q->wal_fd);
     free(q);
+}
+
+static int sq_make_durable(struct relay_storage *s)
+{
+    return fdatasync(impl(s)->wal_fd) == 0 ? 0 : -errno;
 }
 
 static int insert_device(struct relay_storage *s, const struct relay_device *d,
@@ -502,7 +532,11 @@ static int fetch_upload(struct relay_storage *s, enum sql_id id, const char *key
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
-static int sq_upload_create(struct relay_storage *s, struct relay_upload *u)
+static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t offset,
+                       const void *data, size_t len, int blob_holds_data, int64_t now);
+
+static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, const void *first,
+                            size_t first_len, int64_t now)
 {
     int err = begin(s);
     if (err < 0)
@@ -550,10 +584,22 @@ static int sq_upload_create(struct relay_storage *s, struct relay_upload *u)
     bind_text(st, 8, u->metadata);
     sqlite3_bind_int64(st, 9, u->created);
     sqlite3_bind_int64(st, 10, u->expires);
+    /* A whole message goes straight into the row, written once. */
+    int whole = first_len && first_len == u->length;
+    if (whole)
+        sqlite3_bind_blob(st, 11, first, (int)first_len, SQLITE_STATIC);
     if ((err = run(st)) < 0)
         goto error_tx;
     u->rowid = sqlite3_last_insert_rowid(impl(s)->db);
-    return commit(s);
+    u->offset = 0;
+    int completed = 0;
+    if (first_len && (completed = write_in_tx(s, u, 0, first, first_len, whole, now)) < 0) {
+        err = completed;
+        goto error_tx;
+    }
+    if ((err = commit(s)) < 0)
+        return err;
+    return completed ? 2 : 0;
 
 error_old:
     free(old);
@@ -598,10 +644,80 @@ error_md:
     return err;
 }
 
+/* Writes len bytes at offset into u's blob, in the open transaction, and
+ * delivers the message when they complete it: 1 then, 0 otherwise. */
+static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t offset,
+                       const void *data, size_t len, int blob_holds_data, int64_t now)
+{
+    struct sqlite_storage *q = impl(s);
+    int err;
+    if (len > u->length - offset)
+        return -EFBIG;
+    sqlite3_blob *b = NULL;
+    if (!blob_holds_data) {
+        if (sqlite3_blob_open(q->db, "main", "messages", "data", u->rowid, 1, &b) != SQLITE_OK) {
+            sqlite3_blob_close(b);
+            return -EIO;
+        }
+        if (len && sqlite3_blob_write(b, data, (int)len, (int)offset) != SQLITE_OK) {
+            err = -EIO;
+            goto error_blob;
+        }
+    }
+    u->offset = offset + len;
+    int completed = u->offset == u->length;
+    if (completed) {
+        if (offset == 0) { /* the whole message is in hand: no need to read it back */
+            unsigned n = 32;
+            err = EVP_Digest(data, len, u->sha256, &n, EVP_sha256(), NULL) ? 0 : -EIO;
+        } else {
+            err = hash_blob(s, b, u->length, u->sha256);
+        }
+        if (err < 0)
+            goto error_blob;
+    }
+    sqlite3_blob_close(b);
+    b = NULL;
+
+    sqlite3_stmt *st = get(s, SQL_UPLOAD_ADVANCE);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, u->rowid);
+    sqlite3_bind_int64(st, 2, (int64_t)u->offset);
+    if ((err = run(st)) < 0)
+        return err;
+    if (!completed)
+        return 0;
+    /* Delivery happens once: only on the write that moved the offset to the
+     * end, inside its transaction. */
+    u->completed = now;
+    st = get(s, SQL_UPLOAD_COMPLETE);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, u->rowid);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_blob(st, 3, u->sha256, 32, SQLITE_STATIC);
+    if ((err = run(st)) < 0)
+        return err;
+    for (unsigned i = 0; i < u->n_recipients; i++) {
+        st = get(s, SQL_MAILBOX_INSERT);
+        if (!st)
+            return -EIO;
+        bind_text(st, 1, u->recipients[i]);
+        sqlite3_bind_int64(st, 2, u->rowid);
+        if ((err = run(st)) < 0)
+            return err;
+    }
+    return 1;
+
+error_blob:
+    sqlite3_blob_close(b);
+    return err;
+}
+
 static int sq_upload_write(struct relay_storage *s, const char *upload_id, uint64_t offset,
                            const void *data, size_t len, int64_t now, struct relay_upload *u)
 {
-    struct sqlite_storage *q = impl(s);
     int err = begin(s);
     if (err < 0)
         return err;
@@ -611,66 +727,15 @@ static int sq_upload_write(struct relay_storage *s, const char *upload_id, uint6
         err = -ESTALE;
         goto error_tx;
     }
-    if (len > u->length - offset) {
-        err = -EFBIG;
+    int completed = write_in_tx(s, u, offset, data, len, 0, now);
+    if (completed < 0) {
+        err = completed;
         goto error_tx;
-    }
-    sqlite3_blob *b = NULL;
-    if (sqlite3_blob_open(q->db, "main", "messages", "data", u->rowid, 1, &b) != SQLITE_OK) {
-        err = -EIO;
-        goto error_tx;
-    }
-    if (len && sqlite3_blob_write(b, data, (int)len, (int)offset) != SQLITE_OK) {
-        err = -EIO;
-        goto error_blob;
-    }
-    u->offset = offset + len;
-    int completed = u->offset == u->length;
-    if (completed && (err = hash_blob(s, b, u->length, u->sha256)) < 0)
-        goto error_blob;
-    sqlite3_blob_close(b);
-
-    sqlite3_stmt *st = get(s, SQL_UPLOAD_ADVANCE);
-    if (!st) {
-        err = -EIO;
-        goto error_tx;
-    }
-    sqlite3_bind_int64(st, 1, u->rowid);
-    sqlite3_bind_int64(st, 2, (int64_t)u->offset);
-    if ((err = run(st)) < 0)
-        goto error_tx;
-    if (completed) {
-        /* Delivery happens once: this branch runs only on the write that
-         * moved the offset to the end, inside the same transaction. */
-        u->completed = now;
-        st = get(s, SQL_UPLOAD_COMPLETE);
-        if (!st) {
-            err = -EIO;
-            goto error_tx;
-        }
-        sqlite3_bind_int64(st, 1, u->rowid);
-        sqlite3_bind_int64(st, 2, now);
-        sqlite3_bind_blob(st, 3, u->sha256, 32, SQLITE_STATIC);
-        if ((err = run(st)) < 0)
-            goto error_tx;
-        for (unsigned i = 0; i < u->n_recipients; i++) {
-            st = get(s, SQL_MAILBOX_INSERT);
-            if (!st) {
-                err = -EIO;
-                goto error_tx;
-            }
-            bind_text(st, 1, u->recipients[i]);
-            sqlite3_bind_int64(st, 2, u->rowid);
-            if ((err = run(st)) < 0)
-                goto error_tx;
-        }
     }
     if ((err = commit(s)) < 0)
         return err;
     return completed;
 
-error_blob:
-    sqlite3_blob_close(b);
 error_tx:
     rollback(s);
     return err;
@@ -871,6 +936,7 @@ error_tx:
 
 static const struct relay_storage_ops sqlite_ops = {
     .close = sq_close,
+    .make_durable = sq_make_durable,
     .family_create = sq_family_create,
     .invite_create = sq_invite_create,
     .join = sq_join,
@@ -901,6 +967,7 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
     if (!q)
         return err;
     q->base.ops = &sqlite_ops;
+    q->wal_fd = -1;
     if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         err = -EIO;
@@ -908,7 +975,7 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
     }
     sqlite3_busy_timeout(q->db, 5000);
     if (sqlite3_exec(q->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         err = -EIO;
         goto error_db;
@@ -918,11 +985,43 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
         err = -EIO;
         goto error_db;
     }
+    /* The schema statement wrote, so the WAL exists; it stays while the
+     * relay holds a connection. Its directory entry is made durable once. */
+    char *wal = sqlite3_mprintf("%s-wal", sqlite3_db_filename(q->db, "main"));
+    if (!wal) {
+        err = -ENOMEM;
+        goto error_db;
+    }
+    q->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+    sqlite3_free(wal);
+    if (q->wal_fd < 0 || fdatasync(q->wal_fd) < 0) {
+        err = -EIO;
+        goto error_db;
+    }
+    char *dir = strdup(sqlite3_db_filename(q->db, "main"));
+    if (!dir) {
+        err = -ENOMEM;
+        goto error_db;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    int dfd = open(slash ? (*dir ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (dfd < 0 || fsync(dfd) < 0) {
+        if (dfd >= 0)
+            close(dfd);
+        err = -EIO;
+        goto error_db;
+    }
+    close(dfd);
     *out = &q->base;
     return 0;
 
 error_db:
     sqlite3_close(q->db);
+    if (q->wal_fd >= 0)
+        close(q->wal_fd);
     free(q);
     return err;
 }
