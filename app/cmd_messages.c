@@ -10,7 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audio_device.h"
 #include "commands.h"
+#include "live_record.h"
+#include "playback.h"
 #include "store/store.h"
 
 static int open_store(const struct app_context *ctx, js_store **store)
@@ -76,11 +79,8 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
             return app_usage("record: unexpected '%s'", argv[i]);
         }
     }
-    if (!input)
-        return app_fail(
-            "record: recording from the microphone is not available; use --input FILE.wav");
-
-    res = jc_wav_reader_create(input, &reader);
+    reader = NULL;
+    res = input ? jc_wav_reader_create(input, &reader) : 0;
     if (res < 0)
         return app_fail("%s: %s", input, jc_strerror(res));
     if (open_store(ctx, &store))
@@ -97,13 +97,22 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
             goto error_store;
         }
     }
-    config.input_rate = jc_wav_reader_rate(reader);
+    config.input_rate = input ? jc_wav_reader_rate(reader) : AUDIO_RATE;
+    if (!input && !max_seconds)
+        max_seconds = live_record_max_seconds(store);
     config.bitrate = (int)bitrate;
     config.max_seconds = (unsigned)max_seconds;
     config.to = to;
     res = js_recording_create(store, &config, &rec);
     if (res < 0) {
         app_fail("record: cannot start: %s", js_strerror(res));
+        goto error_store;
+    }
+    if (!input) {
+        /* The microphone, through the same store recording as a file. */
+        bool discard;
+        status = live_record_run(rec, (unsigned)max_seconds, &discard);
+        js_recording_destroy(rec, discard);
         goto error_store;
     }
 
@@ -393,15 +402,16 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
     }
     if (next == (id != NULL))
         return app_usage("play needs a message id or --next");
-    if (!output)
-        return app_fail(
-            "play: playing through the speaker is not available; use --output FILE.wav");
     if (open_store(ctx, &store))
         return 1;
     res = next ? js_inbox_next(store, &m) : js_message_get(store, id, &m);
     if (res < 0) {
         app_fail("play: %s",
                  res == JS_ERR_NOT_FOUND && next ? "no new messages" : js_strerror(res));
+        goto error_store;
+    }
+    if (!output) {
+        status = playback_run(store, &m, next);
         goto error_store;
     }
     res = js_message_load(store, m.id, &data, &len);

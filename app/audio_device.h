@@ -1,0 +1,100 @@
+/*
+ * The sound card, through PortAudio: capture from the default microphone and
+ * playback to the default speaker, behind a small blocking API that the
+ * recording and playback screens drive one chunk (about 100 ms) at a time.
+ *
+ * Capture always delivers mono float samples at AUDIO_RATE (16 kHz). When the
+ * device cannot record 16 kHz mono, it is opened at its own rate and channel
+ * count and converted here (speexdsp resampler, channels averaged). Playback
+ * takes 16-bit mono at whatever rate the caller names and converts the same
+ * way when the device refuses it.
+ *
+ * On ALSA the device is the PCM that ALSA's configuration calls "default";
+ * a "default" that cannot capture means there is no microphone, even if some
+ * other PCM could be opened for capture. Elsewhere it is PortAudio's default.
+ *
+ * Errors: 0 (or a count, where said) or a negative code: -errno, one of the
+ * AUDIO_ERR_* below, or the error a caller's callback returned, passed
+ * through unchanged. audio_strerror() explains any code of the project.
+ * Nothing here prints: ALSA's and JACK's chatter on stderr is silenced so a
+ * program can keep its errors to one line.
+ */
+#ifndef JIASHU_APP_AUDIO_DEVICE_H
+#define JIASHU_APP_AUDIO_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The rate every captured sample is delivered at, in Hz. */
+#define AUDIO_RATE 16000
+
+enum audio_error {
+    AUDIO_ERR_INIT = -4001,      /* PortAudio itself could not start */
+    AUDIO_ERR_NO_INPUT = -4002,  /* there is no microphone */
+    AUDIO_ERR_NO_OUTPUT = -4003, /* there is no speaker */
+    AUDIO_ERR_OPEN = -4004,      /* the device refused every format we asked for */
+    AUDIO_ERR_LOST = -4005,      /* the device stopped working or was unplugged */
+};
+
+/* Any error code of the project, explained; never NULL. */
+const char *audio_strerror(int err);
+
+/* Starts PortAudio (once per process; calls nest). Must precede every other
+ * function here. AUDIO_ERR_INIT on failure. */
+int audio_init(void);
+/* Ends what audio_init() started; every stream must be destroyed first. */
+void audio_finish(void);
+
+/* ---- Capture ---------------------------------------------------------- */
+
+/* Receives frames mono samples in [-1, 1] at AUDIO_RATE. The buffer is only
+ * valid during the call. A negative return stops the capture and is what
+ * audio_capture_pump() returns. */
+typedef int (*audio_capture_fn)(void *user, const float *mono, size_t frames);
+
+struct audio_capture;
+
+/* Opens and starts the default input device. On success *out is the running
+ * stream. AUDIO_ERR_NO_INPUT when there is no microphone, AUDIO_ERR_OPEN when
+ * it refuses every format. The environment variable JIASHU_AUDIO_RATE, if
+ * set, forces the device rate (for devices that claim 16 kHz and do it
+ * badly; the tests use it to exercise the conversion). */
+int audio_capture_create(struct audio_capture **out);
+/* The rate the device really runs at (AUDIO_RATE unless converted). */
+unsigned audio_capture_device_rate(const struct audio_capture *cap);
+/* Waits for the next chunk from the device (about 100 ms of sound), converts
+ * it and hands it to fn(user, ...) once. Returns the frames delivered (may be
+ * 0 while a resampler fills up), fn's negative return, or AUDIO_ERR_LOST when
+ * the device fails or vanishes; after that the stream is dead, but what was
+ * delivered before stays delivered. */
+int audio_capture_pump(struct audio_capture *cap, audio_capture_fn fn, void *user);
+/* Stops and closes the stream; accepts NULL. */
+void audio_capture_destroy(struct audio_capture *cap);
+
+/* ---- Playback ----------------------------------------------------------- */
+
+/* Fills up to max_frames 16-bit mono frames at the playback's rate and
+ * returns how many (0 at the end), or a negative code that stops playback
+ * and is what audio_playback_pump() returns. */
+typedef int (*audio_source_fn)(void *user, int16_t *pcm, size_t max_frames);
+
+struct audio_playback;
+
+/* Opens and starts the default output device for 16-bit mono at rate Hz
+ * (8000..48000). AUDIO_ERR_NO_OUTPUT when there is no speaker. */
+int audio_playback_create(unsigned rate, struct audio_playback **out);
+/* Plays frames samples, blocking while the device's buffer is full.
+ * AUDIO_ERR_LOST when the device fails or vanishes. */
+int audio_playback_write(struct audio_playback *pb, const int16_t *pcm, size_t frames);
+/* Pulls one chunk (about 100 ms) from fn and plays it. Returns the frames
+ * played, 0 when fn said the end, or a negative code. */
+int audio_playback_pump(struct audio_playback *pb, audio_source_fn fn, void *user);
+/* Frames (at the playback's rate) that have left the speaker so far:
+ * what was written minus what still sits in the device's buffer. */
+uint64_t audio_playback_heard(const struct audio_playback *pb);
+/* Waits until everything written has been played. */
+int audio_playback_drain(struct audio_playback *pb);
+/* Stops (dropping what is still buffered) and closes; accepts NULL. */
+void audio_playback_destroy(struct audio_playback *pb);
+
+#endif

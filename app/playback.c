@@ -1,0 +1,254 @@
+#include "playback.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audio_device.h"
+#include "commands.h"
+#include "earcons.h"
+#include "keys.h"
+
+enum outcome {
+    OUTCOME_FINISHED,
+    OUTCOME_STOPPED,
+};
+
+struct player {
+    js_store *store;
+    struct audio_playback *pb;
+    unsigned rate;
+    bool interactive;
+};
+
+struct note {
+    jc_decoder *dec;
+    int ret; /* a decoding error, kept for after the pump */
+};
+
+static void resume_key(const char *id, char *key, size_t size)
+{
+    size_t n = strlen(PLAYBACK_RESUME_PREFIX);
+
+    snprintf(key, size, "%s", PLAYBACK_RESUME_PREFIX);
+    for (size_t i = 0; id[i] && n + 1 < size; i++) {
+        unsigned char c = (unsigned char)id[i];
+        key[n++] = (char)(isalnum(c) ? tolower(c) : '_');
+    }
+    key[n] = '\0';
+}
+
+static uint64_t resume_position(js_store *store, const char *id)
+{
+    char key[JS_ID_LEN + 16], value[32];
+
+    resume_key(id, key, sizeof(key));
+    if (js_setting_get(store, key, value, sizeof(value)) < 0)
+        return 0;
+    return strtoull(value, NULL, 10);
+}
+
+static int set_resume_position(js_store *store, const char *id, uint64_t ms)
+{
+    char key[JS_ID_LEN + 16], value[32];
+
+    resume_key(id, key, sizeof(key));
+    if (ms == 0)
+        return js_setting_set(store, key, NULL);
+    snprintf(value, sizeof(value), "%" PRIu64, ms);
+    return js_setting_set(store, key, value);
+}
+
+static int pull(void *user, int16_t *pcm, size_t max_frames)
+{
+    struct note *note = user;
+    size_t got;
+    int ret = jc_decoder_read(note->dec, pcm, max_frames, &got);
+
+    if (ret < 0) {
+        note->ret = ret;
+        return ret;
+    }
+    return (int)got;
+}
+
+static int ensure_device(struct player *p, unsigned rate)
+{
+    if (p->pb && p->rate == rate)
+        return 0;
+    audio_playback_destroy(p->pb);
+    p->pb = NULL;
+    p->rate = rate;
+    return audio_playback_create(rate, &p->pb);
+}
+
+static void draw(const struct player *p, uint64_t at_ms, uint64_t total_ms, bool paused)
+{
+    unsigned at = (unsigned)(at_ms / 1000), total = (unsigned)(total_ms / 1000);
+
+    printf("\r%s %02u:%02u / %02u:%02u  %s ", paused ? "||" : "|>", at / 60, at % 60, total / 60,
+           total % 60, paused ? "paused, space resumes" : "Enter stops, space pauses");
+    fflush(stdout);
+}
+
+/* Plays one note from start_ms. *heard_ms receives how far the listener
+ * got. Returns an outcome or a negative code. */
+static int play_note(struct player *p, const unsigned char *data, size_t len, uint64_t start_ms,
+                     uint64_t total_ms, uint64_t *heard_ms)
+{
+    struct note note = {0};
+    uint64_t before;
+    bool paused = false;
+    int ret;
+
+    *heard_ms = start_ms;
+    ret = jc_decoder_create(data, len, &note.dec);
+    if (ret < 0)
+        return ret;
+    ret = ensure_device(p, jc_decoder_rate(note.dec));
+    if (ret < 0)
+        goto error_decoder;
+    if (start_ms > 0) {
+        ret = jc_decoder_seek(note.dec, start_ms * p->rate / 1000);
+        if (ret < 0)
+            goto error_decoder;
+    }
+    before = audio_playback_heard(p->pb);
+    for (;;) {
+        enum key_event key = keys_poll();
+        uint64_t heard = audio_playback_heard(p->pb) - before;
+
+        *heard_ms = start_ms + heard * 1000 / p->rate;
+        if (key == KEY_STOP) {
+            ret = OUTCOME_STOPPED;
+            break;
+        }
+        if (key == KEY_PAUSE)
+            paused = !paused;
+        if (p->interactive)
+            draw(p, *heard_ms, total_ms, paused);
+        if (paused) {
+            usleep(50000);
+            continue;
+        }
+        ret = audio_playback_pump(p->pb, pull, &note);
+        if (ret < 0) {
+            *heard_ms = start_ms + (audio_playback_heard(p->pb) - before) * 1000 / p->rate;
+            goto error_decoder;
+        }
+        if (ret == 0) {
+            ret = audio_playback_drain(p->pb);
+            if (ret < 0)
+                goto error_decoder;
+            *heard_ms = total_ms > start_ms ? total_ms : start_ms;
+            ret = OUTCOME_FINISHED;
+            break;
+        }
+    }
+    if (p->interactive)
+        printf("\n");
+
+error_decoder:
+    jc_decoder_destroy(note.dec);
+    return ret;
+}
+
+static int play_earcon(struct player *p, enum earcon which)
+{
+    size_t frames = earcon_frames(which, p->rate);
+    int16_t *pcm = malloc(frames * sizeof(int16_t));
+    int ret;
+
+    if (!pcm)
+        return -ENOMEM;
+    frames = earcon_render(which, p->rate, pcm, frames);
+    ret = audio_playback_write(p->pb, pcm, frames);
+    if (ret == 0)
+        ret = audio_playback_drain(p->pb);
+    free(pcm);
+    return ret;
+}
+
+/* Heard to the end, or so nearly that nothing that matters was missed. */
+static bool nearly_whole(uint64_t heard_ms, uint64_t total_ms)
+{
+    uint64_t slack = total_ms / 10 < 1000 ? total_ms / 10 : 1000;
+    return heard_ms + slack >= total_ms;
+}
+
+int playback_run(js_store *store, const struct js_message *first, bool next)
+{
+    struct player p = {.store = store, .interactive = keys_interactive()};
+    struct js_message m = *first;
+    int ret, outcome, more, status = 1;
+
+    ret = audio_init();
+    if (ret < 0)
+        return app_fail("play: %s", audio_strerror(ret));
+    keys_init();
+    for (;;) {
+        struct jc_note_info info;
+        unsigned char *data;
+        uint64_t start_ms, heard_ms = 0, total_ms;
+        size_t len;
+
+        ret = js_message_load(store, m.id, &data, &len);
+        if (ret < 0) {
+            app_fail("play %s: %s", m.id, js_strerror(ret));
+            goto error_keys;
+        }
+        ret = jc_note_check(data, len, &info);
+        total_ms = ret < 0 ? m.duration_ms : (uint64_t)(info.seconds * 1000);
+        start_ms = resume_position(store, m.id);
+        if (start_ms >= total_ms)
+            start_ms = 0;
+        ret = ret < 0 ? ret : play_note(&p, data, len, start_ms, total_ms, &heard_ms);
+        free(data);
+        if (ret < 0) {
+            if (ret == AUDIO_ERR_LOST)
+                set_resume_position(store, m.id, heard_ms);
+            app_fail("play %s: %s", m.id, audio_strerror(ret));
+            goto error_keys;
+        }
+        outcome = ret;
+        if (outcome == OUTCOME_STOPPED && !nearly_whole(heard_ms, total_ms)) {
+            set_resume_position(store, m.id, heard_ms);
+            break;
+        }
+        set_resume_position(store, m.id, 0);
+        if (m.box == JS_INBOX) {
+            ret = js_inbox_mark_played(store, m.id, total_ms);
+            if (ret < 0) {
+                app_fail("play %s: %s", m.id, js_strerror(ret));
+                goto error_keys;
+            }
+        }
+        printf("%s\n", m.id);
+        fflush(stdout);
+        if (!next || outcome == OUTCOME_STOPPED)
+            break;
+        more = js_inbox_next(store, &m);
+        if (more < 0 && more != JS_ERR_NOT_FOUND) {
+            app_fail("play: %s", js_strerror(more));
+            goto error_keys;
+        }
+        ret = play_earcon(&p, more == 0 ? EARCON_NEXT : EARCON_END);
+        if (ret < 0) {
+            app_fail("play: %s", audio_strerror(ret));
+            goto error_keys;
+        }
+        if (more < 0)
+            break;
+    }
+    status = 0;
+
+error_keys:
+    keys_finish();
+    audio_playback_destroy(p.pb);
+    audio_finish();
+    return status;
+}

@@ -1,0 +1,51 @@
+# Virtual sound devices for the audio tests, through ALSA's configuration:
+# a microphone that reads a raw file and a speaker that writes one, both
+# S16_LE 16 kHz mono, reached by PortAudio as ALSA's "default". Source it
+# after tests/lib.sh.
+#
+# virtual_audio [--no-capture | --mic-rate HZ]: writes $SCRATCH/home/.asoundrc
+#   for $SCRATCH/mic.raw (the microphone's sound, S16_LE mono at 16 kHz or
+#   HZ) and $SCRATCH/speaker.raw (what was played), and exports HOME so every
+#   program the test starts uses it.
+# The microphone's file must be at the rate the program opens the device
+# with: ALSA's plug conversions in front of the file plugin drop frames
+# (seen here: a third of them), so a test that wants the program to convert
+# gives the device a native rate other than 16 kHz instead.
+virtual_audio() {
+  local capture=yes mic_rate=16000
+  [ "${1:-}" = --no-capture ] && capture=no
+  [ "${1:-}" = --mic-rate ] && mic_rate=$2
+  mkdir -p "$SCRATCH/home"
+  : >"$SCRATCH/speaker.raw"
+  [ -f "$SCRATCH/mic.raw" ] || : >"$SCRATCH/mic.raw"
+  {
+    if [ "$capture" = yes ]; then
+      echo 'pcm.!default { type asym; playback.pcm "spk"; capture.pcm "mic" }'
+    else
+      echo 'pcm.!default { type asym; playback.pcm "spk" }'
+    fi
+    echo "pcm.spk { type plug; slave { pcm { type file; slave.pcm \"null\"; file \"$SCRATCH/speaker.raw\"; format \"raw\" }; format S16_LE; rate 16000; channels 1 } }"
+    if [ "$capture" = yes ]; then
+      echo "pcm.mic { type plug; slave { pcm { type file; slave.pcm { type null }; file \"/dev/null\"; infile \"$SCRATCH/mic.raw\"; format \"raw\" }; format S16_LE; rate $mic_rate; channels 1 } }"
+    fi
+  } >"$SCRATCH/home/.asoundrc"
+  export HOME="$SCRATCH/home"
+}
+
+# burst_pattern FILE.raw: 3 s of 16 kHz S16_LE mono, a pattern that cannot
+# be mistaken for silence or a steady tone: bursts of 440, 1000 and 2500 Hz
+# with silences of different lengths between them. The microphone's file
+# ends in a long silence so that what the file plugin repeats after the end
+# of its input (the last period, over and over) is silence.
+burst_pattern() {
+  sox -q -n -r 16000 -c 1 -b 16 -e signed -t raw "$1" \
+    synth 0.30 sine 440 : synth 0.20 sine 0 vol 0 : synth 0.25 sine 1000 : \
+    synth 0.45 sine 0 vol 0 : synth 0.40 sine 2500 vol 0.6 : synth 0.15 sine 0 vol 0 : \
+    synth 0.35 sine 440 vol 0.8 : synth 0.30 sine 0 vol 0 : synth 0.60 sine 1000 vol 0.5
+}
+
+# with_silence IN.raw OUT.raw SECONDS_BEFORE SECONDS_AFTER
+with_silence() {
+  sox -q -r 16000 -c 1 -b 16 -e signed -t raw "$1" -r 16000 -c 1 -b 16 -e signed -t raw "$2" \
+    pad "$3" "$4"
+}
