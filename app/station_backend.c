@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "station_backend.h"
+#include "station_sound.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -47,6 +48,7 @@ struct st_backend {
     char root[PATH_MAX];
     char trace[PATH_MAX];
     char audio_dir[PATH_MAX];
+    st_sound *sound;
     unsigned played_files;
     struct home *homes; /* grows with the registry */
     int nhomes, homes_cap;
@@ -558,8 +560,9 @@ static int start_play(st_backend *be, const char *id)
         args[2] = "--output";
         args[3] = out;
     }
+    if (be->sound)
+        st_sound_wait_idle(be->sound, 1000); /* the speaker is the message's now */
     pid = spawn(be, be->session_home, args, -1);
-
     if (pid < 0)
         return (int)pid;
     be->play_pid = pid;
@@ -656,6 +659,8 @@ static int op_record_start(void *p)
         args[4] = in;
     }
     be->record_status = 0;
+    if (be->sound)
+        st_sound_wait_idle(be->sound, 1000); /* the start beep, not in the reply */
     pid = spawn(be, be->session_home, args, -1);
     if (pid < 0)
         return (int)pid;
@@ -705,6 +710,8 @@ static void op_earcon(void *p, enum st_earcon e)
         fprintf(f, "earcon %s\n", names[e]);
         fclose(f);
     }
+    if (be->sound)
+        st_sound_play(be->sound, e);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -857,6 +864,9 @@ int st_backend_create(const struct st_backend_config *config, st_registry *reg, 
         be->nhomes = be->homes_cap = 1;
         open_session(be, config->home);
     }
+    /* Without sound the station still works: the screen says everything. */
+    if (st_sound_create(&be->sound) < 0)
+        be->sound = NULL;
     *out = be;
     return 0;
 
@@ -871,6 +881,7 @@ void st_backend_destroy(st_backend *be)
         return;
     op_logout(be);
     stop_syncs(be);
+    st_sound_destroy(be->sound);
     wipe(be->session_home, sizeof(be->session_home));
     free(be->homes);
     free(be);

@@ -230,23 +230,26 @@ static void key_home(struct st_core *core, int key)
 {
     int res;
 
+    /* The key's sound comes first: the speaker is then free for the
+     * message, and the start beep is the cue to speak. */
     switch (key) {
     case '1':
+        earcon(core, ST_EARCON_KEY);
         res = core->ops->play_new(core->be);
         if (res > 0) {
-            earcon(core, ST_EARCON_KEY);
             go(core, ST_SCREEN_PLAYING);
             core->view.play_index = 1;
             core->view.play_total = res;
         } else {
-            earcon(core, res < 0 ? ST_EARCON_ERROR : ST_EARCON_KEY);
+            if (res < 0)
+                earcon(core, ST_EARCON_ERROR);
             notice(core, res < 0 ? ST_NOTICE_FAILED : ST_NOTICE_NOTHING_NEW, res, ST_SCREEN_HOME);
         }
         break;
     case '2':
+        earcon(core, ST_EARCON_START);
         res = core->ops->record_start(core->be);
         if (res == 0) {
-            earcon(core, ST_EARCON_START);
             go(core, ST_SCREEN_RECORDING);
             core->view.record_seconds = 0;
         } else {
@@ -255,14 +258,15 @@ static void key_home(struct st_core *core, int key)
         }
         break;
     case '3':
+        earcon(core, ST_EARCON_KEY);
         res = core->ops->replay_last(core->be);
         if (res == 0) {
-            earcon(core, ST_EARCON_KEY);
             go(core, ST_SCREEN_PLAYING);
             core->view.play_index = 1;
             core->view.play_total = 1;
         } else {
-            earcon(core, res == -ENOENT ? ST_EARCON_KEY : ST_EARCON_ERROR);
+            if (res != -ENOENT)
+                earcon(core, ST_EARCON_ERROR);
             notice(core, res == -ENOENT ? ST_NOTICE_NOTHING_YET : ST_NOTICE_FAILED, res,
                    ST_SCREEN_HOME);
         }
