@@ -25,13 +25,14 @@
 
 #include <jansson.h>
 
-#define MAX_HOMES   ST_FAMILIES_MAX
-#define MAX_SYNCS   2  /* sync children at once: two cores, shared */
-#define MAX_QUEUE   64 /* messages one key plays */
-#define ID_MAX      80
-#define INBOX_MAX   (4 << 20) /* bytes of `inbox --json` we read at most */
-#define USAGE_EVERY 10000     /* ms between two measures of the storage used */
-#define COUNT_EVERY 5000      /* ms between two counts of new messages */
+#define MAX_HOMES        ST_FAMILIES_MAX
+#define MAX_SYNCS        2  /* sync children at once: two cores, shared */
+#define MAX_QUEUE        64 /* messages one key plays */
+#define ID_MAX           80
+#define INBOX_MAX        (4 << 20) /* bytes of `inbox --json` we read at most */
+#define USAGE_EVERY      10000     /* ms between two measures of the storage used */
+#define COUNT_EVERY      5000      /* ms between two counts of new messages */
+#define RECORD_FINISH_MS 15000     /* a recording asked to stop has this long to end */
 
 struct home {
     unsigned number; /* family number; 0 in home mode */
@@ -65,7 +66,8 @@ struct st_backend {
     char last_played[ID_MAX];
     pid_t play_pid, record_pid;
     int64_t record_started;
-    int record_status; /* of a recording that ended by itself */
+    int64_t record_stopping; /* when it was asked to stop, 0 if not */
+    int record_status;       /* of the recording that ended last */
     int count;
     int64_t count_at;
 };
@@ -111,7 +113,10 @@ static pid_t spawn(const st_backend *be, const char *home, const char *const *ar
         if (null >= 0) {
             dup2(null, STDIN_FILENO);
             dup2(out_fd >= 0 ? out_fd : null, STDOUT_FILENO);
-            dup2(null, STDERR_FILENO);
+            /* A child's error line goes where the station's own go, unless
+             * that is the terminal the screen is drawn on. */
+            if (isatty(STDERR_FILENO))
+                dup2(null, STDERR_FILENO);
         }
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -521,8 +526,9 @@ static void op_logout(void *p)
 
     stop_audio(be);
     if (be->record_pid > 0) {
-        child_stop(be->record_pid, SIGINT, 10000); /* kept and sent, never lost */
+        child_stop(be->record_pid, SIGINT, RECORD_FINISH_MS); /* kept and sent, never lost */
         be->record_pid = 0;
+        be->record_stopping = 0;
     }
     if (be->config.station) {
         be->open = false;
@@ -659,6 +665,7 @@ static int op_record_start(void *p)
         args[4] = in;
     }
     be->record_status = 0;
+    be->record_stopping = 0;
     if (be->sound)
         st_sound_wait_idle(be->sound, 1000); /* the start beep, not in the reply */
     pid = spawn(be, be->session_home, args, -1);
@@ -672,14 +679,14 @@ static int op_record_start(void *p)
 static int op_record_stop(void *p)
 {
     st_backend *be = p;
-    int status;
 
-    if (be->record_pid <= 0)
-        return be->record_status; /* it ended by itself: queued already, or failed */
-    /* `record` ends a recording and queues it on SIGINT, as at Ctrl-C. */
-    status = child_stop(be->record_pid, SIGINT, 10000);
-    be->record_pid = 0;
-    return status == 0 ? 0 : -EIO;
+    /* `record` ends a recording and queues it on SIGINT, as at Ctrl-C;
+     * record_poll() follows it to the end. */
+    if (be->record_pid > 0 && !be->record_stopping) {
+        kill(be->record_pid, SIGINT);
+        be->record_stopping = mono_ms();
+    }
+    return 0;
 }
 
 static int op_record_poll(void *p, int *seconds)
@@ -688,12 +695,18 @@ static int op_record_poll(void *p, int *seconds)
     int status;
 
     if (be->record_pid <= 0)
-        return 0;
-    *seconds = (int)((mono_ms() - be->record_started) / 1000);
-    if (child_running(be->record_pid, &status))
-        return 1;
-    /* It ended by itself: at its longest length, the note is queued already. */
+        return be->record_status; /* ended: queued (0) or failed */
+    *seconds =
+        (int)(((be->record_stopping ? be->record_stopping : mono_ms()) - be->record_started) /
+              1000);
+    if (child_running(be->record_pid, &status)) {
+        if (!be->record_stopping || mono_ms() - be->record_stopping < RECORD_FINISH_MS)
+            return 1;
+        /* It does not end: what it committed is finalised by the next open. */
+        status = child_stop(be->record_pid, SIGKILL, 0);
+    }
     be->record_pid = 0;
+    be->record_stopping = 0;
     be->record_status = status == 0 ? 0 : -EIO;
     return be->record_status;
 }

@@ -14,6 +14,7 @@
 enum pending_op {
     PENDING_NONE,
     PENDING_ADD_FAMILY,
+    PENDING_RECORD_END, /* a reply asked to stop, being finished */
 };
 
 /* Memory that held a PIN is wiped in a way the compiler may not drop. */
@@ -302,12 +303,19 @@ static void key_recording(struct st_core *core, int key)
     if (key == ST_KEY_ENTER || key == '2' || (key == ST_KEY_STAR && core->config.station)) {
         res = core->ops->record_stop(core->be);
         if (key == ST_KEY_STAR) {
-            core->view.screen = ST_SCREEN_HOME; /* stopped already */
+            core->view.screen = ST_SCREEN_HOME; /* asked to stop already */
             leave(core);
             return;
         }
-        earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
-        notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+        if (res < 0) {
+            earcon(core, ST_EARCON_ERROR);
+            notice(core, ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+            return;
+        }
+        earcon(core, ST_EARCON_KEY);
+        clear_entry(core);
+        core->view.screen = ST_SCREEN_BUSY;
+        core->pending = PENDING_RECORD_END;
     } else {
         earcon(core, ST_EARCON_ERROR);
     }
@@ -542,9 +550,18 @@ void st_core_key(struct st_core *core, int key, int64_t now)
 static void run_pending(struct st_core *core)
 {
     unsigned number = 0;
-    int res;
+    int res, seconds = 0;
 
     switch (core->pending) {
+    case PENDING_RECORD_END:
+        res = core->ops->record_poll(core->be, &seconds);
+        core->last_key = core->now;
+        if (res > 0)
+            break;
+        core->pending = PENDING_NONE;
+        earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
+        notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+        break;
     case PENDING_ADD_FAMILY:
         res = core->ops->add_family(core->be, core->code, core->first_pin, &number);
         wipe(core->code, sizeof(core->code));
@@ -600,7 +617,6 @@ void st_core_tick(struct st_core *core, int64_t now)
         core->view.record_seconds = seconds;
         if (res <= 0) {
             /* It stopped by itself (longest length, or the device failed). */
-            res = res < 0 ? res : core->ops->record_stop(core->be);
             earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
             notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
         }

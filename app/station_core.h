@@ -121,13 +121,15 @@ struct st_backend_ops {
     int (*audio_poll)(void *be, int *index, int *total);
     /* Stops any playback now. */
     void (*audio_stop)(void *be);
-    /* Starts recording a reply; record_stop() ends it and queues it for
-     * sending. A reply once begun is never thrown away: leaving, or the
-     * session ending, stops and keeps it too (nothing recorded is lost). */
+    /* Starts recording a reply. record_stop() asks it to end, without
+     * waiting: the reply is then finished and queued for sending, which
+     * record_poll() reports. A reply once begun is never thrown away:
+     * leaving, or the session ending, stops and keeps it too. */
     int (*record_start)(void *be);
     int (*record_stop)(void *be);
-    /* Seconds recorded so far, and 1 while the recording runs (0 when it
-     * stopped by itself, e.g. at its longest length). */
+    /* *seconds recorded so far; returns 1 while the recording runs or is
+     * being finished, 0 once the reply is queued (also when it stopped by
+     * itself at its longest length), or < 0 if it failed. */
     int (*record_poll)(void *be, int *seconds);
     /* A short sound; the backend keeps quiet during quiet hours. */
     void (*earcon)(void *be, enum st_earcon earcon);

@@ -28,7 +28,8 @@ struct fake {
     int new_messages;
     int playing_left; /* polls before playback ends */
     int play_total;
-    bool recording;
+    bool recording, stopping;
+    int finish_polls;      /* polls a stopped recording takes to be queued */
     int record_polls_left; /* -1: runs until stopped */
     /* what the core did */
     int logins, teacher_logins, logouts, plays, stops, records, sends, adds, earcons;
@@ -68,6 +69,10 @@ static void f_logout(void *p)
     struct fake *f = p;
     f->logouts++;
     f->open = false;
+    if (f->recording) { /* the session's end keeps a reply being recorded */
+        f->recording = false;
+        f->sends++;
+    }
 }
 
 static int f_new_count(void *p)
@@ -128,10 +133,10 @@ static int f_record_start(void *p)
 static int f_record_stop(void *p)
 {
     struct fake *f = p;
-    if (!f->recording)
-        return -ECHILD;
-    f->recording = false;
-    f->sends++;
+    if (f->recording && !f->stopping) {
+        f->stopping = true;
+        f->finish_polls = 2;
+    }
     return 0;
 }
 
@@ -139,11 +144,17 @@ static int f_record_poll(void *p, int *seconds)
 {
     struct fake *f = p;
     *seconds = 3;
-    if (f->record_polls_left == 0)
+    if (!f->recording)
         return 0;
-    if (f->record_polls_left > 0)
-        f->record_polls_left--;
-    return 1;
+    if (f->stopping ? f->finish_polls-- > 0 : f->record_polls_left != 0) {
+        if (!f->stopping && f->record_polls_left > 0)
+            f->record_polls_left--;
+        return 1;
+    }
+    f->recording = false;
+    f->stopping = false;
+    f->sends++;
+    return 0;
 }
 
 static void f_earcon(void *p, enum st_earcon e)
@@ -418,6 +429,10 @@ static void record_then_send(void)
     ticks(&core, 500);
     CHECK(core.view.record_seconds == 3);
     keys(&core, "\r");
+    CHECK(core.view.screen == ST_SCREEN_BUSY); /* being finished: keys wait */
+    keys(&core, "1");
+    CHECK(f.plays == 0);
+    ticks(&core, 300);
     CHECK(f.sends == 1);
     CHECK(core.view.screen == ST_SCREEN_NOTICE && core.view.notice == ST_NOTICE_SENT);
     ticks(&core, 1100);
@@ -429,6 +444,7 @@ static void record_then_send(void)
     CHECK(f.recording);
     CHECK(core.view.screen == ST_SCREEN_RECORDING);
     keys(&core, "2");
+    ticks(&core, 300);
     CHECK(f.sends == 2);
     CHECK(!f.recording);
 

@@ -10,9 +10,19 @@
 TMUX_SOCKET="$SCRATCH/tmux.sock"
 TMUX_SESSION=station
 
+SCREEN_PID=""
 screen_stop() {
   local i
   tmux -S "$TMUX_SOCKET" kill-server 2>/dev/null || true
+  # The station ends on the hang-up, stopping its children first; wait for
+  # it, so nothing still writes into the scratch directory afterwards.
+  if [ -n "$SCREEN_PID" ]; then
+    for i in $(seq 100); do
+      kill -0 "$SCREEN_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    SCREEN_PID=""
+  fi
   # Until the server is gone, a new session could land on the dying one.
   for i in $(seq 50); do
     tmux -S "$TMUX_SOCKET" has-session 2>/dev/null || break
@@ -38,6 +48,7 @@ screen_start() {
   tmux -S "$TMUX_SOCKET" -f "$SCRATCH/tmux.conf" new-session -d -s "$TMUX_SESSION" \
     -x "$cols" -y "$rows" "exec $cmd 2>>$(printf '%q' "$SCRATCH/screen.stderr")" ||
     fail "tmux did not start"
+  SCREEN_PID=$(tmux -S "$TMUX_SOCKET" display-message -p -t "$TMUX_SESSION" '#{pane_pid}')
 }
 
 screen_keys() {
@@ -62,6 +73,7 @@ screen_wait() {
     fi
     if [ "$waited" -ge $((timeout * 10)) ]; then
       echo "--- screen:" >&2; screen_text >&2
+      echo "--- the station's stderr:" >&2; cat "$SCRATCH/screen.stderr" >&2 2>/dev/null || true
       fail "'$text' did not appear within ${timeout}s"
     fi
     sleep 0.1
