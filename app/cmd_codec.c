@@ -68,6 +68,12 @@ static int encode_file(const char *in_path, struct output *out,
     if ((res = jc_wav_reader_create(in_path, &reader)) < 0)
         return res;
     config.input_rate = jc_wav_reader_rate(reader);
+    /* The encoder would stop at the limit anyway; a header that announces
+     * more saves encoding ten minutes first. */
+    if (jc_wav_reader_frames(reader) > (uint64_t)JC_MAX_NOTE_SECONDS * config.input_rate) {
+        res = JC_ERR_TOO_LONG;
+        goto error_reader;
+    }
     *failed_path = NULL;
     if ((res = jc_encoder_create(&config, write_bytes, out, &enc)) < 0)
         goto error_reader;

@@ -233,7 +233,9 @@ int main(int argc, char **argv)
     int err = jn_relay_create(&cfg, &relay);
     if (err < 0)
         return fail(1, "cannot start on %s:%u with %s: %s", cfg.host, port, db, jn_strerror(err));
-    fprintf(stderr, "jiashu-relay: listening on %s:%u\n", cfg.host, jn_relay_port(relay));
+    int v6 = strchr(cfg.host, ':') != NULL;
+    fprintf(stderr, "jiashu-relay: listening on %s%s%s:%u\n", v6 ? "[" : "", cfg.host,
+            v6 ? "]" : "", jn_relay_port(relay));
     fflush(stderr);
     int sig = 0;
     sigwait(&set, &sig);

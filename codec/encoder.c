@@ -66,7 +66,7 @@ static int configure(jc_encoder *enc, const struct jc_encoder_config *config)
      * leaves. For a file both may be long; for a recording their sum, plus
      * the frame being filled, must stay within max_page_ms. */
     if (config->max_page_ms) {
-        decision_ms = muxing_ms / 4;
+        decision_ms = muxing_ms / 10;
         muxing_ms = muxing_ms - decision_ms - FRAME_MS;
         if (muxing_ms < 0)
             muxing_ms = 0;

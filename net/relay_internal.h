@@ -50,6 +50,7 @@ struct jn_relay {
     struct jn_relay_config cfg;
     struct relay_storage *st;         /* used by the MHD thread only */
     struct relay_storage *cleanup_st; /* used by the timer thread only */
+    struct relay_storage *sync_st;    /* used by the sync thread only */
     struct MHD_Daemon *mhd;
     uint16_t port;
     uint64_t seed;
@@ -114,7 +115,7 @@ struct relay_request {
     struct MHD_Response *held_resp;
     unsigned held_status;
     struct relay_request *snext;
-    int wake_recipients;         /* a message landed: wake r->upload's recipients */
+    int wake_recipients;                /* a message landed: wake r->upload's recipients */
     char wake_sender[RELAY_ID_LEN + 1]; /* a receipt landed: wake this sender */
 
     /* Long poll. */

@@ -704,8 +704,8 @@ static void finish_uploads(struct relay_request *r)
     if (r->deferred_create) {
         if (check_checksum(r) < 0)
             return;
-        int err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len,
-                                            (int64_t)time(NULL));
+        int err =
+            st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len, (int64_t)time(NULL));
         if (err == -EEXIST) {
             relay_error(r, 409, "conflict", "another device already used this message id");
             return;
@@ -717,7 +717,7 @@ static void finish_uploads(struct relay_request *r)
         r->needs_sync = 1;
         r->wake_recipients = err == 2;
     } else if (r->body_len && !r->upload->completed && r->patch_offset == r->upload->offset &&
-        write_bytes(r) < 0)
+               write_bytes(r) < 0)
         return;
     char location[64];
     snprintf(location, sizeof location, "/v1/uploads/%s", r->upload->upload_id);

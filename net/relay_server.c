@@ -146,6 +146,7 @@ static int await_sync(struct relay_request *r)
 static void *syncer_main(void *arg)
 {
     struct jn_relay *relay = arg;
+    uint64_t last_checkpoint = relay_now_ms();
     pthread_mutex_lock(&relay->lock);
     for (;;) {
         while (!relay->sync_pending && !relay->sync_stop)
@@ -155,7 +156,7 @@ static void *syncer_main(void *arg)
         struct relay_request *batch = relay->sync_pending;
         relay->sync_pending = NULL;
         pthread_mutex_unlock(&relay->lock);
-        int err = relay->st->ops->make_durable(relay->st);
+        int err = relay->sync_st->ops->make_durable(relay->sync_st);
         if (err < 0)
             fprintf(stderr, "jiashu-relay: cannot sync the database: %s\n", jn_strerror(err));
         for (struct relay_request *r = batch, *next; r; r = next) {
@@ -165,9 +166,18 @@ static void *syncer_main(void *arg)
             after_durable(r);
             MHD_resume_connection(r->conn);
         }
+        /* Checkpoint at most once a second, between batches: the requests
+         * keep coming in on the other thread meanwhile. */
+        uint64_t now = relay_now_ms();
+        if (now - last_checkpoint >= 1000) {
+            last_checkpoint = now;
+            if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
+                fprintf(stderr, "jiashu-relay: checkpoint failed\n");
+        }
         pthread_mutex_lock(&relay->lock);
     }
     pthread_mutex_unlock(&relay->lock);
+    relay->sync_st->ops->checkpoint(relay->sync_st);
     return NULL;
 }
 
@@ -633,6 +643,10 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         err = JN_ERR_STORAGE;
         goto error_st;
     }
+    if (relay_storage_sqlite_open(cfg->db_path, &relay->sync_st) < 0) {
+        err = JN_ERR_STORAGE;
+        goto error_cleanup_st;
+    }
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -693,6 +707,8 @@ error_sync:
     pthread_mutex_destroy(&relay->lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
+    relay->sync_st->ops->close(relay->sync_st);
+error_cleanup_st:
     relay->cleanup_st->ops->close(relay->cleanup_st);
 error_st:
     relay->st->ops->close(relay->st);
@@ -756,6 +772,7 @@ void jn_relay_destroy(struct jn_relay *relay)
     if (!relay)
         return;
     jn_relay_stop(relay);
+    relay->sync_st->ops->close(relay->sync_st);
     relay->cleanup_st->ops->close(relay->cleanup_st);
     relay->st->ops->close(relay->st);
     pthread_mutex_destroy(&relay->lock);

@@ -83,6 +83,10 @@ struct relay_storage_ops {
     void (*close)(struct relay_storage *s);
     /* Makes every write returned so far durable; thread-safe (see above). */
     int (*make_durable)(struct relay_storage *s);
+    /* Copies committed writes from the log into the database without
+     * blocking writers on other handles (SQLite: a passive WAL checkpoint).
+     * The handles that answer requests never do it themselves. */
+    int (*checkpoint)(struct relay_storage *s);
 
     /* A new family with its first device and an invite. */
     int (*family_create)(struct relay_storage *s, const struct relay_device *first,

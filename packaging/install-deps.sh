@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 
 packages="meson ninja-build pkg-config gcc clang libclang-rt-14-dev gettext
-  libopus-dev libopusenc-dev libopusfile-dev libspeexdsp-dev libsqlite3-dev sqlite3
+  nettle-dev libopus-dev libopusenc-dev libopusfile-dev libspeexdsp-dev libsqlite3-dev sqlite3
   libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev
   portaudio19-dev libasound2-plugins alsa-utils libncursesw5-dev libsoundtouch-dev
   espeak-ng opus-tools ffmpeg sox libfiu-dev fiu-utils

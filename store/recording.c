@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -32,7 +33,15 @@ struct js_recording {
     uint64_t bytes;
     bool failed;
     bool finished;
+    int64_t last_sync_ms; /* monotonic time of the last fsynced page */
 };
+
+/* A page's commit is fsynced unless the last fsync was less than this long
+ * ago. A microphone yields a page every JS_RECORDING_PAGE_MS, so live, every
+ * page is fsynced; only input faster than real time (a file) shares fsyncs
+ * between pages. Every commit survives the process being killed either way:
+ * only a power cut needs the fsync. */
+#define SYNC_GAP_MS 500
 
 /* The bitrate a recording's room is reserved for when the codec picks. */
 #define RESERVE_BITRATE 32000
@@ -79,14 +88,39 @@ error_tx:
     return res;
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int set_sync(js_store *store, bool full)
+{
+    int rc =
+        sqlite3_exec(store->db, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+                     NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : js_sqlite_error(store, rc);
+}
+
 static int write_page(void *user, const unsigned char *bytes, size_t len)
 {
     js_recording *rec = user;
+    int64_t now = monotonic_ms();
+    bool full = now - rec->last_sync_ms >= SYNC_GAP_MS;
+    int res;
+
     if (rec->bytes + len > JS_MAX_NOTE_BYTES)
         return JC_ERR_TOO_LONG;
-    int res = append_chunk(rec->store, rec->row, rec->bytes, bytes, len);
+    res = set_sync(rec->store, full);
     if (res < 0)
         return res;
+    res = append_chunk(rec->store, rec->row, rec->bytes, bytes, len);
+    int restored = set_sync(rec->store, true);
+    if (res < 0 || (res = restored) < 0)
+        return res;
+    if (full)
+        rec->last_sync_ms = now;
     rec->bytes += len;
     return 0;
 }
@@ -226,19 +260,28 @@ uint64_t js_recording_fed_ms(const js_recording *rec)
     return rec->fed_frames * 1000 / rec->rate;
 }
 
-/* Checks the stored note, and moves it from recording to state, in one
- * transaction that first makes sure nobody finalised it meanwhile. */
+/* Moves the note from recording to state, inside the caller's transaction,
+ * only if nobody finalised it meanwhile. duration_ms < 0 means unknown: the
+ * note is decoded to check it and learn its length (a salvaged note). A
+ * recording finished normally knows how much was fed and skips that
+ * decoding, which would cost a fifth of the encoding time again; the
+ * receiving side checks every note it downloads anyway. */
 static int seal(js_store *store, int64_t row, const unsigned char *data, size_t len,
-                enum js_state state)
+                enum js_state state, int64_t duration_ms)
 {
     struct jc_note_info info;
     char sha[65];
     sqlite3_stmt *stmt;
     int res;
 
-    res = jc_note_check(data, len, &info);
-    if (res < 0)
-        return res;
+    if (duration_ms < 0) {
+        res = jc_note_check(data, len, &info);
+        if (res < 0)
+            return res;
+        duration_ms = (int64_t)(info.samples / 48);
+    } else if (len < 4 || memcmp(data, "OggS", 4)) {
+        return JC_ERR_NOT_OGG;
+    }
     res = js_sha256_hex(data, len, sha);
     if (res < 0)
         return res;
@@ -250,7 +293,7 @@ static int seal(js_store *store, int64_t row, const unsigned char *data, size_t 
         return res;
     sqlite3_bind_text(stmt, 1, js_state_name(state), -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, (int64_t)len);
-    sqlite3_bind_int64(stmt, 3, (int64_t)(info.samples / 48));
+    sqlite3_bind_int64(stmt, 3, duration_ms);
     sqlite3_bind_text(stmt, 4, sha, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 5, js_now_ms());
     sqlite3_bind_int64(stmt, 6, row);
@@ -275,7 +318,7 @@ int js_recording_finish(js_recording *rec, char *id_out)
         goto error;
     res = js_begin(rec->store);
     if (res == 0) {
-        res = seal(rec->store, rec->row, data, len, JS_READY);
+        res = seal(rec->store, rec->row, data, len, JS_READY, (int64_t)js_recording_fed_ms(rec));
         res = res < 0 ? (js_rollback(rec->store), res) : js_commit(rec->store);
     }
     free(data);
@@ -394,7 +437,7 @@ static int recover_one(js_store *store, int64_t row, enum js_state to)
     } else {
         res = trim_chunks(store, row, data, usable);
         if (res == 0)
-            res = seal(store, row, data, usable, to);
+            res = seal(store, row, data, usable, to, -1);
         if (res == 0)
             res = 1;
     }

@@ -294,7 +294,10 @@ JS_API int js_recording_create(js_store *store, const struct js_recording_config
 /* Feeds mono float PCM at config->input_rate, in any chunk size (a
  * microphone's period). Every Ogg page the codec emits is committed at
  * once, and the codec emits one at least every JS_RECORDING_PAGE_MS of
- * audio, so a crash loses at most that much. JC_ERR_TOO_LONG past
+ * audio, so a killed process loses at most that much. A page's commit is
+ * also fsynced unless the previous fsync was under 500 ms ago, which at a
+ * microphone's pace never happens: a power cut loses no more either. Only
+ * input fed faster than real time shares fsyncs. JC_ERR_TOO_LONG past
  * max_seconds. After an error the recording can only be destroyed; what it
  * committed is finalised by the next js_store_open(). */
 JS_API int js_recording_write(js_recording *rec, const float *pcm, size_t frames);

@@ -2,13 +2,23 @@
 # it with curl, and always stop it at the end. Source after tests/lib.sh.
 
 RELAY_PIDS=""
+# Stops every relay started; a relay that exits badly on SIGTERM, or a
+# sanitizer report in any relay log, fails the test.
 stop_relays() {
-  local p
+  local p rc bad=0
   for p in $RELAY_PIDS; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in $RELAY_PIDS; do wait "$p" 2>/dev/null || true; done
+  for p in $RELAY_PIDS; do
+    rc=0; wait "$p" 2>/dev/null || rc=$?
+    case $rc in 0|127|137) ;; *) echo "FAIL: relay $p exited with status $rc" >&2; bad=1 ;; esac
+  done
   RELAY_PIDS=""
+  if grep -l -E 'Sanitizer|runtime error' "$SCRATCH"/*.log 2>/dev/null; then
+    grep -h -E -A20 'Sanitizer|runtime error' "$SCRATCH"/*.log >&2
+    bad=1
+  fi
+  return $bad
 }
-trap 'stop_relays; cleanup_scratch' EXIT
+trap 'rc=$?; stop_relays || rc=1; cleanup_scratch; exit $rc' EXIT
 
 # start_relay NAME [OPTIONS...]: a relay with its database $SCRATCH/NAME.db
 # and log $SCRATCH/NAME.log; sets RELAY_PID, PORT and BASE.
@@ -97,7 +107,11 @@ patch() {
     -H 'Content-Type: application/offset+octet-stream' --data-binary "@$file" "$@"
 }
 
-sha1_b64() { sha1sum "$1" | cut -d' ' -f1 | xxd -r -p | base64 -w0; }
+# Hex to bytes and random hex with coreutils only.
+unhex() { printf "$(sed 's/../\\x&/g')"; }
+random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+sha1_b64() { sha1sum "$1" | cut -d' ' -f1 | unhex | base64 -w0; }
+sha256_b64() { sha256sum "$1" | cut -d' ' -f1 | unhex | base64 -w0; }
 
 # send TOKEN RECIPIENTS FILE: a whole message in one creation and one PATCH; sets MSG.
 send() {

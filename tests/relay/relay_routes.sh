@@ -49,7 +49,7 @@ req GET /v1/family
 expect_error "members without a token" 401 unauthorized
 req GET /v1/family -H 'Authorization: Bearer nonsense'
 expect_error "members with a garbled token" 401 unauthorized
-req GET /v1/family -H "Authorization: Bearer $(head -c 32 /dev/urandom | xxd -p -c 64)"
+req GET /v1/family -H "Authorization: Bearer $(random_hex 32)"
 expect_error "members with an unknown token" 401 unauthorized
 req GET /v1/nowhere
 expect_error "unknown route" 404 not_found
@@ -141,7 +141,7 @@ expect_status "inbox before completion" 200
 (curl -s -m 20 -H "Authorization: Bearer $MA" -w '\n%{time_total}' "$BASE/v1/inbox?wait=15" >"$SCRATCH/poll") &
 POLL=$!
 sleep 0.5
-patch "$DAD" "$UPLOAD" 30000 "$SCRATCH/part2" -H "Upload-Checksum: sha256 $(sha256sum "$SCRATCH/part2" | cut -d' ' -f1 | xxd -r -p | base64 -w0)"
+patch "$DAD" "$UPLOAD" 30000 "$SCRATCH/part2" -H "Upload-Checksum: sha256 $(sha256_b64 "$SCRATCH/part2")"
 expect_status "second half" 204
 [ "$(hdr upload-offset)" = 60000 ] || fail "offset after the last byte"
 wait $POLL
@@ -192,6 +192,20 @@ as "$DAD" POST /v1/uploads -H 'Tus-Resumable: 1.0.0' -H 'Upload-Length: 2000' \
   --data-binary "@$SCRATCH/small"
 expect_status "creation with upload" 201
 [ "$(hdr upload-offset)" = 2000 ] || fail "creation with upload did not take the body"
+SMALL_UPLOAD=$(hdr location)
+as "$DAD" POST /v1/uploads -H 'Tus-Resumable: 1.0.0' -H 'Upload-Length: 2000' \
+  -H "Upload-Metadata: $(metadata "$SMALL" "$MA_ID")" -H 'Content-Type: application/offset+octet-stream' \
+  --data-binary "@$SCRATCH/small"
+expect_status "creation with upload, repeated" 201
+[ "$(hdr location)" = "$SMALL_UPLOAD" ] && [ "$(hdr upload-offset)" = 2000 ] || fail "a repeated creation with upload"
+as "$DAD" POST /v1/uploads -H 'Tus-Resumable: 1.0.0' -H 'Upload-Length: 2000' \
+  -H "Upload-Metadata: $(metadata "$(uuid)" "$MA_ID")" -H 'Content-Type: application/offset+octet-stream' \
+  -H "Upload-Checksum: sha1 $(sha1_b64 "$SCRATCH/part1")" --data-binary "@$SCRATCH/small"
+expect_error "creation with upload and a wrong checksum" 460 checksum_mismatch
+as "$MA" GET /v1/inbox
+[ "$(json "[.messages[] | select(.message_id == \"$SMALL\")] | length")" = 1 ] ||
+  fail "a message made by creation with upload is not exactly once in the inbox"
+[ "$(json '.messages | length')" = 2 ] || fail "the failed creation delivered something"
 
 # --- download -----------------------------------------------------------
 as "$MA" GET "/v1/messages/$MSG"

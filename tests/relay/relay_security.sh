@@ -53,7 +53,7 @@ cmp -s "$SCRATCH/body" "$SCRATCH/a-audio" || fail "recipient's bytes differ"
 
 # --- tokens ----------------------------------------------------------------
 for bad in "" "Bearer" "Bearer " "Basic Zm9vOmJhcg==" "Bearer ${A:0:63}" "Bearer ${A}0" \
-  "Bearer ${A:0:63}g" "Bearer $(head -c 32 /dev/urandom | xxd -p -c 64)"; do
+  "Bearer ${A:0:63}g" "Bearer $(random_hex 32)"; do
   req GET /v1/inbox -H "Authorization: $bad"
   expect_error "token '$bad'" 401 unauthorized
 done
@@ -77,7 +77,7 @@ done
 # Headers larger than the relay accepts.
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' x)" \
   -H "Authorization: Bearer $A" "$BASE/v1/family") || STATUS=000
-[[ $STATUS =~ ^4[0-9][0-9]$ ]] || fail "oversized headers: status $STATUS"
+[ "$STATUS" = 431 ] || fail "oversized headers: status $STATUS, expected 431"
 # Bodies larger than allowed, with and without Content-Length.
 head -c 100000 /dev/zero | tr '\0' ' ' >"$SCRATCH/big.json"
 req POST /v1/join -H 'Content-Type: application/json' --data-binary "@$SCRATCH/big.json"
@@ -120,9 +120,17 @@ for body in '[]' '"x"' '{"code":1234567890,"name":"x"}' '{"code":"1234567890"}' 
   [ "$STATUS" = 400 ] || [ "$STATUS" = 429 ] || fail "join body $body: status $STATUS"
 done
 # A garbage request line and a half-sent request do not hurt anyone.
-printf 'GARBAGE\r\n\r\n' | timeout 5 nc -q 2 127.0.0.1 "$PORT" >/dev/null 2>&1 || true
-printf 'PATCH /v1/uploads/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc' |
-  timeout 3 nc -q 1 127.0.0.1 "$PORT" >/dev/null 2>&1 || true
+raw() { # raw BYTES: sends them on a fresh connection, reads what comes back for 2 s
+  exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+  printf '%b' "$1" >&3
+  timeout 2 cat <&3 >"$SCRATCH/raw" || true
+  exec 3<&- 3>&-
+}
+raw 'GARBAGE\r\n\r\n'
+# (libmicrohttpd closes such a connection, with or without a 400: either is fine)
+raw "PATCH /v1/uploads/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"
+raw "GET /v1/family HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $A\r\nConnection: close\r\n\r\n"
+grep -q '^HTTP/1.1 200' "$SCRATCH/raw" || fail "a plain request after the garbage: $(head -1 "$SCRATCH/raw")"
 
 # Everyone else is still served.
 relay_alive sec

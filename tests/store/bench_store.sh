@@ -13,21 +13,27 @@ sox -q "$SCRATCH/long.wav" "$SCRATCH/in60.wav" trim 0 60
 echo "input: $(soxi -D "$SCRATCH/in60.wav") s of speech at 16 kHz; best of $runs runs"
 
 now_ns() { date +%s%N; }
-best_encode=0 best_record=0
-for i in $(seq 1 "$runs"); do
+# run_timed CMD...: sets WALL and CPU (user + system), in microseconds.
+run_timed() {
+  local t0 t1 user sys
   t0=$(now_ns)
-  "$JIASHU" --home "$SCRATCH/h-enc" encode "$SCRATCH/in60.wav" "$SCRATCH/out.opus" >/dev/null
+  read -r user sys < <(/usr/bin/time -f "%U %S" "$@" 2>&1 >/dev/null | tail -1)
   t1=$(now_ns)
-  "$JIASHU" --home "$SCRATCH/h-rec$i" record --input "$SCRATCH/in60.wav" >/dev/null
-  t2=$(now_ns)
-  e=$(((t1 - t0) / 1000)) r=$(((t2 - t1) / 1000))
-  { [ "$best_encode" -eq 0 ] || [ "$e" -lt "$best_encode" ]; } && best_encode=$e
-  { [ "$best_record" -eq 0 ] || [ "$r" -lt "$best_record" ]; } && best_record=$r
+  WALL=$(((t1 - t0) / 1000))
+  CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%d", (u + s) * 1000000 }')
+}
+min() { if [ "$1" -eq 0 ] || [ "$2" -lt "$1" ]; then echo "$2"; else echo "$1"; fi; }
+ew=0 ec=0 rw=0 rc=0
+for i in $(seq 1 "$runs"); do
+  run_timed "$JIASHU" --home "$SCRATCH/h-enc" encode "$SCRATCH/in60.wav" "$SCRATCH/out.opus"
+  ew=$(min $ew $WALL) ec=$(min $ec $CPU)
+  run_timed "$JIASHU" --home "$SCRATCH/h-rec$i" record --input "$SCRATCH/in60.wav"
+  rw=$(min $rw $WALL) rc=$(min $rc $CPU)
 done
-awk -v e="$best_encode" -v r="$best_record" 'BEGIN {
-  printf "encode 60 s to a file:      %8.1f ms\n", e / 1000
-  printf "record 60 s into the store: %8.1f ms\n", r / 1000
-  printf "ratio record/encode:        %8.3f (goal <= 1.15)\n", r / e }'
+awk -v ew="$ew" -v ec="$ec" -v rw="$rw" -v rc="$rc" 'BEGIN {
+  printf "encode 60 s to a file:      %8.1f ms wall %8.1f ms CPU\n", ew / 1000, ec / 1000
+  printf "record 60 s into the store: %8.1f ms wall %8.1f ms CPU\n", rw / 1000, rc / 1000
+  printf "ratio record/encode:        %8.3f wall %8.3f CPU (goal <= 1.15)\n", rw / ew, rc / ec }'
 
 rss=$(/usr/bin/time -f %M "$JIASHU" --home "$SCRATCH/h-rss" record --input "$SCRATCH/in60.wav" 2>&1 >/dev/null | tail -1)
 ersss=$(/usr/bin/time -f %M "$JIASHU" --home "$SCRATCH/h-rss" encode "$SCRATCH/in60.wav" "$SCRATCH/o2.opus" 2>&1 >/dev/null | tail -1)
@@ -54,15 +60,19 @@ SQL
 count=$("$JIASHU" --home "$H" outbox --json | jq length)
 [ "$count" = 10000 ] || fail "expected 10000 messages, got $count"
 echo "store of $count messages: $(du -k "$H/jiashu.db" | cut -f1) KB"
+# Wall time is what a user waits; CPU time (user + system) is the stable
+# figure on a machine others are using too (10 ms resolution). Best of $runs.
 for what in "outbox" "outbox --json"; do
-  best=0
+  best_wall=999999 best_cpu=999999
   for i in $(seq 1 "$runs"); do
     t0=$(now_ns)
     # shellcheck disable=SC2086
-    "$JIASHU" --home "$H" $what >/dev/null
+    read -r user sys < <(/usr/bin/time -f "%U %S" "$JIASHU" --home "$H" $what 2>&1 >/dev/null | tail -1)
     t1=$(now_ns)
-    d=$(((t1 - t0) / 1000))
-    { [ "$best" -eq 0 ] || [ "$d" -lt "$best" ]; } && best=$d
+    w=$(((t1 - t0) / 1000000))
+    c=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%d", (u + s) * 1000 }')
+    [ "$w" -lt "$best_wall" ] && best_wall=$w
+    [ "$c" -lt "$best_cpu" ] && best_cpu=$c
   done
-  awk -v d="$best" -v w="$what" 'BEGIN { printf "jiashu %-14s 10,000 messages: %6.1f ms (goal <= 50 ms)\n", w, d / 1000 }'
+  printf 'jiashu %-14s 10,000 messages: %4d ms wall, %4d ms CPU (goal <= 50 ms)\n' "$what" "$best_wall" "$best_cpu"
 done

@@ -41,6 +41,7 @@ for trial in $(seq 1 "$trials"); do
     expected=$count
     id=$(jq -r '.[-1].id' "$SCRATCH/list.json")
     dur=$(jq '.[-1].duration_ms' "$SCRATCH/list.json")
+    echo "trial $trial: fed $fed ms before the kill, kept $dur ms"
     [ "$dur" -ge $((fed - 1000)) ] \
       || fail "trial $trial (seed $seed, delay $delay_ms ms): fed $fed ms before the kill, kept $dur ms"
     [ "$dur" -le $((in_ms + 100)) ] || fail "trial $trial: kept $dur ms of a $in_ms ms input"

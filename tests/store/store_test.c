@@ -646,7 +646,7 @@ static void announce_full(js_store *store, const char *id, const struct buf *not
 static void test_quota_evicts_only_what_was_heard_oldest_first(void)
 {
     js_store *store = open_home("quota");
-    struct buf note = make_note(2.0);
+    struct buf note = make_note(8.0);
     char out_played[JS_ID_LEN + 1], out_delivered[JS_ID_LEN + 1], out_ready[JS_ID_LEN + 1];
     const char *in_old = "10000000-0000-4000-8000-000000000001";
     const char *in_new = "10000000-0000-4000-8000-000000000002";

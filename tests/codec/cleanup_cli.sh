@@ -1,0 +1,61 @@
+#!/bin/bash
+# Speech clean-up, measured with sox on decoded notes, against the same
+# notes encoded with --no-cleanup: loudness evened out, steady noise
+# reduced, DC and rumble removed.
+. "$TESTS_DIR/lib.sh"
+cd "$SCRATCH"
+
+# rms FILE [EFFECTS...]: RMS amplitude of FILE after sox EFFECTS.
+rms() { sox "$1" -n "${@:2}" stat 2>&1 | awk '/RMS +amplitude/ { print $3 }'; }
+db() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 20 * log(a / b) / log(10) }'; }
+# at_least A B: A >= B, as numbers.
+at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+roundtrip() { "$JIASHU" encode "$1" rt.opus "${@:3}" && "$JIASHU" decode rt.opus "$2"; }
+
+speech voice.wav 16000
+dur=$(soxi -D voice.wav)
+
+# 1. A soft-spoken grandmother (-40 dB below full scale) and a shout over
+#    factory noise (peaks at full scale) play back at similar levels.
+sox -q voice.wav soft.wav gain -n -40
+sox -q -n -r 16000 -b 16 -c 1 factory.wav synth "$dur" brownnoise vol 0.1
+sox -q voice.wav shout-only.wav gain -n
+sox -q -m -v 1 shout-only.wav -v 1 factory.wav shout.wav gain -n -0.5
+for c in on off; do
+  flag=""; [ "$c" = off ] && flag=--no-cleanup
+  roundtrip soft.wav soft-$c.wav $flag
+  roundtrip shout.wav shout-$c.wav $flag
+done
+gap_on=$(db "$(rms shout-on.wav)" "$(rms soft-on.wav)")
+gap_off=$(db "$(rms shout-off.wav)" "$(rms soft-off.wav)")
+echo "loudness gap shout/soft: $gap_on dB with clean-up, $gap_off dB without"
+at_least 6 "${gap_on#-}" || fail "clean-up leaves $gap_on dB between a shout and a whisper"
+at_least "$gap_off" 30 || fail "without clean-up the gap should stay (got $gap_off dB): the test lost its teeth"
+
+# 2. Steady noise under speech, then 3 s of noise alone: the noise is
+#    pushed down relative to the speech.
+sox -q voice.wav padded.wav gain -n -3 pad 0 3
+pdur=$(soxi -D padded.wav)
+sox -q -n -r 16000 -b 16 -c 1 hiss.wav synth "$pdur" whitenoise vol 0.02
+sox -q -m -v 1 padded.wav -v 1 hiss.wav noisy.wav
+for c in on off; do
+  flag=""; [ "$c" = off ] && flag=--no-cleanup
+  roundtrip noisy.wav noisy-$c.wav $flag
+  eval "snr_$c=$(db "$(rms noisy-$c.wav trim 0 "$dur")" "$(rms noisy-$c.wav trim "$(awk -v d="$dur" 'BEGIN { print d + 0.5 }')")")"
+done
+# shellcheck disable=SC2154
+echo "speech over noise: $snr_on dB with clean-up, $snr_off dB without"
+at_least "$snr_on" "$(awk -v s="$snr_off" 'BEGIN { print s + 10 }')" ||
+  fail "clean-up gains less than 10 dB against steady noise ($snr_on vs $snr_off dB)"
+
+# 3. DC offset and 30 Hz rumble are gone.
+sox -q -n -r 16000 -b 16 -c 1 hum.wav synth "$pdur" sine 30 vol 0.2
+sox -q -m -v 1 padded.wav -v 1 hum.wav rumble.wav dcshift 0.1
+roundtrip rumble.wav rumble-on.wav
+low_in=$(rms rumble.wav lowpass 45)
+low_out=$(rms rumble-on.wav lowpass 45)
+mean_out=$(sox rumble-on.wav -n stat 2>&1 | awk '/Mean +amplitude/ { print $3 }')
+echo "below 45 Hz: $(db "$low_out" "$low_in") dB; DC left: $mean_out"
+at_least "$(db "$low_in" "$low_out")" 30 || fail "rumble only $(db "$low_in" "$low_out") dB down"
+at_least 0.005 "${mean_out#-}" || fail "DC offset left: $mean_out"
+echo ok
