@@ -1,16 +1,395 @@
+/*
+ * setup, family and sync: the commands that talk to the relay.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "commands.h"
+#include "net/net.h"
+
+static int open_store(const struct app_context *ctx, js_store **store)
+{
+    int err = js_store_open(ctx->home, store);
+
+    if (err < 0)
+        return app_fail("cannot open the message store in %s: %s", ctx->home, js_strerror(err));
+    return 0;
+}
+
+/* The relay connection from the settings; with_token adds the device token. */
+static int open_relay(js_store *store, bool with_token, jn_http **http)
+{
+    char url[JS_SETTING_MAX + 1], token[JS_SETTING_MAX + 1], ca[JS_SETTING_MAX + 1];
+    struct jn_http_config hc = {0};
+
+    if (js_setting_get(store, JS_SETTING_RELAY_URL, url, sizeof(url)) < 0)
+        return JN_ERR_NOT_SET_UP;
+    hc.base_url = url;
+    if (with_token) {
+        if (js_setting_get(store, JS_SETTING_DEVICE_TOKEN, token, sizeof(token)) < 0)
+            return JN_ERR_NOT_SET_UP;
+        hc.token = token;
+    }
+    if (js_setting_get(store, "ca_file", ca, sizeof(ca)) > 0)
+        hc.ca_file = ca;
+    return jn_http_create(&hc, http);
+}
+
+static int relay_fail(const char *what, int err, jn_http *http)
+{
+    const char *detail = http ? jn_http_last_error(http) : "";
+
+    if (detail[0])
+        return app_fail("%s: %s (%s)", what, jn_strerror(err), detail);
+    return app_fail("%s: %s", what, jn_strerror(err));
+}
 
 int cmd_setup(const struct app_context *ctx, int argc, char **argv)
 {
-    return app_fail("setup: not built yet");
+    const char *relay = NULL, *name = NULL;
+    struct jn_http_config hc = {0};
+    js_store *store;
+    jn_http *http;
+    int i, err;
+
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--relay") && i + 1 < argc)
+            relay = argv[++i];
+        else if (!strcmp(argv[i], "--name") && i + 1 < argc)
+            name = argv[++i];
+        else
+            return app_usage("setup: unexpected argument '%s'", argv[i]);
+    }
+    if (!relay && !name)
+        return app_usage("setup needs --relay URL and/or --name NAME");
+    if (relay) {
+        hc.base_url = relay;
+        err = jn_http_create(&hc, &http);
+        if (err)
+            return app_fail("setup: %s: %s", relay, jn_strerror(err));
+        jn_http_destroy(http);
+    }
+    if (name && (!name[0] || strlen(name) > 64))
+        return app_fail("setup: a name is 1 to 64 bytes");
+    if (open_store(ctx, &store))
+        return 1;
+    err = 0;
+    if (relay)
+        err = js_setting_set(store, JS_SETTING_RELAY_URL, relay);
+    if (!err && name)
+        err = js_setting_set(store, JS_SETTING_DEVICE_NAME, name);
+    js_store_destroy(store);
+    if (err)
+        return app_fail("setup: %s", js_strerror(err));
+    return 0;
+}
+
+static int save_identity(js_store *store, const struct jn_family_identity *id, const char *name)
+{
+    int err;
+
+    err = js_setting_set(store, JS_SETTING_FAMILY_ID, id->family_id);
+    if (!err)
+        err = js_setting_set(store, JS_SETTING_DEVICE_ID, id->device_id);
+    if (!err)
+        err = js_setting_set(store, JS_SETTING_DEVICE_TOKEN, id->token);
+    if (!err)
+        err = js_contact_put(store, id->device_id, name);
+    return err;
+}
+
+struct member_print {
+    js_store *store;
+    char self[JS_PEER_MAX + 1];
+    bool print;
+};
+
+static int on_member(void *user, const char *device_id, const char *name)
+{
+    struct member_print *mp = user;
+    int err = js_contact_put(mp->store, device_id, name);
+
+    if (!err && mp->print)
+        printf("%s\t%s%s\n", name, device_id, strcmp(device_id, mp->self) ? "" : "\t(this device)");
+    return err;
+}
+
+static int family_join(js_store *store, jn_http *http, const char *code, const char *name)
+{
+    struct jn_family_identity id;
+    struct member_print mp = {store, "", false};
+    int err;
+
+    err = jn_family_join(http, code, name, &id);
+    if (err)
+        return err;
+    err = save_identity(store, &id, name);
+    if (err)
+        return err;
+    /* Learn the others now, so a first recording can be addressed by name. */
+    err = jn_http_set_token(http, id.token);
+    if (!err && jn_family_members(http, on_member, &mp) < 0)
+        err = 0; /* the next sync fetches them */
+    return err;
 }
 
 int cmd_family(const struct app_context *ctx, int argc, char **argv)
 {
-    return app_fail("family: not built yet");
+    char name[JS_SETTING_MAX + 1], code[32], token[8];
+    const char *verb = argc > 1 ? argv[1] : "list";
+    struct jn_family_identity id;
+    js_store *store;
+    jn_http *http = NULL;
+    bool joined;
+    int err, status = 0;
+
+    if (strcmp(verb, "create") && strcmp(verb, "invite") && strcmp(verb, "join") &&
+        strcmp(verb, "list"))
+        return app_usage("family: unknown word '%s'", verb);
+    if (!strcmp(verb, "join") && (argc != 3 || strspn(argv[2], "0123456789") != strlen(argv[2]) ||
+                                  !argv[2][0] || strlen(argv[2]) > 24))
+        return app_usage("family join needs the invite code (digits)");
+    if (strcmp(verb, "join") && argc > 2)
+        return app_usage("family %s takes no argument", verb);
+    if (open_store(ctx, &store))
+        return 1;
+    joined =
+        js_setting_get(store, JS_SETTING_DEVICE_TOKEN, token, sizeof(token)) != JS_ERR_NOT_FOUND;
+    if (!strcmp(verb, "create") || !strcmp(verb, "join")) {
+        if (joined) {
+            status = app_fail("family %s: this device is already in a family", verb);
+            goto out;
+        }
+        if (js_setting_get(store, JS_SETTING_DEVICE_NAME, name, sizeof(name)) < 0) {
+            status = app_fail("family %s: no name yet: run 'jiashu setup --name NAME'", verb);
+            goto out;
+        }
+    }
+    err = open_relay(store, joined, &http);
+    if (err) {
+        status = relay_fail("family", err, NULL);
+        goto out;
+    }
+    if (!strcmp(verb, "create")) {
+        err = jn_family_create(http, name, &id);
+        if (!err)
+            err = save_identity(store, &id, name);
+        if (!err)
+            printf("%s\n", id.invite);
+    } else if (!strcmp(verb, "join")) {
+        err = family_join(store, http, argv[2], name);
+    } else if (!strcmp(verb, "invite")) {
+        err = jn_family_invite(http, code, sizeof(code));
+        if (!err)
+            printf("%s\n", code);
+    } else {
+        struct member_print mp = {store, "", true};
+        js_setting_get(store, JS_SETTING_DEVICE_ID, mp.self, sizeof(mp.self));
+        err = jn_family_members(http, on_member, &mp);
+        err = err < 0 ? err : 0;
+    }
+    if (err)
+        status = relay_fail(strcmp(verb, "list") ? argv[1] : "family", err, http);
+out:
+    jn_http_destroy(http);
+    js_store_destroy(store);
+    return status;
+}
+
+/* ---- sync: progress on a terminal, plain lines, or JSON events ----------- */
+
+struct progress {
+    bool tty;
+    bool json;
+    double start;
+    double last_draw;
+    uint64_t first;
+    bool drawn;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void json_event(const char *event, const struct jn_sync_event *ev, double rate)
+{
+    printf("{\"event\":\"%s\"", event);
+    if (ev->message_id)
+        printf(",\"id\":\"%s\"", ev->message_id);
+    if (ev->state)
+        printf(",\"state\":\"%s\"", ev->state);
+    if (ev->total || ev->done)
+        printf(",\"done\":%llu,\"total\":%llu", (unsigned long long)ev->done,
+               (unsigned long long)ev->total);
+    if (rate > 0)
+        printf(",\"rate\":%.0f", rate);
+    if (ev->err)
+        printf(",\"error\":\"%s\"", jn_strerror(ev->err));
+    printf("}\n");
+    fflush(stdout);
+}
+
+static void draw_bar(struct progress *p, const struct jn_sync_event *ev, bool up, double rate)
+{
+    char bar[21];
+    double frac = ev->total ? (double)ev->done / (double)ev->total : 0;
+    int filled = (int)(frac * 20), i;
+    long left = rate > 0 ? (long)((double)(ev->total - ev->done) / rate) : -1;
+
+    for (i = 0; i < 20; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[20] = '\0';
+    printf("\r%s %.8s [%s] %6.1f/%.1f kB %6.1f kB/s ", up ? "send" : "recv", ev->message_id, bar,
+           (double)ev->done / 1000.0, (double)ev->total / 1000.0, rate / 1000.0);
+    if (left >= 0)
+        printf("%ld:%02ld left ", left / 60, left % 60);
+    else
+        printf("  -:-- left ");
+    fflush(stdout);
+    p->drawn = true;
+}
+
+static void on_sync_event(void *user, const struct jn_sync_event *ev)
+{
+    struct progress *p = user;
+    double t = now_s(), rate = 0;
+    bool up = ev->kind <= JN_SYNC_UPLOAD_DONE;
+
+    if (ev->kind == JN_SYNC_UPLOAD_START || ev->kind == JN_SYNC_DOWNLOAD_START) {
+        p->start = t;
+        p->first = ev->done;
+        p->last_draw = 0;
+    }
+    if (t - p->start > 0.2 && ev->done > p->first)
+        rate = (double)(ev->done - p->first) / (t - p->start);
+    if (p->drawn && ev->kind != JN_SYNC_UPLOAD_PROGRESS && ev->kind != JN_SYNC_DOWNLOAD_PROGRESS) {
+        printf("\n");
+        p->drawn = false;
+    }
+
+    switch (ev->kind) {
+    case JN_SYNC_UPLOAD_START:
+    case JN_SYNC_DOWNLOAD_START:
+        if (p->json)
+            json_event(up ? "upload_start" : "download_start", ev, 0);
+        else if (p->tty)
+            draw_bar(p, ev, up, 0);
+        break;
+    case JN_SYNC_UPLOAD_PROGRESS:
+    case JN_SYNC_DOWNLOAD_PROGRESS:
+        if (t - p->last_draw < (p->tty ? 0.25 : 1.0))
+            break;
+        p->last_draw = t;
+        if (p->json)
+            json_event(up ? "upload_progress" : "download_progress", ev, rate);
+        else if (p->tty)
+            draw_bar(p, ev, up, rate);
+        break;
+    case JN_SYNC_UPLOAD_DONE:
+    case JN_SYNC_DOWNLOAD_DONE:
+        if (p->json)
+            json_event(up ? "sent" : "received", ev, rate);
+        else
+            printf("%s %s (%llu bytes)\n", up ? "sent" : "received", ev->message_id,
+                   (unsigned long long)ev->total);
+        break;
+    case JN_SYNC_REJECTED:
+        if (p->json)
+            json_event("rejected", ev, 0);
+        else
+            printf("rejected %s: %s; it will be fetched again\n", ev->message_id,
+                   jn_strerror(ev->err));
+        break;
+    case JN_SYNC_RECEIPT_SENT:
+    case JN_SYNC_RECEIPT_RECEIVED:
+        if (p->json)
+            json_event(ev->kind == JN_SYNC_RECEIPT_SENT ? "receipt_sent" : "receipt", ev, 0);
+        else if (ev->kind == JN_SYNC_RECEIPT_RECEIVED)
+            printf("%s %s\n", ev->state, ev->message_id);
+        break;
+    case JN_SYNC_FAILED:
+        if (p->json)
+            json_event("failed", ev, 0);
+        else
+            printf("not moved %s: %s\n", ev->message_id, jn_strerror(ev->err));
+        break;
+    case JN_SYNC_RETRY:
+        if (p->json)
+            json_event("retry", ev, 0);
+        else
+            printf("network trouble (%s); trying again in %.1f s\n", jn_strerror(ev->err),
+                   (double)ev->done / 1000.0);
+        break;
+    case JN_SYNC_WAITING:
+        if (p->json)
+            json_event("waiting", ev, 0);
+        break;
+    }
+    fflush(stdout);
 }
 
 int cmd_sync(const struct app_context *ctx, int argc, char **argv)
 {
-    return app_fail("sync: not built yet");
+    struct progress p = {0};
+    struct jn_sync_config config = {.on_event = on_sync_event, .user = &p};
+    struct jn_sync_stats stats = {0};
+    bool watch = false;
+    unsigned wait_s = 0;
+    js_store *store;
+    jn_sync *sync;
+    int i, err, status = 0;
+
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--watch"))
+            watch = true;
+        else if (!strcmp(argv[i], "--json"))
+            p.json = true;
+        else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
+            wait_s = (unsigned)strtoul(argv[++i], NULL, 10);
+        else
+            return app_usage("sync: unexpected argument '%s'", argv[i]);
+    }
+    p.tty = !p.json && isatty(STDOUT_FILENO);
+    if (open_store(ctx, &store))
+        return 1;
+    config.store = store;
+    err = jn_sync_create(&config, &sync);
+    if (err) {
+        js_store_destroy(store);
+        return app_fail("sync: %s", jn_strerror(err));
+    }
+    if (watch)
+        err = jn_sync_watch(sync, wait_s);
+    else
+        err = jn_sync_run(sync, &stats);
+    if (p.drawn)
+        printf("\n");
+    if (!err && p.json)
+        printf("{\"event\":\"done\",\"sent\":%u,\"received\":%u,\"rejected\":%u,"
+               "\"receipts_sent\":%u,\"receipts_received\":%u,\"failed\":%u,"
+               "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"bytes_resent\":%llu,"
+               "\"interruptions\":%u,\"largest_chunk\":%llu}\n",
+               stats.uploaded, stats.downloaded, stats.rejected, stats.receipts_sent,
+               stats.receipts_received, stats.failed, (unsigned long long)stats.bytes_sent,
+               (unsigned long long)stats.bytes_received, (unsigned long long)stats.bytes_resent,
+               stats.interruptions, (unsigned long long)stats.largest_chunk);
+    else if (!err && !p.json)
+        printf("sync: %u sent, %u received, %u receipts in, %u receipts out%s\n", stats.uploaded,
+               stats.downloaded, stats.receipts_received, stats.receipts_sent,
+               stats.failed ? ", some messages could not move (see above)" : "");
+    fflush(stdout);
+    if (err) {
+        const char *detail = jn_sync_last_error(sync);
+        status = detail[0] ? app_fail("sync: %s (%s)", jn_strerror(err), detail)
+                           : app_fail("sync: %s", jn_strerror(err));
+    }
+    jn_sync_destroy(sync);
+    js_store_destroy(store);
+    return status;
 }

@@ -1,0 +1,64 @@
+/*
+ * Exponential backoff with full jitter: after a failure the client waits a
+ * uniform draw in [0, min(cap, base * 2^n)]. Full jitter keeps a village's
+ * phones from all hammering a relay that just came back at the same instant.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+
+static uint64_t next_random(uint64_t *state)
+{
+    /* xorshift64*: enough for spreading retries, no secret depends on it. */
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+void jn_backoff_init(struct jn_backoff *b, unsigned base_ms, unsigned cap_ms)
+{
+    const char *env = getenv("JIASHU_BACKOFF_MS");
+    struct timespec now;
+    unsigned eb, ec;
+
+    b->base_ms = base_ms ? base_ms : 500;
+    b->cap_ms = cap_ms ? cap_ms : 180000;
+    if (env && sscanf(env, "%u,%u", &eb, &ec) == 2 && eb > 0 && ec >= eb) {
+        b->base_ms = eb;
+        b->cap_ms = ec;
+    }
+    b->attempt = 0;
+    clock_gettime(CLOCK_REALTIME, &now);
+    b->rng = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec ^ ((uint64_t)getpid() << 40);
+    if (!b->rng)
+        b->rng = 0x9E3779B97F4A7C15ULL;
+}
+
+unsigned jn_backoff_next_ms(struct jn_backoff *b, long retry_after_s)
+{
+    uint64_t ceiling = b->base_ms;
+    unsigned i;
+
+    if (retry_after_s >= 0) {
+        b->attempt++;
+        /* The relay knows its own load better than any guess of ours. */
+        return retry_after_s > 3600 ? 3600000u : (unsigned)retry_after_s * 1000u;
+    }
+    for (i = 0; i < b->attempt && ceiling < b->cap_ms; i++)
+        ceiling *= 2;
+    if (ceiling > b->cap_ms)
+        ceiling = b->cap_ms;
+    b->attempt++;
+    return (unsigned)(next_random(&b->rng) % (ceiling + 1));
+}
+
+void jn_backoff_reset(struct jn_backoff *b)
+{
+    b->attempt = 0;
+}

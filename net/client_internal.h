@@ -1,0 +1,29 @@
+/*
+ * Shared inside the sync client (net/http_client.c, net/client_*.c,
+ * net/sync*.c); not part of net.h.
+ */
+#ifndef JIASHU_NET_CLIENT_INTERNAL_H
+#define JIASHU_NET_CLIENT_INTERNAL_H
+
+#include <jansson.h>
+
+#include "net.h"
+
+/* Largest JSON answer the client reads (an inbox page of 100 entries fits). */
+#define JN_MAX_JSON_BYTES (256 * 1024)
+
+/* Replaces the one-line description of the last failure. */
+void jn_http_set_error(jn_http *http, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One JSON exchange with retries: body (borrowed, may be NULL) is sent as
+ * application/json; a 2xx answer's JSON object goes to *out (owned by the
+ * caller; NULL for an empty body) if out is not NULL. Transient failures
+ * are retried with backoff up to max_attempts times (0: 6); the relay's
+ * error message becomes jn_http_last_error(). */
+int jn_json_call(jn_http *http, const char *method, const char *path, json_t *body,
+                 long long_poll_s, unsigned max_attempts, json_t **out);
+
+/* Sleeps, restarting after signals. */
+void jn_sleep_ms(unsigned ms);
+
+#endif

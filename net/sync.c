@@ -1,0 +1,734 @@
+/*
+ * The sync engine: moves the outbox up, the inbox down and the receipts
+ * both ways. The store is the only memory: every acknowledged step lands
+ * there at once, and every step is idempotent on the relay (creation by
+ * message id, mailbox entries unique per message, receipts once per state),
+ * so a pass killed anywhere is finished by the next one.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "client_internal.h"
+
+struct jn_sync {
+    js_store *store;
+    jn_http *http;
+    jn_sync_event_fn on_event;
+    void *user;
+    char device_id[JS_PEER_MAX + 1];
+    struct jn_sync_stats stats;
+    bool members_fresh;
+};
+
+struct message_list {
+    struct js_message *items;
+    size_t count;
+    size_t cap;
+};
+
+static void emit(jn_sync *sync, enum jn_sync_event_kind kind, const char *id, const char *state,
+                 uint64_t done, uint64_t total, int err)
+{
+    struct jn_sync_event ev = {kind, id, state, done, total, err};
+
+    if (sync->on_event)
+        sync->on_event(sync->user, &ev);
+}
+
+static int collect(void *user, const struct js_message *m)
+{
+    struct message_list *list = user;
+
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 16;
+        struct js_message *grown = realloc(list->items, cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        list->items = grown;
+        list->cap = cap;
+    }
+    list->items[list->count++] = *m;
+    return 0;
+}
+
+int jn_sync_create(const struct jn_sync_config *config, jn_sync **out)
+{
+    char url[JS_SETTING_MAX + 1], token[JS_SETTING_MAX + 1], ca[JS_SETTING_MAX + 1];
+    struct jn_http_config hc = {0};
+    jn_sync *sync;
+    int err;
+
+    *out = NULL;
+    sync = calloc(1, sizeof(*sync));
+    if (!sync)
+        return -ENOMEM;
+    sync->store = config->store;
+    sync->on_event = config->on_event;
+    sync->user = config->user;
+    if (js_setting_get(sync->store, JS_SETTING_RELAY_URL, url, sizeof(url)) < 0 ||
+        js_setting_get(sync->store, JS_SETTING_DEVICE_TOKEN, token, sizeof(token)) < 0 ||
+        js_setting_get(sync->store, JS_SETTING_DEVICE_ID, sync->device_id,
+                       sizeof(sync->device_id)) < 0) {
+        err = JN_ERR_NOT_SET_UP;
+        goto error_sync;
+    }
+    hc.base_url = url;
+    hc.token = token;
+    if (js_setting_get(sync->store, "ca_file", ca, sizeof(ca)) > 0)
+        hc.ca_file = ca;
+    err = jn_http_create(&hc, &sync->http);
+    if (err)
+        goto error_sync;
+    *out = sync;
+    return 0;
+
+error_sync:
+    free(sync);
+    return err;
+}
+
+void jn_sync_destroy(jn_sync *sync)
+{
+    if (!sync)
+        return;
+    jn_http_destroy(sync->http);
+    free(sync);
+}
+
+/* ---- members ---------------------------------------------------------------- */
+
+static int put_member(void *user, const char *device_id, const char *name)
+{
+    return js_contact_put(user, device_id, name);
+}
+
+static int refresh_members(jn_sync *sync)
+{
+    int err;
+
+    if (sync->members_fresh)
+        return 0;
+    err = jn_family_members(sync->http, put_member, sync->store);
+    if (err < 0)
+        return err;
+    sync->members_fresh = true;
+    return 0;
+}
+
+struct recipients {
+    char list[1024];
+    const char *self;
+};
+
+static int add_recipient(void *user, const struct js_contact *c)
+{
+    struct recipients *r = user;
+    size_t n = strlen(r->list);
+
+    if (!strcmp(c->device_id, r->self))
+        return 0;
+    if (n + strlen(c->device_id) + 2 > sizeof(r->list))
+        return JN_ERR_TOO_LARGE;
+    snprintf(r->list + n, sizeof(r->list) - n, "%s%s", n ? "," : "", c->device_id);
+    return 0;
+}
+
+/* The device ids a message goes to: its peer (a name or a device id), or
+ * every other member when the peer is "" (the whole family). */
+static int resolve_recipients(jn_sync *sync, const char *peer, struct recipients *r)
+{
+    struct js_contact c;
+    int err, round;
+
+    r->self = sync->device_id;
+    for (round = 0; round < 2; round++) {
+        r->list[0] = '\0';
+        if (peer[0]) {
+            err = js_contact_find(sync->store, peer, &c);
+            if (!err)
+                err = add_recipient(r, &c);
+        } else {
+            err = js_contacts_list(sync->store, add_recipient, r);
+            err = err < 0 ? err : 0;
+        }
+        if (err && err != JS_ERR_NOT_FOUND)
+            return err;
+        if (!err && r->list[0])
+            return 0;
+        if (round == 0) {
+            /* Someone may have joined since: ask the relay once. */
+            err = refresh_members(sync);
+            if (err)
+                return err;
+        }
+    }
+    return JS_ERR_NOT_FOUND;
+}
+
+/* ---- uploads ---------------------------------------------------------------- */
+
+static int append_meta(char *buf, size_t size, const char *key, const char *value)
+{
+    size_t n = strlen(buf), vlen = strlen(value),
+           need = n + strlen(key) + 2 + 4 * (vlen / 3 + 1) + 1;
+
+    if (need > size)
+        return JN_ERR_TOO_LARGE;
+    n += (size_t)snprintf(buf + n, size - n, "%s%s ", n ? "," : "", key);
+    EVP_EncodeBlock((unsigned char *)buf + n, (const unsigned char *)value, (int)vlen);
+    return 0;
+}
+
+struct upload_ctx {
+    jn_sync *sync;
+    const char *id;
+};
+
+static int on_upload_offset(void *user, uint64_t offset)
+{
+    struct upload_ctx *u = user;
+
+    return js_outbox_set_offset(u->sync->store, u->id, offset);
+}
+
+static void on_upload_progress(void *user, uint64_t done, uint64_t total)
+{
+    struct upload_ctx *u = user;
+
+    emit(u->sync, JN_SYNC_UPLOAD_PROGRESS, u->id, NULL, done, total, 0);
+}
+
+static int read_audio(jn_sync *sync, const struct js_message *m, unsigned char **out)
+{
+    unsigned char *data;
+    size_t got, at = 0;
+    int err;
+
+    if (m->length == 0 || m->length > JS_MAX_NOTE_BYTES)
+        return JS_ERR_INVALID;
+    data = malloc((size_t)m->length);
+    if (!data)
+        return -ENOMEM;
+    while (at < m->length) {
+        err = js_message_read(sync->store, m->id, at, data + at, (size_t)m->length - at, &got);
+        if (!err && got == 0)
+            err = JS_ERR_STATE;
+        if (err) {
+            free(data);
+            return err;
+        }
+        at += got;
+    }
+    *out = data;
+    return 0;
+}
+
+static int upload_one(jn_sync *sync, const struct js_message *m)
+{
+    struct upload_ctx u = {sync, m->id};
+    struct jn_tus_upload up = {.create_path = "/v1/uploads"};
+    struct recipients r;
+    char meta[1536] = "", duration[32];
+    unsigned char *data = NULL;
+    int err;
+
+    err = resolve_recipients(sync, m->peer, &r);
+    if (err)
+        return err;
+    snprintf(duration, sizeof(duration), "%" PRIu64, m->duration_ms);
+    if ((err = append_meta(meta, sizeof(meta), "message_id", m->id)) ||
+        (err = append_meta(meta, sizeof(meta), "recipients", r.list)) ||
+        (err = append_meta(meta, sizeof(meta), "duration_ms", duration)))
+        return err;
+    err = read_audio(sync, m, &data);
+    if (err)
+        return err;
+    up.metadata = meta;
+    up.data = data;
+    up.len = (size_t)m->length;
+    up.on_offset = on_upload_offset;
+    up.progress = on_upload_progress;
+    up.user = &u;
+    emit(sync, JN_SYNC_UPLOAD_START, m->id, NULL, m->offset, m->length, 0);
+    err = jn_tus_upload_run(sync->http, &up);
+    sync->stats.bytes_resent += up.bytes_resent;
+    if (up.largest_chunk > sync->stats.largest_chunk)
+        sync->stats.largest_chunk = up.largest_chunk;
+    sync->stats.interruptions += up.interruptions + (up.connections > 1 ? up.connections - 1 : 0);
+    if (!err)
+        err = js_outbox_mark(sync->store, m->id, JS_SENT);
+    if (!err) {
+        sync->stats.uploaded++;
+        emit(sync, JN_SYNC_UPLOAD_DONE, m->id, NULL, m->length, m->length, 0);
+    }
+    free(data);
+    return err;
+}
+
+static bool stops_the_pass(int err)
+{
+    /* Errors about one message let the others go; the rest end the pass. */
+    switch (err) {
+    case JN_ERR_FORBIDDEN:
+    case JN_ERR_NOT_FOUND:
+    case JN_ERR_GONE:
+    case JN_ERR_TOO_LARGE:
+    case JN_ERR_BAD_REQUEST:
+    case JN_ERR_HTTP:
+    case JN_ERR_CONFLICT:
+    case JS_ERR_NOT_FOUND:
+    case JS_ERR_EVICTED:
+    case JS_ERR_INVALID:
+    case JS_ERR_STATE:
+        return false;
+    }
+    return true;
+}
+
+static int step_uploads(jn_sync *sync)
+{
+    struct message_list list = {0};
+    size_t i;
+    int err;
+
+    err = js_messages_list(sync->store, JS_OUTBOX, JS_READY | JS_UPLOADING, collect, &list);
+    for (i = 0; err >= 0 && i < list.count; i++) {
+        err = upload_one(sync, &list.items[i]);
+        if (err && !stops_the_pass(err)) {
+            sync->stats.failed++;
+            emit(sync, JN_SYNC_FAILED, list.items[i].id, NULL, 0, list.items[i].length, err);
+            err = 0;
+        }
+    }
+    free(list.items);
+    return err < 0 ? err : 0;
+}
+
+/* ---- receipts out --------------------------------------------------------- */
+
+struct receipt_list {
+    struct js_receipt *items;
+    size_t count, cap;
+};
+
+static int collect_receipt(void *user, const struct js_receipt *r)
+{
+    struct receipt_list *list = user;
+
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 16;
+        struct js_receipt *grown = realloc(list->items, cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        list->items = grown;
+        list->cap = cap;
+    }
+    list->items[list->count++] = *r;
+    return 0;
+}
+
+static int step_receipts_out(jn_sync *sync)
+{
+    struct receipt_list list = {0};
+    size_t i;
+    int err;
+
+    err = js_receipts_pending(sync->store, collect_receipt, &list);
+    for (i = 0; err >= 0 && i < list.count; i++) {
+        const struct js_receipt *r = &list.items[i];
+        const char *state = r->state == JS_PLAYED ? "played" : "delivered";
+        char path[96];
+        json_t *body = json_pack("{s:s}", "state", state);
+
+        if (!body) {
+            err = -ENOMEM;
+            break;
+        }
+        snprintf(path, sizeof(path), "/v1/messages/%s/receipts", r->message_id);
+        err = jn_json_call(sync->http, "POST", path, body, 0, 0, NULL);
+        json_decref(body);
+        if (err == JN_ERR_NOT_FOUND || err == JN_ERR_FORBIDDEN) {
+            /* The relay has forgotten the message (retention): nobody is
+             * left to tell, so the receipt is done with. */
+            err = 0;
+        } else if (!err) {
+            sync->stats.receipts_sent++;
+            emit(sync, JN_SYNC_RECEIPT_SENT, r->message_id, state, 0, 0, 0);
+        }
+        if (!err)
+            err = js_receipt_sent(sync->store, r->id);
+    }
+    free(list.items);
+    return err < 0 ? err : 0;
+}
+
+/* ---- inbox ------------------------------------------------------------------ */
+
+static int64_t get_cursor(jn_sync *sync, const char *key)
+{
+    char buf[32];
+    long long v;
+
+    if (js_setting_get(sync->store, key, buf, sizeof(buf)) <= 0)
+        return 0;
+    v = strtoll(buf, NULL, 10);
+    return v > 0 ? v : 0;
+}
+
+static int set_cursor(jn_sync *sync, const char *key, int64_t cursor)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof(buf), "%" PRId64, cursor);
+    return js_setting_set(sync->store, key, buf);
+}
+
+static const char *string_field(json_t *o, const char *key, size_t max)
+{
+    json_t *v = json_object_get(o, key);
+    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+
+    return s && strlen(s) > 0 && strlen(s) <= max ? s : NULL;
+}
+
+static int step_inbox(jn_sync *sync, unsigned wait_s)
+{
+    int64_t cursor = get_cursor(sync, JS_SETTING_INBOX_CURSOR);
+    int err = 0;
+
+    for (;;) {
+        char path[96];
+        json_t *answer = NULL, *messages, *m, *next;
+        size_t i, count;
+        int64_t reached;
+        bool full = false;
+
+        snprintf(path, sizeof(path), "/v1/inbox?after=%" PRId64 "&wait=%u", cursor, wait_s);
+        err = jn_json_call(sync->http, "GET", path, NULL, wait_s, 0, &answer);
+        if (!err && !answer)
+            err = JN_ERR_PROTOCOL;
+        if (err)
+            return err;
+        messages = json_object_get(answer, "messages");
+        next = json_object_get(answer, "cursor");
+        if (!json_is_array(messages) || !json_is_integer(next) ||
+            json_integer_value(next) < cursor) {
+            json_decref(answer);
+            return JN_ERR_PROTOCOL;
+        }
+        count = json_array_size(messages);
+        reached = cursor;
+        json_array_foreach(messages, i, m)
+        {
+            const char *id = string_field(m, "message_id", JS_ID_LEN);
+            const char *from = string_field(m, "from", JS_PEER_MAX);
+            const char *sha = string_field(m, "sha256", 64);
+            json_t *len = json_object_get(m, "length");
+            json_t *c = json_object_get(m, "cursor");
+
+            if (!id || !from || !sha || !json_is_integer(len) || json_integer_value(len) <= 0 ||
+                !json_is_integer(c)) {
+                err = JN_ERR_PROTOCOL;
+                break;
+            }
+            err = js_inbox_announce(sync->store, id, from, (uint64_t)json_integer_value(len), sha);
+            if (err == 1)
+                err = 0;
+            if (err == JS_ERR_QUOTA) {
+                /* No room until something is played: leave the rest listed
+                 * on the relay and fetch what is already announced. */
+                sync->stats.failed++;
+                emit(sync, JN_SYNC_FAILED, id, NULL, 0, (uint64_t)json_integer_value(len), err);
+                full = true;
+                err = 0;
+                break;
+            }
+            if (err)
+                break;
+            if (json_integer_value(c) > reached)
+                reached = json_integer_value(c);
+        }
+        if (!err && !full && json_integer_value(next) > reached)
+            reached = json_integer_value(next);
+        if (reached > cursor) {
+            int serr = set_cursor(sync, JS_SETTING_INBOX_CURSOR, reached);
+            err = err ? err : serr;
+            cursor = reached;
+        }
+        json_decref(answer);
+        if (err || full || count < 100)
+            return err;
+        wait_s = 0; /* a full page: more are waiting */
+    }
+}
+
+/* ---- downloads -------------------------------------------------------------- */
+
+struct download_ctx {
+    jn_sync *sync;
+    const struct js_message *m;
+    unsigned char *buf;
+};
+
+static int dl_write(void *user, uint64_t at, const unsigned char *bytes, size_t len)
+{
+    struct download_ctx *c = user;
+
+    return js_inbox_write(c->sync->store, c->m->id, at, bytes, len);
+}
+
+static int dl_truncate(void *user)
+{
+    struct download_ctx *c = user;
+    int err;
+
+    /* The store drops the bytes of a message that fails its own SHA-256
+     * check and sends it back to announced(0): that is the truncation. */
+    err = js_inbox_complete(c->sync->store, c->m->id);
+    if (err == 0)
+        return JN_ERR_PROTOCOL; /* the store liked what the ETag did not */
+    c->sync->stats.rejected++;
+    emit(c->sync, JN_SYNC_REJECTED, c->m->id, NULL, 0, c->m->length, err);
+    return err == JS_ERR_CHECKSUM || (err <= JC_ERR_WAV_FORMAT && err > -2000) ? 0 : err;
+}
+
+static int dl_read_all(void *user, const unsigned char **bytes, size_t *len)
+{
+    struct download_ctx *c = user;
+    size_t at = 0, got;
+    int err;
+
+    free(c->buf);
+    c->buf = malloc((size_t)c->m->length);
+    if (!c->buf)
+        return -ENOMEM;
+    while (at < c->m->length) {
+        err = js_message_read(c->sync->store, c->m->id, at, c->buf + at, (size_t)c->m->length - at,
+                              &got);
+        if (err)
+            return err;
+        if (got == 0)
+            break;
+        at += got;
+    }
+    *bytes = c->buf;
+    *len = at;
+    return 0;
+}
+
+static void dl_progress(void *user, uint64_t done, uint64_t total)
+{
+    struct download_ctx *c = user;
+
+    emit(c->sync, JN_SYNC_DOWNLOAD_PROGRESS, c->m->id, NULL, done, c->m->length, 0);
+}
+
+static int download_one(jn_sync *sync, const struct js_message *m)
+{
+    struct download_ctx c = {sync, m, NULL};
+    char path[96];
+    struct jn_download d = {
+        .path = path,
+        .max_len = m->length,
+        .offset = m->offset,
+        .write = dl_write,
+        .truncate = dl_truncate,
+        .read_all = dl_read_all,
+        .progress = dl_progress,
+        .user = &c,
+    };
+    int err;
+
+    snprintf(path, sizeof(path), "/v1/messages/%s", m->id);
+    emit(sync, JN_SYNC_DOWNLOAD_START, m->id, NULL, m->offset, m->length, 0);
+    err = jn_download_run(sync->http, &d);
+    sync->stats.interruptions += d.interruptions;
+    if (!err && strcmp(d.sha256, m->sha256) != 0)
+        err = JN_ERR_PROTOCOL; /* the relay announced one note and served another */
+    if (!err) {
+        err = js_inbox_complete(sync->store, m->id);
+        if (err == JS_ERR_CHECKSUM || (err <= JC_ERR_WAV_FORMAT && err > -2000)) {
+            /* Dropped by the store, fetched again next time; never ready. */
+            sync->stats.rejected++;
+            emit(sync, JN_SYNC_REJECTED, m->id, NULL, 0, m->length, err);
+            err = JN_ERR_INVALID_AUDIO;
+        }
+    }
+    if (!err) {
+        sync->stats.downloaded++;
+        emit(sync, JN_SYNC_DOWNLOAD_DONE, m->id, NULL, m->length, m->length, 0);
+    }
+    free(c.buf);
+    return err;
+}
+
+static int step_downloads(jn_sync *sync)
+{
+    struct message_list list = {0};
+    size_t i;
+    int err;
+
+    err = js_messages_list(sync->store, JS_INBOX, JS_ANNOUNCED | JS_DOWNLOADING, collect, &list);
+    for (i = 0; err >= 0 && i < list.count; i++) {
+        err = download_one(sync, &list.items[i]);
+        if (err && (!stops_the_pass(err) || err == JN_ERR_INVALID_AUDIO || err == JN_ERR_PROTOCOL ||
+                    err == JS_ERR_QUOTA)) {
+            sync->stats.failed++;
+            emit(sync, JN_SYNC_FAILED, list.items[i].id, NULL, 0, list.items[i].length, err);
+            err = 0;
+        }
+    }
+    free(list.items);
+    return err < 0 ? err : 0;
+}
+
+/* ---- receipts in ------------------------------------------------------------ */
+
+static int step_receipts_in(jn_sync *sync)
+{
+    int64_t cursor = get_cursor(sync, JS_SETTING_RECEIPT_CURSOR);
+    int err = 0;
+
+    for (;;) {
+        char path[96];
+        json_t *answer = NULL, *receipts, *r, *next;
+        size_t i, count;
+        int64_t reached = cursor;
+
+        snprintf(path, sizeof(path), "/v1/receipts?after=%" PRId64, cursor);
+        err = jn_json_call(sync->http, "GET", path, NULL, 0, 0, &answer);
+        if (!err && !answer)
+            err = JN_ERR_PROTOCOL;
+        if (err)
+            return err;
+        receipts = json_object_get(answer, "receipts");
+        next = json_object_get(answer, "cursor");
+        if (!json_is_array(receipts) || !json_is_integer(next)) {
+            json_decref(answer);
+            return JN_ERR_PROTOCOL;
+        }
+        count = json_array_size(receipts);
+        json_array_foreach(receipts, i, r)
+        {
+            const char *id = string_field(r, "message_id", JS_ID_LEN);
+            const char *state = string_field(r, "state", 16);
+            json_t *c = json_object_get(r, "cursor");
+            enum js_state s;
+
+            if (!id || !state || !json_is_integer(c)) {
+                err = JN_ERR_PROTOCOL;
+                break;
+            }
+            s = !strcmp(state, "played") ? JS_PLAYED : JS_DELIVERED;
+            err = js_outbox_mark(sync->store, id, s);
+            if (err == JS_ERR_NOT_FOUND)
+                err = 0; /* not a message this store knows (deleted here) */
+            if (err)
+                break; /* JS_ERR_STATE: its upload is not settled; next pass */
+            sync->stats.receipts_received++;
+            emit(sync, JN_SYNC_RECEIPT_RECEIVED, id, s == JS_PLAYED ? "played" : "delivered", 0, 0,
+                 0);
+            if (json_integer_value(c) > reached)
+                reached = json_integer_value(c);
+        }
+        if (!err && json_integer_value(next) > reached)
+            reached = json_integer_value(next);
+        if (reached > cursor) {
+            int serr = set_cursor(sync, JS_SETTING_RECEIPT_CURSOR, reached);
+            if (!err)
+                err = serr;
+            cursor = reached;
+        }
+        json_decref(answer);
+        if (err == JS_ERR_STATE)
+            return 0;
+        if (err || count < 100)
+            return err;
+    }
+}
+
+/* ---- passes ----------------------------------------------------------------- */
+
+static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
+{
+    uint64_t sent0, recv0, sent1, recv1;
+    int err;
+
+    memset(&sync->stats, 0, sizeof(sync->stats));
+    sync->members_fresh = false;
+    jn_http_counters(sync->http, &sent0, &recv0);
+    err = step_uploads(sync);
+    if (!err)
+        err = step_receipts_out(sync);
+    if (!err)
+        err = step_inbox(sync, wait_s);
+    if (!err)
+        err = step_downloads(sync);
+    if (!err)
+        err = step_receipts_out(sync); /* the "delivered" of what just arrived */
+    if (!err)
+        err = step_receipts_in(sync);
+    jn_http_counters(sync->http, &sent1, &recv1);
+    sync->stats.bytes_sent = sent1 - sent0;
+    sync->stats.bytes_received = recv1 - recv0;
+    if (stats) {
+        stats->uploaded += sync->stats.uploaded;
+        stats->downloaded += sync->stats.downloaded;
+        stats->rejected += sync->stats.rejected;
+        stats->receipts_sent += sync->stats.receipts_sent;
+        stats->receipts_received += sync->stats.receipts_received;
+        stats->failed += sync->stats.failed;
+        stats->bytes_sent += sync->stats.bytes_sent;
+        stats->bytes_received += sync->stats.bytes_received;
+        stats->bytes_resent += sync->stats.bytes_resent;
+        stats->interruptions += sync->stats.interruptions;
+        if (sync->stats.largest_chunk > stats->largest_chunk)
+            stats->largest_chunk = sync->stats.largest_chunk;
+    }
+    return err;
+}
+
+const char *jn_sync_last_error(const jn_sync *sync)
+{
+    return jn_http_last_error(sync->http);
+}
+
+int jn_sync_run(jn_sync *sync, struct jn_sync_stats *stats)
+{
+    return run_pass(sync, 0, stats);
+}
+
+int jn_sync_watch(jn_sync *sync, unsigned wait_s)
+{
+    struct jn_backoff backoff;
+    unsigned wait = 0;
+    int err;
+
+    if (!wait_s)
+        wait_s = 60;
+    jn_backoff_init(&backoff, 0, 0);
+    for (;;) {
+        if (wait)
+            emit(sync, JN_SYNC_WAITING, NULL, NULL, 0, 0, 0);
+        js_store_recover(sync->store);
+        err = run_pass(sync, wait, NULL);
+        if (!err) {
+            jn_backoff_reset(&backoff);
+            wait = wait_s;
+            continue;
+        }
+        if (!jn_error_is_transient(err) && err != JN_ERR_GAVE_UP && err != JN_ERR_PROTOCOL)
+            return err;
+        {
+            unsigned ms = jn_backoff_next_ms(&backoff, -1);
+            emit(sync, JN_SYNC_RETRY, NULL, NULL, ms, 0, err);
+            jn_sleep_ms(ms);
+        }
+        wait = 0;
+    }
+}

@@ -1,0 +1,263 @@
+/*
+ * tus 1.0.0 upload client (core, creation, checksum). Every chunk is a
+ * PATCH at the offset the server last confirmed, with its SHA-1, so a cut
+ * costs at most the chunk in flight: the server either took it whole and
+ * verified, or the client asks (HEAD) and resends from there.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "net.h"
+
+#define MIN_CHUNK (16 * 1024)
+#define MAX_CHUNK (256 * 1024)
+/* A chunk should take about this long at the measured rate: long enough
+ * that headers are a small share, short enough that a cut loses little. */
+#define CHUNK_SECONDS 8.0
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int sha1_base64(const unsigned char *data, size_t len, char out[32])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (!EVP_Digest(data, len, digest, &n, EVP_sha1(), NULL) || n != 20)
+        return -ENOMEM;
+    EVP_EncodeBlock((unsigned char *)out, digest, (int)n);
+    return 0;
+}
+
+struct patch_progress {
+    struct jn_tus_upload *up;
+    uint64_t offset;
+    uint64_t sent;
+};
+
+static void on_patch_progress(void *user, uint64_t sent, uint64_t total)
+{
+    struct patch_progress *p = user;
+
+    p->sent = sent;
+    if (p->up->progress)
+        p->up->progress(p->up->user, p->offset + sent, p->up->len);
+}
+
+static int create_upload(jn_http *http, struct jn_tus_upload *up, uint64_t *offset)
+{
+    struct jn_http_response resp;
+    char length[48], meta[1024];
+    const char *headers[4] = {"Tus-Resumable: 1.0.0", length, NULL, NULL};
+    struct jn_http_request req = {.method = "POST", .path = up->create_path, .headers = headers};
+    int err;
+
+    snprintf(length, sizeof(length), "Upload-Length: %zu", up->len);
+    if (up->metadata && *up->metadata) {
+        if (strlen(up->metadata) + 20 > sizeof(meta))
+            return JN_ERR_TOO_LARGE;
+        snprintf(meta, sizeof(meta), "Upload-Metadata: %s", up->metadata);
+        headers[2] = meta;
+    }
+    err = jn_http_request(http, &req, &resp);
+    up->connections += resp.connects;
+    if (err)
+        return err;
+    err = jn_http_status_error(resp.status);
+    if (!err && (resp.status != 201 || !resp.location[0]))
+        err = JN_ERR_PROTOCOL;
+    if (err) {
+        up->retry_after_s = resp.retry_after_s;
+        goto out;
+    }
+    if (strlen(resp.location) >= sizeof(up->url)) {
+        err = JN_ERR_PROTOCOL;
+        goto out;
+    }
+    strcpy(up->url, resp.location);
+    /* A relay that makes creation idempotent (ours, by message id) answers
+     * a repeated creation with where the upload already stands. */
+    *offset = resp.upload_offset >= 0 && (uint64_t)resp.upload_offset <= up->len
+                  ? (uint64_t)resp.upload_offset
+                  : 0;
+    if (up->on_location)
+        err = up->on_location(up->user, up->url);
+out:
+    jn_http_response_finish(&resp);
+    return err;
+}
+
+static int head_offset(jn_http *http, struct jn_tus_upload *up, uint64_t *offset)
+{
+    struct jn_http_response resp;
+    const char *headers[] = {"Tus-Resumable: 1.0.0", NULL};
+    struct jn_http_request req = {.method = "HEAD", .path = up->url, .headers = headers};
+    int err;
+
+    err = jn_http_request(http, &req, &resp);
+    up->connections += resp.connects;
+    if (err)
+        return err;
+    err = jn_http_status_error(resp.status);
+    up->retry_after_s = resp.retry_after_s;
+    if (!err) {
+        if (resp.upload_offset < 0 || (uint64_t)resp.upload_offset > up->len ||
+            (resp.upload_length >= 0 && (uint64_t)resp.upload_length != up->len))
+            err = JN_ERR_PROTOCOL;
+        else
+            *offset = (uint64_t)resp.upload_offset;
+    }
+    jn_http_response_finish(&resp);
+    return err;
+}
+
+static int patch_chunk(jn_http *http, struct jn_tus_upload *up, uint64_t offset, size_t n,
+                       uint64_t *new_offset, uint64_t *sent, double *seconds)
+{
+    struct jn_http_response resp;
+    struct patch_progress pp = {.up = up, .offset = offset};
+    char off[48], sum[64], b64[32];
+    const char *headers[] = {"Tus-Resumable: 1.0.0", off, sum, NULL};
+    struct jn_http_request req = {
+        .method = "PATCH",
+        .path = up->url,
+        .headers = headers,
+        .body = up->data + offset,
+        .body_len = n,
+        .content_type = "application/offset+octet-stream",
+        .progress = on_patch_progress,
+        .progress_user = &pp,
+    };
+    double start;
+    int err;
+
+    err = sha1_base64(up->data + offset, n, b64);
+    if (err)
+        return err;
+    snprintf(off, sizeof(off), "Upload-Offset: %" PRIu64, offset);
+    snprintf(sum, sizeof(sum), "Upload-Checksum: sha1 %s", b64);
+    start = now_seconds();
+    err = jn_http_request(http, &req, &resp);
+    *seconds = now_seconds() - start;
+    *sent = resp.body_sent;
+    up->connections += resp.connects;
+    if (err)
+        return err;
+    up->retry_after_s = resp.retry_after_s;
+    err = jn_http_status_error(resp.status);
+    if (!err) {
+        if (resp.upload_offset < 0 || (uint64_t)resp.upload_offset <= offset ||
+            (uint64_t)resp.upload_offset > offset + n)
+            err = JN_ERR_PROTOCOL;
+        else
+            *new_offset = (uint64_t)resp.upload_offset;
+    }
+    jn_http_response_finish(&resp);
+    return err;
+}
+
+static size_t next_chunk_size(const struct jn_tus_upload *up, double rate)
+{
+    size_t n;
+
+    if (up->chunk_size)
+        return up->chunk_size;
+    if (rate <= 0)
+        return MIN_CHUNK;
+    n = (size_t)(rate * CHUNK_SECONDS);
+    n -= n % 4096;
+    return n < MIN_CHUNK ? MIN_CHUNK : n > MAX_CHUNK ? MAX_CHUNK : n;
+}
+
+int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
+{
+    struct jn_backoff backoff;
+    unsigned max_attempts = up->max_attempts ? up->max_attempts : 8;
+    unsigned failures = 0;
+    uint64_t offset = 0, body_out = 0;
+    bool offset_known = false;
+    double rate = 0;
+    int err = 0;
+
+    jn_backoff_init(&backoff, 0, 0);
+    for (;;) {
+        up->retry_after_s = -1;
+        if (!up->url[0]) {
+            err = create_upload(http, up, &offset);
+            if (!err) {
+                offset_known = true;
+            }
+        } else if (!offset_known) {
+            err = head_offset(http, up, &offset);
+            if (err == JN_ERR_NOT_FOUND || err == JN_ERR_GONE) {
+                /* The server forgot the upload (expired, restarted empty):
+                 * begin a new one; the message id keeps delivery single. */
+                up->url[0] = '\0';
+                continue;
+            }
+            if (!err)
+                offset_known = true;
+        } else if (offset >= up->len) {
+            if (up->on_offset)
+                err = up->on_offset(up->user, offset);
+            return err;
+        } else {
+            size_t n = next_chunk_size(up, rate);
+            uint64_t next = offset, sent = 0;
+            double seconds = 0;
+
+            if (n > up->len - offset)
+                n = (size_t)(up->len - offset);
+            if (n > up->largest_chunk)
+                up->largest_chunk = n;
+            err = patch_chunk(http, up, offset, n, &next, &sent, &seconds);
+            /* Whatever crossed beyond the file's length was a repeat. */
+            body_out += sent;
+            up->bytes_resent = body_out > up->len ? body_out - up->len : 0;
+            if (sent > 0 && err) {
+                failures = 0; /* progress was made before the cut */
+                jn_backoff_reset(&backoff);
+            }
+            if (!err) {
+                if (seconds > 0.05)
+                    rate = rate > 0 ? 0.5 * rate + 0.5 * (double)n / seconds : (double)n / seconds;
+                offset = next;
+                if (up->on_offset)
+                    err = up->on_offset(up->user, offset);
+                if (err)
+                    return err;
+            } else {
+                offset_known = false;
+            }
+        }
+        if (!err) {
+            failures = 0;
+            jn_backoff_reset(&backoff);
+            continue;
+        }
+        if (!jn_error_is_transient(err) && err != JN_ERR_PROTOCOL)
+            return err;
+        /* After a failure nothing is assumed: ask the server where it is. */
+        offset_known = false;
+        up->interruptions++;
+        if (++failures >= max_attempts)
+            return jn_error_is_transient(err) ? JN_ERR_GAVE_UP : err;
+        sleep_ms(jn_backoff_next_ms(&backoff, up->retry_after_s));
+    }
+}

@@ -1,0 +1,115 @@
+#!/bin/bash
+# Twenty messages across a 2G link: 20 kbit/s each way, 2 % of packets lost
+# each way, and a connection cut in the middle of every transfer. Each
+# message must arrive exactly once, whole, and what is re-sent after each
+# cut must be at most one chunk. SOAK=1: longer notes, several chunks each.
+. "$TESTS_DIR/lib.sh"
+. "$TESTS_DIR/sync/sync_lib.sh"
+. "$TESTS_DIR/sync/netns_lib.sh"
+netns_up
+export JIASHU_BACKOFF_MS=200,4000
+
+count=20 secs=1.5 rate=20kbit
+[ "$SOAK" = 1 ] && secs=20
+shape "$rate"
+lose 0.02
+
+RELAY_HOST=$IP_R
+start_relay_ns() {
+  local log=$SCRATCH/relay.log
+  ip netns exec "$NS_R" "$JIASHU_RELAY" --listen "$IP_R:0" --db "$SCRATCH/relay.db" --quiet 2>"$log" &
+  RELAY_PID=$!
+  SYNC_PIDS="$SYNC_PIDS $RELAY_PID"
+  for _ in $(seq 100); do
+    RELAY_PORT=$(sed -n 's/^jiashu-relay: listening on .*:\([0-9][0-9]*\)$/\1/p' "$log" | tail -1)
+    [ -n "$RELAY_PORT" ] && break
+    sleep 0.05
+  done
+  [ -n "$RELAY_PORT" ] || fail "the relay did not start: $(cat "$log")"
+}
+start_relay_ns
+J() { ip netns exec "$NS_C" "$JIASHU" "$@"; }
+
+# Pairing goes over the bad link too.
+PARENT=(--home "$SCRATCH/parent")
+CHILD=(--home "$SCRATCH/child")
+url=http://$IP_R:$RELAY_PORT
+J "${PARENT[@]}" setup --relay "$url" --name mama
+code=$(J "${PARENT[@]}" family create) || fail "family create over 2G"
+J "${CHILD[@]}" setup --relay "$url" --name nainai
+J "${CHILD[@]}" family join "$code" || fail "family join over 2G"
+
+note "$SCRATCH/n.wav" "$secs"
+for i in $(seq "$count"); do
+  "$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/n.wav" >>"$SCRATCH/ids" || fail "record $i"
+done
+size=$("$JIASHU" "${PARENT[@]}" outbox --json | jq '[.[].bytes] | max')
+total=$("$JIASHU" "${PARENT[@]}" outbox --json | jq '[.[].bytes] | add')
+chunk=$(( size < 16384 ? size : 16384 ))
+echo "$count notes of $secs s, $size bytes at most, $total in all"
+
+# Every transfer is cut about halfway. Up: a cut PATCH is sent again whole,
+# so a cut after 1.5 transfers' worth of bytes lets the retry through and
+# hits the next message near its middle. Down: Range resumes where the cut
+# fell, so one transfer's worth apart does the same.
+start_cutter "$RELAY_PORT" $(( chunk * 3 / 2 + 600 )) $(( chunk + 900 ))
+
+# The child waits in --watch while the parent sends: both directions busy.
+ip netns exec "$NS_C" "$JIASHU" "${CHILD[@]}" sync --watch --json >"$SCRATCH/watch" 2>&1 &
+watcher=$!
+SYNC_PIDS="$SYNC_PIDS $watcher"
+start=$(date +%s)
+J "${PARENT[@]}" sync --json >"$SCRATCH/parent.json" 2>"$SCRATCH/parent.err" ||
+  fail "the parent's sync failed over 2G: $(cat "$SCRATCH/parent.err")"
+up_s=$(( $(date +%s) - start ))
+for _ in $(seq 600); do
+  n=$("$JIASHU" "${CHILD[@]}" inbox --json | jq '[.[] | select(.state == "ready")] | length')
+  [ "$n" = "$count" ] && break
+  sleep 0.5
+done
+all_s=$(( $(date +%s) - start ))
+kill -9 "$CUTTER_PID" "$watcher" 2>/dev/null || true
+
+inbox=$("$JIASHU" "${CHILD[@]}" inbox --json)
+[ "$(echo "$inbox" | jq length)" = "$count" ] || fail "the child holds $(echo "$inbox" | jq length) messages, not $count"
+[ "$(echo "$inbox" | jq '[.[].id] | unique | length')" = "$count" ] || fail "duplicates on the child"
+[ "$(echo "$inbox" | jq '[.[] | select(.state == "ready")] | length')" = "$count" ] || fail "not every message is ready"
+for id in $(cat "$SCRATCH/ids"); do
+  "$JIASHU" "${PARENT[@]}" export "$id" "$SCRATCH/a.opus" || fail "export $id (parent)"
+  "$JIASHU" "${CHILD[@]}" export "$id" "$SCRATCH/b.opus" || fail "$id did not arrive"
+  cmp -s "$SCRATCH/a.opus" "$SCRATCH/b.opus" || fail "$id arrived damaged"
+done
+
+cuts_up=$(cat "$SCRATCH/cuts.up") cuts_down=$(cat "$SCRATCH/cuts.down")
+done_line=$(tail -1 "$SCRATCH/parent.json")
+resent=$(echo "$done_line" | jq .bytes_resent)
+echo "2G: $count messages in ${all_s}s (parent's sync ${up_s}s); cuts: $cuts_up up, $cuts_down down; parent: $done_line"
+[ "$cuts_up" -ge $((count / 2)) ] || fail "only $cuts_up uploads were cut"
+[ "$cuts_down" -ge $((count * 3 / 4)) ] || fail "only $cuts_down downloads were cut"
+largest=$(echo "$done_line" | jq .largest_chunk)
+[ "$resent" -le $((cuts_up * largest)) ] || fail "re-sent $resent bytes for $cuts_up cuts: more than one chunk ($largest) per cut"
+
+# A dead link is told from a slow one: with a 2 s connect time-out and
+# "dead below 50 bytes/s for 4 s", a blackholed relay ends the sync with one
+# line, while the 20 kbit/s link itself passes under the same settings.
+export JIASHU_NET_TIMEOUTS=2,50,4 JIASHU_BACKOFF_MS=100,500
+note "$SCRATCH/dead.wav" 6
+id=$("$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/dead.wav")
+ip netns exec "$NS_C" "$JIASHU" "${PARENT[@]}" sync >/dev/null 2>"$SCRATCH/dead.err" &
+syncer=$!
+SYNC_PIDS="$SYNC_PIDS $syncer"
+sleep 1.5
+ip netns exec "$NS_R" iptables -I INPUT 1 -j DROP
+start=$(date +%s)
+rc=0; wait "$syncer" || rc=$?
+took=$(( $(date +%s) - start ))
+[ "$rc" -ne 0 ] || fail "a sync over a dead link succeeded"
+[ "$(wc -l <"$SCRATCH/dead.err")" = 1 ] || fail "a dead link should give one line: $(cat "$SCRATCH/dead.err")"
+echo "dead link: gave up after ${took}s: $(cat "$SCRATCH/dead.err")"
+"$JIASHU" "${PARENT[@]}" outbox --json | jq -e ".[] | select(.id == \"$id\") | .state == \"ready\" or .state == \"uploading\"" >/dev/null ||
+  fail "the message left the outbox over a dead link"
+ip netns exec "$NS_R" iptables -D INPUT 1
+J "${PARENT[@]}" sync >/dev/null || fail "the slow link was taken for a dead one"
+J "${CHILD[@]}" sync >/dev/null || fail "child sync after the dead link"
+"$JIASHU" "${CHILD[@]}" export "$id" "$SCRATCH/dead.opus" || fail "the message sent after the dead link did not arrive"
+echo ok
