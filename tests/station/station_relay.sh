@@ -37,11 +37,12 @@ add_family() { # CODE PIN: the teacher adds a family; its number appears
 }
 add_family "$(invite_code "$SCRATCH/li")" 1111
 screen_wait "Family 1 added"
+screen_wait "1 Add a family"
 screen_keys '*'
-screen_keys '*'
+screen_wait "Type your family number"
 add_family "$(invite_code "$SCRATCH/wang")" 2222
 screen_wait "Family 2 added"
-screen_keys '*'
+screen_wait "1 Add a family"
 screen_keys '*'
 screen_wait "Type your family number"
 
