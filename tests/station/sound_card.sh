@@ -5,6 +5,7 @@
 # in the outbox.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/station/tmux.sh"
+. "$TESTS_DIR/station/sound_devices.sh"
 FIXTURE=$1
 G=$SCRATCH/grandma
 mkdir -p "$G"
@@ -12,51 +13,27 @@ mkdir -p "$G"
 speech "$SCRATCH/a.wav" 16000 "妈妈，我是小明的爸爸，今天下班早。"
 speech "$SCRATCH/b.wav" 16000 "过年我们就回家了。"
 speech "$SCRATCH/reply.wav" 16000 "收到了，家里都好，放心吧，你们也要注意身体。"
-sox -q "$SCRATCH/reply.wav" -t raw -e signed -b 16 "$SCRATCH/mic.raw" pad 0 30
+mic_speech "$SCRATCH/reply.wav"
 for n in a b; do
   "$JIASHU" --home "$SCRATCH/tools" encode "$SCRATCH/$n.wav" "$SCRATCH/$n.opus"
   "$FIXTURE" "$G" deliver "$SCRATCH/$n.opus" papa >/dev/null
   sleep 0.01
 done
-# The virtual devices of DESIGN.md, as PortAudio reaches them through ALSA's
-# "default". With "truncate false" every stream that opens the speaker
-# (earcons and messages open their own) writes a new speaker.raw.NNNN
-# instead of emptying the last one, so all that was played adds up.
-mkdir -p "$SCRATCH/home"
-: >"$SCRATCH/speaker.raw"
-cat >"$SCRATCH/home/.asoundrc" <<ASOUND
-pcm.!default { type asym; playback.pcm "spk"; capture.pcm "mic" }
-pcm.spk { type plug; slave { pcm { type file; slave.pcm "null"; file "$SCRATCH/speaker.raw"; format "raw"; truncate false }; format S16_LE; rate 16000; channels 1 } }
-pcm.mic { type plug; slave { pcm { type file; slave.pcm { type null }; file "/dev/null"; infile "$SCRATCH/mic.raw"; format "raw" }; format S16_LE; rate 16000; channels 1 } }
-ASOUND
-export HOME="$SCRATCH/home"
-
-bytes() { cat "$SCRATCH"/speaker.raw* | wc -c; }
-# grows_by BYTES SECONDS: the speaker received at least BYTES more within SECONDS.
-grows_by() {
-  local want=$(($(bytes) + $1)) i
-  shift
-  for i in $(seq $(($1 * 10))); do
-    [ "$(bytes)" -ge "$want" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
+sound_devices
 
 screen_start 40 12 env LANG=zh_CN.UTF-8 JIASHU_STATION_SYNC_SECONDS=3600 "$JIASHU" --home "$G" station
 screen_wait "2 条新消息"
 
 # A key that does nothing here still answers with a sound.
-before=$(bytes)
 screen_keys '#'
-grows_by 1000 5 || fail "the '#' key made no sound"
+speaker_grows_by 1000 5 || fail "the '#' key made no sound"
 
 # One key: both messages, oldest first, through the speaker.
-before=$(bytes)
+before=$(speaker_bytes)
 screen_keys 1
 screen_wait "正在播放"
 screen_wait "没有新消息" 60
-heard=$(($(bytes) - before))
+heard=$(($(speaker_bytes) - before))
 need=$(soxi -s "$SCRATCH/a.wav")
 need=$(( (need + $(soxi -s "$SCRATCH/b.wav")) * 2 * 9 / 10 ))
 [ "$heard" -ge "$need" ] || fail "the speaker got $heard bytes, the two messages need $need"
