@@ -12,6 +12,9 @@
 
 #include "net/net.h"
 
+/* Marks a string for translation; the program translates it when printing. */
+#define N_(s) (s)
+
 /* One chunk is a tenth of a second: short enough for a lively level meter
  * and a quick reaction to a key, long enough to keep wake-ups rare. */
 #define CHUNKS_PER_SECOND   10
@@ -26,15 +29,15 @@ const char *audio_strerror(int err)
 {
     switch (err) {
     case AUDIO_ERR_INIT:
-        return "the sound system could not be started";
+        return N_("the sound system could not be started");
     case AUDIO_ERR_NO_INPUT:
-        return "no microphone was found";
+        return N_("no microphone was found");
     case AUDIO_ERR_NO_OUTPUT:
-        return "no speaker was found";
+        return N_("no speaker was found");
     case AUDIO_ERR_OPEN:
-        return "the sound device refused to open";
+        return N_("the sound device refused to open");
     case AUDIO_ERR_LOST:
-        return "the sound device stopped working";
+        return N_("the sound device stopped working");
     }
     return jn_strerror(err);
 }
@@ -446,8 +449,12 @@ int audio_playback_pump(struct audio_playback *pb, audio_source_fn fn, void *use
 uint64_t audio_playback_heard(const struct audio_playback *pb)
 {
     const PaStreamInfo *info = Pa_GetStreamInfo(pb->stream);
-    signed long avail = Pa_GetStreamWriteAvailable(pb->stream);
+    signed long avail;
     double buffered = 0;
+
+    mute_stderr();
+    avail = Pa_GetStreamWriteAvailable(pb->stream);
+    unmute_stderr();
 
     /* What is in the buffer has not been heard yet: the buffer's size less
      * the free room, or at worst the whole output latency. */

@@ -157,12 +157,12 @@ int cmd_encode(const struct app_context *ctx, int argc, char **argv)
     if (npaths != 2)
         return app_usage("encode needs IN.wav and OUT.opus");
     if ((res = make_tmp_name(&out, paths[1])) < 0)
-        return app_fail("%s: %s", paths[1], jc_strerror(res));
+        return app_fail("%s: %s", paths[1], app_strerror(res));
     res = encode_file(paths[0], &out, &config, &failed);
     if (res < 0) {
         if (failed)
-            return app_fail("%s: %s", failed, jc_strerror(res));
-        return app_fail("encode: %s", jc_strerror(res));
+            return app_fail("%s: %s", failed, app_strerror(res));
+        return app_fail("encode: %s", app_strerror(res));
     }
     return 0;
 }
@@ -261,17 +261,17 @@ int cmd_decode(const struct app_context *ctx, int argc, char **argv)
     if (npaths != 2)
         return app_usage("decode needs IN.opus and OUT.wav");
     if ((res = make_tmp_name(&out, paths[1])) < 0)
-        return app_fail("%s: %s", paths[1], jc_strerror(res));
+        return app_fail("%s: %s", paths[1], app_strerror(res));
     if ((res = read_note(paths[0], &data, &len)) < 0)
-        return app_fail("%s: %s", paths[0], jc_strerror(res));
+        return app_fail("%s: %s", paths[0], app_strerror(res));
     if ((res = jc_decoder_create(data, len, &dec)) < 0) {
         free(data);
-        return app_fail("%s: %s", paths[0], jc_strerror(res));
+        return app_fail("%s: %s", paths[0], app_strerror(res));
     }
     res = decode_to(dec, &out);
     jc_decoder_destroy(dec);
     free(data);
     if (res < 0)
-        return app_fail("%s: %s", paths[1], jc_strerror(res));
+        return app_fail("%s: %s", paths[1], app_strerror(res));
     return 0;
 }

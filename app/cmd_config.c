@@ -17,7 +17,7 @@ int cmd_config(const struct app_context *ctx, int argc, char **argv)
         return app_usage("config needs a setting name, and a value to set it");
     res = js_store_open(ctx->home, &store);
     if (res < 0)
-        return app_fail("cannot open the message store in %s: %s", ctx->home, js_strerror(res));
+        return app_fail("cannot open the message store in %s: %s", ctx->home, app_strerror(res));
     if (argc == 3) {
         res = js_setting_set(store, argv[1], argv[2]);
     } else if (!strcmp(argv[1], JS_SETTING_QUOTA)) {
@@ -39,7 +39,7 @@ int cmd_config(const struct app_context *ctx, int argc, char **argv)
     if (res == JS_ERR_INVALID)
         return app_fail("config: invalid value for %s", argv[1]);
     if (res < 0)
-        return app_fail("config: %s", js_strerror(res));
+        return app_fail("config: %s", app_strerror(res));
     if (argc == 2)
         printf("%s\n", value);
     return 0;

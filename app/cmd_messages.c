@@ -20,7 +20,7 @@ static int open_store(const struct app_context *ctx, js_store **store)
 {
     int res = js_store_open(ctx->home, store);
     if (res < 0)
-        return app_fail("cannot open the message store in %s: %s", ctx->home, js_strerror(res));
+        return app_fail("cannot open the message store in %s: %s", ctx->home, app_strerror(res));
     return 0;
 }
 
@@ -82,7 +82,7 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
     reader = NULL;
     res = input ? jc_wav_reader_create(input, &reader) : 0;
     if (res < 0)
-        return app_fail("%s: %s", input, jc_strerror(res));
+        return app_fail("%s: %s", input, app_strerror(res));
     if (open_store(ctx, &store))
         goto error_reader;
     if (to) {
@@ -105,7 +105,7 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
     config.to = to;
     res = js_recording_create(store, &config, &rec);
     if (res < 0) {
-        app_fail("record: cannot start: %s", js_strerror(res));
+        app_fail("record: cannot start: %s", app_strerror(res));
         goto error_store;
     }
     if (!input) {
@@ -130,7 +130,7 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
         parse_uint(pace, 10000000, &pace_us);
     pcm = malloc(period * sizeof(*pcm));
     if (!pcm) {
-        app_fail("record: %s", js_strerror(-ENOMEM));
+        app_fail("record: %s", app_strerror(-ENOMEM));
         goto error_rec;
     }
     signal(SIGINT, on_stop);
@@ -139,7 +139,7 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
         size_t got, want = limit - fed < period ? (size_t)(limit - fed) : period;
         res = jc_wav_reader_read(reader, pcm, want, &got);
         if (res < 0) {
-            app_fail("%s: %s", input, jc_strerror(res));
+            app_fail("%s: %s", input, app_strerror(res));
             goto error_pcm;
         }
         if (got == 0)
@@ -151,7 +151,7 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
         res = js_recording_write(rec, pcm, got);
         if (res < 0) {
             app_fail("record: stopped after %.1f s: %s", js_recording_fed_ms(rec) / 1000.0,
-                     js_strerror(res));
+                     app_strerror(res));
             goto error_pcm;
         }
         fed += got;
@@ -160,7 +160,7 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
     }
     res = js_recording_finish(rec, id);
     if (res < 0) {
-        app_fail("record: cannot finish: %s", js_strerror(res));
+        app_fail("record: cannot finish: %s", app_strerror(res));
         goto error_pcm;
     }
     printf("%s\n", id);
@@ -292,7 +292,7 @@ static int list_box(const struct app_context *ctx, int argc, char **argv, enum j
     free(l.contacts);
     js_store_destroy(store);
     if (res < 0)
-        return app_fail("%s: %s", argv[0], js_strerror(res));
+        return app_fail("%s: %s", argv[0], app_strerror(res));
     if (fflush(stdout) != 0)
         return app_fail("%s: %s", argv[0], strerror(errno));
     return 0;
@@ -347,11 +347,11 @@ int cmd_export(const struct app_context *ctx, int argc, char **argv)
     res = js_message_load(store, argv[1], &data, &len);
     js_store_destroy(store);
     if (res < 0)
-        return app_fail("export %s: %s", argv[1], js_strerror(res));
+        return app_fail("export %s: %s", argv[1], app_strerror(res));
     res = write_file(argv[2], data, len);
     free(data);
     if (res < 0)
-        return app_fail("%s: %s", argv[2], js_strerror(res));
+        return app_fail("%s: %s", argv[2], app_strerror(res));
     return 0;
 }
 
@@ -416,7 +416,7 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
     res = next ? js_inbox_next(store, &m) : js_message_get(store, id, &m);
     if (res < 0) {
         app_fail("play: %s",
-                 res == JS_ERR_NOT_FOUND && next ? "no new messages" : js_strerror(res));
+                 res == JS_ERR_NOT_FOUND && next ? _("no new messages") : app_strerror(res));
         goto error_store;
     }
     if (!output) {
@@ -425,19 +425,19 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
     }
     res = js_message_load(store, m.id, &data, &len);
     if (res < 0) {
-        app_fail("play %s: %s", m.id, js_strerror(res));
+        app_fail("play %s: %s", m.id, app_strerror(res));
         goto error_store;
     }
     res = decode_to_wav(data, len, output);
     free(data);
     if (res < 0) {
-        app_fail("play %s: %s", m.id, js_strerror(res));
+        app_fail("play %s: %s", m.id, app_strerror(res));
         goto error_store;
     }
     if (m.box == JS_INBOX) {
         res = js_inbox_mark_played(store, m.id, m.duration_ms);
         if (res < 0) {
-            app_fail("play %s: %s", m.id, js_strerror(res));
+            app_fail("play %s: %s", m.id, app_strerror(res));
             goto error_store;
         }
     }

@@ -7,13 +7,25 @@
 #ifndef JIASHU_APP_COMMANDS_H
 #define JIASHU_APP_COMMANDS_H
 
+#include <libintl.h>
 #include <stdarg.h>
+
+/* Every message a person reads goes through gettext (domain "jiashu"), in
+ * the language the locale chooses; app_fail() and app_usage() translate
+ * their format themselves. N_() marks a string for translation where it is
+ * only used later. */
+#define _(s)  gettext(s)
+#define N_(s) (s)
 
 struct app_context {
     const char *home; /* the resolved home directory: --home, JIASHU_HOME or XDG */
 };
 
 typedef int (*app_command_fn)(const struct app_context *ctx, int argc, char **argv);
+
+/* Any error code of the project (codec, store, net, audio), explained in the
+ * user's language; never NULL. */
+const char *app_strerror(int err);
 
 /* Prints "jiashu: <message>" as one line on stderr and returns 1. */
 int app_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

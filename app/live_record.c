@@ -71,7 +71,7 @@ static void draw(const struct session *s)
     bar[20] = '\0';
     printf("\r%s %02u:%02u / %02u:%02u [%s]  %s ", s->paused ? "||" : "()", elapsed / 60,
            elapsed % 60, limit / 60, limit % 60, bar,
-           s->paused ? "paused, space resumes" : "Enter stops, space pauses");
+           s->paused ? _("paused, space resumes") : _("Enter stops, space pauses"));
     fflush(stdout);
 }
 
@@ -87,10 +87,10 @@ int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard)
     s.limit = (uint64_t)(max_seconds ? max_seconds : LIVE_RECORD_DEFAULT_MAX) * AUDIO_RATE;
     ret = audio_init();
     if (ret < 0)
-        return app_fail("record: %s", audio_strerror(ret));
+        return app_fail("record: %s", app_strerror(ret));
     ret = audio_capture_create(&cap);
     if (ret < 0) {
-        app_fail("record: %s", audio_strerror(ret));
+        app_fail("record: %s", app_strerror(ret));
         goto error_audio;
     }
     keys_init();
@@ -102,7 +102,8 @@ int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard)
             s.paused = !s.paused;
         ret = audio_capture_pump(cap, feed, &s);
         if (ret < 0) {
-            if (!s.store_error)
+            /* Ctrl-C can interrupt the device's wait; that is a stop. */
+            if (!s.store_error && keys_poll() != KEY_STOP)
                 device_error = ret;
             break;
         }
@@ -119,23 +120,23 @@ int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard)
         /* The store keeps what it committed; the next open finalises it. */
         *discard = false;
         app_fail("record: stopped after %.1f s: %s", (double)s.fed / AUDIO_RATE,
-                 js_strerror(s.store_error));
+                 app_strerror(s.store_error));
         goto error_audio;
     }
     if (s.fed == 0) {
-        app_fail("record: %s", device_error ? audio_strerror(device_error)
-                                            : "stopped before anything was recorded");
+        app_fail("record: %s", device_error ? app_strerror(device_error)
+                                            : _("stopped before anything was recorded"));
         goto error_audio;
     }
     *discard = false;
     ret = js_recording_finish(rec, id);
     if (ret < 0) {
-        app_fail("record: cannot finish: %s", js_strerror(ret));
+        app_fail("record: cannot finish: %s", app_strerror(ret));
         goto error_audio;
     }
     if (device_error) {
         app_fail("record: %s after %.1f s; what was recorded is kept as %s",
-                 audio_strerror(device_error), (double)s.fed / AUDIO_RATE, id);
+                 app_strerror(device_error), (double)s.fed / AUDIO_RATE, id);
         goto error_audio;
     }
     printf("%s\n", id);

@@ -4,51 +4,57 @@
  */
 #include "config.h"
 
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio_device.h"
 #include "commands.h"
 
 static const struct {
     const char *name;
     app_command_fn run;
 } commands[] = {
-    {"encode", cmd_encode}, {"decode", cmd_decode}, {"setup", cmd_setup},
-    {"family", cmd_family}, {"record", cmd_record}, {"sync", cmd_sync},
-    {"inbox", cmd_inbox},   {"outbox", cmd_outbox}, {"play", cmd_play},
-    {"export", cmd_export}, {"station", cmd_station},
-    {"config", cmd_config},
+    {"encode", cmd_encode}, {"decode", cmd_decode},   {"setup", cmd_setup},
+    {"family", cmd_family}, {"record", cmd_record},   {"sync", cmd_sync},
+    {"inbox", cmd_inbox},   {"outbox", cmd_outbox},   {"play", cmd_play},
+    {"export", cmd_export}, {"station", cmd_station}, {"config", cmd_config},
 };
 
-static const char usage_text[] =
-    "Usage: jiashu [--home DIR] COMMAND [ARGS]\n"
-    "\n"
-    "Voice letters between a family's phones, kept safe until they are heard.\n"
-    "\n"
-    "  encode IN.wav OUT.opus [--bitrate BPS] [--no-cleanup]\n"
-    "  decode IN.opus OUT.wav\n"
-    "  setup --relay URL --name NAME\n"
-    "  family create | invite | join CODE\n"
-    "  family                    list the members\n"
-    "  record [--to NAME] [--max-seconds N] [--input FILE.wav]\n"
-    "  sync [--watch]\n"
-    "  inbox [--json]\n"
-    "  outbox [--json]\n"
-    "  play (ID | --next) [--output FILE.wav]\n"
-    "  export ID FILE.opus\n"
-    "  station                   the keypad screen\n"
-    "\n"
-    "The home directory is --home, else $JIASHU_HOME, else $XDG_DATA_HOME/jiashu\n"
-    "(~/.local/share/jiashu).\n";
+static const char *const usage_text =
+    N_("Usage: jiashu [--home DIR] COMMAND [ARGS]\n"
+       "\n"
+       "Voice letters between a family's phones, kept safe until they are heard.\n"
+       "\n"
+       "  encode IN.wav OUT.opus [--bitrate BPS] [--no-cleanup]\n"
+       "  decode IN.opus OUT.wav\n"
+       "  setup --relay URL --name NAME\n"
+       "  family create | invite | join CODE\n"
+       "  family                    list the members\n"
+       "  record [--to NAME] [--max-seconds N] [--input FILE.wav]\n"
+       "  sync [--watch]\n"
+       "  inbox [--json]\n"
+       "  outbox [--json]\n"
+       "  play (ID | --next) [--output FILE.wav]\n"
+       "  export ID FILE.opus\n"
+       "  station                   the keypad screen\n"
+       "\n"
+       "The home directory is --home, else $JIASHU_HOME, else $XDG_DATA_HOME/jiashu\n"
+       "(~/.local/share/jiashu).\n");
 
 static void vreport(const char *fmt, va_list ap, const char *suffix)
 {
     fputs("jiashu: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(suffix, stderr);
+    vfprintf(stderr, gettext(fmt), ap);
+    fputs(*suffix ? gettext(suffix) : "", stderr);
     fputc('\n', stderr);
+}
+
+const char *app_strerror(int err)
+{
+    return gettext(audio_strerror(err));
 }
 
 int app_fail(const char *fmt, ...)
@@ -64,7 +70,7 @@ int app_usage(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vreport(fmt, ap, " (see 'jiashu --help')");
+    vreport(fmt, ap, N_(" (see 'jiashu --help')"));
     va_end(ap);
     return 2;
 }
@@ -98,10 +104,21 @@ int main(int argc, char **argv)
     char home_buf[4096];
     struct app_context ctx = {0};
     int arg = 1;
+    /* JIASHU_LOCALEDIR finds the translations of a build that is not
+     * installed (the tests use it). */
+    const char *localedir = getenv("JIASHU_LOCALEDIR");
+
+    /* Messages and characters in the user's language; numbers (durations in
+     * listings that scripts read) stay in the C locale. */
+    setlocale(LC_MESSAGES, "");
+    setlocale(LC_CTYPE, "");
+    bindtextdomain("jiashu", localedir && *localedir ? localedir : JIASHU_LOCALEDIR);
+    bind_textdomain_codeset("jiashu", "UTF-8");
+    textdomain("jiashu");
 
     while (arg < argc && argv[arg][0] == '-') {
         if (!strcmp(argv[arg], "--help") || !strcmp(argv[arg], "-h")) {
-            fputs(usage_text, stdout);
+            fputs(_(usage_text), stdout);
             return 0;
         } else if (!strcmp(argv[arg], "--version")) {
             printf("jiashu %s\n", JIASHU_VERSION);

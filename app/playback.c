@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "earcons.h"
 #include "keys.h"
+#include "speed.h"
 
 enum outcome {
     OUTCOME_FINISHED,
@@ -22,12 +23,15 @@ struct player {
     js_store *store;
     struct audio_playback *pb;
     unsigned rate;
+    double tempo; /* 1.0, or the listener's speed (SPEED_SETTING) */
     bool interactive;
 };
 
 struct note {
     jc_decoder *dec;
-    int ret; /* a decoding error, kept for after the pump */
+    struct speed *sp; /* NULL at normal speed */
+    bool flushed;     /* the decoder ended and the stretcher was told */
+    int16_t in[960];
 };
 
 static void resume_key(const char *id, char *key, size_t size)
@@ -67,13 +71,43 @@ static int pull(void *user, int16_t *pcm, size_t max_frames)
 {
     struct note *note = user;
     size_t got;
-    int ret = jc_decoder_read(note->dec, pcm, max_frames, &got);
+    int ret;
 
-    if (ret < 0) {
-        note->ret = ret;
-        return ret;
+    if (!note->sp) {
+        ret = jc_decoder_read(note->dec, pcm, max_frames, &got);
+        return ret < 0 ? ret : (int)got;
     }
-    return (int)got;
+    for (;;) {
+        got = speed_take(note->sp, pcm, max_frames);
+        if (got > 0 || note->flushed)
+            return (int)got;
+        ret = jc_decoder_read(note->dec, note->in, sizeof(note->in) / sizeof(note->in[0]), &got);
+        if (ret < 0)
+            return ret;
+        if (got == 0) {
+            speed_flush(note->sp);
+            note->flushed = true;
+            continue;
+        }
+        ret = speed_put(note->sp, note->in, got);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+/* The listener's speed, or 1 when unset or out of range. */
+static double listening_speed(js_store *store)
+{
+    char value[32];
+    char *end;
+    double tempo;
+
+    if (js_setting_get(store, SPEED_SETTING, value, sizeof(value)) < 0)
+        return 1.0;
+    tempo = strtod(value, &end);
+    if (*end || !(tempo >= SPEED_MIN && tempo <= SPEED_MAX))
+        return 1.0;
+    return tempo;
 }
 
 static int ensure_device(struct player *p, unsigned rate)
@@ -91,8 +125,16 @@ static void draw(const struct player *p, uint64_t at_ms, uint64_t total_ms, bool
     unsigned at = (unsigned)(at_ms / 1000), total = (unsigned)(total_ms / 1000);
 
     printf("\r%s %02u:%02u / %02u:%02u  %s ", paused ? "||" : "|>", at / 60, at % 60, total / 60,
-           total % 60, paused ? "paused, space resumes" : "Enter stops, space pauses");
+           total % 60, paused ? _("paused, space resumes") : _("Enter stops, space pauses"));
     fflush(stdout);
+}
+
+/* Frames heard since the count was before; the device's estimate of what
+ * is still buffered wobbles, so it never goes below zero. */
+static uint64_t heard_since(const struct player *p, uint64_t before)
+{
+    uint64_t now = audio_playback_heard(p->pb);
+    return now > before ? now - before : 0;
 }
 
 /* Plays one note from start_ms. *heard_ms receives how far the listener
@@ -117,12 +159,17 @@ static int play_note(struct player *p, const unsigned char *data, size_t len, ui
         if (ret < 0)
             goto error_decoder;
     }
+    if (p->tempo != 1.0) {
+        ret = speed_create(p->rate, p->tempo, &note.sp);
+        if (ret < 0)
+            goto error_decoder;
+    }
     before = audio_playback_heard(p->pb);
     for (;;) {
         enum key_event key = keys_poll();
-        uint64_t heard = audio_playback_heard(p->pb) - before;
+        uint64_t heard = heard_since(p, before);
 
-        *heard_ms = start_ms + heard * 1000 / p->rate;
+        *heard_ms = start_ms + (uint64_t)((double)heard * 1000 * p->tempo / p->rate);
         if (key == KEY_STOP) {
             ret = OUTCOME_STOPPED;
             break;
@@ -137,7 +184,8 @@ static int play_note(struct player *p, const unsigned char *data, size_t len, ui
         }
         ret = audio_playback_pump(p->pb, pull, &note);
         if (ret < 0) {
-            *heard_ms = start_ms + (audio_playback_heard(p->pb) - before) * 1000 / p->rate;
+            *heard_ms =
+                start_ms + (uint64_t)((double)heard_since(p, before) * 1000 * p->tempo / p->rate);
             goto error_decoder;
         }
         if (ret == 0) {
@@ -153,6 +201,7 @@ static int play_note(struct player *p, const unsigned char *data, size_t len, ui
         printf("\n");
 
 error_decoder:
+    speed_destroy(note.sp);
     jc_decoder_destroy(note.dec);
     return ret;
 }
@@ -182,13 +231,14 @@ static bool nearly_whole(uint64_t heard_ms, uint64_t total_ms)
 
 int playback_run(js_store *store, const struct js_message *first, bool next)
 {
-    struct player p = {.store = store, .interactive = keys_interactive()};
+    struct player p = {
+        .store = store, .tempo = listening_speed(store), .interactive = keys_interactive()};
     struct js_message m = *first;
     int ret, outcome, more, status = 1;
 
     ret = audio_init();
     if (ret < 0)
-        return app_fail("play: %s", audio_strerror(ret));
+        return app_fail("play: %s", app_strerror(ret));
     keys_init();
     for (;;) {
         struct jc_note_info info;
@@ -198,7 +248,7 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
 
         ret = js_message_load(store, m.id, &data, &len);
         if (ret < 0) {
-            app_fail("play %s: %s", m.id, js_strerror(ret));
+            app_fail("play %s: %s", m.id, app_strerror(ret));
             goto error_keys;
         }
         ret = jc_note_check(data, len, &info);
@@ -211,7 +261,7 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
         if (ret < 0) {
             if (ret == AUDIO_ERR_LOST)
                 set_resume_position(store, m.id, heard_ms);
-            app_fail("play %s: %s", m.id, audio_strerror(ret));
+            app_fail("play %s: %s", m.id, app_strerror(ret));
             goto error_keys;
         }
         outcome = ret;
@@ -223,7 +273,7 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
         if (m.box == JS_INBOX) {
             ret = js_inbox_mark_played(store, m.id, total_ms);
             if (ret < 0) {
-                app_fail("play %s: %s", m.id, js_strerror(ret));
+                app_fail("play %s: %s", m.id, app_strerror(ret));
                 goto error_keys;
             }
         }
@@ -233,12 +283,12 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
             break;
         more = js_inbox_next(store, &m);
         if (more < 0 && more != JS_ERR_NOT_FOUND) {
-            app_fail("play: %s", js_strerror(more));
+            app_fail("play: %s", app_strerror(more));
             goto error_keys;
         }
         ret = play_earcon(&p, more == 0 ? EARCON_NEXT : EARCON_END);
         if (ret < 0) {
-            app_fail("play: %s", audio_strerror(ret));
+            app_fail("play: %s", app_strerror(ret));
             goto error_keys;
         }
         if (more < 0)

@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <libintl.h>
+#include <locale.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,31 +16,35 @@
 #include "config.h"
 #include "net/net.h"
 
-static const char usage[] = "usage: jiashu-relay --listen HOST:PORT --db PATH [options]\n"
-                            "\n"
-                            "Runs a jiashu relay in the foreground (protocol: net/PROTOCOL.md).\n"
-                            "PORT 0 picks a free port; the chosen one is printed on stderr.\n"
-                            "IPv6 addresses go in brackets: [::1]:8080.\n"
-                            "\n"
-                            "options (defaults in brackets):\n"
-                            "  --max-message-bytes N   longest message accepted [2097152]\n"
-                            "  --max-family-bytes N    storage per family [268435456]\n"
-                            "  --max-mailbox N         undelivered messages per device [1000]\n"
-                            "  --max-connections N     simultaneous connections [10000]\n"
-                            "  --max-connections-per-ip N  [0 = no limit]\n"
-                            "  --max-wait S            longest long poll [60]\n"
-                            "  --idle-timeout S        close silent connections [30]\n"
-                            "  --upload-ttl S          partial uploads expire [86400]\n"
-                            "  --invite-ttl S          invites expire [86400]\n"
-                            "  --retention S           kept after every recipient has it [604800]\n"
-                            "  --max-age S             kept at most [2592000]\n"
-                            "  --cleanup-interval S    [60]\n"
-                            "  --token-rate R          requests/s per device [20]\n"
-                            "  --token-burst N         [100]\n"
-                            "  --join-rate R           join/create attempts/s per address [0.1]\n"
-                            "  --join-burst N          [5]\n"
-                            "  --quiet                 no per-request log lines\n"
-                            "  --help, --version\n";
+/* Marks a string for translation; translated when printed. */
+#define N_(s) (s)
+
+static const char *const usage =
+    N_("usage: jiashu-relay --listen HOST:PORT --db PATH [options]\n"
+       "\n"
+       "Runs a jiashu relay in the foreground (protocol: net/PROTOCOL.md).\n"
+       "PORT 0 picks a free port; the chosen one is printed on stderr.\n"
+       "IPv6 addresses go in brackets: [::1]:8080.\n"
+       "\n"
+       "options (defaults in brackets):\n"
+       "  --max-message-bytes N   longest message accepted [2097152]\n"
+       "  --max-family-bytes N    storage per family [268435456]\n"
+       "  --max-mailbox N         undelivered messages per device [1000]\n"
+       "  --max-connections N     simultaneous connections [10000]\n"
+       "  --max-connections-per-ip N  [0 = no limit]\n"
+       "  --max-wait S            longest long poll [60]\n"
+       "  --idle-timeout S        close silent connections [30]\n"
+       "  --upload-ttl S          partial uploads expire [86400]\n"
+       "  --invite-ttl S          invites expire [86400]\n"
+       "  --retention S           kept after every recipient has it [604800]\n"
+       "  --max-age S             kept at most [2592000]\n"
+       "  --cleanup-interval S    [60]\n"
+       "  --token-rate R          requests/s per device [20]\n"
+       "  --token-burst N         [100]\n"
+       "  --join-rate R           join/create attempts/s per address [0.1]\n"
+       "  --join-burst N          [5]\n"
+       "  --quiet                 no per-request log lines\n"
+       "  --help, --version\n");
 
 static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int status, const char *fmt, ...)
@@ -46,7 +52,7 @@ static int fail(int status, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     fputs("jiashu-relay: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vfprintf(stderr, gettext(fmt), ap);
     fputc('\n', stderr);
     va_end(ap);
     return status;
@@ -136,7 +142,14 @@ int main(int argc, char **argv)
     jn_relay_config_init(&cfg);
     char *listen_arg = NULL;
     const char *db = NULL;
+    const char *localedir = getenv("JIASHU_LOCALEDIR");
     int c;
+    /* Messages in the operator's language; numbers stay in the C locale. */
+    setlocale(LC_MESSAGES, "");
+    setlocale(LC_CTYPE, "");
+    bindtextdomain("jiashu", localedir && *localedir ? localedir : JIASHU_LOCALEDIR);
+    bind_textdomain_codeset("jiashu", "UTF-8");
+    textdomain("jiashu");
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         double v = 0;
@@ -151,7 +164,7 @@ int main(int argc, char **argv)
             db = optarg;
             break;
         case 'h':
-            fputs(usage, stdout);
+            fputs(gettext(usage), stdout);
             return 0;
         case 'V':
             printf("jiashu-relay %s\n", JIASHU_VERSION);
@@ -232,7 +245,8 @@ int main(int argc, char **argv)
     struct jn_relay *relay;
     int err = jn_relay_create(&cfg, &relay);
     if (err < 0)
-        return fail(1, "cannot start on %s:%u with %s: %s", cfg.host, port, db, jn_strerror(err));
+        return fail(1, "cannot start on %s:%u with %s: %s", cfg.host, port, db,
+                    gettext(jn_strerror(err)));
     int v6 = strchr(cfg.host, ':') != NULL;
     fprintf(stderr, "jiashu-relay: listening on %s%s%s:%u\n", v6 ? "[" : "", cfg.host,
             v6 ? "]" : "", jn_relay_port(relay));

@@ -30,9 +30,9 @@
 struct cleanup {
     unsigned input_rate;
     SpeexResamplerState *resampler; /* NULL when the input is already 16 kHz */
-    SpeexPreprocessState *pre;
-    uint64_t frames_in;     /* input frames received */
-    uint64_t frames_staged; /* 16 kHz frames that entered the filter */
+    SpeexPreprocessState *pre;      /* NULL when only resampling */
+    uint64_t frames_in;             /* input frames received */
+    uint64_t frames_staged;         /* 16 kHz frames that entered the filter */
     double b0, b1, b2, a1, a2, z1, z2;
     int16_t frame[FRAME];
     size_t fill;
@@ -53,7 +53,7 @@ static void highpass_init(struct cleanup *c)
     c->a2 = (1.0 - alpha) / a0;
 }
 
-int cleanup_create(unsigned input_rate, struct cleanup **out)
+int cleanup_create(unsigned input_rate, bool enhance, struct cleanup **out)
 {
     struct cleanup *c;
     int on = 1, off = 0, err = 0;
@@ -71,6 +71,10 @@ int cleanup_create(unsigned input_rate, struct cleanup **out)
         if (!c->resampler)
             goto error_cleanup;
         speex_resampler_skip_zeros(c->resampler);
+    }
+    if (!enhance) {
+        *out = c;
+        return 0;
     }
     c->pre = speex_preprocess_state_init(FRAME, CLEANUP_RATE);
     if (!c->pre)
@@ -97,19 +101,25 @@ error_cleanup:
 
 static int run_frame(struct cleanup *c, size_t keep, cleanup_emit_fn emit, void *user)
 {
-    speex_preprocess_run(c->pre, c->frame);
+    if (c->pre)
+        speex_preprocess_run(c->pre, c->frame);
     for (size_t i = 0; i < keep; i++)
         c->out[i] = c->frame[i] * (1.0f / 32768.0f);
     c->fill = 0;
     return emit(user, c->out, keep);
 }
 
-/* High-pass, then into 20 ms frames for the preprocessor. */
+/* High-pass, then into 20 ms frames for the preprocessor; or straight
+ * through when only resampling. */
 static int stage(struct cleanup *c, const float *in, size_t frames, cleanup_emit_fn emit,
                  void *user)
 {
     int res;
 
+    if (!c->pre) {
+        c->frames_staged += frames;
+        return frames ? emit(user, in, frames) : 0;
+    }
     for (size_t i = 0; i < frames; i++) {
         double x = in[i];
         double y = c->b0 * x + c->z1;
@@ -183,7 +193,8 @@ void cleanup_destroy(struct cleanup *c)
 {
     if (!c)
         return;
-    speex_preprocess_state_destroy(c->pre);
+    if (c->pre)
+        speex_preprocess_state_destroy(c->pre);
     if (c->resampler)
         speex_resampler_destroy(c->resampler);
     free(c);

@@ -94,8 +94,9 @@ struct jc_encoder_config {
     int bitrate;         /* bits/s; 0 means the default voice-note bitrate */
     bool cleanup;        /* speech clean-up (DC, loudness, steady noise) */
     /* Longest stretch of audio, in milliseconds, that may be held back
-     * before a page is written. A recording sets 1000 so a crash loses at
-     * most a second; 0 means the file default, which favours small
+     * before a page is written (at least 180: three 60 ms frames, else
+     * -EINVAL). A recording sets 1000 so a crash loses at most a second;
+     * 0 means the file default, pages of up to 4.8 s, which favours small
      * container overhead. */
     unsigned max_page_ms;
 };

@@ -1,158 +1,276 @@
 /*
- * PCM to Ogg Opus through libopusenc, tuned for speech: mono, voice signal,
- * wideband, 60 ms frames, complexity 10 (on this machine complexity 0 costs
- * 1.6 PESQ points at 16 kbit/s; the encoder is fast enough at 10).
+ * PCM to Ogg Opus, tuned for speech: mono, voice signal, wideband, 60 ms
+ * frames, complexity 10 (on this machine complexity 0 costs 1.6 PESQ points
+ * at 16 kbit/s; the encoder is fast enough at 10).
+ *
+ * libopus is fed 16 kHz directly and the Ogg pages are written here.
+ * libopusenc was the first choice, but it always resamples its input to
+ * 48 kHz, and for a wideband voice libopus then resamples it back down to
+ * 16 kHz: measured on 60 s of speech, encoding at 16 kHz costs 17 % less
+ * CPU for the same packets. Writing the pages ourselves also lets a
+ * recording bound exactly what it holds back, and the file default pick
+ * long pages for low overhead. The pages follow RFC 7845 and are checked
+ * with opusinfo, ffprobe, libogg and opusfile in the tests.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
-#include <opus/opusenc.h>
+#include <opus/opus.h>
 
 #include "cleanup.h"
 #include "codec.h"
+#include "ogg_crc.h"
 
-/* What a file written in one go may hold back before writing a page: long
- * pages spread the 27-byte page header over many packets. opusinfo warns
- * about pages of 5 s or more ("high muxing delay"), so stay under that. */
-#define FILE_MUXING_MS 4800
-#define FRAME_MS       60
+#define FRAME_MS   60
+#define FRAME      (CLEANUP_RATE * FRAME_MS / 1000) /* samples at 16 kHz */
+#define FRAME_48K  (48 * FRAME_MS)
+#define MAX_PACKET 1500 /* 60 ms at 64 kbit/s is 480 bytes */
+#define MAX_LACING 255
+/* A file written in one go: pages of up to 4.8 s spread the 27-byte page
+ * header over 80 packets; opusinfo warns about pages of 5 s or more. */
+#define FILE_PAGE_MS 4800
 
 struct jc_encoder {
-    OggOpusEnc *ope;
-    struct cleanup *cleanup; /* NULL when clean-up is off */
+    OpusEncoder *opus;
+    struct cleanup *input; /* to 16 kHz, cleaned up if asked */
     jc_write_fn write;
     void *user;
     int error; /* the first error, sticky: the stream is unusable after it */
     uint64_t frames_in;
     uint64_t max_frames;
     bool finished;
+    bool headers_written;
+    unsigned input_rate;
+    unsigned preskip;   /* at 48 kHz */
+    uint64_t samples16; /* 16 kHz samples handed to libopus, padding excluded */
+    uint64_t packets;
+    unsigned page_max_packets;
+
+    float frame[FRAME];
+    size_t fill;
+
+    /* The page being filled. */
+    uint32_t serial;
+    uint32_t sequence;
+    uint32_t crc[256];
+    unsigned segments;
+    unsigned page_packets;
+    size_t body_len;
+    unsigned char page[27 + MAX_LACING + MAX_LACING * 255];
 };
 
-static int write_page(void *user, const unsigned char *bytes, opus_int32 len)
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = v & 0xff;
+    p[1] = (v >> 8) & 0xff;
+    p[2] = (v >> 16) & 0xff;
+    p[3] = (v >> 24) & 0xff;
+}
+
+static void put16(unsigned char *p, unsigned v)
+{
+    p[0] = v & 0xff;
+    p[1] = (v >> 8) & 0xff;
+}
+
+/* Writes the page being filled, with the granule position and flags
+ * given, and starts an empty one. */
+static int flush_page(jc_encoder *enc, uint64_t granule, unsigned flags)
+{
+    unsigned char *h = enc->page;
+    size_t header = 27 + enc->segments;
+    int res;
+
+    memcpy(h, "OggS", 4);
+    h[4] = 0;
+    h[5] = (unsigned char)flags;
+    put32(h + 6, (uint32_t)granule);
+    put32(h + 10, (uint32_t)(granule >> 32));
+    put32(h + 14, enc->serial);
+    put32(h + 18, enc->sequence++);
+    h[26] = (unsigned char)enc->segments;
+    /* The lacing table was built at its place in the page; the body
+     * follows it directly. */
+    memmove(h + header, h + 27 + MAX_LACING, enc->body_len);
+    put32(h + 22, ogg_page_crc(enc->crc, h, header + enc->body_len));
+    res = enc->write(enc->user, h, header + enc->body_len);
+    enc->segments = 0;
+    enc->page_packets = 0;
+    enc->body_len = 0;
+    return res;
+}
+
+/* Adds a packet to the page being filled; the caller makes sure it fits. */
+static void add_packet(jc_encoder *enc, const unsigned char *packet, size_t len)
+{
+    size_t left = len;
+
+    do {
+        unsigned char lace = left >= 255 ? 255 : (unsigned char)left;
+        enc->page[27 + enc->segments++] = lace;
+        if (left < 255)
+            break;
+        left -= 255;
+    } while (1);
+    memcpy(enc->page + 27 + MAX_LACING + enc->body_len, packet, len);
+    enc->body_len += len;
+    enc->page_packets++;
+}
+
+static int write_headers(jc_encoder *enc)
+{
+    const char *vendor = opus_get_version_string();
+    size_t vendor_len = strlen(vendor);
+    unsigned char head[19], tags[8 + 4 + 64 + 4];
+    int res;
+
+    /* OpusHead (RFC 7845 5.1): version 1, mono, pre-skip, the input rate,
+     * no gain, mapping family 0. */
+    memcpy(head, "OpusHead", 8);
+    head[8] = 1;
+    head[9] = 1;
+    put16(head + 10, enc->preskip);
+    put32(head + 12, enc->input_rate);
+    put16(head + 16, 0);
+    head[18] = 0;
+    add_packet(enc, head, sizeof(head));
+    if ((res = flush_page(enc, 0, 0x02)) < 0)
+        return res;
+
+    /* OpusTags: the vendor string and no comments, no padding. */
+    if (vendor_len > 64)
+        vendor_len = 64;
+    memcpy(tags, "OpusTags", 8);
+    put32(tags + 8, (uint32_t)vendor_len);
+    memcpy(tags + 12, vendor, vendor_len);
+    put32(tags + 12 + vendor_len, 0);
+    add_packet(enc, tags, 16 + vendor_len);
+    if ((res = flush_page(enc, 0, 0)) < 0)
+        return res;
+    enc->headers_written = true;
+    return 0;
+}
+
+/* Encodes the full frame buffer. `last` marks the end of the stream. */
+static int encode_frame(jc_encoder *enc, bool last, uint64_t end_granule)
+{
+    unsigned char packet[MAX_PACKET];
+    int len, res;
+
+    len = opus_encode_float(enc->opus, enc->frame, FRAME, packet, MAX_PACKET);
+    if (len < 0)
+        return JC_ERR_ENCODER;
+    enc->fill = 0;
+    /* A packet of 60 ms at these bitrates needs a few lacing values. */
+    if (enc->segments + (size_t)len / 255 + 1 > MAX_LACING &&
+        (res = flush_page(enc, enc->packets * FRAME_48K, 0)) < 0)
+        return res;
+    add_packet(enc, packet, (size_t)len);
+    enc->packets++;
+    if (last)
+        return flush_page(enc, end_granule, 0x04);
+    if (enc->page_packets >= enc->page_max_packets)
+        return flush_page(enc, enc->packets * FRAME_48K, 0);
+    return 0;
+}
+
+static int feed(void *user, const float *pcm, size_t frames)
 {
     jc_encoder *enc = user;
     int res;
 
-    if (enc->error)
-        return 1;
-    if ((res = enc->write(enc->user, bytes, (size_t)len)) < 0) {
-        enc->error = res;
-        return 1;
+    while (frames > 0) {
+        size_t n = FRAME - enc->fill < frames ? FRAME - enc->fill : frames;
+        memcpy(enc->frame + enc->fill, pcm, n * sizeof(*pcm));
+        enc->fill += n;
+        enc->samples16 += n;
+        pcm += n;
+        frames -= n;
+        if (enc->fill == FRAME && (res = encode_frame(enc, false, 0)) < 0)
+            return res;
     }
     return 0;
-}
-
-static int close_stream(void *user)
-{
-    return 0;
-}
-
-static const OpusEncCallbacks callbacks = {write_page, close_stream};
-
-static int ope_error(int err)
-{
-    return err == OPE_ALLOC_FAIL ? -ENOMEM : JC_ERR_ENCODER;
 }
 
 static int configure(jc_encoder *enc, const struct jc_encoder_config *config)
 {
     int bitrate = config->bitrate ? config->bitrate : JC_DEFAULT_BITRATE;
-    int muxing_ms = config->max_page_ms ? (int)config->max_page_ms : FILE_MUXING_MS;
-    int decision_ms;
+    opus_int32 lookahead = 0;
     int err = 0;
 
-    /* libopusenc holds back the decision delay (its look-ahead for the
-     * speech/music analysis) and then up to the muxing delay before a page
-     * leaves. For a file both may be long; for a recording their sum, plus
-     * the frame being filled, must stay within max_page_ms. */
-    if (config->max_page_ms) {
-        decision_ms = muxing_ms / 10;
-        muxing_ms = muxing_ms - decision_ms - FRAME_MS;
-        if (muxing_ms < 0)
-            muxing_ms = 0;
-    } else {
-        decision_ms = 2000;
-    }
-    err |= ope_encoder_ctl(enc->ope, OPUS_SET_APPLICATION(OPUS_APPLICATION_VOIP));
-    err |= ope_encoder_ctl(enc->ope, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
-    err |= ope_encoder_ctl(enc->ope, OPUS_SET_BANDWIDTH(OPUS_BANDWIDTH_WIDEBAND));
-    err |= ope_encoder_ctl(enc->ope, OPUS_SET_EXPERT_FRAME_DURATION(OPUS_FRAMESIZE_60_MS));
-    err |= ope_encoder_ctl(enc->ope, OPUS_SET_COMPLEXITY(10));
-    err |= ope_encoder_ctl(enc->ope, OPUS_SET_BITRATE(bitrate));
-    err |= ope_encoder_ctl(enc->ope, OPE_SET_COMMENT_PADDING(0));
-    err |= ope_encoder_ctl(enc->ope, OPE_SET_MUXING_DELAY(muxing_ms * 48));
-    err |= ope_encoder_ctl(enc->ope, OPE_SET_DECISION_DELAY(decision_ms * 48));
-    return err ? JC_ERR_ENCODER : 0;
+    err |= opus_encoder_ctl(enc->opus, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
+    err |= opus_encoder_ctl(enc->opus, OPUS_SET_BANDWIDTH(OPUS_BANDWIDTH_WIDEBAND));
+    err |= opus_encoder_ctl(enc->opus, OPUS_SET_EXPERT_FRAME_DURATION(OPUS_FRAMESIZE_60_MS));
+    err |= opus_encoder_ctl(enc->opus, OPUS_SET_COMPLEXITY(10));
+    err |= opus_encoder_ctl(enc->opus, OPUS_SET_BITRATE(bitrate));
+    err |= opus_encoder_ctl(enc->opus, OPUS_SET_VBR(1));
+    err |= opus_encoder_ctl(enc->opus, OPUS_GET_LOOKAHEAD(&lookahead));
+    if (err || lookahead < 0)
+        return JC_ERR_ENCODER;
+    enc->preskip = (unsigned)lookahead * (48000 / CLEANUP_RATE);
+    /* A recording holds back the page being filled, the frame being filled
+     * and a few milliseconds in the input stage: whole frames up to
+     * max_page_ms less two frames keep the total within max_page_ms. */
+    if (config->max_page_ms)
+        enc->page_max_packets = (config->max_page_ms - 2 * FRAME_MS) / FRAME_MS;
+    else
+        enc->page_max_packets = FILE_PAGE_MS / FRAME_MS;
+    return 0;
+}
+
+static uint32_t new_serial(void)
+{
+    uint32_t serial;
+
+    if (getrandom(&serial, sizeof(serial), GRND_NONBLOCK) == sizeof(serial))
+        return serial;
+    return (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
 }
 
 int jc_encoder_create(const struct jc_encoder_config *config, jc_write_fn write, void *user,
                       jc_encoder **out)
 {
-    OggOpusComments *comments;
     jc_encoder *enc;
-    unsigned rate;
     int err = 0, res;
 
     if (config->input_rate < JC_MIN_INPUT_RATE || config->input_rate > JC_MAX_INPUT_RATE)
         return JC_ERR_WAV_RATE;
     if (config->bitrate && (config->bitrate < JC_MIN_BITRATE || config->bitrate > JC_MAX_BITRATE))
         return JC_ERR_BITRATE;
-    if (config->max_page_ms && config->max_page_ms < 2 * FRAME_MS)
+    if (config->max_page_ms && config->max_page_ms < 3 * FRAME_MS)
         return -EINVAL;
     enc = calloc(1, sizeof(*enc));
     if (!enc)
         return -ENOMEM;
     enc->write = write;
     enc->user = user;
+    enc->input_rate = config->input_rate;
     enc->max_frames = (uint64_t)JC_MAX_NOTE_SECONDS * config->input_rate;
-    rate = config->input_rate;
-    if (config->cleanup) {
-        if ((res = cleanup_create(config->input_rate, &enc->cleanup)) < 0)
-            goto error_encoder;
-        rate = CLEANUP_RATE;
-    }
-    comments = ope_comments_create();
-    if (!comments) {
-        res = -ENOMEM;
-        goto error_cleanup;
-    }
-    /* Mapping family 0: a plain mono stream, as RFC 7845 defines it. */
-    enc->ope =
-        ope_encoder_create_callbacks(&callbacks, enc, comments, (opus_int32)rate, 1, 0, &err);
-    ope_comments_destroy(comments);
-    if (!enc->ope) {
-        res = ope_error(err);
-        goto error_cleanup;
+    enc->serial = new_serial();
+    ogg_crc_init(enc->crc);
+    if ((res = cleanup_create(config->input_rate, config->cleanup, &enc->input)) < 0)
+        goto error_encoder;
+    enc->opus = opus_encoder_create(CLEANUP_RATE, 1, OPUS_APPLICATION_VOIP, &err);
+    if (!enc->opus) {
+        res = err == OPUS_ALLOC_FAIL ? -ENOMEM : JC_ERR_ENCODER;
+        goto error_input;
     }
     if ((res = configure(enc, config)) < 0)
-        goto error_ope;
+        goto error_opus;
     *out = enc;
     return 0;
 
-error_ope:
-    ope_encoder_destroy(enc->ope);
-error_cleanup:
-    cleanup_destroy(enc->cleanup);
+error_opus:
+    opus_encoder_destroy(enc->opus);
+error_input:
+    cleanup_destroy(enc->input);
 error_encoder:
     free(enc);
     return res;
-}
-
-static int feed(void *user, const float *pcm, size_t frames)
-{
-    jc_encoder *enc = user;
-    int err;
-
-    while (frames > 0) {
-        int n = frames > 4096 ? 4096 : (int)frames;
-        if ((err = ope_encoder_write_float(enc->ope, pcm, n)) != OPE_OK)
-            return enc->error ? enc->error : ope_error(err);
-        if (enc->error)
-            return enc->error;
-        pcm += n;
-        frames -= (size_t)n;
-    }
-    return 0;
 }
 
 int jc_encoder_write(jc_encoder *enc, const float *mono, size_t frames)
@@ -165,39 +283,50 @@ int jc_encoder_write(jc_encoder *enc, const float *mono, size_t frames)
         return -EINVAL;
     if (frames > enc->max_frames - enc->frames_in)
         return enc->error = JC_ERR_TOO_LONG;
+    if (!enc->headers_written && (res = write_headers(enc)) < 0)
+        return enc->error = res;
     enc->frames_in += frames;
-    if (enc->cleanup)
-        res = cleanup_process(enc->cleanup, mono, frames, feed, enc);
-    else
-        res = feed(enc, mono, frames);
-    if (res < 0)
+    if ((res = cleanup_process(enc->input, mono, frames, feed, enc)) < 0)
         enc->error = res;
     return res;
 }
 
 int jc_encoder_finish(jc_encoder *enc)
 {
-    int res = 0, err;
+    uint64_t end_granule;
+    int res;
 
     if (enc->error)
         return enc->error;
     if (enc->finished)
         return -EINVAL;
     enc->finished = true;
+    if (!enc->headers_written && (res = write_headers(enc)) < 0)
+        return enc->error = res;
     if (enc->frames_in == 0)
         return enc->error = JC_ERR_EMPTY;
-    if (enc->cleanup && (res = cleanup_finish(enc->cleanup, feed, enc)) < 0)
+    if ((res = cleanup_finish(enc->input, feed, enc)) < 0)
         return enc->error = res;
-    if ((err = ope_encoder_drain(enc->ope)) != OPE_OK)
-        return enc->error = ope_error(err);
-    return enc->error;
+    /* Pad with silence until the encoder's look-ahead has let out the
+     * last real sample; the last page's granule position then trims the
+     * padding (RFC 7845 4.4), so the note is exactly as long as its input. */
+    end_granule = enc->preskip + enc->samples16 * (48000 / CLEANUP_RATE);
+    for (;;) {
+        bool last = (enc->packets + 1) * FRAME_48K >= end_granule;
+        memset(enc->frame + enc->fill, 0, (FRAME - enc->fill) * sizeof(float));
+        if ((res = encode_frame(enc, last, end_granule)) < 0)
+            return enc->error = res;
+        if (last)
+            return 0;
+    }
 }
 
 void jc_encoder_destroy(jc_encoder *enc)
 {
     if (!enc)
         return;
-    ope_encoder_destroy(enc->ope);
-    cleanup_destroy(enc->cleanup);
+    if (enc->opus)
+        opus_encoder_destroy(enc->opus);
+    cleanup_destroy(enc->input);
     free(enc);
 }

@@ -16,6 +16,7 @@
 #include <opus/opus.h>
 
 #include "codec.h"
+#include "ogg_crc.h"
 
 #define PAGE_HEADER 27
 #define FLAG_CONT   0x01
@@ -60,27 +61,6 @@ static uint32_t le32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void crc_init(uint32_t *table)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t r = i << 24;
-        for (int k = 0; k < 8; k++)
-            r = r & 0x80000000u ? (r << 1) ^ 0x04c11db7u : r << 1;
-        table[i] = r;
-    }
-}
-
-/* The Ogg CRC of a page, computed with its own CRC field as zeros. */
-static uint32_t page_crc(const uint32_t *table, const unsigned char *p, size_t len)
-{
-    uint32_t crc = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char b = (i >= 22 && i < 26) ? 0 : p[i];
-        crc = (crc << 8) ^ table[((crc >> 24) ^ b) & 0xff];
-    }
-    return crc;
-}
-
 static void put32(unsigned char *p, uint32_t v)
 {
     p[0] = v & 0xff;
@@ -110,7 +90,7 @@ static int read_page(const uint32_t *crc, const unsigned char *data, size_t len,
     if (avail - PAGE_HEADER - pg->segments < body_len)
         return JC_ERR_TRUNCATED;
     pg->len = PAGE_HEADER + pg->segments + body_len;
-    if (page_crc(crc, p, pg->len) != le32(p + 22))
+    if (ogg_page_crc(crc, p, pg->len) != le32(p + 22))
         return JC_ERR_CORRUPT;
     pg->body = pg->lacing + pg->segments;
     pg->flags = p[5];
@@ -291,7 +271,7 @@ int jc_note_check(const unsigned char *data, size_t len, struct jc_note_info *in
     c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
-    crc_init(c->crc);
+    ogg_crc_init(c->crc);
     c->decoder = opus_decoder_create(48000, 1, &err);
     if (!c->decoder) {
         res = -ENOMEM;
@@ -310,7 +290,7 @@ error_checker:
 static void set_eos(const uint32_t *crc, unsigned char *page, size_t page_len, bool on)
 {
     page[5] = on ? page[5] | FLAG_EOS : page[5] & ~FLAG_EOS;
-    put32(page + 22, page_crc(crc, page, page_len));
+    put32(page + 22, ogg_page_crc(crc, page, page_len));
 }
 
 int jc_note_salvage(unsigned char *data, size_t len, size_t *usable_len)
@@ -322,7 +302,7 @@ int jc_note_salvage(unsigned char *data, size_t len, size_t *usable_len)
     size_t off = 0;
     int res = JC_ERR_EMPTY;
 
-    crc_init(crc);
+    ogg_crc_init(crc);
     if (len > JC_MAX_NOTE_BYTES)
         len = JC_MAX_NOTE_BYTES;
     /* Collect the last few pages that end an audio packet exactly at their

@@ -24,12 +24,12 @@ virtual_audio() {
     else
       echo 'pcm.!default { type asym; playback.pcm "spk" }'
     fi
-    echo "pcm.spk { type plug; slave { pcm { type file; slave.pcm \"null\"; file \"$SCRATCH/speaker.raw\"; format \"raw\" }; format S16_LE; rate 16000; channels 1 } }"
+    echo "pcm.spk { type plug; slave { pcm { type file; slave.pcm { type null }; file \"$SCRATCH/speaker.raw\"; format \"raw\" }; format S16_LE; rate 16000; channels 1 } }"
     if [ "$capture" = yes ]; then
       echo "pcm.mic { type plug; slave { pcm { type file; slave.pcm { type null }; file \"/dev/null\"; infile \"$SCRATCH/mic.raw\"; format \"raw\" }; format S16_LE; rate $mic_rate; channels 1 } }"
     fi
   } >"$SCRATCH/home/.asoundrc"
-  export HOME="$SCRATCH/home"
+  export HOME="$SCRATCH/home" ALSA_CONFIG_PATH="$SCRATCH/home/.asoundrc"
 }
 
 # burst_pattern FILE.raw: 3 s of 16 kHz S16_LE mono, a pattern that cannot
@@ -48,4 +48,18 @@ burst_pattern() {
 with_silence() {
   sox -q -r 16000 -c 1 -b 16 -e signed -t raw "$1" -r 16000 -c 1 -b 16 -e signed -t raw "$2" \
     pad "$3" "$4"
+}
+
+# decoded_raw ID OUT.raw: the message as 16 kHz S16_LE mono, through
+# `jiashu play --output` (the codec's decoder).
+decoded_raw() {
+  "$JIASHU" --home "$SCRATCH/jh" play "$1" --output "$SCRATCH/decoded.wav" >/dev/null
+  sox -q "$SCRATCH/decoded.wav" -r 16000 -c 1 -b 16 -e signed -t raw "$2"
+}
+
+# message_field ID COLUMN: a column of the message's line in `jiashu outbox`
+# or `jiashu inbox` (2 = state, 3 = duration in seconds).
+message_field() {
+  { "$JIASHU" --home "$SCRATCH/jh" outbox; "$JIASHU" --home "$SCRATCH/jh" inbox; } |
+    awk -v id="$1" -v col="$2" '$1 == id { print $col }'
 }

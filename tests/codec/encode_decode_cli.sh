@@ -86,6 +86,8 @@ awk -v a="$(soxi -D piped.out.wav)" -v b="$want" 'BEGIN { exit !(a - b < 0.0001 
 sox -q speech16.wav ten.wav pad 0 10 trim 0 10
 "$JIASHU" encode ten.wav lo.opus --bitrate 6000
 "$JIASHU" encode ten.wav hi.opus --bitrate=32000
+"$JIASHU" encode ten.wav max.opus --bitrate 64000
+opus_ok max.opus 10.0065 # packets over 255 bytes take several lacing values
 lo=$(stat -c %s lo.opus) hi=$(stat -c %s hi.opus)
 [ "$lo" -lt $((hi / 3)) ] || fail "--bitrate: 6 kbit/s gave $lo bytes, 32 kbit/s $hi"
 [ "$lo" -lt $((6000 * 10 / 8 * 12 / 10)) ] || fail "--bitrate 6000: $lo bytes for 10 s"
