@@ -157,6 +157,11 @@ static int run_screen(const struct app_context *ctx)
             return app_fail("station: %s is not a jiashu home (run 'jiashu setup' first)",
                             ctx->home);
     }
+    /* Before anything opens the sound card or starts a child. */
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        res = app_fail("station: the keypad screen needs a terminal");
+        goto error_reg;
+    }
     bc.home = ctx->home;
     bc.exe = exe;
     bc.sync_interval_ms = env_number("JIASHU_STATION_SYNC_SECONDS", 30, 1, 86400) * 1000;
@@ -195,10 +200,18 @@ static int run_screen(const struct app_context *ctx)
     while (!stop_requested) {
         int key = st_screen_read_key(100);
         int64_t now = mono_ms();
+        enum st_screen was;
 
-        if (key >= 0)
+        /* Every key that is waiting is taken now, so keys typed while the
+         * keypad is refused are spent while it is refused, not after. */
+        for (int n = 0; key >= 0 && n < 64; n++) {
             st_core_key(core, key, now);
+            key = st_screen_read_key(0);
+        }
+        was = core->view.screen;
         st_core_tick(core, now);
+        if (was == ST_SCREEN_REFUSED && core->view.screen != ST_SCREEN_REFUSED)
+            st_screen_flush_input();
         st_backend_poll(be, now);
         info.quiet = st_backend_quiet(be);
         info.full = st_backend_full(be);

@@ -87,6 +87,11 @@ int st_screen_read_key(int timeout_ms)
     return -1;
 }
 
+void st_screen_flush_input(void)
+{
+    flushinp();
+}
+
 /* ---- text placement ------------------------------------------------------- */
 
 /* Display width of the first n bytes of a UTF-8 string, and how many bytes

@@ -25,6 +25,8 @@ int st_screen_open(void);
 void st_screen_close(void);
 /* Waits up to timeout_ms for a key; returns an st_key, a digit, or -1. */
 int st_screen_read_key(int timeout_ms);
+/* Throws away keys typed but not read yet. */
+void st_screen_flush_input(void);
 /* Redraws the whole screen from the view: what is not in the view is not
  * on the screen. */
 void st_screen_draw(const struct st_view *view, const struct st_screen_info *info);

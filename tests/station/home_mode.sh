@@ -3,9 +3,11 @@
 # no way to leave, the three keys shown; and the command's own errors.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/station/tmux.sh"
+. "$TESTS_DIR/station/sound_devices.sh"
 H=$SCRATCH/home
 mkdir -p "$H"
 
+sound_devices
 screen_start 40 12 env LANG=zh_CN.UTF-8 JIASHU_STATION_IDLE_SECONDS=1 "$JIASHU" --home "$H" station
 screen_wait "1 听新消息"
 screen_wait "3 再听一遍"

@@ -3,6 +3,7 @@
 # idle timeout, and nothing of it stays on the screen; '*' ends it at once.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/station/tmux.sh"
+. "$TESTS_DIR/station/sound_devices.sh"
 FIXTURE=$1
 ST=$SCRATCH/station
 
@@ -10,6 +11,7 @@ echo 2468 | "$JIASHU" --home "$ST" station init --relay http://127.0.0.1:9
 "$FIXTURE" "$ST" add 4321 >/dev/null
 "$FIXTURE" "$ST" add 8765 >/dev/null
 
+sound_devices
 screen_start 40 12 env LANG=zh_CN.UTF-8 JIASHU_STATION_IDLE_SECONDS=2 JIASHU_STATION_PIN_DELAY_MS=100 \
   "$JIASHU" --home "$ST" station
 screen_wait "输入家庭号码"

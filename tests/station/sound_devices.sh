@@ -6,16 +6,17 @@
 # silence if there is none) and every stream that opens the speaker writes a
 # new $SCRATCH/speaker.raw.NNNN ("truncate false": the earcons and each
 # message open their own stream, so nothing played is overwritten). Exports
-# HOME so every program the test starts finds the set-up.
+# HOME and ALSA_CONFIG_PATH so every program the test starts finds it.
 sound_devices() {
   mkdir -p "$SCRATCH/home"
   [ -f "$SCRATCH/mic.raw" ] || sox -q -n -r 16000 -c 1 -b 16 -e signed -t raw "$SCRATCH/mic.raw" trim 0 30
   cat >"$SCRATCH/home/.asoundrc" <<ASOUND
 pcm.!default { type asym; playback.pcm "spk"; capture.pcm "mic" }
-pcm.spk { type plug; slave { pcm { type file; slave.pcm "null"; file "$SCRATCH/speaker.raw"; format "raw"; truncate false }; format S16_LE; rate 16000; channels 1 } }
+pcm.spk { type plug; slave { pcm { type file; slave.pcm { type null }; file "$SCRATCH/speaker.raw"; format "raw"; truncate false }; format S16_LE; rate 16000; channels 1 } }
 pcm.mic { type plug; slave { pcm { type file; slave.pcm { type null }; file "/dev/null"; infile "$SCRATCH/mic.raw"; format "raw" }; format S16_LE; rate 16000; channels 1 } }
 ASOUND
-  export HOME="$SCRATCH/home"
+  # ALSA then reads this file alone, not the machine's own configuration.
+  export HOME="$SCRATCH/home" ALSA_CONFIG_PATH="$SCRATCH/home/.asoundrc"
 }
 
 # speaker_bytes: all that reached the speaker so far.

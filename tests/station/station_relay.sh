@@ -6,6 +6,7 @@
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/station/tmux.sh"
 . "$TESTS_DIR/station/relay_lib.sh"
+. "$TESTS_DIR/station/sound_devices.sh"
 need_sync
 start_station_relay
 ST=$SCRATCH/station
@@ -18,6 +19,7 @@ for fam in li wang; do
 done
 echo 2468 | "$JIASHU" --home "$ST" station init --relay "$RELAY_URL" --name School
 
+sound_devices
 screen_start 80 24 env LANG=C JIASHU_STATION_AUDIO_DIR="$AUDIO" JIASHU_RECORD_PACE_US=20000 \
   JIASHU_STATION_SYNC_SECONDS=1 JIASHU_STATION_IDLE_SECONDS=60 "$JIASHU" --home "$ST" station
 screen_wait "Type your family number"

@@ -4,12 +4,14 @@
 # cannot join is not kept, and quiet hours silence the station.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/station/tmux.sh"
+. "$TESTS_DIR/station/sound_devices.sh"
 FIXTURE=$1
 ST=$SCRATCH/station
 
 echo 2468 | "$JIASHU" --home "$ST" station init --relay http://127.0.0.1:9
 "$FIXTURE" "$ST" add 4321 >/dev/null
 
+sound_devices
 screen_start 80 24 env LANG=C JIASHU_STATION_IDLE_SECONDS=60 JIASHU_STATION_PIN_DELAY_MS=100 \
   JIASHU_STATION_TRACE="$SCRATCH/trace" "$JIASHU" --home "$ST" station
 screen_wait "Type your family number"

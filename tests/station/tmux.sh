@@ -8,6 +8,9 @@
 #   screen_wait_gone TEXT [SECONDS] waits until it is not
 #   screen_stop                    ends the session and the program in it
 TMUX_SOCKET="$SCRATCH/tmux.sock"
+# The station opens the sound card for its earcons: in the sanitizer build,
+# what PortAudio and alsa-lib leak is theirs (the audio tests' list).
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$TESTS_DIR/audio/lsan.supp:print_suppressions=0}"
 TMUX_SESSION=station
 
 SCREEN_PID=""

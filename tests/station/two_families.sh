@@ -5,6 +5,7 @@
 # edge this test is not about); the stores and the commands run for real.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/station/tmux.sh"
+. "$TESTS_DIR/station/sound_devices.sh"
 FIXTURE=$1
 ST=$SCRATCH/station
 AUDIO=$SCRATCH/audio
@@ -33,6 +34,7 @@ same_audio() {
 }
 states() { "$JIASHU" --home "$1" "$2" --json | grep -o '"state": "[a-z]*"' | cut -d'"' -f4 | sort | tr '\n' ' '; }
 
+sound_devices
 screen_start 80 24 env LANG=C JIASHU_STATION_AUDIO_DIR="$AUDIO" JIASHU_RECORD_PACE_US=20000 \
   JIASHU_STATION_SYNC_SECONDS=3600 JIASHU_STATION_IDLE_SECONDS=60 "$JIASHU" --home "$ST" station
 screen_wait "Type your family number"

@@ -3,6 +3,7 @@
 # wait, the next wrong PIN waits longer, and the wait survives a restart.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/station/tmux.sh"
+. "$TESTS_DIR/station/sound_devices.sh"
 FIXTURE=$1
 ST=$SCRATCH/station
 
@@ -11,6 +12,7 @@ fam=$("$FIXTURE" "$ST" add 4321)
 [ "$fam" = 1 ] || fail "the first family is number 1, got '$fam'"
 
 run_station() {
+sound_devices
   screen_start 80 24 env LANG=C JIASHU_STATION_PIN_DELAY_MS=1000 JIASHU_STATION_IDLE_SECONDS=60 \
     JIASHU_STATION_TRACE="$SCRATCH/trace" "$JIASHU" --home "$ST" station
 }
