@@ -208,6 +208,8 @@ static int run_screen(const struct app_context *ctx)
             st_core_key(core, key, now);
             key = st_screen_read_key(0);
         }
+        /* A key may have taken long (a PIN's hash): the clock moved on. */
+        now = mono_ms();
         was = core->view.screen;
         st_core_tick(core, now);
         if (was == ST_SCREEN_REFUSED && core->view.screen != ST_SCREEN_REFUSED)

@@ -45,7 +45,7 @@ screen_keys 2
 screen_wait "正在录音"
 sleep 3
 screen_keys Enter
-screen_wait "已发送" 15
+screen_wait "1 听新消息" 20
 # The background sync sends it; the parent receives it.
 wait_for_state "$G" outbox "sent|delivered|played" 60
 SYNC=1 wait_for_state "$P" inbox "ready" 60

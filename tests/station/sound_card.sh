@@ -45,9 +45,14 @@ screen_keys 2
 screen_wait "正在录音"
 sleep 3
 screen_keys 2
-screen_wait "已发送" 15
-"$JIASHU" --home "$G" outbox --json >"$SCRATCH/outbox.json"
+# The reply is finished and queued ("已发送" shows a moment, then home).
+for i in $(seq 200); do
+  "$JIASHU" --home "$G" outbox --json >"$SCRATCH/outbox.json"
+  grep -q '"state": "ready"' "$SCRATCH/outbox.json" && break
+  sleep 0.1
+done
 grep -q '"state": "ready"' "$SCRATCH/outbox.json" || fail "the reply is not in the outbox"
+screen_wait "1 听新消息" 15
 ms=$(grep -o '"duration_ms": [0-9]*' "$SCRATCH/outbox.json" | grep -o '[0-9]*$')
 [ "$ms" -ge 2000 ] || fail "the reply lasts only $ms ms"
 id=$(grep -o '"id": "[^"]*"' "$SCRATCH/outbox.json" | cut -d'"' -f4)

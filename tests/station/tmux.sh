@@ -84,6 +84,23 @@ screen_wait() {
   done
 }
 
+# screen_wait_both A B [SECONDS]: waits until A and B are on one screen.
+screen_wait_both() {
+  local a=$1 b=$2 timeout=${3:-10} waited=0 text
+  while :; do
+    text=$(screen_text)
+    if echo "$text" | grep -qF -- "$a" && echo "$text" | grep -qF -- "$b"; then
+      return 0
+    fi
+    if [ "$waited" -ge $((timeout * 10)) ]; then
+      echo "--- screen:" >&2; echo "$text" >&2
+      fail "'$a' and '$b' did not appear together within ${timeout}s"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
 screen_wait_gone() {
   local text=$1 timeout=${2:-10} waited=0
   while screen_text | grep -qF -- "$text"; do

@@ -35,8 +35,7 @@ waited_at_least() {
 }
 screen_keys Enter
 t0=$(ms)
-screen_wait "Wrong number or PIN"
-screen_wait "Please wait"
+screen_wait_both "Wrong number or PIN" "Please wait"
 screen_lacks "[1]" "a refused family's number stays on the screen"
 
 # The right PIN typed during the wait opens nothing.
