@@ -1,0 +1,901 @@
+/*
+ * The keypad station's backend. The work on a family's messages is done by
+ * this program's own commands (inbox, play, record, sync), run as children
+ * with that family's --home: the command line is the project's stable
+ * contract, a child that crashes cannot take the screen down with it, and
+ * each child can only ever see the one home it was given.
+ */
+#define _GNU_SOURCE
+#include "station_backend.h"
+#include "station_sound.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define MAX_HOMES        ST_FAMILIES_MAX
+#define MAX_SYNCS        2  /* sync children at once: two cores, shared */
+#define MAX_QUEUE        64 /* messages one key plays */
+#define ID_MAX           80
+#define INBOX_MAX        (4 << 20) /* bytes of `inbox --json` we read at most */
+#define USAGE_EVERY      10000     /* ms between two measures of the storage used */
+#define COUNT_EVERY      5000      /* ms between two counts of new messages */
+#define RECORD_FINISH_MS 15000     /* a recording asked to stop has this long to end */
+
+struct home {
+    unsigned number; /* family number; 0 in home mode */
+    char path[512];
+    pid_t sync_pid;
+    int64_t next_sync; /* monotonic ms */
+    int64_t last_sync; /* Unix seconds */
+};
+
+struct st_backend {
+    struct st_backend_config config;
+    st_registry *reg;
+    char exe[PATH_MAX];
+    char root[PATH_MAX];
+    char trace[PATH_MAX];
+    char audio_dir[PATH_MAX];
+    st_sound *sound;
+    unsigned played_files;
+    struct home *homes; /* grows with the registry */
+    int nhomes, homes_cap;
+    int64_t now, next_usage, next_homes;
+    struct st_settings settings;
+    bool quiet, full;
+    int64_t used_bytes;
+
+    /* The session. Wiped by logout. */
+    bool open;
+    char session_home[PATH_MAX];
+    char queue[MAX_QUEUE][ID_MAX];
+    int queue_len, queue_pos;
+    char last_played[ID_MAX];
+    pid_t play_pid, record_pid;
+    int64_t record_started;
+    int64_t record_stopping; /* when it was asked to stop, 0 if not */
+    int record_status;       /* of the recording that ended last */
+    int count;
+    int64_t count_at;
+};
+
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- children -------------------------------------------------------------- */
+
+/* Starts EXE --home HOME args... with stdin from /dev/null and stdout and
+ * stderr to out_fd (or /dev/null), in its own process group so a key the
+ * terminal turns into a signal does not reach it. */
+static pid_t spawn(const st_backend *be, const char *home, const char *const *args, int out_fd)
+{
+    const char *argv[16];
+    int n = 0;
+    pid_t pid;
+
+    argv[n++] = be->exe;
+    argv[n++] = "--home";
+    argv[n++] = home;
+    for (int i = 0; args[i] && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+
+    pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        setpgid(0, 0);
+        if (null >= 0) {
+            dup2(null, STDIN_FILENO);
+            dup2(out_fd >= 0 ? out_fd : null, STDOUT_FILENO);
+            /* A child's error line goes where the station's own go, unless
+             * that is the terminal the screen is drawn on. */
+            if (isatty(STDERR_FILENO))
+                dup2(null, STDERR_FILENO);
+        }
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        execv(be->exe, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* 1 if it still runs, 0 once it ended (*status its exit status, or 128+signal). */
+static int child_running(pid_t pid, int *status)
+{
+    int ws;
+    pid_t r = waitpid(pid, &ws, WNOHANG);
+
+    if (r == 0)
+        return 1;
+    if (r < 0) {
+        *status = 127;
+        return 0;
+    }
+    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+    return 0;
+}
+
+/* Asks a child to stop with sig, waits up to grace_ms, then kills it. */
+static int child_stop(pid_t pid, int sig, int grace_ms)
+{
+    int status = 0;
+
+    if (pid <= 0)
+        return 0;
+    kill(pid, sig);
+    for (int waited = 0; waited < grace_ms; waited += 20) {
+        if (!child_running(pid, &status))
+            return status;
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return 128 + SIGKILL;
+}
+
+/* Runs a command and reads its standard output (at most INBOX_MAX bytes).
+ * On success *out is a NUL-terminated malloc'd buffer the caller frees. */
+static int run_capture(const st_backend *be, const char *home, const char *const *args, char **out)
+{
+    int fds[2], status = 0, res;
+    size_t len = 0, cap = 8192;
+    char *buf;
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -errno;
+    buf = malloc(cap);
+    if (!buf) {
+        res = -ENOMEM;
+        goto error_pipe;
+    }
+    pid = spawn(be, home, args, fds[1]);
+    close(fds[1]);
+    fds[1] = -1;
+    if (pid < 0) {
+        res = pid;
+        goto error_buf;
+    }
+    for (;;) {
+        ssize_t n;
+        if (len + 1 >= cap) {
+            char *bigger;
+            if (cap >= INBOX_MAX) {
+                kill(pid, SIGKILL);
+                break;
+            }
+            bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                kill(pid, SIGKILL);
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        n = read(fds[0], buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    close(fds[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        free(buf);
+        return -EIO;
+    }
+    *out = buf;
+    return 0;
+
+error_buf:
+    free(buf);
+error_pipe:
+    close(fds[0]);
+    if (fds[1] >= 0)
+        close(fds[1]);
+    return res;
+}
+
+/* ---- a home's inbox ---------------------------------------------------------- */
+
+/* Whether an inbox entry is waiting to be heard, and whether it was heard. */
+static void entry_state(json_t *entry, bool *ready, bool *played)
+{
+    json_t *state = json_object_get(entry, "state");
+    json_t *flag = json_object_get(entry, "played");
+    const char *s = json_string_value(state);
+
+    *ready = false;
+    *played = false;
+    if (s) {
+        *played = !strcmp(s, "played");
+        *ready = !strcmp(s, "ready");
+    } else if (json_is_boolean(flag)) {
+        *played = json_is_true(flag);
+        *ready = !*played;
+    }
+}
+
+static json_t *inbox_entries(json_t *root)
+{
+    if (json_is_array(root))
+        return root;
+    if (json_is_object(root)) {
+        json_t *a = json_object_get(root, "messages");
+        if (json_is_array(a))
+            return a;
+        a = json_object_get(root, "inbox");
+        if (json_is_array(a))
+            return a;
+    }
+    return NULL;
+}
+
+/* Reads the inbox of home: the ids of messages ready and not heard, in the
+ * order the inbox lists them (oldest first), and the newest heard one. */
+static int read_inbox(st_backend *be, const char *home, char (*ids)[ID_MAX], int max, int *n,
+                      char *last_played)
+{
+    static const char *const args[] = {"inbox", "--json", NULL};
+    json_t *root, *entries, *entry;
+    json_error_t jerr;
+    char *text = NULL;
+    size_t i;
+    int res;
+
+    *n = 0;
+    if (last_played)
+        last_played[0] = '\0';
+    if ((res = run_capture(be, home, args, &text)) < 0)
+        return res;
+    root = json_loads(text, 0, &jerr);
+    free(text);
+    if (!root)
+        return -EPROTO;
+    entries = inbox_entries(root);
+    if (!entries) {
+        json_decref(root);
+        return -EPROTO;
+    }
+    json_array_foreach(entries, i, entry)
+    {
+        const char *id = json_string_value(json_object_get(entry, "id"));
+        bool ready, played;
+        if (!id || strlen(id) >= ID_MAX || strchr(id, '/') || id[0] == '-')
+            continue;
+        entry_state(entry, &ready, &played);
+        if (ready && ids && *n < max)
+            snprintf(ids[(*n)++], ID_MAX, "%s", id);
+        else if (ready && !ids)
+            (*n)++;
+        if (played && last_played)
+            snprintf(last_played, ID_MAX, "%s", id);
+    }
+    json_decref(root);
+    return 0;
+}
+
+/* ---- sync and storage ---------------------------------------------------------- */
+
+static int64_t dir_bytes(const char *path, int depth)
+{
+    int64_t total = 0;
+    struct dirent *de;
+    DIR *dir;
+
+    if (depth > 8)
+        return 0;
+    dir = opendir(path);
+    if (!dir)
+        return 0;
+    while ((de = readdir(dir)) != NULL) {
+        char sub[PATH_MAX];
+        struct stat st;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= (int)sizeof(sub))
+            continue;
+        if (lstat(sub, &st) < 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            total += dir_bytes(sub, depth + 1);
+        else if (S_ISREG(st.st_mode))
+            total += (int64_t)st.st_blocks * 512;
+    }
+    closedir(dir);
+    return total;
+}
+
+/* Station mode: the homes follow the registry (a family added by the
+ * teacher starts syncing at once). */
+static int load_homes(st_backend *be)
+{
+    unsigned *numbers;
+    int n;
+
+    if (!be->config.station)
+        return 0;
+    numbers = calloc(MAX_HOMES, sizeof(*numbers));
+    if (!numbers)
+        return -ENOMEM;
+    n = st_registry_families(be->reg, numbers, MAX_HOMES);
+    if (n < 0) {
+        free(numbers);
+        return n;
+    }
+    for (int i = 0; i < n; i++) {
+        bool known = false;
+        for (int j = 0; j < be->nhomes && !known; j++)
+            known = be->homes[j].number == numbers[i];
+        if (known)
+            continue;
+        if (be->nhomes == be->homes_cap) {
+            int cap = be->homes_cap ? be->homes_cap * 2 : 16;
+            struct home *more = realloc(be->homes, (size_t)cap * sizeof(*more));
+            if (!more)
+                break;
+            be->homes = more;
+            be->homes_cap = cap;
+        }
+        struct home *h = &be->homes[be->nhomes];
+        memset(h, 0, sizeof(*h));
+        h->number = numbers[i];
+        if (st_registry_family_home(be->reg, numbers[i], h->path, sizeof(h->path)) < 0)
+            continue;
+        h->last_sync = st_registry_last_sync(be->reg, numbers[i]);
+        h->next_sync = be->now;
+        be->nhomes++;
+    }
+    free(numbers);
+    return 0;
+}
+
+static void stop_syncs(st_backend *be)
+{
+    for (int i = 0; i < be->nhomes; i++) {
+        if (be->homes[i].sync_pid > 0) {
+            child_stop(be->homes[i].sync_pid, SIGTERM, 2000);
+            be->homes[i].sync_pid = 0;
+        }
+    }
+}
+
+static void update_conditions(st_backend *be)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+
+    localtime_r(&t, &tm);
+    if (be->reg)
+        st_registry_get_settings(be->reg, &be->settings);
+    be->quiet = st_quiet_now(&be->settings, tm.tm_hour * 60 + tm.tm_min);
+    if (be->now >= be->next_usage) {
+        be->used_bytes = dir_bytes(be->root, 0);
+        be->next_usage = be->now + USAGE_EVERY;
+    }
+    be->full = be->settings.quota_mb > 0 && be->used_bytes > be->settings.quota_mb * 1048576;
+}
+
+void st_backend_poll(st_backend *be, int64_t now)
+{
+    static const char *const sync_args[] = {"sync", NULL};
+    int running = 0;
+
+    be->now = now;
+    if (now >= be->next_homes) {
+        load_homes(be);
+        update_conditions(be);
+        be->next_homes = now + 1000;
+    }
+    for (int i = 0; i < be->nhomes; i++) {
+        struct home *h = &be->homes[i];
+        int status;
+        if (h->sync_pid <= 0)
+            continue;
+        if (child_running(h->sync_pid, &status)) {
+            running++;
+            continue;
+        }
+        h->sync_pid = 0;
+        h->next_sync = now + be->config.sync_interval_ms;
+        if (status == 0) {
+            h->last_sync = time(NULL);
+            if (be->reg)
+                st_registry_set_last_sync(be->reg, h->number, h->last_sync);
+            if (be->open && !strcmp(h->path, be->session_home))
+                be->count_at = 0; /* count again: something may have arrived */
+        }
+    }
+    /* Quiet hours: no sync at all. A full store: no sync either, and the
+     * teacher's screen says why, rather than evicting what nobody heard. */
+    if (be->quiet || be->full) {
+        stop_syncs(be);
+        return;
+    }
+    for (int i = 0; i < be->nhomes && running < MAX_SYNCS; i++) {
+        struct home *h = &be->homes[i];
+        char log[PATH_MAX];
+        int fd;
+        if (h->sync_pid > 0 || now < h->next_sync)
+            continue;
+        if (snprintf(log, sizeof(log), "%s/station-sync.log", h->path) >= (int)sizeof(log))
+            continue;
+        fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        h->sync_pid = spawn(be, h->path, sync_args, fd);
+        if (fd >= 0)
+            close(fd);
+        if (h->sync_pid < 0) {
+            h->sync_pid = 0;
+            h->next_sync = now + be->config.sync_interval_ms;
+            continue;
+        }
+        running++;
+    }
+}
+
+bool st_backend_quiet(const st_backend *be)
+{
+    return be->quiet;
+}
+
+bool st_backend_full(const st_backend *be)
+{
+    return be->full;
+}
+
+/* ---- the core's operations --------------------------------------------------- */
+
+static void stop_audio(st_backend *be)
+{
+    if (be->play_pid > 0) {
+        child_stop(be->play_pid, SIGTERM, 1000);
+        be->play_pid = 0;
+    }
+    be->queue_len = be->queue_pos = 0;
+    wipe(be->queue, sizeof(be->queue));
+}
+
+static void open_session(st_backend *be, const char *home)
+{
+    snprintf(be->session_home, sizeof(be->session_home), "%s", home);
+    be->open = true;
+    be->count = -1;
+    be->count_at = 0;
+}
+
+static int op_login(void *p, unsigned family, const char *pin, int64_t *wait_ms)
+{
+    st_backend *be = p;
+    char home[PATH_MAX];
+    int res;
+
+    if (!be->config.station)
+        return -EINVAL;
+    res = st_registry_check_family(be->reg, family, pin, wait_ms);
+    if (res != 0)
+        return res;
+    if ((res = st_registry_family_home(be->reg, family, home, sizeof(home))) < 0)
+        return res;
+    open_session(be, home);
+    return 0;
+}
+
+static int op_teacher_login(void *p, const char *pin, int64_t *wait_ms)
+{
+    st_backend *be = p;
+
+    if (!be->config.station)
+        return -EINVAL;
+    return st_registry_check_teacher(be->reg, pin, wait_ms);
+}
+
+static void op_logout(void *p)
+{
+    st_backend *be = p;
+
+    stop_audio(be);
+    if (be->record_pid > 0) {
+        child_stop(be->record_pid, SIGINT, RECORD_FINISH_MS); /* kept and sent, never lost */
+        be->record_pid = 0;
+        be->record_stopping = 0;
+    }
+    if (be->config.station) {
+        be->open = false;
+        wipe(be->session_home, sizeof(be->session_home));
+    }
+    wipe(be->last_played, sizeof(be->last_played));
+    be->count = -1;
+    be->count_at = 0;
+}
+
+static int op_new_count(void *p)
+{
+    st_backend *be = p;
+    int64_t now = mono_ms();
+    int n;
+
+    if (!be->open)
+        return -1;
+    if (be->count_at && now - be->count_at < COUNT_EVERY)
+        return be->count;
+    be->count_at = now;
+    if (read_inbox(be, be->session_home, NULL, 0, &n, NULL) == 0)
+        be->count = n;
+    return be->count;
+}
+
+static int start_play(st_backend *be, const char *id)
+{
+    char out[PATH_MAX + 32];
+    const char *args[] = {"play", id, NULL, NULL, NULL};
+    pid_t pid;
+
+    if (be->audio_dir[0]) {
+        snprintf(out, sizeof(out), "%s/played-%u.wav", be->audio_dir, ++be->played_files);
+        args[2] = "--output";
+        args[3] = out;
+    }
+    if (be->sound)
+        st_sound_wait_idle(be->sound, 1000); /* the speaker is the message's now */
+    pid = spawn(be, be->session_home, args, -1);
+    if (pid < 0)
+        return (int)pid;
+    be->play_pid = pid;
+    snprintf(be->last_played, sizeof(be->last_played), "%s", id);
+    return 0;
+}
+
+static int op_play_new(void *p)
+{
+    st_backend *be = p;
+    int res, n = 0;
+
+    if (!be->open)
+        return -EPERM;
+    stop_audio(be);
+    if ((res = read_inbox(be, be->session_home, be->queue, MAX_QUEUE, &n, NULL)) < 0)
+        return res;
+    if (!n)
+        return 0;
+    be->queue_len = n;
+    be->queue_pos = 0;
+    if ((res = start_play(be, be->queue[0])) < 0) {
+        stop_audio(be);
+        return res;
+    }
+    return n;
+}
+
+static int op_replay_last(void *p)
+{
+    st_backend *be = p;
+    char last[ID_MAX];
+    int res, n;
+
+    if (!be->open)
+        return -EPERM;
+    stop_audio(be);
+    if (!be->last_played[0]) {
+        if ((res = read_inbox(be, be->session_home, NULL, 0, &n, last)) < 0)
+            return res;
+        if (!last[0])
+            return -ENOENT;
+        snprintf(be->last_played, sizeof(be->last_played), "%s", last);
+    }
+    snprintf(last, sizeof(last), "%s", be->last_played);
+    be->queue_len = 1;
+    be->queue_pos = 0;
+    snprintf(be->queue[0], ID_MAX, "%s", last);
+    return start_play(be, last);
+}
+
+static int op_audio_poll(void *p, int *index, int *total)
+{
+    st_backend *be = p;
+    int status;
+
+    if (be->play_pid <= 0)
+        return 0;
+    if (child_running(be->play_pid, &status)) {
+        *index = be->queue_pos + 1;
+        *total = be->queue_len;
+        return 1;
+    }
+    be->play_pid = 0;
+    be->count_at = 0;
+    if (++be->queue_pos >= be->queue_len || start_play(be, be->queue[be->queue_pos]) < 0) {
+        stop_audio(be);
+        return 0;
+    }
+    *index = be->queue_pos + 1;
+    *total = be->queue_len;
+    return 1;
+}
+
+static void op_audio_stop(void *p)
+{
+    stop_audio(p);
+}
+
+static int op_record_start(void *p)
+{
+    st_backend *be = p;
+    char seconds[16], in[PATH_MAX + 32];
+    const char *args[] = {"record", "--max-seconds", seconds, NULL, NULL, NULL};
+    pid_t pid;
+
+    if (!be->open)
+        return -EPERM;
+    stop_audio(be);
+    snprintf(seconds, sizeof(seconds), "%d", be->config.max_record_seconds);
+    if (be->audio_dir[0]) {
+        snprintf(in, sizeof(in), "%s/reply.wav", be->audio_dir);
+        args[3] = "--input";
+        args[4] = in;
+    }
+    be->record_status = 0;
+    be->record_stopping = 0;
+    if (be->sound)
+        st_sound_wait_idle(be->sound, 1000); /* the start beep, not in the reply */
+    pid = spawn(be, be->session_home, args, -1);
+    if (pid < 0)
+        return (int)pid;
+    be->record_pid = pid;
+    be->record_started = mono_ms();
+    return 0;
+}
+
+static int op_record_stop(void *p)
+{
+    st_backend *be = p;
+
+    /* `record` ends a recording and queues it on SIGINT, as at Ctrl-C;
+     * record_poll() follows it to the end. */
+    if (be->record_pid > 0 && !be->record_stopping) {
+        kill(be->record_pid, SIGINT);
+        be->record_stopping = mono_ms();
+    }
+    return 0;
+}
+
+static int op_record_poll(void *p, int *seconds)
+{
+    st_backend *be = p;
+    int status;
+
+    if (be->record_pid <= 0)
+        return be->record_status; /* ended: queued (0) or failed */
+    *seconds =
+        (int)(((be->record_stopping ? be->record_stopping : mono_ms()) - be->record_started) /
+              1000);
+    if (child_running(be->record_pid, &status)) {
+        if (!be->record_stopping || mono_ms() - be->record_stopping < RECORD_FINISH_MS)
+            return 1;
+        /* It does not end: what it committed is finalised by the next open. */
+        status = child_stop(be->record_pid, SIGKILL, 0);
+    }
+    be->record_pid = 0;
+    be->record_stopping = 0;
+    be->record_status = status == 0 ? 0 : -EIO;
+    return be->record_status;
+}
+
+static void op_earcon(void *p, enum st_earcon e)
+{
+    static const char *const names[] = {"key", "error", "ok", "start", "leave"};
+    st_backend *be = p;
+    FILE *f;
+
+    if (be->quiet)
+        return;
+    if (be->trace[0] && (f = fopen(be->trace, "a")) != NULL) {
+        fprintf(f, "earcon %s\n", names[e]);
+        fclose(f);
+    }
+    if (be->sound)
+        st_sound_play(be->sound, e);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static int op_add_family(void *p, const char *invite, const char *pin, unsigned *number)
+{
+    st_backend *be = p;
+    char relay[1024], name[128], home[PATH_MAX];
+    const char *setup[] = {"setup", "--relay", relay, "--name", name, NULL};
+    const char *join[] = {"family", "join", invite, NULL};
+    char *out = NULL;
+    int res;
+
+    if (!be->config.station)
+        return -EINVAL;
+    if ((res = st_registry_get_text(be->reg, "relay", relay, sizeof(relay))) < 0)
+        return res;
+    if (st_registry_get_text(be->reg, "name", name, sizeof(name)) < 0)
+        snprintf(name, sizeof(name), "station");
+    if ((res = st_registry_add_family(be->reg, pin, number)) < 0)
+        return res;
+    if ((res = st_registry_family_home(be->reg, *number, home, sizeof(home))) < 0)
+        goto error_family;
+    if ((res = run_capture(be, home, setup, &out)) < 0)
+        goto error_family;
+    free(out);
+    if ((res = run_capture(be, home, join, &out)) < 0)
+        goto error_family;
+    free(out);
+    be->next_homes = 0; /* start syncing it on the next poll */
+    return 0;
+
+error_family:
+    st_registry_remove_family(be->reg, *number);
+    if (st_registry_family_home(be->reg, *number, home, sizeof(home)) == 0)
+        nftw(home, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    *number = 0;
+    return res;
+}
+
+static int op_list_families(void *p, struct st_family_row *rows, int max)
+{
+    st_backend *be = p;
+    int n = 0;
+
+    load_homes(be);
+    for (int i = 0; i < be->nhomes && n < max; i++) {
+        rows[n].number = be->homes[i].number;
+        rows[n].bytes = dir_bytes(be->homes[i].path, 0);
+        rows[n].last_sync = be->homes[i].last_sync;
+        rows[n].unplayed = -1;
+        n++;
+    }
+    return n;
+}
+
+static int op_get_settings(void *p, struct st_settings *settings)
+{
+    st_backend *be = p;
+
+    if (!be->reg)
+        return -EINVAL;
+    return st_registry_get_settings(be->reg, settings);
+}
+
+static int op_set_settings(void *p, const struct st_settings *settings)
+{
+    st_backend *be = p;
+    int res;
+
+    if (!be->reg)
+        return -EINVAL;
+    if ((res = st_registry_set_settings(be->reg, settings)) < 0)
+        return res;
+    be->next_homes = 0;
+    be->next_usage = 0;
+    return 0;
+}
+
+static const struct st_backend_ops ops = {
+    .login = op_login,
+    .teacher_login = op_teacher_login,
+    .logout = op_logout,
+    .new_count = op_new_count,
+    .play_new = op_play_new,
+    .replay_last = op_replay_last,
+    .audio_poll = op_audio_poll,
+    .audio_stop = op_audio_stop,
+    .record_start = op_record_start,
+    .record_stop = op_record_stop,
+    .record_poll = op_record_poll,
+    .earcon = op_earcon,
+    .add_family = op_add_family,
+    .list_families = op_list_families,
+    .get_settings = op_get_settings,
+    .set_settings = op_set_settings,
+};
+
+const struct st_backend_ops *st_backend_ops(void)
+{
+    return &ops;
+}
+
+int st_backend_create(const struct st_backend_config *config, st_registry *reg, st_backend **out)
+{
+    st_backend *be;
+    int res;
+
+    if (config->station && !reg)
+        return -EINVAL;
+    be = calloc(1, sizeof(*be));
+    if (!be)
+        return -ENOMEM;
+    be->config = *config;
+    be->reg = reg;
+    be->count = -1;
+    be->now = mono_ms();
+    if (snprintf(be->exe, sizeof(be->exe), "%s", config->exe) >= (int)sizeof(be->exe) ||
+        snprintf(be->root, sizeof(be->root), "%s", config->home) >= (int)sizeof(be->root) ||
+        snprintf(be->trace, sizeof(be->trace), "%s",
+                 config->trace_path ? config->trace_path : "") >= (int)sizeof(be->trace) ||
+        snprintf(be->audio_dir, sizeof(be->audio_dir), "%s",
+                 config->audio_dir ? config->audio_dir : "") >= (int)sizeof(be->audio_dir)) {
+        res = -ENAMETOOLONG;
+        goto error_be;
+    }
+    be->config.exe = be->exe;
+    be->config.home = be->root;
+    be->config.trace_path = be->trace;
+    be->config.audio_dir = be->audio_dir;
+    if (!config->station) {
+        be->homes = calloc(1, sizeof(*be->homes));
+        if (!be->homes) {
+            res = -ENOMEM;
+            goto error_be;
+        }
+        if (snprintf(be->homes[0].path, sizeof(be->homes[0].path), "%s", config->home) >=
+            (int)sizeof(be->homes[0].path)) {
+            free(be->homes);
+            res = -ENAMETOOLONG;
+            goto error_be;
+        }
+        be->nhomes = be->homes_cap = 1;
+        open_session(be, config->home);
+    }
+    /* Without sound the station still works: the screen says everything. */
+    if (st_sound_create(&be->sound) < 0)
+        be->sound = NULL;
+    *out = be;
+    return 0;
+
+error_be:
+    free(be);
+    return res;
+}
+
+void st_backend_destroy(st_backend *be)
+{
+    if (!be)
+        return;
+    op_logout(be);
+    stop_syncs(be);
+    st_sound_destroy(be->sound);
+    wipe(be->session_home, sizeof(be->session_home));
+    free(be->homes);
+    free(be);
+}

@@ -1,0 +1,644 @@
+/*
+ * The keypad state machine. Every screen takes only the keys it knows; any
+ * other key sounds the error earcon and changes nothing, so a child leaning
+ * on the keypad cannot wander into a corner.
+ */
+#include "station_core.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WAIT_MARGIN_MS 300
+
+enum pending_op {
+    PENDING_NONE,
+    PENDING_ADD_FAMILY,
+    PENDING_RECORD_END, /* a reply asked to stop, being finished */
+};
+
+/* Memory that held a PIN is wiped in a way the compiler may not drop. */
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+static void earcon(struct st_core *core, enum st_earcon e)
+{
+    if (core->ops->earcon)
+        core->ops->earcon(core->be, e);
+}
+
+static void clear_entry(struct st_core *core)
+{
+    wipe(core->view.entry, sizeof(core->view.entry));
+}
+
+static void refresh_count(struct st_core *core)
+{
+    core->view.new_count = core->in_session ? core->ops->new_count(core->be) : -1;
+    core->last_count = core->now;
+}
+
+static void go(struct st_core *core, enum st_screen screen)
+{
+    clear_entry(core);
+    core->view.screen = screen;
+    core->view.step = 0;
+    if (screen == ST_SCREEN_HOME)
+        refresh_count(core);
+}
+
+static void notice(struct st_core *core, enum st_notice n, int error, enum st_screen after)
+{
+    clear_entry(core);
+    core->view.notice = n;
+    core->view.error = error;
+    core->view.screen = ST_SCREEN_NOTICE;
+    core->after_notice = after;
+    core->notice_until = core->now + core->config.notice_ms;
+}
+
+static enum st_screen rest_screen(const struct st_core *core)
+{
+    return core->config.station ? ST_SCREEN_START : ST_SCREEN_HOME;
+}
+
+void st_core_reset(struct st_core *core)
+{
+    bool station = core->view.station;
+
+    if (core->view.screen == ST_SCREEN_PLAYING)
+        core->ops->audio_stop(core->be);
+    if (core->view.screen == ST_SCREEN_RECORDING)
+        core->ops->record_stop(core->be);
+    if (core->config.station && (core->in_session || core->teacher)) {
+        core->ops->logout(core->be);
+        core->in_session = false;
+    }
+    core->teacher = false;
+    wipe(&core->view, sizeof(core->view));
+    wipe(core->code, sizeof(core->code));
+    wipe(core->first_pin, sizeof(core->first_pin));
+    core->first_quiet = 0;
+    core->pending = PENDING_NONE;
+    core->view.station = station;
+    core->view.new_count = -1;
+    go(core, rest_screen(core));
+}
+
+void st_core_init(struct st_core *core, const struct st_config *config,
+                  const struct st_backend_ops *ops, void *be, int64_t now)
+{
+    memset(core, 0, sizeof(*core));
+    core->config = *config;
+    if (core->config.notice_ms <= 0)
+        core->config.notice_ms = 2500;
+    core->ops = ops;
+    core->be = be;
+    core->now = core->last_key = now;
+    core->view.station = config->station;
+    core->in_session = !config->station; /* home mode: the one family is always open */
+    st_core_reset(core);
+}
+
+void st_core_finish(struct st_core *core)
+{
+    st_core_reset(core);
+    wipe(core, sizeof(*core));
+}
+
+/* Appends a digit to the entry if it fits; false (and the error earcon) if not. */
+static bool type_digit(struct st_core *core, int key, size_t max)
+{
+    size_t len = strlen(core->view.entry);
+
+    if (key < '0' || key > '9' || len >= max) {
+        earcon(core, ST_EARCON_ERROR);
+        return false;
+    }
+    core->view.entry[len] = (char)key;
+    core->view.entry[len + 1] = '\0';
+    earcon(core, ST_EARCON_KEY);
+    return true;
+}
+
+/* Backspace: true if a digit was removed, false if the entry was empty. */
+static bool erase_digit(struct st_core *core)
+{
+    size_t len = strlen(core->view.entry);
+
+    if (!len)
+        return false;
+    core->view.entry[len - 1] = '\0';
+    earcon(core, ST_EARCON_KEY);
+    return true;
+}
+
+static void leave(struct st_core *core)
+{
+    earcon(core, ST_EARCON_LEAVE);
+    st_core_reset(core);
+}
+
+static void key_start(struct st_core *core, int key)
+{
+    if (key >= '0' && key <= '9') {
+        type_digit(core, key, ST_NUMBER_MAX);
+    } else if (key == ST_KEY_BACK || key == ST_KEY_HASH) {
+        if (key == ST_KEY_HASH) {
+            clear_entry(core);
+            earcon(core, ST_EARCON_KEY);
+        } else if (!erase_digit(core)) {
+            earcon(core, ST_EARCON_ERROR);
+        }
+    } else if (key == ST_KEY_ENTER && core->view.entry[0]) {
+        unsigned long number = strtoul(core->view.entry, NULL, 10);
+        earcon(core, ST_EARCON_KEY);
+        go(core, ST_SCREEN_PIN);
+        core->view.family = (unsigned)number;
+    } else if (key == ST_KEY_STAR && !core->view.entry[0]) {
+        earcon(core, ST_EARCON_KEY);
+        go(core, ST_SCREEN_TEACHER_PIN);
+    } else {
+        earcon(core, ST_EARCON_ERROR);
+    }
+}
+
+static void refused(struct st_core *core, int64_t wait_ms)
+{
+    earcon(core, ST_EARCON_ERROR);
+    clear_entry(core);
+    core->view.screen = ST_SCREEN_REFUSED;
+    core->view.wait_ms = wait_ms > 0 ? wait_ms : 0;
+    /* The backend counts its wait from the end of its (slow) check, which
+     * is later than this key: the wait here starts on the next tick, and the
+     * keypad comes back a little after the backend's own wait ends, so the
+     * next PIN is checked (and counted), not refused as too early. */
+    core->wait_until = 0;
+}
+
+/* PIN and teacher PIN: the same keys, a different check. */
+static void key_pin(struct st_core *core, int key, bool teacher)
+{
+    int64_t wait_ms = 0;
+    int res;
+
+    if (key >= '0' && key <= '9') {
+        type_digit(core, key, ST_PIN_MAX);
+        return;
+    }
+    if (key == ST_KEY_BACK) {
+        if (!erase_digit(core))
+            leave(core);
+        return;
+    }
+    if (key == ST_KEY_STAR) {
+        leave(core);
+        return;
+    }
+    if (key != ST_KEY_ENTER || strlen(core->view.entry) < ST_PIN_MIN) {
+        earcon(core, ST_EARCON_ERROR);
+        return;
+    }
+    if (teacher)
+        res = core->ops->teacher_login(core->be, core->view.entry, &wait_ms);
+    else
+        res = core->ops->login(core->be, core->view.family, core->view.entry, &wait_ms);
+    clear_entry(core);
+    if (res == 0) {
+        earcon(core, ST_EARCON_OK);
+        if (teacher) {
+            core->teacher = true;
+            go(core, ST_SCREEN_TEACHER_MENU);
+        } else {
+            core->in_session = true;
+            go(core, ST_SCREEN_HOME);
+        }
+    } else if (res == ST_LOGIN_REFUSED || res == ST_LOGIN_LOCKED) {
+        refused(core, wait_ms);
+    } else {
+        earcon(core, ST_EARCON_ERROR);
+        /* A failed check opens nothing: the session stays closed. */
+        core->ops->logout(core->be);
+        notice(core, ST_NOTICE_FAILED, res < 0 ? res : -EIO, ST_SCREEN_START);
+    }
+}
+
+static void key_home(struct st_core *core, int key)
+{
+    int res;
+
+    /* The key's sound comes first: the speaker is then free for the
+     * message, and the start beep is the cue to speak. */
+    switch (key) {
+    case '1':
+        earcon(core, ST_EARCON_KEY);
+        res = core->ops->play_new(core->be);
+        if (res > 0) {
+            go(core, ST_SCREEN_PLAYING);
+            core->view.play_index = 1;
+            core->view.play_total = res;
+        } else {
+            if (res < 0)
+                earcon(core, ST_EARCON_ERROR);
+            notice(core, res < 0 ? ST_NOTICE_FAILED : ST_NOTICE_NOTHING_NEW, res, ST_SCREEN_HOME);
+        }
+        break;
+    case '2':
+        earcon(core, ST_EARCON_START);
+        res = core->ops->record_start(core->be);
+        if (res == 0) {
+            go(core, ST_SCREEN_RECORDING);
+            core->view.record_seconds = 0;
+        } else {
+            earcon(core, ST_EARCON_ERROR);
+            notice(core, ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+        }
+        break;
+    case '3':
+        earcon(core, ST_EARCON_KEY);
+        res = core->ops->replay_last(core->be);
+        if (res == 0) {
+            go(core, ST_SCREEN_PLAYING);
+            core->view.play_index = 1;
+            core->view.play_total = 1;
+        } else {
+            if (res != -ENOENT)
+                earcon(core, ST_EARCON_ERROR);
+            notice(core, res == -ENOENT ? ST_NOTICE_NOTHING_YET : ST_NOTICE_FAILED, res,
+                   ST_SCREEN_HOME);
+        }
+        break;
+    case ST_KEY_STAR:
+        if (core->config.station) {
+            leave(core);
+            break;
+        }
+        /* fall through */
+    default:
+        earcon(core, ST_EARCON_ERROR);
+        break;
+    }
+}
+
+static void key_playing(struct st_core *core, int key)
+{
+    core->ops->audio_stop(core->be);
+    if (key == ST_KEY_STAR && core->config.station) {
+        core->view.screen = ST_SCREEN_HOME; /* stopped already; reset must not stop twice */
+        leave(core);
+        return;
+    }
+    earcon(core, ST_EARCON_KEY);
+    go(core, ST_SCREEN_HOME);
+}
+
+static void key_recording(struct st_core *core, int key)
+{
+    int res;
+
+    if (key == ST_KEY_ENTER || key == '2' || (key == ST_KEY_STAR && core->config.station)) {
+        res = core->ops->record_stop(core->be);
+        if (key == ST_KEY_STAR) {
+            core->view.screen = ST_SCREEN_HOME; /* asked to stop already */
+            leave(core);
+            return;
+        }
+        if (res < 0) {
+            earcon(core, ST_EARCON_ERROR);
+            notice(core, ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+            return;
+        }
+        earcon(core, ST_EARCON_KEY);
+        clear_entry(core);
+        core->view.screen = ST_SCREEN_BUSY;
+        core->pending = PENDING_RECORD_END;
+    } else {
+        earcon(core, ST_EARCON_ERROR);
+    }
+}
+
+static void key_teacher_menu(struct st_core *core, int key)
+{
+    int n;
+
+    switch (key) {
+    case '1':
+        earcon(core, ST_EARCON_KEY);
+        go(core, ST_SCREEN_TEACHER_CODE);
+        break;
+    case '2':
+        earcon(core, ST_EARCON_KEY);
+        n = core->ops->list_families(core->be, core->view.rows, ST_ROWS_MAX);
+        go(core, ST_SCREEN_TEACHER_LIST);
+        core->view.nrows = n > 0 ? n : 0;
+        core->view.first_row = 0;
+        break;
+    case '3':
+    case '4':
+        earcon(core, ST_EARCON_KEY);
+        go(core, key == '3' ? ST_SCREEN_TEACHER_QUIET : ST_SCREEN_TEACHER_QUOTA);
+        if (core->ops->get_settings(core->be, &core->view.settings) < 0)
+            memset(&core->view.settings, 0, sizeof(core->view.settings));
+        break;
+    case ST_KEY_STAR:
+    case ST_KEY_BACK:
+        leave(core);
+        break;
+    default:
+        earcon(core, ST_EARCON_ERROR);
+        break;
+    }
+}
+
+/* Digits, Backspace and '*' (back to the menu) work the same on every teacher
+ * entry screen; returns true when the key was one of those. */
+static bool teacher_entry_key(struct st_core *core, int key, size_t max)
+{
+    if (key >= '0' && key <= '9') {
+        type_digit(core, key, max);
+        return true;
+    }
+    if (key == ST_KEY_BACK && erase_digit(core))
+        return true;
+    if (key == ST_KEY_STAR || key == ST_KEY_BACK) {
+        earcon(core, ST_EARCON_KEY);
+        wipe(core->code, sizeof(core->code));
+        wipe(core->first_pin, sizeof(core->first_pin));
+        go(core, ST_SCREEN_TEACHER_MENU);
+        return true;
+    }
+    return false;
+}
+
+static void key_teacher_code(struct st_core *core, int key)
+{
+    if (teacher_entry_key(core, key, ST_CODE_MAX))
+        return;
+    if (key != ST_KEY_ENTER || strlen(core->view.entry) < 4) {
+        earcon(core, ST_EARCON_ERROR);
+        return;
+    }
+    earcon(core, ST_EARCON_KEY);
+    memcpy(core->code, core->view.entry, sizeof(core->code));
+    go(core, ST_SCREEN_TEACHER_NEWPIN);
+}
+
+static void key_teacher_newpin(struct st_core *core, int key)
+{
+    if (teacher_entry_key(core, key, ST_PIN_MAX))
+        return;
+    if (key != ST_KEY_ENTER) {
+        earcon(core, ST_EARCON_ERROR);
+        return;
+    }
+    if (strlen(core->view.entry) < ST_PIN_MIN) {
+        earcon(core, ST_EARCON_ERROR);
+        clear_entry(core);
+        return;
+    }
+    if (core->view.step == 0) {
+        earcon(core, ST_EARCON_KEY);
+        memcpy(core->first_pin, core->view.entry, sizeof(core->first_pin));
+        clear_entry(core);
+        core->view.step = 1;
+        return;
+    }
+    if (strcmp(core->first_pin, core->view.entry) != 0) {
+        earcon(core, ST_EARCON_ERROR);
+        wipe(core->first_pin, sizeof(core->first_pin));
+        notice(core, ST_NOTICE_PIN_MISMATCH, 0, ST_SCREEN_TEACHER_NEWPIN);
+        return;
+    }
+    earcon(core, ST_EARCON_KEY);
+    clear_entry(core);
+    /* Joining talks to the relay: draw "please wait" first, run it on the tick. */
+    core->view.screen = ST_SCREEN_BUSY;
+    core->pending = PENDING_ADD_FAMILY;
+}
+
+static void key_teacher_list(struct st_core *core, int key)
+{
+    const int page = 4;
+
+    if ((key == ST_KEY_HASH || key == '8') && core->view.first_row + page < core->view.nrows) {
+        core->view.first_row += page;
+        earcon(core, ST_EARCON_KEY);
+    } else if (key == '2' && core->view.first_row > 0) {
+        core->view.first_row -= page;
+        if (core->view.first_row < 0)
+            core->view.first_row = 0;
+        earcon(core, ST_EARCON_KEY);
+    } else if (key == ST_KEY_STAR || key == ST_KEY_BACK || key == ST_KEY_ENTER) {
+        earcon(core, ST_EARCON_KEY);
+        go(core, ST_SCREEN_TEACHER_MENU);
+    } else {
+        earcon(core, ST_EARCON_ERROR);
+    }
+}
+
+static void save_settings(struct st_core *core)
+{
+    int res = core->ops->set_settings(core->be, &core->view.settings);
+
+    earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
+    notice(core, res == 0 ? ST_NOTICE_SAVED : ST_NOTICE_FAILED, res, ST_SCREEN_TEACHER_MENU);
+}
+
+static void key_teacher_quiet(struct st_core *core, int key)
+{
+    int hhmm, minutes;
+
+    if (teacher_entry_key(core, key, 4))
+        return;
+    if (key != ST_KEY_ENTER || strlen(core->view.entry) != 4) {
+        earcon(core, ST_EARCON_ERROR);
+        return;
+    }
+    hhmm = atoi(core->view.entry);
+    if (hhmm / 100 > 23 || hhmm % 100 > 59) {
+        earcon(core, ST_EARCON_ERROR);
+        notice(core, ST_NOTICE_BAD_TIME, 0, ST_SCREEN_TEACHER_QUIET);
+        return;
+    }
+    minutes = hhmm / 100 * 60 + hhmm % 100;
+    if (core->view.step == 0) {
+        earcon(core, ST_EARCON_KEY);
+        core->first_quiet = minutes;
+        clear_entry(core);
+        core->view.step = 1;
+        return;
+    }
+    core->view.settings.quiet_start = core->first_quiet;
+    core->view.settings.quiet_end = minutes;
+    save_settings(core);
+}
+
+static void key_teacher_quota(struct st_core *core, int key)
+{
+    if (teacher_entry_key(core, key, 7))
+        return;
+    if (key != ST_KEY_ENTER || !core->view.entry[0]) {
+        earcon(core, ST_EARCON_ERROR);
+        return;
+    }
+    core->view.settings.quota_mb = strtoll(core->view.entry, NULL, 10);
+    save_settings(core);
+}
+
+void st_core_key(struct st_core *core, int key, int64_t now)
+{
+    core->now = now;
+    core->last_key = now;
+
+    switch (core->view.screen) {
+    case ST_SCREEN_START:
+        key_start(core, key);
+        break;
+    case ST_SCREEN_PIN:
+        key_pin(core, key, false);
+        break;
+    case ST_SCREEN_TEACHER_PIN:
+        key_pin(core, key, true);
+        break;
+    case ST_SCREEN_REFUSED:
+    case ST_SCREEN_BUSY:
+        /* Keys do nothing while the station makes a wrong guesser wait. */
+        earcon(core, ST_EARCON_ERROR);
+        break;
+    case ST_SCREEN_HOME:
+        key_home(core, key);
+        break;
+    case ST_SCREEN_PLAYING:
+        key_playing(core, key);
+        break;
+    case ST_SCREEN_RECORDING:
+        key_recording(core, key);
+        break;
+    case ST_SCREEN_NOTICE:
+        if (key == ST_KEY_STAR && core->config.station) {
+            leave(core);
+        } else {
+            earcon(core, ST_EARCON_KEY);
+            go(core, core->after_notice);
+        }
+        break;
+    case ST_SCREEN_TEACHER_MENU:
+        key_teacher_menu(core, key);
+        break;
+    case ST_SCREEN_TEACHER_CODE:
+        key_teacher_code(core, key);
+        break;
+    case ST_SCREEN_TEACHER_NEWPIN:
+        key_teacher_newpin(core, key);
+        break;
+    case ST_SCREEN_TEACHER_LIST:
+        key_teacher_list(core, key);
+        break;
+    case ST_SCREEN_TEACHER_QUIET:
+        key_teacher_quiet(core, key);
+        break;
+    case ST_SCREEN_TEACHER_QUOTA:
+        key_teacher_quota(core, key);
+        break;
+    }
+}
+
+static void run_pending(struct st_core *core)
+{
+    unsigned number = 0;
+    int res, seconds = 0;
+
+    switch (core->pending) {
+    case PENDING_RECORD_END:
+        res = core->ops->record_poll(core->be, &seconds);
+        core->last_key = core->now;
+        if (res > 0)
+            break;
+        core->pending = PENDING_NONE;
+        earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
+        notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+        break;
+    case PENDING_ADD_FAMILY:
+        res = core->ops->add_family(core->be, core->code, core->first_pin, &number);
+        wipe(core->code, sizeof(core->code));
+        wipe(core->first_pin, sizeof(core->first_pin));
+        core->pending = PENDING_NONE;
+        core->last_key = core->now; /* the wait was not the teacher's idleness */
+        if (res == 0) {
+            earcon(core, ST_EARCON_OK);
+            core->view.family = number;
+            notice(core, ST_NOTICE_ADDED, 0, ST_SCREEN_TEACHER_MENU);
+        } else {
+            earcon(core, ST_EARCON_ERROR);
+            notice(core, ST_NOTICE_FAILED, res, ST_SCREEN_TEACHER_MENU);
+        }
+        break;
+    default:
+        core->pending = PENDING_NONE;
+        go(core, rest_screen(core));
+        break;
+    }
+}
+
+void st_core_tick(struct st_core *core, int64_t now)
+{
+    int index = 0, total = 0, seconds = 0, res;
+
+    core->now = now;
+    switch (core->view.screen) {
+    case ST_SCREEN_BUSY:
+        run_pending(core);
+        return;
+    case ST_SCREEN_REFUSED:
+        if (!core->wait_until)
+            core->wait_until = now + core->view.wait_ms + WAIT_MARGIN_MS;
+        core->view.wait_ms =
+            core->wait_until - WAIT_MARGIN_MS > now ? core->wait_until - WAIT_MARGIN_MS - now : 0;
+        if (now >= core->wait_until)
+            st_core_reset(core);
+        return;
+    case ST_SCREEN_PLAYING:
+        res = core->ops->audio_poll(core->be, &index, &total);
+        core->last_key = now; /* listening is not being idle */
+        if (res > 0) {
+            core->view.play_index = index;
+            core->view.play_total = total;
+        } else {
+            go(core, ST_SCREEN_HOME);
+        }
+        return;
+    case ST_SCREEN_RECORDING:
+        res = core->ops->record_poll(core->be, &seconds);
+        core->last_key = now;
+        core->view.record_seconds = seconds;
+        if (res <= 0) {
+            /* It stopped by itself (longest length, or the device failed). */
+            earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
+            notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+        }
+        return;
+    case ST_SCREEN_NOTICE:
+        if (now >= core->notice_until)
+            go(core, core->after_notice);
+        break;
+    case ST_SCREEN_HOME:
+        if (now - core->last_count >= 1000)
+            refresh_count(core);
+        break;
+    default:
+        break;
+    }
+
+    if (core->config.idle_ms > 0 && now - core->last_key >= core->config.idle_ms) {
+        bool at_rest = core->view.screen == rest_screen(core) && !core->view.entry[0] &&
+                       (!core->config.station || (!core->in_session && !core->teacher));
+        if (!at_rest) {
+            leave(core);
+            core->last_key = now;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+#!/bin/bash
+# Home mode through the sound card (ALSA's virtual devices, the real
+# PortAudio path): a grandparent hears two new messages with one key, every
+# key answers with a sound, and a reply recorded from the microphone lands
+# in the outbox.
+. "$TESTS_DIR/lib.sh"
+. "$TESTS_DIR/station/tmux.sh"
+. "$TESTS_DIR/station/sound_devices.sh"
+FIXTURE=$1
+G=$SCRATCH/grandma
+mkdir -p "$G"
+
+speech "$SCRATCH/a.wav" 16000 "妈妈，我是小明的爸爸，今天下班早。"
+speech "$SCRATCH/b.wav" 16000 "过年我们就回家了。"
+speech "$SCRATCH/reply.wav" 16000 "收到了，家里都好，放心吧，你们也要注意身体。"
+mic_speech "$SCRATCH/reply.wav"
+for n in a b; do
+  "$JIASHU" --home "$SCRATCH/tools" encode "$SCRATCH/$n.wav" "$SCRATCH/$n.opus"
+  "$FIXTURE" "$G" deliver "$SCRATCH/$n.opus" papa >/dev/null
+  sleep 0.01
+done
+sound_devices
+
+screen_start 40 12 env LANG=zh_CN.UTF-8 JIASHU_STATION_SYNC_SECONDS=3600 "$JIASHU" --home "$G" station
+screen_wait "2 条新消息"
+
+# A key that does nothing here still answers with a sound.
+screen_keys '#'
+speaker_grows_by 1000 5 || fail "the '#' key made no sound"
+
+# One key: both messages, oldest first, through the speaker.
+before=$(speaker_bytes)
+screen_keys 1
+screen_wait "正在播放"
+screen_wait "没有新消息" 60
+heard=$(($(speaker_bytes) - before))
+need=$(soxi -s "$SCRATCH/a.wav")
+need=$(( (need + $(soxi -s "$SCRATCH/b.wav")) * 2 * 9 / 10 ))
+[ "$heard" -ge "$need" ] || fail "the speaker got $heard bytes, the two messages need $need"
+"$JIASHU" --home "$G" inbox --json | grep -c '"state": "played"' | grep -qx 2 ||
+  fail "the two messages are not marked played"
+
+# One key records, the same key sends.
+screen_keys 2
+screen_wait "正在录音"
+sleep 3
+screen_keys 2
+# The reply is finished and queued ("已发送" shows a moment, then home).
+for i in $(seq 200); do
+  "$JIASHU" --home "$G" outbox --json >"$SCRATCH/outbox.json"
+  grep -q '"state": "ready"' "$SCRATCH/outbox.json" && break
+  sleep 0.1
+done
+grep -q '"state": "ready"' "$SCRATCH/outbox.json" || fail "the reply is not in the outbox"
+screen_wait "1 听新消息" 15
+ms=$(grep -o '"duration_ms": [0-9]*' "$SCRATCH/outbox.json" | grep -o '[0-9]*$')
+[ "$ms" -ge 2000 ] || fail "the reply lasts only $ms ms"
+id=$(grep -o '"id": "[^"]*"' "$SCRATCH/outbox.json" | cut -d'"' -f4)
+"$JIASHU" --home "$G" export "$id" "$SCRATCH/reply.opus"
+"$JIASHU" --home "$SCRATCH/tools" decode "$SCRATCH/reply.opus" "$SCRATCH/reply.dec.wav"
+# The reply is speech, not silence: its loudness is well above the floor.
+rms=$(sox "$SCRATCH/reply.dec.wav" -n stat 2>&1 | awk '/RMS +amplitude/ { print $3 }')
+awk -v r="$rms" 'BEGIN { exit !(r > 0.01) }' || fail "the recorded reply is silent (RMS $rms)"
+echo ok

@@ -1,0 +1,652 @@
+/*
+ * The keypad state machine, driven key by key with a fake backend: the
+ * backend is the edge these tests are not about (the program's tests in
+ * tmux drive the real one).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "station_core.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, __func__, #cond); \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+struct fake {
+    /* what the world holds */
+    unsigned good_family;
+    const char *good_pin, *teacher_pin;
+    int64_t refuse_wait;
+    int new_messages;
+    int playing_left; /* polls before playback ends */
+    int play_total;
+    bool recording, stopping;
+    int finish_polls;      /* polls a stopped recording takes to be queued */
+    int record_polls_left; /* -1: runs until stopped */
+    /* what the core did */
+    int logins, teacher_logins, logouts, plays, stops, records, sends, adds, earcons;
+    unsigned login_family;
+    char login_pin[16];
+    char add_code[32], add_pin[16];
+    struct st_settings saved;
+    bool open;
+};
+
+static int f_login(void *p, unsigned family, const char *pin, int64_t *wait_ms)
+{
+    struct fake *f = p;
+    f->logins++;
+    f->login_family = family;
+    snprintf(f->login_pin, sizeof(f->login_pin), "%s", pin);
+    if (family == f->good_family && !strcmp(pin, f->good_pin)) {
+        f->open = true;
+        return 0;
+    }
+    *wait_ms = f->refuse_wait;
+    return ST_LOGIN_REFUSED;
+}
+
+static int f_teacher_login(void *p, const char *pin, int64_t *wait_ms)
+{
+    struct fake *f = p;
+    f->teacher_logins++;
+    if (!strcmp(pin, f->teacher_pin))
+        return 0;
+    *wait_ms = f->refuse_wait;
+    return ST_LOGIN_REFUSED;
+}
+
+static void f_logout(void *p)
+{
+    struct fake *f = p;
+    f->logouts++;
+    f->open = false;
+    if (f->recording) { /* the session's end keeps a reply being recorded */
+        f->recording = false;
+        f->sends++;
+    }
+}
+
+static int f_new_count(void *p)
+{
+    struct fake *f = p;
+    return f->open ? f->new_messages : -1;
+}
+
+static int f_play_new(void *p)
+{
+    struct fake *f = p;
+    f->plays++;
+    f->play_total = f->new_messages;
+    f->playing_left = f->new_messages * 3;
+    return f->new_messages;
+}
+
+static int f_replay_last(void *p)
+{
+    struct fake *f = p;
+    if (!f->plays)
+        return -ENOENT;
+    f->play_total = 1;
+    f->playing_left = 3;
+    return 0;
+}
+
+static int f_audio_poll(void *p, int *index, int *total)
+{
+    struct fake *f = p;
+    if (f->playing_left <= 0)
+        return 0;
+    f->playing_left--;
+    *total = f->play_total;
+    *index = f->play_total - f->playing_left / 3;
+    if (f->playing_left == 0) {
+        f->new_messages = 0;
+        return 0;
+    }
+    return 1;
+}
+
+static void f_audio_stop(void *p)
+{
+    struct fake *f = p;
+    f->stops++;
+    f->playing_left = 0;
+}
+
+static int f_record_start(void *p)
+{
+    struct fake *f = p;
+    f->records++;
+    f->recording = true;
+    return 0;
+}
+
+static int f_record_stop(void *p)
+{
+    struct fake *f = p;
+    if (f->recording && !f->stopping) {
+        f->stopping = true;
+        f->finish_polls = 2;
+    }
+    return 0;
+}
+
+static int f_record_poll(void *p, int *seconds)
+{
+    struct fake *f = p;
+    *seconds = 3;
+    if (!f->recording)
+        return 0;
+    if (f->stopping ? f->finish_polls-- > 0 : f->record_polls_left != 0) {
+        if (!f->stopping && f->record_polls_left > 0)
+            f->record_polls_left--;
+        return 1;
+    }
+    f->recording = false;
+    f->stopping = false;
+    f->sends++;
+    return 0;
+}
+
+static void f_earcon(void *p, enum st_earcon e)
+{
+    struct fake *f = p;
+    (void)e;
+    f->earcons++;
+}
+
+static int f_add_family(void *p, const char *invite, const char *pin, unsigned *number)
+{
+    struct fake *f = p;
+    f->adds++;
+    snprintf(f->add_code, sizeof(f->add_code), "%s", invite);
+    snprintf(f->add_pin, sizeof(f->add_pin), "%s", pin);
+    *number = 7;
+    return 0;
+}
+
+static int f_list(void *p, struct st_family_row *rows, int max)
+{
+    (void)p;
+    for (int i = 0; i < 6 && i < max; i++) {
+        rows[i].number = (unsigned)i + 1;
+        rows[i].bytes = 1000 * (i + 1);
+        rows[i].last_sync = 0;
+        rows[i].unplayed = -1;
+    }
+    return 6;
+}
+
+static int f_get_settings(void *p, struct st_settings *s)
+{
+    struct fake *f = p;
+    *s = f->saved;
+    return 0;
+}
+
+static int f_set_settings(void *p, const struct st_settings *s)
+{
+    struct fake *f = p;
+    f->saved = *s;
+    return 0;
+}
+
+static const struct st_backend_ops fake_ops = {
+    .login = f_login,
+    .teacher_login = f_teacher_login,
+    .logout = f_logout,
+    .new_count = f_new_count,
+    .play_new = f_play_new,
+    .replay_last = f_replay_last,
+    .audio_poll = f_audio_poll,
+    .audio_stop = f_audio_stop,
+    .record_start = f_record_start,
+    .record_stop = f_record_stop,
+    .record_poll = f_record_poll,
+    .earcon = f_earcon,
+    .add_family = f_add_family,
+    .list_families = f_list,
+    .get_settings = f_get_settings,
+    .set_settings = f_set_settings,
+};
+
+static int64_t now;
+
+static void setup(struct st_core *core, struct fake *f, bool station)
+{
+    struct st_config config = {.station = station, .idle_ms = 30000, .notice_ms = 1000};
+
+    memset(f, 0, sizeof(*f));
+    f->good_family = 12;
+    f->good_pin = "7391";
+    f->teacher_pin = "2468";
+    f->refuse_wait = 2000;
+    f->new_messages = 2;
+    f->record_polls_left = -1;
+    if (!station)
+        f->open = true;
+    now = 1000000;
+    st_core_init(core, &config, &fake_ops, f, now);
+}
+
+static void keys(struct st_core *core, const char *s)
+{
+    for (; *s; s++) {
+        now += 100;
+        st_core_key(core, *s == '\r' ? ST_KEY_ENTER : *s == '<' ? ST_KEY_BACK : *s, now);
+    }
+}
+
+static void ticks(struct st_core *core, int64_t ms)
+{
+    for (int64_t t = 0; t < ms; t += 100) {
+        now += 100;
+        st_core_tick(core, now);
+    }
+}
+
+static bool memory_holds(const void *mem, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    const char *m = mem;
+    for (size_t i = 0; i + n <= len; i++)
+        if (!memcmp(m + i, needle, n))
+            return true;
+    return false;
+}
+
+static void login_opens_only_the_typed_family(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    CHECK(core.view.screen == ST_SCREEN_START);
+    CHECK(core.view.new_count == -1);
+    keys(&core, "12\r");
+    CHECK(core.view.screen == ST_SCREEN_PIN);
+    CHECK(core.view.family == 12);
+    keys(&core, "7391\r");
+    CHECK(f.logins == 1);
+    CHECK(f.login_family == 12);
+    CHECK(!strcmp(f.login_pin, "7391"));
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    CHECK(core.view.new_count == 2);
+    /* The PIN is gone from the core's memory once it was checked. */
+    CHECK(!memory_holds(&core, sizeof(core), "7391"));
+    st_core_finish(&core);
+}
+
+static void wrong_pin_is_refused_and_keys_wait(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "12\r1111\r");
+    CHECK(core.view.screen == ST_SCREEN_REFUSED);
+    CHECK(core.view.wait_ms == 2000);
+    CHECK(f.logins == 1);
+    CHECK(f.logouts == 0 || !f.open);
+    /* Keys during the wait do nothing: no new try reaches the backend. */
+    keys(&core, "12\r7391\r");
+    CHECK(f.logins == 1);
+    CHECK(core.view.screen == ST_SCREEN_REFUSED);
+    ticks(&core, 1000);
+    CHECK(core.view.screen == ST_SCREEN_REFUSED);
+    CHECK(core.view.wait_ms > 0 && core.view.wait_ms < 2000);
+    ticks(&core, 1100);
+    CHECK(core.view.screen == ST_SCREEN_REFUSED);
+    CHECK(core.view.wait_ms == 0);
+    ticks(&core, 300);
+    CHECK(core.view.screen == ST_SCREEN_START);
+    CHECK(core.view.entry[0] == '\0');
+    CHECK(core.view.family == 0);
+    keys(&core, "12\r7391\r");
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    st_core_finish(&core);
+}
+
+static void short_pin_is_not_even_tried(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "12\r739\r");
+    CHECK(f.logins == 0);
+    CHECK(core.view.screen == ST_SCREEN_PIN);
+    keys(&core, "123456789"); /* longer than ST_PIN_MAX: the ninth is refused */
+    CHECK(strlen(core.view.entry) == ST_PIN_MAX);
+    st_core_finish(&core);
+}
+
+static void idle_timeout_forgets_the_family(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "12\r7391\r");
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    ticks(&core, 29000);
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    ticks(&core, 1200);
+    CHECK(core.view.screen == ST_SCREEN_START);
+    CHECK(f.logouts >= 1);
+    CHECK(!f.open);
+    CHECK(core.view.family == 0);
+    CHECK(core.view.new_count == -1);
+    CHECK(!core.in_session);
+    /* Half-typed numbers are forgotten too. */
+    keys(&core, "45");
+    ticks(&core, 31000);
+    CHECK(core.view.entry[0] == '\0');
+    st_core_finish(&core);
+}
+
+static void idle_timeout_waits_for_playback(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "12\r7391\r");
+    f.new_messages = 200; /* a long listen: 600 polls */
+    keys(&core, "1");
+    CHECK(core.view.screen == ST_SCREEN_PLAYING);
+    ticks(&core, 40000);
+    CHECK(core.view.screen == ST_SCREEN_PLAYING);
+    CHECK(f.logouts == 0);
+    st_core_finish(&core);
+}
+
+static void one_key_plays_all_new_in_order(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, false);
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    CHECK(core.view.new_count == 2);
+    keys(&core, "1");
+    CHECK(f.plays == 1);
+    CHECK(core.view.screen == ST_SCREEN_PLAYING);
+    CHECK(core.view.play_total == 2);
+    ticks(&core, 200);
+    CHECK(core.view.play_index == 1);
+    ticks(&core, 300);
+    CHECK(core.view.play_index == 2);
+    ticks(&core, 300);
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    CHECK(core.view.new_count == 0);
+    keys(&core, "1");
+    CHECK(core.view.screen == ST_SCREEN_NOTICE);
+    CHECK(core.view.notice == ST_NOTICE_NOTHING_NEW);
+    keys(&core, "3");
+    CHECK(core.view.screen == ST_SCREEN_HOME); /* a key ends the notice */
+    keys(&core, "3");
+    CHECK(core.view.screen == ST_SCREEN_PLAYING);
+    CHECK(core.view.play_total == 1);
+    keys(&core, "#"); /* any key stops */
+    CHECK(f.stops == 1);
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    st_core_finish(&core);
+}
+
+static void replay_with_nothing_heard_says_so(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, false);
+    keys(&core, "3");
+    CHECK(core.view.screen == ST_SCREEN_NOTICE);
+    CHECK(core.view.notice == ST_NOTICE_NOTHING_YET);
+    ticks(&core, 1100);
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    st_core_finish(&core);
+}
+
+static void record_then_send(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, false);
+    keys(&core, "2");
+    CHECK(f.records == 1);
+    CHECK(core.view.screen == ST_SCREEN_RECORDING);
+    ticks(&core, 500);
+    CHECK(core.view.record_seconds == 3);
+    keys(&core, "\r");
+    CHECK(core.view.screen == ST_SCREEN_BUSY); /* being finished: keys wait */
+    keys(&core, "1");
+    CHECK(f.plays == 0);
+    ticks(&core, 300);
+    CHECK(f.sends == 1);
+    CHECK(core.view.screen == ST_SCREEN_NOTICE && core.view.notice == ST_NOTICE_SENT);
+    ticks(&core, 1100);
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+
+    /* Other keys do not stop it. */
+    keys(&core, "2");
+    keys(&core, "<1#");
+    CHECK(f.recording);
+    CHECK(core.view.screen == ST_SCREEN_RECORDING);
+    keys(&core, "2");
+    ticks(&core, 300);
+    CHECK(f.sends == 2);
+    CHECK(!f.recording);
+
+    /* A recording that reaches its longest length is sent by itself. */
+    ticks(&core, 1100);
+    f.record_polls_left = 2;
+    keys(&core, "2");
+    ticks(&core, 500);
+    CHECK(f.sends == 3);
+    CHECK(core.view.notice == ST_NOTICE_SENT);
+    st_core_finish(&core);
+}
+
+static void star_leaves_and_stops_everything(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "12\r7391\r2");
+    CHECK(core.view.screen == ST_SCREEN_RECORDING);
+    keys(&core, "*");
+    CHECK(f.sends == 1); /* a reply begun is kept when the child leaves */
+    CHECK(!f.recording);
+    CHECK(core.view.screen == ST_SCREEN_START);
+    CHECK(!f.open);
+
+    keys(&core, "12\r7391\r1");
+    CHECK(core.view.screen == ST_SCREEN_PLAYING);
+    keys(&core, "*");
+    CHECK(f.stops >= 1);
+    CHECK(core.view.screen == ST_SCREEN_START);
+    CHECK(!f.open);
+    st_core_finish(&core);
+}
+
+static void home_mode_has_no_pin_and_no_leaving(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, false);
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    keys(&core, "*");
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    CHECK(f.logouts == 0);
+    ticks(&core, 40000);
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    CHECK(core.view.new_count == 2);
+    CHECK(f.logins == 0);
+    st_core_finish(&core);
+}
+
+static void every_key_answers_with_a_sound(void)
+{
+    struct st_core core;
+    struct fake f;
+    const char *typed = "12<2\r73<91\r#*9";
+    int before;
+
+    setup(&core, &f, true);
+    before = f.earcons;
+    keys(&core, typed);
+    CHECK(f.earcons - before >= (int)strlen(typed));
+    st_core_finish(&core);
+}
+
+static void teacher_adds_a_family(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "*");
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_PIN);
+    keys(&core, "2468\r");
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_MENU);
+    keys(&core, "1");
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_CODE);
+    keys(&core, "48213377\r");
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_NEWPIN);
+    keys(&core, "5555\r5556\r");
+    CHECK(core.view.notice == ST_NOTICE_PIN_MISMATCH);
+    CHECK(f.adds == 0);
+    ticks(&core, 1100);
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_NEWPIN);
+    keys(&core, "5555\r5555\r");
+    CHECK(core.view.screen == ST_SCREEN_BUSY);
+    ticks(&core, 100);
+    CHECK(f.adds == 1);
+    CHECK(!strcmp(f.add_code, "48213377"));
+    CHECK(!strcmp(f.add_pin, "5555"));
+    CHECK(core.view.notice == ST_NOTICE_ADDED);
+    CHECK(core.view.family == 7);
+    CHECK(!memory_holds(&core, sizeof(core), "5555"));
+    ticks(&core, 1100);
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_MENU);
+    st_core_finish(&core);
+}
+
+static void teacher_sets_quiet_hours_and_quota(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "*2468\r3");
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_QUIET);
+    keys(&core, "2575\r"); /* not a time */
+    CHECK(core.view.notice == ST_NOTICE_BAD_TIME);
+    ticks(&core, 1100);
+    keys(&core, "2200\r0630\r");
+    CHECK(core.view.notice == ST_NOTICE_SAVED);
+    CHECK(f.saved.quiet_start == 22 * 60);
+    CHECK(f.saved.quiet_end == 6 * 60 + 30);
+    ticks(&core, 1100);
+    keys(&core, "4");
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_QUOTA);
+    CHECK(core.view.settings.quiet_start == 22 * 60);
+    keys(&core, "250\r");
+    CHECK(f.saved.quota_mb == 250);
+    CHECK(f.saved.quiet_start == 22 * 60); /* the quota keeps the quiet hours */
+    st_core_finish(&core);
+}
+
+static void teacher_list_pages(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "*2468\r2");
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_LIST);
+    CHECK(core.view.nrows == 6);
+    CHECK(core.view.first_row == 0);
+    keys(&core, "#");
+    CHECK(core.view.first_row == 4);
+    keys(&core, "#"); /* no further page */
+    CHECK(core.view.first_row == 4);
+    keys(&core, "2");
+    CHECK(core.view.first_row == 0);
+    keys(&core, "*");
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_MENU);
+    /* The teacher's screens time out like any other. */
+    ticks(&core, 31000);
+    CHECK(core.view.screen == ST_SCREEN_START);
+    CHECK(!core.teacher);
+    CHECK(core.view.nrows == 0);
+    st_core_finish(&core);
+}
+
+static void wrong_teacher_pin_waits_too(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "*1357\r");
+    CHECK(core.view.screen == ST_SCREEN_REFUSED);
+    keys(&core, "*2468\r");
+    CHECK(f.teacher_logins == 1);
+    ticks(&core, 2500);
+    CHECK(core.view.screen == ST_SCREEN_START);
+    st_core_finish(&core);
+}
+
+static void other_keys_change_nothing(void)
+{
+    struct st_core core;
+    struct fake f;
+    struct st_view before;
+
+    setup(&core, &f, true);
+    keys(&core, "12");
+    before = core.view;
+    keys(&core, "abc/+");
+    CHECK(!memcmp(&before, &core.view, sizeof(before)));
+    st_core_finish(&core);
+}
+
+int main(void)
+{
+    login_opens_only_the_typed_family();
+    wrong_pin_is_refused_and_keys_wait();
+    short_pin_is_not_even_tried();
+    idle_timeout_forgets_the_family();
+    idle_timeout_waits_for_playback();
+    one_key_plays_all_new_in_order();
+    replay_with_nothing_heard_says_so();
+    record_then_send();
+    star_leaves_and_stops_everything();
+    home_mode_has_no_pin_and_no_leaving();
+    every_key_answers_with_a_sound();
+    teacher_adds_a_family();
+    teacher_sets_quiet_hours_and_quota();
+    teacher_list_pages();
+    wrong_teacher_pin_waits_too();
+    other_keys_change_nothing();
+    if (failures) {
+        fprintf(stderr, "%d checks failed\n", failures);
+        return 1;
+    }
+    printf("ok\n");
+    return 0;
+}
