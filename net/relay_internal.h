@@ -50,7 +50,7 @@ struct jn_relay {
     struct jn_relay_config cfg;
     struct relay_storage *st;         /* used by the MHD thread only */
     struct relay_storage *cleanup_st; /* used by the timer thread only */
-    struct relay_storage *sync_st;    /* make_durable by the sync thread, checkpoint by its own */
+    struct relay_storage *sync_st;    /* used by the sync thread only */
     struct MHD_Daemon *mhd;
     uint16_t port;
     uint64_t seed;
@@ -78,13 +78,6 @@ struct jn_relay {
     int sync_stop;
     pthread_cond_t sync_cond;
     struct relay_request *sync_pending;
-
-    /* Checkpoints, on a thread of their own so that syncs never wait for
-     * one: asked for after each synced batch, run at most once a second. */
-    pthread_t checkpointer;
-    int checkpointer_started;
-    int checkpoint_wanted, checkpoint_stop;
-    pthread_cond_t checkpoint_cond;
 };
 
 struct relay_request {

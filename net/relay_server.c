@@ -151,6 +151,7 @@ static int await_sync(struct relay_request *r)
 static void *syncer_main(void *arg)
 {
     struct jn_relay *relay = arg;
+    uint64_t last_checkpoint = relay_now_ms();
     pthread_mutex_lock(&relay->lock);
     for (;;) {
         while (!relay->sync_pending && !relay->sync_stop)
@@ -170,39 +171,15 @@ static void *syncer_main(void *arg)
             after_durable(r);
             MHD_resume_connection(r->conn);
         }
-        pthread_mutex_lock(&relay->lock);
-        relay->checkpoint_wanted = 1;
-        pthread_cond_signal(&relay->checkpoint_cond);
-    }
-    pthread_mutex_unlock(&relay->lock);
-    return NULL;
-}
-
-static void timespec_at(struct timespec *ts, uint64_t ms);
-
-/* Checkpoints after writes, at most once a second. A checkpoint copies the
- * WAL into the database and syncs both, which can take long: on this
- * thread the syncs of new writes go on meanwhile. make_durable() may run
- * on the same handle at the same time (relay_storage.h). */
-static void *checkpointer_main(void *arg)
-{
-    struct jn_relay *relay = arg;
-    pthread_mutex_lock(&relay->lock);
-    while (!relay->checkpoint_stop) {
-        if (!relay->checkpoint_wanted) {
-            pthread_cond_wait(&relay->checkpoint_cond, &relay->lock);
-            continue;
+        /* Checkpoint at most once a second, between batches: the requests
+         * keep coming in on the other thread meanwhile. */
+        uint64_t now = relay_now_ms();
+        if (now - last_checkpoint >= 1000) {
+            last_checkpoint = now;
+            if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
+                fprintf(stderr, "jiashu-relay: checkpoint failed\n");
         }
-        relay->checkpoint_wanted = 0;
-        pthread_mutex_unlock(&relay->lock);
-        if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
-            fprintf(stderr, "jiashu-relay: checkpoint failed\n");
-        uint64_t next = relay_now_ms() + 1000;
-        struct timespec ts;
-        timespec_at(&ts, next);
         pthread_mutex_lock(&relay->lock);
-        while (!relay->checkpoint_stop && relay_now_ms() < next)
-            pthread_cond_timedwait(&relay->checkpoint_cond, &relay->lock, &ts);
     }
     pthread_mutex_unlock(&relay->lock);
     relay->sync_st->ops->checkpoint(relay->sync_st);
@@ -697,7 +674,6 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&relay->cond, &ca);
-    pthread_cond_init(&relay->checkpoint_cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&relay->sync_cond, NULL);
     pthread_mutex_init(&relay->lock, NULL);
@@ -738,20 +714,9 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         goto error_timer;
     }
     relay->syncer_started = 1;
-    if (pthread_create(&relay->checkpointer, NULL, checkpointer_main, relay) != 0) {
-        err = -EAGAIN;
-        goto error_syncer;
-    }
-    relay->checkpointer_started = 1;
     *out = relay;
     return 0;
 
-error_syncer:
-    pthread_mutex_lock(&relay->lock);
-    relay->sync_stop = 1;
-    pthread_cond_signal(&relay->sync_cond);
-    pthread_mutex_unlock(&relay->lock);
-    pthread_join(relay->syncer, NULL);
 error_timer:
     pthread_mutex_lock(&relay->lock);
     relay->stopping = 1;
@@ -764,7 +729,6 @@ error_sync:
     pthread_mutex_destroy(&relay->lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
-    pthread_cond_destroy(&relay->checkpoint_cond);
     relay->sync_st->ops->close(relay->sync_st);
 error_cleanup_st:
     relay->cleanup_st->ops->close(relay->cleanup_st);
@@ -811,13 +775,6 @@ void jn_relay_stop(struct jn_relay *relay)
     if (relay->syncer_started)
         pthread_join(relay->syncer, NULL);
     relay->syncer_started = 0;
-    pthread_mutex_lock(&relay->lock);
-    relay->checkpoint_stop = 1;
-    pthread_cond_signal(&relay->checkpoint_cond);
-    pthread_mutex_unlock(&relay->lock);
-    if (relay->checkpointer_started)
-        pthread_join(relay->checkpointer, NULL);
-    relay->checkpointer_started = 0;
 
     /* Let the requests in flight (and the long polls just woken) answer. */
     for (int i = 0; i < 50; i++) {
@@ -843,7 +800,6 @@ void jn_relay_destroy(struct jn_relay *relay)
     pthread_mutex_destroy(&relay->lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
-    pthread_cond_destroy(&relay->checkpoint_cond);
     limiter_finish(&relay->token_limit);
     limiter_finish(&relay->join_limit);
     limiter_finish(&relay->join_global);

@@ -7,12 +7,12 @@
  * descriptor of its own, which makes every commit written before it
  * durable; the relay calls it once for a batch of requests, from another
  * thread, before answering them (group commit). Automatic checkpoints are
- * off: the relay runs them on a thread and handle of their own, so neither
- * the threads that answer requests nor the syncs wait for the database
- * file's fsync. Checkpoints sync the WAL and the database themselves.
+ * off: the relay's sync thread runs them on a handle of its own, so the
+ * thread that answers requests never waits for the database file's fsync.
+ * Checkpoints sync the WAL and the database themselves.
  *
- * The handles of one process (requests, cleanup, checkpoints) read at
- * once; their writes take turns on a process-wide mutex.
+ * The handles of one process (requests, cleanup, sync) read at once;
+ * their writes take turns on a process-wide mutex.
  *
  * Audio lives in the row of its message: the creation allocates a zeroblob
  * of the announced length and each PATCH writes into it with the incremental
