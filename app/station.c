@@ -191,6 +191,7 @@ static int run_screen(const struct app_context *ctx)
 
     cc.station = bc.station;
     cc.idle_ms = env_number("JIASHU_STATION_IDLE_SECONDS", 60, 1, 86400) * 1000;
+    cc.notice_ms = env_number("JIASHU_STATION_NOTICE_MS", 2500, 500, 60000);
     info.lang = st_text_lang_from_env();
     info.strerror = explain;
     st_backend_poll(be, mono_ms());

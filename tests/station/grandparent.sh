@@ -52,7 +52,7 @@ SYNC=1 wait_for_state "$P" inbox "ready" 60
 "$JIASHU" --home "$P" play --next --output "$SCRATCH/heard.wav" >/dev/null
 d=$(soxi -D "$SCRATCH/heard.wav")
 awk -v d="$d" 'BEGIN { exit !(d > 2.0) }' || fail "the reply the parent heard lasts only ${d}s"
-rms=$(sox "$SCRATCH/heard.wav" -n stat 2>&1 | awk '/RMS +amplitude/ { print $3 }')
+rms=$(sox "$SCRATCH/heard.wav" -n trim 0 3 stat 2>&1 | awk '/RMS +amplitude/ { print $3 }')
 awk -v r="$rms" 'BEGIN { exit !(r > 0.01) }' || fail "the reply the parent heard is silent (RMS $rms)"
 # And the parent learns its notes were heard.
 SYNC=1 wait_for_state "$P" outbox "played" 60

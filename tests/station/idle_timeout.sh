@@ -12,7 +12,7 @@ echo 2468 | "$JIASHU" --home "$ST" station init --relay http://127.0.0.1:9
 "$FIXTURE" "$ST" add 8765 >/dev/null
 
 sound_devices
-screen_start 40 12 env LANG=zh_CN.UTF-8 JIASHU_STATION_IDLE_SECONDS=2 JIASHU_STATION_PIN_DELAY_MS=100 \
+screen_start 40 12 env LANG=zh_CN.UTF-8 JIASHU_STATION_IDLE_SECONDS=4 JIASHU_STATION_PIN_DELAY_MS=100 \
   "$JIASHU" --home "$ST" station
 screen_wait "输入家庭号码"
 screen_keys 2 Enter 8 7 6 5 Enter
@@ -26,14 +26,14 @@ done
 [ "$(screen_text | LC_ALL=C.UTF-8 wc -L)" -le 40 ] || fail "a row is wider than 40 columns"
 
 # Idle: back to the start, the family gone from the screen.
-screen_wait "输入家庭号码" 6
+screen_wait "输入家庭号码" 12
 screen_lacks "[2]" "the last family's number stays on the screen"
 screen_lacks "听新消息" "the last family's screen stays visible"
 
 # A half-typed number is forgotten too.
 screen_keys 4 5
 screen_wait "█"
-screen_wait_gone "█" 6
+screen_wait_gone "█" 12
 
 # '*' leaves at once.
 screen_keys 1 Enter 4 3 2 1 Enter

@@ -21,7 +21,7 @@ echo 2468 | "$JIASHU" --home "$ST" station init --relay "$RELAY_URL" --name Scho
 
 sound_devices
 screen_start 80 24 env LANG=C JIASHU_STATION_AUDIO_DIR="$AUDIO" JIASHU_RECORD_PACE_US=20000 \
-  JIASHU_STATION_SYNC_SECONDS=1 JIASHU_STATION_IDLE_SECONDS=60 "$JIASHU" --home "$ST" station
+  JIASHU_STATION_SYNC_SECONDS=1 JIASHU_STATION_IDLE_SECONDS=120 JIASHU_STATION_NOTICE_MS=30000 "$JIASHU" --home "$ST" station
 screen_wait "Type your family number"
 add_family() { # CODE PIN: the teacher adds a family; its number appears
   screen_keys '*'
@@ -35,16 +35,14 @@ add_family() { # CODE PIN: the teacher adds a family; its number appears
   screen_keys $(echo "$2" | grep -o .) Enter
   screen_wait "The same PIN again"
   screen_keys $(echo "$2" | grep -o .) Enter
-  screen_wait "added" 60
+  screen_wait "added" 90
 }
 add_family "$(invite_code "$SCRATCH/li")" 1111
 screen_wait "Family 1 added"
-screen_wait "1 Add a family"
 screen_keys '*'
 screen_wait "Type your family number"
 add_family "$(invite_code "$SCRATCH/wang")" 2222
 screen_wait "Family 2 added"
-screen_wait "1 Add a family"
 screen_keys '*'
 screen_wait "Type your family number"
 
