@@ -67,11 +67,19 @@ if has_card capture; then
   echo "speak now (5 seconds; Enter stops early)"
   id=$("$JIASHU" --home "$parent" record --to nainai --max-seconds 5)
 else
-  echo "no microphone here: the letter is synthesised Mandarin speech (espeak-ng)"
+  # No microphone: synthesised Mandarin speech goes into a virtual one
+  # (ALSA's file plugin), so the recording still runs through PortAudio.
+  echo "no microphone here: synthesised Mandarin speech (espeak-ng) goes into a virtual microphone"
   espeak-ng -v cmn -s 150 -w "$work/espeak.wav" \
     "今天工厂下班早，我给你们录一段话。奶奶身体好吗？宝贝要听话，好好学习，过年爸爸妈妈就回家了。" 2>/dev/null
   sox -q "$work/espeak.wav" -r 16000 -c 1 -b 16 "$work/letter.wav"
-  id=$("$JIASHU" --home "$parent" record --to nainai --input "$work/letter.wav")
+  virtual_audio=1
+  real_home=$HOME
+  . "$top/app/demo_audio.sh"
+  demo_audio_devices "$work/audio"
+  demo_audio_speak "$work/letter.wav"
+  seconds=$(soxi -D "$work/letter.wav" | awk '{ printf "%d", $1 + 1 }')
+  id=$("$JIASHU" --home "$parent" record --to nainai --max-seconds "$seconds" </dev/null)
 fi
 "$JIASHU" --home "$parent" export "$id" "$out/letter.opus"
 "$JIASHU" decode "$out/letter.opus" "$work/check.wav"
@@ -95,11 +103,17 @@ step "The parent syncs again and sees it delivered"
 "$JIASHU" --home "$parent" outbox
 
 step "The grandmother presses play"
-if has_card playback; then
+if has_card playback && [ -z "${virtual_audio:-}" ]; then
   "$JIASHU" --home "$grandma" play --next
 else
-  "$JIASHU" --home "$grandma" play --next --output "$out/heard.wav"
-  echo "no sound card here: the letter was played into $out/heard.wav"
+  # No sound card: the letter plays through PortAudio into a virtual
+  # speaker, whose samples are kept as a WAV.
+  [ -n "${virtual_audio:-}" ] || { real_home=$HOME; . "$top/app/demo_audio.sh"; demo_audio_devices "$work/audio"; }
+  : >"$work/audio/speaker.raw"
+  "$JIASHU" --home "$grandma" play --next </dev/null
+  sox -q -r 16000 -c 1 -b 16 -e signed -t raw "$work/audio/speaker.raw" "$out/heard.wav"
+  export HOME=$real_home
+  echo "no sound card here: the speaker's sound is in $out/heard.wav ($(soxi -D "$out/heard.wav") s, with the cues)"
 fi
 "$JIASHU" --home "$grandma" sync >/dev/null
 
