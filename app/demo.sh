@@ -112,7 +112,7 @@ else
   : >"$work/audio/speaker.raw"
   "$JIASHU" --home "$grandma" play --next </dev/null
   sox -q -r 16000 -c 1 -b 16 -e signed -t raw "$work/audio/speaker.raw" "$out/heard.wav"
-  export HOME=$real_home
+  export HOME=$real_home; unset ALSA_CONFIG_PATH
   echo "no sound card here: the speaker's sound is in $out/heard.wav ($(soxi -D "$out/heard.wav") s, with the cues)"
 fi
 "$JIASHU" --home "$grandma" sync >/dev/null

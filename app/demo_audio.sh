@@ -19,10 +19,12 @@ demo_audio_devices() {
   [ -f "$DEMO_AUDIO_DIR/mic.raw" ] || : >"$DEMO_AUDIO_DIR/mic.raw"
   cat >"$DEMO_AUDIO_DIR/home/.asoundrc" <<EOT
 pcm.!default { type asym; playback.pcm "spk"; capture.pcm "mic" }
-pcm.spk { type plug; slave { pcm { type file; slave.pcm "null"; file "$DEMO_AUDIO_DIR/speaker.raw"; format "raw" }; format S16_LE; rate 16000; channels 1 } }
+pcm.spk { type plug; slave { pcm { type file; slave.pcm { type null }; file "$DEMO_AUDIO_DIR/speaker.raw"; format "raw" }; format S16_LE; rate 16000; channels 1 } }
 pcm.mic { type plug; slave { pcm { type file; slave.pcm { type null }; file "/dev/null"; infile "$DEMO_AUDIO_DIR/mic.raw"; format "raw" }; format S16_LE; rate 16000; channels 1 } }
 EOT
-  export HOME="$DEMO_AUDIO_DIR/home"
+  # Only this configuration: the system's would have PortAudio probe (and
+  # load, then unload) plug-ins such as PulseAudio's that the demo never uses.
+  export HOME="$DEMO_AUDIO_DIR/home" ALSA_CONFIG_PATH="$DEMO_AUDIO_DIR/home/.asoundrc"
 }
 
 # demo_audio_speak FILE.wav: the microphone hears this, then silence (the
