@@ -18,7 +18,7 @@ struct fetch {
     struct jn_download *d;
     struct jn_http_response *resp;
     bool started;
-    bool discard; /* an error answer: its body is not audio */
+    bool discard;  /* an error answer: its body is not audio */
     uint64_t skip; /* bytes of a full answer already held */
 };
 
