@@ -26,7 +26,7 @@ int relay_parse_u64(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-static int hexval(int c)
+int relay_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -55,7 +55,7 @@ int relay_is_uuid(const char *s)
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (s[i] != '-')
                 return 0;
-        } else if (hexval((unsigned char)s[i]) < 0) {
+        } else if (relay_hex_digit((unsigned char)s[i]) < 0) {
             return 0;
         }
     }
@@ -70,7 +70,8 @@ int relay_parse_bearer(const char *hdr, uint8_t token[32])
     if (strlen(h) != 64)
         return -EINVAL;
     for (int i = 0; i < 32; i++) {
-        int a = hexval((unsigned char)h[2 * i]), b = hexval((unsigned char)h[2 * i + 1]);
+        int a = relay_hex_digit((unsigned char)h[2 * i]),
+            b = relay_hex_digit((unsigned char)h[2 * i + 1]);
         if (a < 0 || b < 0)
             return -EINVAL;
         token[i] = (uint8_t)(a << 4 | b);

@@ -20,6 +20,9 @@
  * is above max (or above 2^64 - 1), -EINVAL when it is not a number. */
 int relay_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/* The value of one hex digit (either case), or -1. */
+int relay_hex_digit(int c);
+
 /* 1 when s is an id the relay hands out (32 lowercase hex digits). */
 int relay_is_id(const char *s);
 /* 1 when s is a UUID in its canonical 36-character form (any case). */

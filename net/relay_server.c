@@ -453,17 +453,6 @@ static size_t announced_length(struct relay_request *r)
     return 4096;
 }
 
-static int hexdigit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -583,7 +572,8 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
     char *w = s;
     for (const char *p = s; *p; p++) {
         int hi, lo;
-        if (*p == '%' && (hi = hexdigit(p[1])) >= 0 && (lo = hexdigit(p[2])) >= 0 && (hi || lo)) {
+        if (*p == '%' && (hi = relay_hex_digit(p[1])) >= 0 && (lo = relay_hex_digit(p[2])) >= 0 &&
+            (hi || lo)) {
             *w++ = (char)(hi << 4 | lo);
             p += 2;
         } else {

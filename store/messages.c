@@ -340,6 +340,28 @@ int js_inbox_announce(js_store *store, const char *id, const char *sender, uint6
 
 #define CHUNK_MAX (64 * 1024)
 
+/* Stores len bytes of a message's audio from byte position at, as chunk
+ * rows of at most CHUNK_MAX bytes, inside the caller's transaction. */
+static int insert_chunks(js_store *store, int64_t row, uint64_t at, const unsigned char *data,
+                         size_t len)
+{
+    sqlite3_stmt *stmt;
+    int res = js_prepare(store, "INSERT INTO chunks (message, at, data) VALUES (?, ?, ?)", &stmt);
+    if (res < 0)
+        return res;
+    for (size_t done = 0; done < len && res == 0;) {
+        size_t n = len - done > CHUNK_MAX ? CHUNK_MAX : len - done;
+        sqlite3_bind_int64(stmt, 1, row);
+        sqlite3_bind_int64(stmt, 2, (int64_t)(at + done));
+        sqlite3_bind_blob(stmt, 3, data + done, (int)n, SQLITE_STATIC);
+        res = js_sqlite_error(store, sqlite3_step(stmt));
+        sqlite3_reset(stmt);
+        done += n;
+    }
+    sqlite3_finalize(stmt);
+    return res;
+}
+
 int js_inbox_write(js_store *store, const char *id, uint64_t offset, const unsigned char *data,
                    size_t len)
 {
@@ -362,24 +384,11 @@ int js_inbox_write(js_store *store, const char *id, uint64_t offset, const unsig
     res = js_message_row(store, JS_INBOX, id, &row, NULL);
     if (res < 0)
         goto error_tx;
-    uint64_t at = m.offset;
     size_t skip = (size_t)(m.offset - offset);
-    for (size_t done = skip; done < len;) {
-        size_t n = len - done > CHUNK_MAX ? CHUNK_MAX : len - done;
-        sqlite3_stmt *stmt;
-        res = js_prepare(store, "INSERT INTO chunks (message, at, data) VALUES (?, ?, ?)", &stmt);
-        if (res < 0)
-            goto error_tx;
-        sqlite3_bind_int64(stmt, 1, row);
-        sqlite3_bind_int64(stmt, 2, (int64_t)at);
-        sqlite3_bind_blob(stmt, 3, data + done, (int)n, SQLITE_STATIC);
-        res = js_sqlite_error(store, sqlite3_step(stmt));
-        sqlite3_finalize(stmt);
-        if (res < 0)
-            goto error_tx;
-        at += n;
-        done += n;
-    }
+    uint64_t at = m.offset + (len - skip);
+    res = insert_chunks(store, row, m.offset, data + skip, len - skip);
+    if (res < 0)
+        goto error_tx;
     res = run(store,
               "UPDATE messages SET state = 'downloading', transferred = ?, updated_ms = ?"
               " WHERE rowid = ?",
@@ -577,21 +586,9 @@ int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const 
     if (res < 0)
         goto error_tx;
     row = sqlite3_last_insert_rowid(store->db);
-    for (size_t at = 0; at < len;) {
-        size_t n = len - at > CHUNK_MAX ? CHUNK_MAX : len - at;
-        sqlite3_stmt *stmt;
-        res = js_prepare(store, "INSERT INTO chunks (message, at, data) VALUES (?, ?, ?)", &stmt);
-        if (res < 0)
-            goto error_tx;
-        sqlite3_bind_int64(stmt, 1, row);
-        sqlite3_bind_int64(stmt, 2, (int64_t)at);
-        sqlite3_bind_blob(stmt, 3, data + at, (int)n, SQLITE_STATIC);
-        res = js_sqlite_error(store, sqlite3_step(stmt));
-        sqlite3_finalize(stmt);
-        if (res < 0)
-            goto error_tx;
-        at += n;
-    }
+    res = insert_chunks(store, row, 0, data, len);
+    if (res < 0)
+        goto error_tx;
     res = js_commit(store);
     if (res == 0 && id_out)
         memcpy(id_out, id, sizeof(id));
