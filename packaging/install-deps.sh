@@ -5,7 +5,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 
-packages="meson ninja-build pkg-config gcc clang libclang-rt-14-dev gettext
+packages="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev gettext
   nettle-dev libogg-dev libopus-dev libopusfile-dev libspeexdsp-dev libsqlite3-dev sqlite3
   libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev
   portaudio19-dev libasound2-plugins alsa-utils libncursesw5-dev libsoundtouch-dev
