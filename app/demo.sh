@@ -14,8 +14,8 @@ if [ -z "${JIASHU:-}" ] || [ -z "${JIASHU_RELAY:-}" ]; then
   cd "$top"
   if [ -f build/build.ninja ]; then meson setup --reconfigure build >/dev/null; else meson setup build >/dev/null; fi
   meson compile -C build >/dev/null
-  JIASHU=$top/build/app/jiashu
-  JIASHU_RELAY=$top/build/app/jiashu-relay
+  JIASHU=$top/build/app/cli/jiashu
+  JIASHU_RELAY=$top/build/net/relay/jiashu-relay
 fi
 out=${DEMO_OUT:-$top/build/demo}
 mkdir -p "$out"

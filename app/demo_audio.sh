@@ -5,8 +5,8 @@
 #   . app/demo_audio.sh
 #   demo_audio_devices "$work"              # $work/home/.asoundrc; exports HOME
 #   demo_audio_speak "$work/parent.wav"     # what the microphone will hear next
-#   build/app/jiashu --home "$work/dad" record --max-seconds 8 </dev/null
-#   : >"$work/speaker.raw"; build/app/jiashu --home "$work/kid" play --next </dev/null
+#   build/app/cli/jiashu --home "$work/dad" record --max-seconds 8 </dev/null
+#   : >"$work/speaker.raw"; build/app/cli/jiashu --home "$work/kid" play --next </dev/null
 #   demo_audio_heard                        # "   speaker: 7.9 s of sound played"
 #
 # The virtual devices run faster than real time: a recording stops at

@@ -9,10 +9,9 @@
  *
  * Errors: every function that can fail returns 0 (or a count, where said)
  * on success and a negative code on failure: -errno for system errors
- * (-ENOMEM, -EIO, ...) or one of the JC_ERR_* codes below. jc_strerror()
- * turns any of them into a sentence a user can act on. The parts above the
- * codec extend this range with their own codes and fall back to
- * jc_strerror() for the rest, so one convention holds across the project.
+ * (-ENOMEM, -EIO, ...) or one of the JC_ERR_* codes below, in the codec's
+ * range of util/util.h. ju_strerror() turns any of them into a sentence a
+ * user can act on.
  */
 #ifndef JIASHU_CODEC_H
 #define JIASHU_CODEC_H
@@ -20,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/util.h"
 
 #define JC_API __attribute__((visibility("default")))
 
@@ -60,9 +61,6 @@ enum jc_error {
  * overhead and headers from other encoders, plus 64 KiB for tags. */
 #define JC_MAX_NOTE_BYTES ((size_t)JC_MAX_NOTE_SECONDS * (JC_MAX_BITRATE / 8) * 5 / 4 + 65536)
 
-/* Returns a static, human-readable sentence for any error code of the
- * project's convention (JC_ERR_* or -errno). Never NULL. */
-JC_API const char *jc_strerror(int err);
 
 /* ---- WAV input ---------------------------------------------------------- */
 

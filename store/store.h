@@ -7,7 +7,7 @@
  * a recording or a download goes, so nothing ever rewrites a whole note.
  *
  * Errors follow the codec's convention (codec/codec.h): 0 or a negative
- * code; JS_ERR_* codes are the store's own, js_strerror() explains any code.
+ * code; JS_ERR_* codes are the store's own, ju_strerror() explains any code.
  * A failed call leaves the database as it was (each call is one transaction).
  *
  * A js_store is used by one thread at a time. Several processes may open
@@ -38,8 +38,6 @@ enum js_error {
     JS_ERR_EVICTED = -2012,        /* the message's audio was removed to make room */
 };
 
-/* Any code of the project's convention, explained; never NULL. */
-JS_API const char *js_strerror(int err);
 
 /* Sizes. Every string the store accepts is bounded; longer is JS_ERR_INVALID. */
 #define JS_ID_LEN      36   /* a UUID in text, 8-4-4-4-12 lower-case hex */

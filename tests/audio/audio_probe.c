@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio_device.h"
-#include "earcons.h"
+#include "app/audio/audio.h"
 
 struct sink {
     FILE *file;
@@ -52,7 +51,7 @@ static int from_file(void *user, int16_t *pcm, size_t max_frames)
 
 static int fail(int err)
 {
-    fprintf(stderr, "audio_probe: %s\n", audio_strerror(err));
+    fprintf(stderr, "audio_probe: %s\n", ju_strerror(err));
     return 1;
 }
 

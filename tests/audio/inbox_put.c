@@ -39,7 +39,7 @@ int main(int argc, char **argv)
     if (ret == 0)
         ret = js_inbox_complete(store, id);
     if (ret < 0) {
-        fprintf(stderr, "inbox_put: %s\n", js_strerror(ret));
+        fprintf(stderr, "inbox_put: %s\n", ju_strerror(ret));
         return 1;
     }
     printf("%s\n", id);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/relay_parse.h"
+#include "net/relay/relay_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

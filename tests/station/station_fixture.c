@@ -24,13 +24,13 @@ static int add(const char *home, const char *pin)
     int res;
 
     if ((res = st_registry_create(home, false, &reg)) < 0) {
-        fprintf(stderr, "station-fixture: %s: %s\n", home, js_strerror(res));
+        fprintf(stderr, "station-fixture: %s: %s\n", home, ju_strerror(res));
         return 1;
     }
     res = st_registry_add_family(reg, pin, &number);
     st_registry_destroy(reg);
     if (res < 0) {
-        fprintf(stderr, "station-fixture: add: %s\n", js_strerror(res));
+        fprintf(stderr, "station-fixture: add: %s\n", ju_strerror(res));
         return 1;
     }
     printf("%u\n", number);
@@ -63,7 +63,7 @@ static int deliver(const char *home, const char *path, const char *sender)
         (res = js_inbox_announce(store, id, sender, (uint64_t)len, hex)) < 0 ||
         (res = js_inbox_write(store, id, 0, data, (size_t)len)) < 0 ||
         (res = js_inbox_complete(store, id)) < 0) {
-        fprintf(stderr, "station-fixture: deliver: %s\n", js_strerror(res));
+        fprintf(stderr, "station-fixture: deliver: %s\n", ju_strerror(res));
         return 1;
     }
     js_store_destroy(store);

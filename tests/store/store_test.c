@@ -38,7 +38,7 @@ static int failures;
     do {                                                                                           \
         int r_ = (expr);                                                                           \
         if (r_ < 0) {                                                                              \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, js_strerror(r_)); \
+            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, ju_strerror(r_)); \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/net.h"
+#include "net/sync/sync.h"
 
 static int failures;
 
@@ -91,7 +91,7 @@ static void bad_addresses_are_refused(void)
     jn_http_destroy(http);
     jn_http_destroy(NULL);
     for (int e = JN_ERR_GAVE_UP; e <= JN_ERR_NETWORK; e++)
-        CHECK(strlen(jn_strerror(e)) > 10);
+        CHECK(strlen(ju_strerror(e)) > 10);
 }
 
 static void a_closed_port_is_a_network_error(void)

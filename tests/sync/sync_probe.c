@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/net.h"
+#include "net/sync/sync.h"
 
 static unsigned char *read_file(const char *path, size_t *len)
 {
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
     if (!err)
         err = strcmp(argv[1], "upload") == 0 ? upload(http, argc, argv) : download(http, argv);
     if (err)
-        fprintf(stderr, "sync_probe: %s (%s)\n", jn_strerror(err),
+        fprintf(stderr, "sync_probe: %s (%s)\n", ju_strerror(err),
                 http ? jn_http_last_error(http) : "");
     jn_http_destroy(http);
     return err ? 1 : 0;

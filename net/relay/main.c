@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "net/net.h"
+#include "net/relay/relay.h"
 
 /* Marks a string for translation; translated when printed. */
 #define N_(s) (s)
@@ -246,7 +246,7 @@ int main(int argc, char **argv)
     int err = jn_relay_create(&cfg, &relay);
     if (err < 0)
         return fail(1, "cannot start on %s:%u with %s: %s", cfg.host, port, db,
-                    gettext(jn_strerror(err)));
+                    gettext(ju_strerror(err)));
     int v6 = strchr(cfg.host, ':') != NULL;
     fprintf(stderr, "jiashu-relay: listening on %s%s%s:%u\n", v6 ? "[" : "", cfg.host,
             v6 ? "]" : "", jn_relay_port(relay));

@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "net.h"
+#include "relay.h"
 #include "relay_storage.h"
 
 enum relay_route {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio_device.h"
+#include "app/audio/audio.h"
 #include "commands.h"
 
 static const struct {
@@ -54,7 +54,7 @@ static void vreport(const char *fmt, va_list ap, const char *suffix)
 
 const char *app_strerror(int err)
 {
-    return gettext(audio_strerror(err));
+    return gettext(ju_strerror(err));
 }
 
 int app_fail(const char *fmt, ...)

@@ -1,114 +1,27 @@
 /*
- * jiashu net: relay protocol v1 (net/PROTOCOL.md), both sides: the relay
- * server and the libcurl sync client.
+ * jiashu sync: the client side of protocol v1 (net/PROTOCOL.md) over
+ * libcurl, on the client's store: one HTTP connection reused for every
+ * request, a tus 1.0.0 upload client, resumable verified downloads, family
+ * membership, and the sync engine that moves the store's outbox and inbox.
+ * It knows nothing of the relay's code, only its protocol.
  *
- * Errors follow the codec's convention (codec/codec.h): 0 or a negative
- * code; JN_ERR_* codes are the network's own, jn_strerror() explains any.
+ * Errors follow util/util.h: 0 or a negative code; JN_ERR_* below are the
+ * client's own, ju_strerror() explains any.
  */
-#ifndef JIASHU_NET_H
-#define JIASHU_NET_H
+#ifndef JIASHU_NET_SYNC_H
+#define JIASHU_NET_SYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "store/store.h"
+#include "util/util.h"
 
 #define JN_API __attribute__((visibility("default")))
 
-enum jn_error {
-    JN_ERR_PROTOCOL = -3001, /* the relay answered something the protocol does not allow */
-    JN_ERR_LISTEN = -3002,   /* the relay could not listen on the address it was given */
-    JN_ERR_STORAGE = -3003,  /* the relay's database could not be opened or written */
-    JN_ERR_CONFIG = -3004,   /* a relay setting is out of its range */
-};
-
-JN_API const char *jn_strerror(int err);
-
-/* ===================================================================== */
-/* Relay server (net/relay_*.c): protocol v1 as described in PROTOCOL.md. */
-/* ===================================================================== */
-
-#include <stdint.h>
-
-/*
- * Every limit the relay applies, in one place. jn_relay_config_init() fills
- * the defaults written in net/PROTOCOL.md; a program overrides what it wants
- * before jn_relay_create(). Strings are borrowed for the duration of
- * jn_relay_create() only.
- */
-struct jn_relay_config {
-    const char *host;    /* address to bind, numeric IPv4/IPv6; default "127.0.0.1" */
-    uint16_t port;       /* 0: any free port (see jn_relay_port) */
-    const char *db_path; /* the SQLite database, created if missing; required */
-
-    uint64_t max_message_bytes;      /* Upload-Length ceiling (default 2 MiB) */
-    uint64_t max_family_bytes;       /* all messages and uploads of a family (default 256 MiB) */
-    unsigned max_mailbox;            /* undelivered messages per device (default 1000) */
-    unsigned max_devices;            /* devices per family (default 32) */
-    unsigned max_recipients;         /* per message (default 32, at most 64) */
-    unsigned max_invites;            /* live invites per family (default 10) */
-    size_t max_metadata_bytes;       /* Upload-Metadata header (default 1024, at most 1024) */
-    size_t max_json_bytes;           /* JSON request bodies (default 4096) */
-    size_t max_header_bytes;         /* all request headers of a connection (default 16 KiB) */
-    uint64_t max_buffered_bytes;     /* request bodies held in memory at once (default 64 MiB) */
-    unsigned max_connections;        /* simultaneous connections (default 10000) */
-    unsigned max_connections_per_ip; /* 0: no per-address limit (default 0) */
-    unsigned idle_timeout_s;         /* a connection silent this long is closed (default 30) */
-    unsigned max_request_s;          /* a request body must arrive within this (default 120) */
-    unsigned max_wait_s;             /* longest long poll (default 60) */
-
-    unsigned invite_digits; /* length of invite codes (default 10, 6..18) */
-    unsigned invite_ttl_s;  /* invite lifetime (default 86400) */
-    unsigned upload_ttl_s;  /* a partial upload expires this long after creation (default 86400) */
-    unsigned retention_s;   /* kept after every recipient has it (default 7 days) */
-    unsigned max_age_s;     /* kept at most this long in any case (default 30 days) */
-    unsigned cleanup_interval_s; /* how often expired things are removed (default 60) */
-
-    double token_rate;          /* requests per second per device token (default 20) */
-    unsigned token_burst;       /* ... allowed in a burst (default 100) */
-    double join_rate;           /* join/create attempts per second per address (default 0.1) */
-    unsigned join_burst;        /* ... in a burst (default 5) */
-    double join_rate_global;    /* join attempts per second, all addresses (default 1) */
-    unsigned join_burst_global; /* ... in a burst (default 30) */
-
-    int quiet; /* 1: no per-request log lines */
-};
-
-struct jn_relay;
-
-/* Fills cfg with the defaults (db_path NULL). */
-JN_API void jn_relay_config_init(struct jn_relay_config *cfg);
-
-/*
- * Opens the database, binds the address and starts serving on background
- * threads (one libmicrohttpd epoll thread and one timer thread). On success
- * *out owns everything until jn_relay_destroy(). Errors: JN_ERR_CONFIG,
- * JN_ERR_STORAGE, JN_ERR_LISTEN, -ENOMEM.
- */
-JN_API int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out);
-
-/* The TCP port the relay listens on (useful after asking for port 0). */
-JN_API uint16_t jn_relay_port(const struct jn_relay *relay);
-
-/*
- * Stops accepting connections, answers the waiting long polls, lets the
- * requests in progress finish (up to a few seconds), then stops. Everything
- * the relay acknowledged is already durable. Safe to call more than once.
- */
-JN_API void jn_relay_stop(struct jn_relay *relay);
-
-/* Stops the relay if needed and frees it; accepts NULL. */
-JN_API void jn_relay_destroy(struct jn_relay *relay);
-
-/* ===================== end of the relay server ======================== */
-
-/* ==== sync client ======================================================
- *
- * The libcurl side of the relay protocol: one HTTP connection reused for
- * every request, a tus 1.0.0 upload client, resumable verified downloads,
- * and the retry manners a 2G link needs.
- */
-
-#include <stdint.h>
 
 enum jn_client_error {
+    JN_ERR_PROTOCOL = -3001,       /* the relay answered something the protocol does not allow */
     JN_ERR_NETWORK = -3101,       /* no answer: connection refused, cut, timed out (retry later) */
     JN_ERR_TLS = -3102,           /* the relay's certificate is not trusted (never retried) */
     JN_ERR_TOO_LARGE = -3103,     /* an answer or a request bigger than its limit */

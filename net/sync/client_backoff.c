@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net.h"
+#include "sync.h"
 
 static uint64_t next_random(uint64_t *state)
 {

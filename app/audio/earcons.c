@@ -1,4 +1,4 @@
-#include "earcons.h"
+#include "app/audio/audio.h"
 
 #include <math.h>
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "audio_device.h"
+#include "app/audio/audio.h"
 #include "commands.h"
 #include "keys.h"
 

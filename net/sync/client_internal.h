@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "net.h"
+#include "sync.h"
 
 /* Largest JSON answer the client reads (an inbox page of 100 entries fits). */
 #define JN_MAX_JSON_BYTES (256 * 1024)

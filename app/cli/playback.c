@@ -8,11 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audio_device.h"
+#include "app/audio/audio.h"
 #include "commands.h"
-#include "earcons.h"
 #include "keys.h"
-#include "speed.h"
 
 enum outcome {
     OUTCOME_FINISHED,

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "net/net.h"
+#include "net/sync/sync.h"
 
 static int open_store(const struct app_context *ctx, js_store **store)
 {
@@ -234,7 +234,7 @@ static void json_event(const char *event, const struct jn_sync_event *ev, double
     if (rate > 0)
         printf(",\"rate\":%.0f", rate);
     if (ev->err)
-        printf(",\"error\":\"%s\"", jn_strerror(ev->err));
+        printf(",\"error\":\"%s\"", ju_strerror(ev->err));
     printf("}\n");
     fflush(stdout);
 }
@@ -308,7 +308,7 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
             json_event("rejected", ev, 0);
         else
             printf("rejected %s: %s; it will be fetched again\n", ev->message_id,
-                   jn_strerror(ev->err));
+                   ju_strerror(ev->err));
         break;
     case JN_SYNC_RECEIPT_SENT:
     case JN_SYNC_RECEIPT_RECEIVED:
@@ -321,13 +321,13 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
         if (p->json)
             json_event("failed", ev, 0);
         else
-            printf("not moved %s: %s\n", ev->message_id, jn_strerror(ev->err));
+            printf("not moved %s: %s\n", ev->message_id, ju_strerror(ev->err));
         break;
     case JN_SYNC_RETRY:
         if (p->json)
             json_event("retry", ev, 0);
         else
-            printf("network trouble (%s); trying again in %.1f s\n", jn_strerror(ev->err),
+            printf("network trouble (%s); trying again in %.1f s\n", ju_strerror(ev->err),
                    (double)ev->done / 1000.0);
         break;
     case JN_SYNC_WAITING:

@@ -1,4 +1,4 @@
-#include "audio_device.h"
+#include "app/audio/audio.h"
 
 #include <alsa/asoundlib.h>
 #include <errno.h>
@@ -10,10 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "net/net.h"
 
-/* Marks a string for translation; the program translates it when printing. */
-#define N_(s) (s)
 
 /* One chunk is a tenth of a second: short enough for a lively level meter
  * and a quick reaction to a key, long enough to keep wake-ups rare. */
@@ -24,23 +21,6 @@
 static int init_count;
 static int null_fd = -1;   /* /dev/null, kept open while PortAudio runs */
 static int stderr_fd = -1; /* the real stderr while it is muted */
-
-const char *audio_strerror(int err)
-{
-    switch (err) {
-    case AUDIO_ERR_INIT:
-        return N_("the sound system could not be started");
-    case AUDIO_ERR_NO_INPUT:
-        return N_("no microphone was found");
-    case AUDIO_ERR_NO_OUTPUT:
-        return N_("no speaker was found");
-    case AUDIO_ERR_OPEN:
-        return N_("the sound device refused to open");
-    case AUDIO_ERR_LOST:
-        return N_("the sound device stopped working");
-    }
-    return jn_strerror(err);
-}
 
 static void alsa_silent(const char *file, int line, const char *function, int err, const char *fmt,
                         ...)

@@ -6,7 +6,7 @@
 #include <SoundTouch.h>
 
 extern "C" {
-#include "speed.h"
+#include "app/audio/audio.h"
 }
 
 #include <errno.h>

@@ -15,15 +15,17 @@
  *
  * Errors: 0 (or a count, where said) or a negative code: -errno, one of the
  * AUDIO_ERR_* below, or the error a caller's callback returned, passed
- * through unchanged. audio_strerror() explains any code of the project.
+ * through unchanged. ju_strerror() explains any code of the project.
  * Nothing here prints: ALSA's and JACK's chatter on stderr is silenced so a
  * program can keep its errors to one line.
  */
-#ifndef JIASHU_APP_AUDIO_DEVICE_H
-#define JIASHU_APP_AUDIO_DEVICE_H
+#ifndef JIASHU_APP_AUDIO_H
+#define JIASHU_APP_AUDIO_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/util.h"
 
 /* The rate every captured sample is delivered at, in Hz. */
 #define AUDIO_RATE 16000
@@ -36,8 +38,6 @@ enum audio_error {
     AUDIO_ERR_LOST = -4005,      /* the device stopped working or was unplugged */
 };
 
-/* Any error code of the project, explained; never NULL. */
-const char *audio_strerror(int err);
 
 /* Starts PortAudio (once per process; calls nest). Must precede every other
  * function here. AUDIO_ERR_INIT on failure. */
@@ -96,5 +96,54 @@ uint64_t audio_playback_heard(const struct audio_playback *pb);
 int audio_playback_drain(struct audio_playback *pb);
 /* Stops (dropping what is still buffered) and closes; accepts NULL. */
 void audio_playback_destroy(struct audio_playback *pb);
+
+/* ---- earcons ------------------------------------------------------------- */
+
+/*
+ * Earcons: short generated sounds that tell a listener who may not read what
+ * is happening. Two rising notes between messages, three falling notes when
+ * there is nothing more to hear.
+ */
+enum earcon {
+    EARCON_NEXT, /* another message follows */
+    EARCON_END,  /* that was the last one */
+};
+
+/* The frequencies of an earcon's notes, in order, for tests that look for
+ * them; *count receives how many (at most 3). */
+const double *earcon_notes(enum earcon which, size_t *count);
+
+/* Renders an earcon as 16-bit mono at rate Hz into pcm (room for max_frames)
+ * and returns the frames written, at most earcon_frames(which, rate). */
+size_t earcon_render(enum earcon which, unsigned rate, int16_t *pcm, size_t max_frames);
+/* The length of an earcon in frames at rate Hz. */
+size_t earcon_frames(enum earcon which, unsigned rate);
+
+/* ---- playback speed ------------------------------------------------------ */
+
+/*
+ * Playback speed without a change of pitch (time stretching), for a
+ * listener who wants a long message quicker or a fast talker slower. A thin
+ * C face on SoundTouch (a C++ library), which does the work.
+ */
+#define SPEED_MIN 0.75
+#define SPEED_MAX 2.0
+/* The setting that remembers the listener's speed (a decimal number). */
+#define SPEED_SETTING "play_speed"
+
+struct speed;
+
+/* A stretcher for 16-bit mono at rate Hz, playing tempo times as fast
+ * (SPEED_MIN..SPEED_MAX). -EINVAL for a tempo out of range, -ENOMEM. */
+int speed_create(unsigned rate, double tempo, struct speed **out);
+/* Hands frames of input to the stretcher; 0 or -ENOMEM. */
+int speed_put(struct speed *sp, const int16_t *pcm, size_t frames);
+/* Tells the stretcher the input has ended, so it lets out what it holds. */
+void speed_flush(struct speed *sp);
+/* Takes up to max_frames of stretched output; returns how many (0 when it
+ * needs more input, or after speed_flush() when all is out). */
+size_t speed_take(struct speed *sp, int16_t *pcm, size_t max_frames);
+/* Accepts NULL. */
+void speed_destroy(struct speed *sp);
 
 #endif

@@ -23,12 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net/net.h"
-#include "station_backend.h"
-#include "station_core.h"
-#include "station_registry.h"
-#include "station_screen.h"
-#include "station_text.h"
+#include "app/station/station.h"
+#include "util/util.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -63,7 +59,7 @@ static int64_t env_number(const char *name, int64_t fallback, int64_t min, int64
 
 static const char *explain(int err)
 {
-    return jn_strerror(err);
+    return ju_strerror(err);
 }
 
 static int read_pin(char *pin, size_t size)
@@ -104,13 +100,13 @@ static int station_init(const struct app_context *ctx, int argc, char **argv)
         return app_fail("station init: the teacher's PIN (4 to 8 digits) is read from standard "
                         "input");
     if ((res = st_registry_create(ctx->home, true, &reg)) < 0)
-        return app_fail("station init: %s: %s", ctx->home, jn_strerror(res));
+        return app_fail("station init: %s: %s", ctx->home, ju_strerror(res));
     if ((res = st_registry_set_teacher_pin(reg, pin)) < 0 ||
         (res = st_registry_set_text(reg, "relay", relay)) < 0 ||
         (res = st_registry_set_text(reg, "name", name)) < 0) {
         memset(pin, 0, sizeof(pin));
         st_registry_destroy(reg);
-        return app_fail("station init: %s", jn_strerror(res));
+        return app_fail("station init: %s", ju_strerror(res));
     }
     memset(pin, 0, sizeof(pin));
     st_registry_destroy(reg);
@@ -143,11 +139,11 @@ static int run_screen(const struct app_context *ctx)
     int res;
 
     if ((res = self_exe(exe, sizeof(exe))) < 0)
-        return app_fail("station: cannot find this program: %s", jn_strerror(res));
+        return app_fail("station: cannot find this program: %s", ju_strerror(res));
     bc.station = st_registry_exists(ctx->home);
     if (bc.station) {
         if ((res = st_registry_create(ctx->home, false, &reg)) < 0)
-            return app_fail("station: %s: %s", ctx->home, jn_strerror(res));
+            return app_fail("station: %s: %s", ctx->home, ju_strerror(res));
         st_registry_set_delays(
             reg, env_number("JIASHU_STATION_PIN_DELAY_MS", ST_DEFAULT_DELAY_MS, 0, 3600000),
             env_number("JIASHU_STATION_PIN_DELAY_CAP_MS", ST_DEFAULT_DELAY_CAP, 0, 86400000));
@@ -169,12 +165,12 @@ static int run_screen(const struct app_context *ctx)
     bc.trace_path = getenv("JIASHU_STATION_TRACE");
     bc.audio_dir = getenv("JIASHU_STATION_AUDIO_DIR");
     if ((res = st_backend_create(&bc, reg, &be)) < 0) {
-        res = app_fail("station: %s", jn_strerror(res));
+        res = app_fail("station: %s", ju_strerror(res));
         goto error_reg;
     }
     core = calloc(1, sizeof(*core));
     if (!core) {
-        res = app_fail("station: %s", jn_strerror(-ENOMEM));
+        res = app_fail("station: %s", ju_strerror(-ENOMEM));
         goto error_backend;
     }
     if ((res = st_screen_open()) < 0) {

@@ -13,8 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "audio_device.h"
-#include "earcons.h"
+#include "app/audio/audio.h"
 
 #define RATE       16000
 #define MAX_FRAMES (RATE / 2) /* no earcon is longer than half a second */

@@ -163,7 +163,7 @@ static void *syncer_main(void *arg)
         pthread_mutex_unlock(&relay->lock);
         int err = relay->sync_st->ops->make_durable(relay->sync_st);
         if (err < 0)
-            fprintf(stderr, "jiashu-relay: cannot sync the database: %s\n", jn_strerror(err));
+            fprintf(stderr, "jiashu-relay: cannot sync the database: %s\n", ju_strerror(err));
         for (struct relay_request *r = batch, *next; r; r = next) {
             next = r->snext; /* r may be freed once resumed */
             r->sync_err = err;
@@ -336,7 +336,7 @@ static void run_cleanup(struct jn_relay *relay)
     int err = relay->cleanup_st->ops->cleanup(relay->cleanup_st, (int64_t)time(NULL),
                                               relay->cfg.retention_s, relay->cfg.max_age_s, &c);
     if (err < 0)
-        fprintf(stderr, "jiashu-relay: cleanup failed: %s\n", jn_strerror(err));
+        fprintf(stderr, "jiashu-relay: cleanup failed: %s\n", ju_strerror(err));
     else if (!relay->cfg.quiet && (c.uploads || c.messages || c.invites))
         fprintf(stderr,
                 "jiashu-relay: cleanup removed %u expired uploads, %u messages, %u invites\n",

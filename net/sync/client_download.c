@@ -12,7 +12,7 @@
 
 #include <openssl/evp.h>
 
-#include "net.h"
+#include "sync.h"
 
 struct fetch {
     struct jn_download *d;

@@ -12,7 +12,7 @@
 
 #include <openssl/evp.h>
 
-#include "net.h"
+#include "sync.h"
 
 #define MIN_CHUNK (16 * 1024)
 #define MAX_CHUNK (256 * 1024)

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audio_device.h"
+#include "app/audio/audio.h"
 #include "commands.h"
 #include "live_record.h"
 #include "playback.h"
