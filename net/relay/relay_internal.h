@@ -25,6 +25,12 @@ enum relay_route {
     ROUTE_MESSAGE,
     ROUTE_RECEIPT_POST,
     ROUTE_RECEIPTS,
+    ROUTE_PAIRINGS,       /* POST /v1/pairings */
+    ROUTE_PAIRING,        /* GET, PUT /v1/pairings/{nameplate} */
+    ROUTE_PAIRING_CLAIM,  /* POST /v1/pairings/{nameplate}/claim */
+    ROUTE_PAIRING_ANSWER, /* POST /v1/pairings/{nameplate}/answer */
+    ROUTE_PAIRING_RESULT, /* POST /v1/pairings/{nameplate}/result */
+    ROUTE_ROSTER,         /* GET, PUT /v1/roster */
     ROUTE_COUNT_
 };
 
@@ -153,5 +159,14 @@ void relay_route_begin(struct relay_request *r);
 /* The body has arrived (or there was none): does the work and answers. */
 void relay_route_finish(struct relay_request *r);
 const char *relay_route_name(enum relay_route route);
+/* Shared with relay_routes_e2e.c: 0, or -1 after answering 401/429/500. */
+int relay_authenticate(struct relay_request *r);
+uint64_t relay_peer_key(struct relay_request *r);
+void relay_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* relay_routes_e2e.c: the pairing mailboxes and the roster (opaque to the
+ * relay; docs/encryption.md). */
+void relay_e2e_begin(struct relay_request *r);
+void relay_e2e_finish(struct relay_request *r);
 
 #endif

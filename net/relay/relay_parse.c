@@ -47,6 +47,24 @@ int relay_is_id(const char *s)
     return 1;
 }
 
+int relay_is_base64(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0, pad = 0;
+    if (n == 0 || n > max || n % 4)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '+' || c == '/'))
+            return 0;
+    }
+    return pad <= 2;
+}
+
 int relay_is_uuid(const char *s)
 {
     if (!s || strlen(s) != RELAY_UUID_LEN)
@@ -427,4 +445,17 @@ void relay_hex(const uint8_t *in, size_t n, char *out)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+int relay_unhex(const char *hex, uint8_t *out, size_t n)
+{
+    if (!hex || strlen(hex) != 2 * n)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        int hi = relay_hex_digit(hex[2 * i]), lo = relay_hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -EINVAL;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
 }

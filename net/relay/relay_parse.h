@@ -25,6 +25,8 @@ int relay_hex_digit(int c);
 
 /* 1 when s is an id the relay hands out (32 lowercase hex digits). */
 int relay_is_id(const char *s);
+/* 1 when s is 1..max characters of standard base64 (padding allowed at the end only). */
+int relay_is_base64(const char *s, size_t max);
 /* 1 when s is a UUID in its canonical 36-character form (any case). */
 int relay_is_uuid(const char *s);
 
@@ -72,5 +74,7 @@ int relay_parse_receipt_body(const char *body, size_t len, const char **state);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void relay_hex(const uint8_t *in, size_t n, char *out);
+/* Exactly 2n hex digits into n bytes: 0, or -EINVAL. */
+int relay_unhex(const char *hex, uint8_t *out, size_t n);
 
 #endif

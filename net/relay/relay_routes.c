@@ -35,6 +35,12 @@ const char *relay_route_name(enum relay_route route)
         [ROUTE_MESSAGE] = "/v1/messages/{id}",
         [ROUTE_RECEIPT_POST] = "/v1/messages/{id}/receipts",
         [ROUTE_RECEIPTS] = "/v1/receipts",
+        [ROUTE_PAIRINGS] = "/v1/pairings",
+        [ROUTE_PAIRING] = "/v1/pairings/{nameplate}",
+        [ROUTE_PAIRING_CLAIM] = "/v1/pairings/{nameplate}/claim",
+        [ROUTE_PAIRING_ANSWER] = "/v1/pairings/{nameplate}/answer",
+        [ROUTE_PAIRING_RESULT] = "/v1/pairings/{nameplate}/result",
+        [ROUTE_ROSTER] = "/v1/roster",
     };
     return route < ROUTE_COUNT_ ? names[route] : "(no route)";
 }
@@ -543,6 +549,14 @@ void relay_route_begin(struct relay_request *r)
         }
         authenticate(r);
         return;
+    case ROUTE_PAIRINGS:
+    case ROUTE_PAIRING:
+    case ROUTE_PAIRING_CLAIM:
+    case ROUTE_PAIRING_ANSWER:
+    case ROUTE_PAIRING_RESULT:
+    case ROUTE_ROSTER:
+        relay_e2e_begin(r);
+        return;
     default:
         relay_error(r, 404, "not_found", "no such route");
     }
@@ -957,6 +971,10 @@ static int add_receipt(void *ctx, const struct relay_receipt *rc)
     page_str(p, rc->state);
     PAGE_PUT(p, ",\"at\":");
     page_int(p, rc->at);
+    if (rc->proof[0]) {
+        PAGE_PUT(p, ",\"proof\":");
+        page_str(p, rc->proof);
+    }
     PAGE_PUT(p, "}");
     return p->failed ? -ENOMEM : 0;
 }
@@ -1118,6 +1136,21 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 400, "malformed", "the body must be {\"state\": \"delivered\"|\"played\"}");
         return;
     }
+    /* The recipient's signature (docs/encryption.md, "Receipts"), kept and
+     * passed on as it came: base64, at most RELAY_PROOF_MAX characters. */
+    char proof[RELAY_PROOF_MAX + 1] = "";
+    {
+        json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+        const char *p = json_string_value(json_object_get(j, "proof"));
+        int ok = !p || relay_is_base64(p, RELAY_PROOF_MAX);
+        if (ok && p)
+            snprintf(proof, sizeof proof, "%s", p);
+        json_decref(j);
+        if (!ok) {
+            relay_error(r, 400, "malformed", "proof must be base64, at most 128 characters");
+            return;
+        }
+    }
     struct relay_upload *m = malloc(sizeof *m);
     if (!m) {
         relay_error(r, 500, "internal", "out of memory");
@@ -1128,7 +1161,8 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 403, "forbidden", "only a recipient sends receipts");
     if (err <= 0)
         goto out;
-    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, (int64_t)time(NULL));
+    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, proof[0] ? proof : NULL,
+                                  (int64_t)time(NULL));
     if (err < 0) {
         storage_failed(r);
         goto out;
@@ -1175,7 +1209,30 @@ void relay_route_finish(struct relay_request *r)
     case ROUTE_RECEIPT_POST:
         finish_receipt(r);
         break;
+    case ROUTE_PAIRINGS:
+    case ROUTE_PAIRING:
+    case ROUTE_PAIRING_CLAIM:
+    case ROUTE_PAIRING_ANSWER:
+    case ROUTE_PAIRING_RESULT:
+    case ROUTE_ROSTER:
+        relay_e2e_finish(r);
+        break;
     default:
         relay_error(r, 404, "not_found", "no such route");
     }
+}
+
+int relay_authenticate(struct relay_request *r)
+{
+    return authenticate(r);
+}
+
+uint64_t relay_peer_key(struct relay_request *r)
+{
+    return peer_key(r);
+}
+
+void relay_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    sha256(data, len, out);
 }

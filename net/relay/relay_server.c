@@ -387,7 +387,8 @@ static const char *route_of(const char *url, enum relay_route *route, char *arg,
         {"/v1/families", ROUTE_FAMILIES}, {"/v1/invites", ROUTE_INVITES},
         {"/v1/join", ROUTE_JOIN},         {"/v1/family", ROUTE_FAMILY},
         {"/v1/uploads", ROUTE_UPLOADS},   {"/v1/inbox", ROUTE_INBOX},
-        {"/v1/receipts", ROUTE_RECEIPTS},
+        {"/v1/receipts", ROUTE_RECEIPTS}, {"/v1/pairings", ROUTE_PAIRINGS},
+        {"/v1/roster", ROUTE_ROSTER},
     };
     *route = ROUTE_UNKNOWN;
     arg[0] = '\0';
@@ -405,6 +406,10 @@ static const char *route_of(const char *url, enum relay_route *route, char *arg,
         {"/v1/devices/", "", ROUTE_DEVICE},
         {"/v1/messages/", "/receipts", ROUTE_RECEIPT_POST},
         {"/v1/messages/", "", ROUTE_MESSAGE},
+        {"/v1/pairings/", "/claim", ROUTE_PAIRING_CLAIM},
+        {"/v1/pairings/", "/answer", ROUTE_PAIRING_ANSWER},
+        {"/v1/pairings/", "/result", ROUTE_PAIRING_RESULT},
+        {"/v1/pairings/", "", ROUTE_PAIRING},
     };
     for (size_t i = 0; i < sizeof with_id / sizeof with_id[0]; i++) {
         size_t pl = strlen(with_id[i].prefix), sl = strlen(with_id[i].suffix);
