@@ -501,7 +501,7 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
         res = run(store,
                   "UPDATE messages SET state = 'announced', transferred = 0, updated_ms = ?"
                   " WHERE rowid = ?",
-                  "ii", js_now_ms(), row);
+                  "ii", ju_wall_ms(), row);
     } else if (res == 0) {
         /* The note replaces the sealed bytes: what is played, exported and
          * counted against the quota from now on is the voice note itself. */
@@ -511,7 +511,7 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
                       "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
                       " transferred = ?, sha256 = ?, updated_ms = ? WHERE rowid = ?",
                       "iiitii", (int64_t)(info.samples / 48), (int64_t)note_len,
-                      (int64_t)note_len, note_sha, js_now_ms(), row);
+                      (int64_t)note_len, note_sha, ju_wall_ms(), row);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
