@@ -197,7 +197,7 @@ static int load_pairing(struct relay_request *r, struct relay_pairing *p)
 static int claim_matches(const struct relay_pairing *p, const char *claim_hex)
 {
     uint8_t claim[32], hash[32];
-    if (!p->claimed || relay_unhex(claim_hex, claim, 32) < 0)
+    if (!p->claimed || ju_hex_decode(claim_hex, claim, 32) < 0)
         return 0;
     relay_sha256(claim, 32, hash);
     return CRYPTO_memcmp(hash, p->claim_hash, 32) == 0;
@@ -299,7 +299,7 @@ static void finish_claim(struct relay_request *r)
         storage_failed(r);
         goto out;
     }
-    relay_hex(claim, sizeof claim, hex);
+    ju_hex_encode(claim, sizeof claim, hex);
     r->needs_sync = 1;
     relay_json(r, 200, json_pack("{s:s,s:s}", "claim", hex, "msg_a", p->msg_a));
 out:
@@ -358,7 +358,7 @@ static void finish_roster(struct relay_request *r)
         char etag[67];
         relay_sha256(data, len, sum);
         etag[0] = '"';
-        relay_hex(sum, 32, etag + 1);
+        ju_hex_encode(sum, 32, etag + 1);
         etag[65] = '"';
         etag[66] = '\0';
         const char *inm = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -391,7 +391,7 @@ static void finish_roster(struct relay_request *r)
         }
         memcpy(hex, im + 1, 64);
         hex[64] = '\0';
-        if (relay_unhex(hex, expect, 32) < 0) {
+        if (ju_hex_decode(hex, expect, 32) < 0) {
             relay_error(r, 400, "malformed", "If-Match must be the roster's ETag");
             return;
         }
