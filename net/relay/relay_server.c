@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +19,6 @@
 #include <unistd.h>
 
 #include "relay_parse.h"
-
-uint64_t relay_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 void jn_relay_config_init(struct jn_relay_config *cfg)
 {
@@ -107,7 +92,7 @@ static void limiter_finish(struct relay_limiter *l)
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after)
 {
     struct relay_bucket *b = &l->slots[key % l->n_slots];
-    uint64_t now = relay_now_ms();
+    uint64_t now = (uint64_t)ju_mono_ms();
     if (b->last_ms) {
         b->tokens += (double)(now - b->last_ms) / 1000.0 * l->rate;
         if (b->tokens > l->burst)
@@ -159,7 +144,7 @@ static int await_sync(struct relay_request *r)
 static void *syncer_main(void *arg)
 {
     struct jn_relay *relay = arg;
-    uint64_t last_checkpoint = relay_now_ms();
+    uint64_t last_checkpoint = (uint64_t)ju_mono_ms();
     pthread_mutex_lock(&relay->lock);
     for (;;) {
         while (!relay->sync_pending && !relay->sync_stop)
@@ -181,7 +166,7 @@ static void *syncer_main(void *arg)
         }
         /* Checkpoint at most once a second, between batches: the requests
          * keep coming in on the other thread meanwhile. */
-        uint64_t now = relay_now_ms();
+        uint64_t now = (uint64_t)ju_mono_ms();
         if (now - last_checkpoint >= 1000) {
             last_checkpoint = now;
             if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
@@ -312,7 +297,7 @@ int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seco
         return -ECANCELED;
     }
     r->wait_kind = kind;
-    r->deadline_ms = relay_now_ms() + (uint64_t)seconds * 1000u;
+    r->deadline_ms = (uint64_t)ju_mono_ms() + (uint64_t)seconds * 1000u;
     r->waiting = 1;
     r->wprev = NULL;
     r->wnext = relay->waiters;
@@ -360,10 +345,10 @@ static uint64_t reap_slow_headers(struct jn_relay *relay, uint64_t now);
 static void *timer_main(void *arg)
 {
     struct jn_relay *relay = arg;
-    uint64_t next_cleanup = relay_now_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
+    uint64_t next_cleanup = (uint64_t)ju_mono_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
     pthread_mutex_lock(&relay->lock);
     while (!relay->stopping) {
-        uint64_t now = relay_now_ms(), next = next_cleanup;
+        uint64_t now = (uint64_t)ju_mono_ms(), next = next_cleanup;
         for (struct relay_request *w = relay->waiters, *nx; w; w = nx) {
             nx = w->wnext;
             if (w->deadline_ms <= now) {
@@ -388,7 +373,7 @@ static void *timer_main(void *arg)
             pthread_mutex_unlock(&relay->lock);
             run_cleanup(relay);
             pthread_mutex_lock(&relay->lock);
-            next_cleanup = relay_now_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
+            next_cleanup = (uint64_t)ju_mono_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
             continue;
         }
         struct timespec ts;
@@ -471,7 +456,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         const struct sockaddr *sa = ca ? ca->client_addr : NULL;
         struct relay_addr a;
         c->fd = fd ? fd->connect_fd : -1;
-        c->since_ms = relay_now_ms();
+        c->since_ms = (uint64_t)ju_mono_ms();
         c->slot = slot_of(addr_key(relay, &a, addr_key_bytes(sa, &a)));
         c->proxy = is_proxy(relay, sa);
         if (!c->proxy)
@@ -512,7 +497,7 @@ static void conn_set_in_request(struct jn_relay *relay, struct relay_conn *c, in
     pthread_mutex_lock(&relay->conn_lock);
     c->in_request = in_request;
     if (!in_request)
-        c->since_ms = relay_now_ms();
+        c->since_ms = (uint64_t)ju_mono_ms();
     pthread_mutex_unlock(&relay->conn_lock);
 }
 
@@ -647,7 +632,7 @@ static size_t next_capacity(struct relay_request *r, size_t need)
     const char *h =
         MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t announced;
-    if (h && relay_parse_u64(h, r->body_limit, &announced) == 0 && announced >= need &&
+    if (h && ju_parse_u64(h, r->body_limit, &announced) == 0 && announced >= need &&
         announced < cap)
         cap = (size_t)announced;
     if (cap > r->body_limit)
@@ -668,7 +653,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = r;
         r->relay = relay;
         r->conn = conn;
-        r->t0_us = now_us();
+        r->t0_us = (uint64_t)ju_mono_us();
         r->body_t0_ms = r->t0_us / 1000u;
         const union MHD_ConnectionInfo *sc =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -705,7 +690,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         r->bytes_in += n;
-        uint64_t elapsed = relay_now_ms() - r->body_t0_ms;
+        uint64_t elapsed = (uint64_t)ju_mono_ms() - r->body_t0_ms;
         if (elapsed > (uint64_t)relay->cfg.max_request_s * 1000u)
             return MHD_NO; /* too slow: drop the connection */
         /* A body that trickles holds a connection and its memory for
@@ -773,7 +758,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     if (!relay->cfg.quiet) {
         /* Never the headers, never the query: tokens stay out of logs. */
-        double ms = (double)(now_us() - r->t0_us) / 1000.0;
+        double ms = (double)((uint64_t)ju_mono_us() - r->t0_us) / 1000.0;
         fprintf(stderr, "jiashu-relay: %s %s %u %llu %llu %.1fms%s\n", r->method,
                 relay_route_name(r->route), r->responded ? r->status : 0,
                 (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
@@ -796,7 +781,7 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
     char *w = s;
     for (const char *p = s; *p; p++) {
         int hi, lo;
-        if (*p == '%' && (hi = relay_hex_digit(p[1])) >= 0 && (lo = relay_hex_digit(p[2])) >= 0 &&
+        if (*p == '%' && (hi = ju_hex_digit(p[1])) >= 0 && (lo = ju_hex_digit(p[2])) >= 0 &&
             (hi || lo)) {
             *w++ = (char)(hi << 4 | lo);
             p += 2;
@@ -903,8 +888,7 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     relay->cfg = *cfg;
     relay->cfg.host = NULL;
     relay->cfg.db_path = NULL;
-    if (RAND_bytes((unsigned char *)&relay->seed, sizeof relay->seed) != 1) {
-        err = -EIO;
+    if ((err = ju_random_bytes(&relay->seed, sizeof relay->seed)) < 0) {
         goto error_relay;
     }
     if (parse_proxies(relay, cfg->trusted_proxies) < 0) {
@@ -1055,8 +1039,7 @@ void jn_relay_stop(struct jn_relay *relay)
             MHD_get_daemon_info(relay->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
         if (!info || info->num_connections == 0)
             break;
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        ju_sleep_ms(100);
     }
     MHD_stop_daemon(relay->mhd);
     relay->mhd = NULL;
