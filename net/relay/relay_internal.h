@@ -52,6 +52,25 @@ struct relay_limiter {
 
 struct relay_request;
 
+/* One TCP connection, from libmicrohttpd's connection notifications until
+ * it closes: the timer thread closes those whose header block is late. */
+struct relay_conn {
+    int fd;
+    uint64_t since_ms; /* when its current header block began */
+    int in_request;    /* headers complete, request not yet finished */
+    unsigned slot;     /* its address's slot in the per-address tables */
+    int proxy;         /* from a trusted proxy: no per-address connection limit */
+    struct relay_conn *prev, *next;
+};
+
+#define RELAY_ADDR_SLOTS  16384u
+#define RELAY_MAX_PROXIES 8
+
+struct relay_addr {
+    int family;
+    uint8_t bytes[16];
+};
+
 struct jn_relay {
     struct jn_relay_config cfg;
     struct relay_storage *st;         /* used by the MHD thread only */
@@ -66,7 +85,19 @@ struct jn_relay {
     struct relay_limiter join_limit;
     struct relay_limiter join_global;
     struct relay_limiter create_limit;
+    struct relay_limiter create_global;
     uint64_t buffered;
+    uint64_t *buffered_per_slot;  /* body bytes held per address slot */
+    unsigned *conns_per_slot;     /* connections per address slot */
+    unsigned connection_limit;    /* max_connections, clamped to the open-file limit */
+    struct relay_addr proxies[RELAY_MAX_PROXIES];
+    unsigned n_proxies;
+
+    /* Open connections, for the header deadline (conn_lock: the MHD and
+     * timer threads). */
+    pthread_mutex_t conn_lock;
+    struct relay_conn *conns;
+    unsigned n_conns;
 
     /* Long polls waiting, and the timer thread that ends them. */
     pthread_mutex_t lock;
@@ -104,6 +135,10 @@ struct relay_request {
     char *body;
     size_t body_len, body_cap, body_limit;
     uint64_t reserved; /* bytes of relay->buffered held for this body */
+    uint64_t client_key; /* the client's address (behind a trusted proxy, the one it names) */
+    unsigned client_slot;
+    struct relay_conn *tcp;
+    uint64_t body_t0_ms; /* when the first call for this request came */
     int body_too_large;
     int body_over_budget;
 

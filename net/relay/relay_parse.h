@@ -57,6 +57,13 @@ int relay_parse_range(const char *hdr, uint64_t size, uint64_t *first, uint64_t 
  * allowed after ';'), 0 otherwise, including when hdr is NULL. */
 int relay_content_type_is(const char *hdr, const char *type);
 
+/* The client address a reverse proxy appended: the last element of
+ * Forwarded's for= (RFC 7239; quotes, [v6] brackets and a port removed) or,
+ * without Forwarded, of X-Forwarded-For. 0 with the address text in out
+ * (not yet checked to be an address), -EINVAL when neither names one. */
+int relay_forwarded_client(const char *forwarded, const char *x_forwarded_for, char *out,
+                           size_t cap);
+
 /* 1 when n bytes of UTF-8 hold no C0 or C1 control character and no
  * bidirectional mark, embedding, override or isolate; 0 otherwise. */
 int relay_name_is_printable(const char *s, size_t n);

@@ -169,21 +169,6 @@ static int authenticate(struct relay_request *r)
     return 0;
 }
 
-/* The peer's address, as the key of the per-address limits. */
-static uint64_t peer_key(struct relay_request *r)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!ci || !ci->client_addr)
-        return 0;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        return relay_key(r->relay, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    if (sa->sa_family == AF_INET6) /* a /64 is one address to the limits */
-        return relay_key(r->relay, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
-    return 0;
-}
-
 /* Content-Length, when given: -1 when absent, -2 when malformed. */
 static int64_t content_length(struct relay_request *r)
 {
@@ -481,11 +466,14 @@ void relay_route_begin(struct relay_request *r)
             method_not_allowed(r, "POST");
             return;
         }
+        /* The per-address bucket is taken now, before the body is read;
+         * the relay-wide ones only once the body is well formed (see
+         * take_global), so one address sending garbage spends nobody's
+         * attempts but its own. */
         unsigned retry;
         struct relay_limiter *l =
             r->route == ROUTE_JOIN ? &r->relay->join_limit : &r->relay->create_limit;
-        if (relay_limit_take(l, peer_key(r), &retry) < 0 ||
-            (r->route == ROUTE_JOIN && relay_limit_take(&r->relay->join_global, 0, &retry) < 0)) {
+        if (relay_limit_take(l, r->client_key, &retry) < 0) {
             relay_error_retry(r, 429, "rate_limited", "too many attempts; wait and try again",
                               retry);
             return;
@@ -561,6 +549,18 @@ void relay_route_begin(struct relay_request *r)
     }
 }
 
+/* A relay-wide bucket, taken by well-formed requests only. */
+static int take_global(struct relay_request *r, struct relay_limiter *l)
+{
+    unsigned retry;
+    if (relay_limit_take(l, 0, &retry) < 0) {
+        relay_error_retry(r, 429, "rate_limited", "too many attempts on this relay; wait",
+                          retry);
+        return -1;
+    }
+    return 0;
+}
+
 static void finish_families(struct relay_request *r)
 {
     const struct jn_relay_config *cfg = &r->relay->cfg;
@@ -570,6 +570,8 @@ static void finish_families(struct relay_request *r)
         relay_error(r, 400, "malformed", "the body must be {\"name\": \"1 to 64 bytes\"}");
         return;
     }
+    if (take_global(r, &r->relay->create_global) < 0)
+        return;
     char token[65], code[20];
     uint8_t token_hash[32], code_hash[32];
     random_hex(d.family_id, RELAY_ID_LEN / 2);
@@ -624,6 +626,8 @@ static void finish_join(struct relay_request *r)
                     "the body must be {\"code\": \"digits\", \"name\": \"...\"}");
         return;
     }
+    if (take_global(r, &r->relay->join_global) < 0)
+        return;
     uint8_t code_hash[32], token_hash[32];
     char token[65];
     sha256(code, strlen(code), code_hash);
