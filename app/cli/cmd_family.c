@@ -156,9 +156,6 @@ static int print_roster(js_store *store)
         printf("%s\t%s%s\n", r->members[i].name, hex,
                memcmp(r->members[i].device_id, self, JE_ID_BYTES) ? "" : "\t(this device)");
     }
-    if (!err)
-        printf("(end-to-end encrypted; member list version %llu)\n",
-               (unsigned long long)r->version);
     free(r);
     return err;
 }

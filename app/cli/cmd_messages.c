@@ -12,6 +12,7 @@
 
 #include "app/audio/audio.h"
 #include "commands.h"
+#include "net/e2e/e2e.h"
 #include "live_record.h"
 #include "playback.h"
 #include "store/store.h"
@@ -177,6 +178,7 @@ error_reader:
 /* ---- listings ---- */
 
 struct listing {
+    js_store *store;
     bool json;
     int64_t minute; /* of l->when */
     char when[32];
@@ -227,16 +229,30 @@ static int print_message(void *user, const struct js_message *m)
 {
     struct listing *l = user;
     const char *peer = peer_name(l, m->peer);
+    /* A received note is marked: opened from an envelope ('E'), refused
+     * ('R', never played), or neither: plain, from before encryption. */
+    char e2e = 0;
+    int reason = 0;
 
+    if (m->box == JS_INBOX && je_vault_inbox_status(l->store, m->id, &e2e, &reason) != 0)
+        e2e = 0;
     if (l->json) {
         printf("%s\n  {\"id\": \"%s\", \"state\": \"%s\", \"%s\": ", l->count ? "," : "", m->id,
                js_state_name(m->state), m->box == JS_OUTBOX ? "to" : "from");
         json_string(peer);
         printf(", \"duration_ms\": %llu, \"bytes\": %llu, \"offset\": %llu, \"created_ms\": %lld, "
-               "\"play_position_ms\": %llu, \"sha256\": \"%s\", \"evicted\": %s}",
+               "\"play_position_ms\": %llu, \"sha256\": \"%s\", \"evicted\": %s",
                (unsigned long long)m->duration_ms, (unsigned long long)m->length,
                (unsigned long long)m->offset, (long long)m->created_ms,
                (unsigned long long)m->play_position_ms, m->sha256, m->evicted ? "true" : "false");
+        if (m->box == JS_INBOX) {
+            printf(", \"encrypted\": %s", e2e == 'E' ? "true" : "false");
+            if (e2e == 'R') {
+                printf(", \"refused\": ");
+                json_string(ju_strerror(reason));
+            }
+        }
+        fputs("}", stdout);
     } else {
         char state[32];
         /* 10,000 rows must list in a blink on a slow phone: the date is
@@ -253,8 +269,10 @@ static int print_message(void *user, const struct js_message *m)
             snprintf(state, sizeof(state), "%s %llu%%", js_state_name(m->state),
                      m->length ? (unsigned long long)(m->offset * 100 / m->length) : 0ULL);
         else
-            snprintf(state, sizeof(state), "%s%s", js_state_name(m->state),
-                     m->evicted ? " (removed)" : "");
+            snprintf(state, sizeof(state), "%s%s", e2e == 'R' ? "refused" : js_state_name(m->state),
+                     m->evicted                                        ? " (removed)"
+                     : m->box == JS_INBOX && !e2e && (m->state & (JS_READY | JS_PLAYED)) ? " plain"
+                                                                       : "");
         uint64_t tenths = (m->duration_ms + 50) / 100;
         printf("%s  %-20s %4llu.%llu s  %s  %s\n", m->id, state, (unsigned long long)(tenths / 10),
                (unsigned long long)(tenths % 10), l->when,
@@ -278,6 +296,7 @@ static int list_box(const struct app_context *ctx, int argc, char **argv, enum j
     }
     if (open_store(ctx, &store))
         return 1;
+    l.store = store;
     res = js_contacts_list(store, keep_contact, &l);
     if (res >= 0) {
         if (l.json)
