@@ -9,8 +9,7 @@
 . "$TESTS_DIR/sync/sync_lib.sh"
 . "$TESTS_DIR/e2e/e2e_lib.sh"
 
-start_relay relay 0 --join-burst 50 --join-rate 10
-URL=http://127.0.0.1:$RELAY_PORT
+start_e2e_relay
 MAMA=$SCRATCH/mama NAINAI=$SCRATCH/nainai BABA=$SCRATCH/baba
 ST1=$SCRATCH/station/families/1 ST2=$SCRATCH/station/families/2
 home mama mama; home nainai nainai; home baba baba
@@ -66,7 +65,7 @@ J --home "$MAMA" sync >/dev/null; J --home "$BABA" sync >/dev/null; J --home "$N
 
 # The relay's files, as a thief would take them.
 J --home "$BABA" export "$idb" "$SCRATCH/note-b.opus" && J --home "$NAINAI" export "$idr" "$SCRATCH/note-r.opus" || fail "export"
-relay_sql "PRAGMA wal_checkpoint(PASSIVE);" >/dev/null
+relay_query "PRAGMA wal_checkpoint(PASSIVE);" >/dev/null
 python3 - "$SCRATCH" "$SCRATCH"/relay.db* <<'PY' || fail "the relay holds plaintext"
 import sys, glob
 scratch, files = sys.argv[1], sys.argv[2:]

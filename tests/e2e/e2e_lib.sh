@@ -23,11 +23,34 @@ pair() {
 
 device_id() { J --home "$1" config device_id; }
 
-# relay_sql SQL...: runs SQL on the relay's database (as its operator could).
-relay_sql() { sqlite3 -cmd ".timeout 5000" "$SCRATCH/relay.db" "$@"; }
+# start_e2e_relay OPTIONS...: the relay "relay" on a port it keeps across
+# restarts (sets URL). Pairings of several homes from one address need a
+# looser join limit than a relay on the open internet.
+start_e2e_relay() {
+  E2E_RELAY_OPTS=("$@")
+  start_relay relay 0 --join-burst 50 --join-rate 10 "$@"
+  URL=http://127.0.0.1:$RELAY_PORT
+}
+
+# The operator edits the database with the relay stopped (a running relay
+# reads through connections that may keep their snapshot), then starts it
+# again on the same port.
+relay_stop() { kill -TERM "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null || true; }
+relay_start() { start_relay relay "$RELAY_PORT" --join-burst 50 --join-rate 10 "${E2E_RELAY_OPTS[@]}"; }
+
+# relay_query SQL: reads the relay's database while it runs.
+relay_query() { sqlite3 -cmd ".timeout 5000" "$SCRATCH/relay.db" "$@"; }
+
+# relay_sql SQL...: changes the relay's database (as its operator could).
+relay_sql() {
+  relay_stop
+  sqlite3 -cmd ".timeout 5000" "$SCRATCH/relay.db" "$@"
+  relay_start
+}
 
 # relay_py PYTHON: a python snippet with `db` open on the relay's database.
 relay_py() {
+  relay_stop
   python3 - "$SCRATCH/relay.db" "$@" <<PY
 import sqlite3, sys, hashlib
 db = sqlite3.connect(sys.argv[1], timeout=5)
@@ -35,4 +58,5 @@ args = sys.argv[2:]
 $(cat)
 db.commit()
 PY
+  relay_start
 }
