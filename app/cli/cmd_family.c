@@ -564,15 +564,15 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
         if (!p.json)
             printf("joined; end-to-end encrypted\n");
     }
-    if (!je_vault_encrypted(store) && !p.json)
-        fprintf(stderr, "jiashu: this family is not end-to-end encrypted yet; 'jiashu family"
-                        " upgrade' on one phone encrypts it\n");
     config.store = store;
     err = jn_sync_create(&config, &sync);
     if (err) {
         js_store_destroy(store);
         return app_fail("sync: %s", app_strerror(err));
     }
+    if (!je_vault_encrypted(store) && !p.json)
+        fprintf(stderr, "jiashu: this family is not end-to-end encrypted yet; 'jiashu family"
+                        " upgrade' on one phone encrypts it\n");
     if (watch)
         err = jn_sync_watch(sync, wait_s);
     else
