@@ -993,6 +993,11 @@ error_tx:
     return err;
 }
 
+static int sq_ping(struct relay_storage *s, int probe)
+{
+    return probe ? exec(s, "SELECT 1") : 0;
+}
+
 static const struct relay_storage_ops sqlite_ops = {
     .close = sq_close,
     .make_durable = sq_make_durable,
@@ -1018,6 +1023,7 @@ static const struct relay_storage_ops sqlite_ops = {
     .receipt_add = sq_receipt_add,
     .receipts = sq_receipts,
     .cleanup = sq_cleanup,
+    .ping = sq_ping,
 };
 
 static pthread_once_t configured = PTHREAD_ONCE_INIT;

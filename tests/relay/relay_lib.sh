@@ -1,5 +1,27 @@
 # Helpers for the relay's shell tests: start a relay on a free port, talk to
 # it with curl, and always stop it at the end. Source after tests/lib.sh.
+#
+# JIASHU_TEST_DB picks the relay's storage: sqlite (the default: a file per
+# relay name) or postgresql (a database per relay name in a throwaway
+# cluster of the test's own, tests/relay/pg_lib.sh). The same tests run on
+# either.
+JIASHU_TEST_DB=${JIASHU_TEST_DB:-sqlite}
+case $JIASHU_TEST_DB in
+  sqlite) pg_stop() { :; } ;;
+  postgresql) . "$TESTS_DIR/relay/pg_lib.sh" ;;
+  *) fail "JIASHU_TEST_DB is sqlite or postgresql, not '$JIASHU_TEST_DB'" ;;
+esac
+
+# relay_db NAME: sets RELAY_DB to the --db argument of relay NAME, making
+# the database when it needs making.
+relay_db() {
+  if [ "$JIASHU_TEST_DB" = postgresql ]; then
+    pg_createdb "$1"
+    RELAY_DB=$(pg_url "$1")
+  else
+    RELAY_DB=$SCRATCH/$1.db
+  fi
+}
 
 RELAY_PIDS=""
 # Stops every relay started; a relay that exits badly on SIGTERM, or a
@@ -18,15 +40,16 @@ stop_relays() {
   fi
   return $bad
 }
-trap 'rc=$?; stop_relays || rc=1; cleanup_scratch; exit $rc' EXIT
+trap 'rc=$?; stop_relays || rc=1; pg_stop; cleanup_scratch; exit $rc' EXIT
 
-# start_relay NAME [OPTIONS...]: a relay with its database $SCRATCH/NAME.db
+# start_relay NAME [OPTIONS...]: a relay with its database (relay_db NAME)
 # and log $SCRATCH/NAME.log; sets RELAY_PID, PORT and BASE.
 start_relay() {
   local name=$1; shift
   local log=$SCRATCH/$name.log
   : >"$log"
-  "$JIASHU_RELAY" --listen 127.0.0.1:0 --db "$SCRATCH/$name.db" "$@" 2>>"$log" &
+  relay_db "$name"
+  "$JIASHU_RELAY" --listen 127.0.0.1:0 --db "$RELAY_DB" "$@" 2>>"$log" &
   RELAY_PID=$!
   RELAY_PIDS="$RELAY_PIDS $RELAY_PID"
   local i
