@@ -43,6 +43,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,7 +245,32 @@ struct pg_storage {
     int lost;              /* the connection failed; reconnect before the next call */
     uint64_t last_try_ms;  /* last reconnection attempt */
     int in_tx;
+    uint64_t instance; /* which run of the server we are connected to */
 };
+
+/*
+ * The server runs that unflushed commits went to. make_durable() flushes
+ * the log of the server it reaches; that covers a commit only if it is the
+ * same run of the server (a crash in between loses asynchronous commits).
+ * So every commit of a request handle notes its server's run here, and
+ * make_durable() takes the notes and fails when another run answered.
+ * Process-wide, as a relay process talks to one PostgreSQL server.
+ */
+static pthread_mutex_t unflushed_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t unflushed_instance; /* 0: nothing noted */
+static int unflushed_mixed;         /* commits went to two runs */
+
+static void note_unflushed(struct pg_storage *q)
+{
+    if (q->durable)
+        return;
+    pthread_mutex_lock(&unflushed_lock);
+    if (!unflushed_instance)
+        unflushed_instance = q->instance;
+    else if (unflushed_instance != q->instance)
+        unflushed_mixed = 1;
+    pthread_mutex_unlock(&unflushed_lock);
+}
 
 static struct pg_storage *impl(struct relay_storage *s)
 {
@@ -277,6 +303,17 @@ static int failure(struct pg_storage *q, const PGresult *res)
     return -EIO;
 }
 
+/* FNV-1a of the server's start time: never 0. */
+static uint64_t instance_of(const char *start_time)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = start_time; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ull;
+    }
+    return h ? h : 1;
+}
+
 static int session_setup(struct pg_storage *q)
 {
     /* The request handle's commits are flushed by make_durable() on another
@@ -287,6 +324,13 @@ static int session_setup(struct pg_storage *q)
                                                  "client_min_messages = warning; SET "
                                                  "lock_timeout = '10s'");
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok)
+        return -EIO;
+    res = PQexec(q->conn, "SELECT pg_postmaster_start_time()::text");
+    ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (ok)
+        q->instance = instance_of(PQgetvalue(res, 0, 0));
     PQclear(res);
     return ok ? 0 : -EIO;
 }
@@ -315,8 +359,8 @@ static int ready(struct pg_storage *q)
  * connection). Parameters are text, except those in binary_mask (bytea,
  * given with their length). Returns the result, or NULL with *err set.
  */
-static PGresult *run_q(struct pg_storage *q, enum pq_id id, int n, const char *const *vals,
-                       const int *lens, unsigned binary_mask, int binary_result, int *err)
+static PGresult *run_q_once(struct pg_storage *q, enum pq_id id, int n, const char *const *vals,
+                            const int *lens, unsigned binary_mask, int binary_result, int *err)
 {
     char name[8];
     snprintf(name, sizeof name, "q%d", (int)id);
@@ -348,6 +392,29 @@ static PGresult *run_q(struct pg_storage *q, enum pq_id id, int n, const char *c
     return res;
 }
 
+/* A connection found dead by this very call (the server restarted since
+ * the last one) is reconnected at once and the call made again, unless a
+ * transaction was open: its earlier statements are gone with it. */
+static int retry_now(struct pg_storage *q, int err, int *retried)
+{
+    if (err != -ENOTCONN || q->in_tx || *retried)
+        return 0;
+    *retried = 1;
+    q->last_try_ms = 0;
+    return 1;
+}
+
+static PGresult *run_q(struct pg_storage *q, enum pq_id id, int n, const char *const *vals,
+                       const int *lens, unsigned binary_mask, int binary_result, int *err)
+{
+    int retried = 0, was_up = !q->lost;
+    PGresult *res;
+    while (!(res = run_q_once(q, id, n, vals, lens, binary_mask, binary_result, err)) && was_up &&
+           retry_now(q, *err, &retried))
+        ;
+    return res;
+}
+
 /* A statement whose rows do not matter: 0, or the error. */
 static int run_cmd(struct pg_storage *q, enum pq_id id, int n, const char *const *vals,
                    const int *lens, unsigned binary_mask, long *affected)
@@ -370,16 +437,26 @@ static int simple(struct pg_storage *q, const char *sql)
     int err = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK
                   ? 0
                   : failure(q, res);
+
     PQclear(res);
+    return err;
+}
+
+/* simple() outside a transaction, reconnecting as run_q() does. */
+static int simple_retry(struct pg_storage *q, const char *sql)
+{
+    int retried = 0, was_up = !q->lost, err;
+    do {
+        if ((err = ready(q)) == 0)
+            err = simple(q, sql);
+    } while (err < 0 && was_up && retry_now(q, err, &retried));
     return err;
 }
 
 static int begin(struct pg_storage *q)
 {
-    int err = ready(q);
-    if (err < 0)
-        return err;
-    if ((err = simple(q, "BEGIN")) == 0)
+    int err = simple_retry(q, "BEGIN");
+    if (err == 0)
         q->in_tx = 1;
     return err;
 }
@@ -387,7 +464,10 @@ static int begin(struct pg_storage *q)
 static int commit(struct pg_storage *q)
 {
     q->in_tx = 0;
-    return simple(q, "COMMIT");
+    int err = simple(q, "COMMIT");
+    if (err == 0)
+        note_unflushed(q);
+    return err;
 }
 
 static void rollback(struct pg_storage *q)
@@ -462,10 +542,22 @@ static void pg_close(struct relay_storage *s)
 static int pg_make_durable(struct relay_storage *s)
 {
     struct pg_storage *q = impl(s);
-    int err = ready(q);
+    /* The notes are taken before the flush: statements noted later go to
+     * the next call, and this one answers for every write before it. */
+    pthread_mutex_lock(&unflushed_lock);
+    uint64_t instance = unflushed_instance;
+    int mixed = unflushed_mixed;
+    unflushed_instance = 0;
+    unflushed_mixed = 0;
+    pthread_mutex_unlock(&unflushed_lock);
+    int err = simple_retry(q, "SELECT pg_current_xact_id()");
     if (err < 0)
         return err;
-    return simple(q, "SELECT pg_current_xact_id()");
+    /* simple_retry() may have reconnected: q->instance is the run that
+     * flushed. Writes that went to another run may be lost. */
+    if (mixed || (instance && instance != q->instance))
+        return -ENOTCONN;
+    return 0;
 }
 
 static int pg_checkpoint(struct relay_storage *s)
@@ -629,6 +721,7 @@ static int pg_device_revoke(struct relay_storage *s, const char *family_id, cons
     int err = run_cmd(impl(s), Q_DEVICE_REVOKE, 2, v, NULL, 0, &n);
     if (err < 0)
         return err;
+    note_unflushed(impl(s));
     return n == 1 ? 0 : -ENOENT;
 }
 
@@ -999,6 +1092,7 @@ static int pg_upload_delete(struct relay_storage *s, const char *upload_id)
     int err = run_cmd(impl(s), Q_UPLOAD_DELETE, 1, v, NULL, 0, &n);
     if (err < 0)
         return err;
+    note_unflushed(impl(s));
     return n ? 0 : -ENOENT;
 }
 
@@ -1193,7 +1287,10 @@ static int pg_cleanup(struct relay_storage *s, int64_t now, int64_t retention, i
                             "   AND (b.delivered = 0 OR b.delivered >= $1::bigint - $3::bigint))))",
                             3, v3, &counts->messages)) < 0)
         goto error_tx;
-    return commit(q);
+    /* Not commit(): nobody waits for the cleanup's writes to be durable,
+     * so they are not noted for make_durable(). */
+    q->in_tx = 0;
+    return simple(q, "COMMIT");
 
 error_tx:
     rollback(q);
@@ -1205,10 +1302,7 @@ static int pg_ping(struct relay_storage *s, int probe)
     struct pg_storage *q = impl(s);
     if (!probe)
         return q->lost || PQstatus(q->conn) != CONNECTION_OK ? -ENOTCONN : 0;
-    int err = ready(q);
-    if (err < 0)
-        return err;
-    return simple(q, "SELECT 1");
+    return simple_retry(q, "SELECT 1");
 }
 
 static int pg_limit_take(struct relay_storage *s, unsigned limiter, uint64_t slot, double rate,
