@@ -152,5 +152,8 @@ void relay_route_begin(struct relay_request *r);
 /* The body has arrived (or there was none): does the work and answers. */
 void relay_route_finish(struct relay_request *r);
 const char *relay_route_name(enum relay_route route);
+/* The connection ended before the answer: keeps what arrived of an upload's
+ * bytes (made durable before returning); 1 when something was kept. */
+int relay_route_abandoned(struct relay_request *r);
 
 #endif

@@ -549,13 +549,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
+    int kept = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && relay_route_abandoned(r);
     if (!relay->cfg.quiet) {
         /* Never the headers, never the query: tokens stay out of logs. */
         double ms = (double)(now_us() - r->t0_us) / 1000.0;
         fprintf(stderr, "jiashu-relay: %s %s %u %llu %llu %.1fms%s\n", r->method,
                 relay_route_name(r->route), r->responded ? r->status : 0,
                 (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
-                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed)");
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+                : kept ? " (connection closed; bytes kept)"
+                       : " (connection closed)");
     }
     relay->buffered -= r->reserved;
     if (r->held_resp)

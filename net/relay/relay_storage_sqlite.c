@@ -64,7 +64,7 @@ enum sql_id {
 
 #define UPLOAD_COLUMNS                                                                             \
     "id, upload_id, message_id, family_id, sender_id, length, received, duration_ms, created, "    \
-    "expires, completed, sha256, recipients, metadata"
+    "expires, completed, sha256, recipients, metadata, declared_sha256"
 
 static const char *const sql_text[SQL_COUNT_] = {
     [SQL_FAMILY_INSERT] = "INSERT INTO families(id, created) VALUES (?1, ?2)",
@@ -87,8 +87,8 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_UPLOAD_BY_MESSAGE] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE message_id = ?1",
     [SQL_UPLOAD_INSERT] =
         "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
-        "recipients, metadata, created, expires, data) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)))",
+        "recipients, metadata, created, expires, data, declared_sha256) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)), ?12)",
     [SQL_UPLOAD_GET] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE upload_id = ?1",
     [SQL_UPLOAD_ADVANCE] = "UPDATE messages SET received = ?2 WHERE id = ?1",
     [SQL_UPLOAD_COMPLETE] = "UPDATE messages SET completed = ?2, sha256 = ?3 WHERE id = ?1",
@@ -124,7 +124,7 @@ static const char schema[] =
     "  received INTEGER NOT NULL DEFAULT 0, duration_ms INTEGER NOT NULL,"
     "  recipients TEXT NOT NULL, metadata TEXT NOT NULL, created INTEGER NOT NULL,"
     "  expires INTEGER NOT NULL, completed INTEGER NOT NULL DEFAULT 0, sha256 BLOB,"
-    "  data BLOB NOT NULL);"
+    "  data BLOB NOT NULL, declared_sha256 BLOB);"
     "CREATE INDEX IF NOT EXISTS messages_family ON messages(family_id);"
     "CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender_id);"
     "CREATE TABLE IF NOT EXISTS mailbox(cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -149,7 +149,7 @@ static const char schema[] =
     "  UPDATE devices SET pending = pending - 1 WHERE id = NEW.device_id; END;"
     "CREATE TRIGGER IF NOT EXISTS pending_sub AFTER DELETE ON mailbox WHEN OLD.delivered = 0 BEGIN"
     "  UPDATE devices SET pending = pending - 1 WHERE id = OLD.device_id; END;"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
 
 struct sqlite_storage {
     struct relay_storage base;
@@ -557,6 +557,10 @@ static void read_upload(sqlite3_stmt *st, struct relay_upload *u)
             r++;
     }
     copy_text(u->metadata, sizeof u->metadata, st, 13);
+    if (sqlite3_column_bytes(st, 14) == 32) {
+        memcpy(u->declared_sha256, sqlite3_column_blob(st, 14), 32);
+        u->has_declared_sha256 = 1;
+    }
 }
 
 static int fetch_upload(struct relay_storage *s, enum sql_id id, const char *key,
@@ -643,6 +647,8 @@ static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, con
     bind_text(st, 8, u->metadata);
     sqlite3_bind_int64(st, 9, u->created);
     sqlite3_bind_int64(st, 10, u->expires);
+    if (u->has_declared_sha256)
+        sqlite3_bind_blob(st, 12, u->declared_sha256, 32, SQLITE_STATIC);
     /* A whole message goes straight into the row, written once. */
     int whole = first_len && first_len == u->length;
     if (whole)
@@ -734,6 +740,10 @@ static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t
         }
         if (err < 0)
             goto error_blob;
+        if (u->has_declared_sha256 && memcmp(u->sha256, u->declared_sha256, 32) != 0) {
+            err = -EBADMSG; /* the caller rolls back: nothing is delivered */
+            goto error_blob;
+        }
     }
     sqlite3_blob_close(b);
     b = NULL;
@@ -787,6 +797,15 @@ static int sq_upload_write(struct relay_storage *s, const char *upload_id, uint6
         goto error_tx;
     }
     int completed = write_in_tx(s, u, offset, data, len, 0, now);
+    if (completed == -EBADMSG) {
+        /* The bytes are not the message declared: keeping them would only
+         * let the sender resume into the same wrong note. */
+        rollback(s);
+        sqlite3_stmt *del = get(s, SQL_UPLOAD_DELETE);
+        bind_text(del, 1, upload_id);
+        err = run_write(del);
+        return err < 0 ? err : -EBADMSG;
+    }
     if (completed < 0) {
         err = completed;
         goto error_tx;
@@ -1020,6 +1039,31 @@ static const struct relay_storage_ops sqlite_ops = {
     .cleanup = sq_cleanup,
 };
 
+/* Databases of schema 1 lack the declared hash of an upload: added empty,
+ * so uploads created before simply complete unchecked. */
+static int migrate(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM pragma_table_info('messages') "
+                           "WHERE name = 'declared_sha256'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    int rc = sqlite3_step(st);
+    int have = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return -EIO;
+    if (have)
+        return 0;
+    return sqlite3_exec(db,
+                        "BEGIN IMMEDIATE; ALTER TABLE messages ADD COLUMN declared_sha256 BLOB;"
+                        "PRAGMA user_version = 2; COMMIT;",
+                        NULL, NULL, NULL) == SQLITE_OK
+               ? 0
+               : -EIO;
+}
+
 static pthread_once_t configured = PTHREAD_ONCE_INIT;
 
 /* Before SQLite's first use: no memory statistics, which every allocation
@@ -1055,7 +1099,8 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
         err = -EIO;
         goto error_db;
     }
-    if (sqlite3_exec(q->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(q->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+        migrate(q->db) < 0) {
         fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
         err = -EIO;
         goto error_db;

@@ -233,21 +233,30 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     struct upload_ctx u = {sync, m->id};
     struct jn_tus_upload up = {.create_path = "/v1/uploads"};
     struct recipients r;
-    char meta[1536] = "", duration[32];
-    unsigned char *data = NULL;
+    char meta[1536] = "", duration[32], sha_hex[65];
+    unsigned char *data = NULL, sha[EVP_MAX_MD_SIZE];
+    unsigned sha_len = 0;
     int err;
 
     err = resolve_recipients(sync, m->peer, &r);
     if (err)
         return err;
-    snprintf(duration, sizeof(duration), "%" PRIu64, m->duration_ms);
-    if ((err = append_meta(meta, sizeof(meta), "message_id", m->id)) ||
-        (err = append_meta(meta, sizeof(meta), "recipients", r.list)) ||
-        (err = append_meta(meta, sizeof(meta), "duration_ms", duration)))
-        return err;
     err = read_audio(sync, m, &data);
     if (err)
         return err;
+    /* The relay checks the whole note against this before it delivers it. */
+    if (!EVP_Digest(data, (size_t)m->length, sha, &sha_len, EVP_sha256(), NULL)) {
+        err = -ENOMEM;
+        goto out;
+    }
+    for (unsigned i = 0; i < sha_len && i < 32; i++)
+        snprintf(sha_hex + 2 * i, 3, "%02x", sha[i]);
+    snprintf(duration, sizeof(duration), "%" PRIu64, m->duration_ms);
+    if ((err = append_meta(meta, sizeof(meta), "message_id", m->id)) ||
+        (err = append_meta(meta, sizeof(meta), "recipients", r.list)) ||
+        (err = append_meta(meta, sizeof(meta), "duration_ms", duration)) ||
+        (err = append_meta(meta, sizeof(meta), "sha256", sha_hex)))
+        goto out;
     up.metadata = meta;
     up.data = data;
     up.len = (size_t)m->length;
@@ -266,6 +275,7 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
         sync->stats.uploaded++;
         emit(sync, JN_SYNC_UPLOAD_DONE, m->id, NULL, m->length, m->length, 0);
     }
+out:
     free(data);
     return err;
 }

@@ -172,7 +172,11 @@ struct jn_tus_upload {
     int (*on_offset)(void *user, uint64_t offset);
     jn_progress_fn progress; /* whole-file progress, bytes of len */
     void *user;
-    size_t chunk_size;     /* 0: chosen from the measured rate, 16 KiB .. 256 KiB */
+    size_t chunk_size;     /* 0: the rest of the file in one PATCH */
+    /* Send Upload-Checksum (sha1) with every PATCH. Off by default: the
+     * server must then drop a cut request's bytes, which costs them twice;
+     * put the whole message's SHA-256 in the metadata instead. */
+    bool per_request_checksum;
     unsigned max_attempts; /* consecutive failed attempts before giving up; 0: 8 */
     /* Statistics, filled in. */
     uint64_t bytes_resent;  /* body bytes sent more than once */
@@ -185,8 +189,10 @@ struct jn_tus_upload {
 /* Uploads data to the end: creates the upload if url is "" (a relay whose
  * creation is idempotent, like ours, answers a repeat with the same upload
  * and its Upload-Offset, which is where this resumes), else asks (HEAD)
- * where to resume; then PATCHes chunks with Upload-Checksum
- * (sha1), each at the offset the relay confirmed. After any failure it
+ * where to resume; then PATCHes the rest (or chunks of chunk_size), each
+ * at the offset the relay confirmed. A 460 on the last bytes (the whole
+ * message did not match its declared sha256: our relay deletes the upload)
+ * leads to a HEAD, a 404, and the upload made again from its start. After any failure it
  * backs off, asks the offset again and resumes there. A 404/410 on a
  * remembered URL starts a new upload. Returns 0 when the relay holds every
  * byte, or the last error (JN_ERR_GAVE_UP wraps transient ones). */
