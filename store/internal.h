@@ -17,6 +17,10 @@ struct js_store {
 /* Turns a SQLite result (and the errno behind it) into a JS_ERR_* / -errno. */
 int js_sqlite_error(js_store *store, int rc);
 
+/* Tells a watching sync that there is work (store.h, JS_WAKE_FILE). A
+ * failure is ignored: the sync's long poll still ends in time. */
+void js_wake_sync(js_store *store);
+
 /* Milliseconds since the Unix epoch. */
 int64_t js_now_ms(void);
 

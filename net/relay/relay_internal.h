@@ -28,6 +28,7 @@ enum relay_route {
     ROUTE_COUNT_
 };
 
+/* Bits: a long poll may wait for both (the inbox with receipts_after). */
 enum relay_wait_kind { WAIT_INBOX = 1, WAIT_RECEIPTS = 2 };
 
 /* A token bucket per key, keys hashed into a fixed table: two keys that
@@ -119,7 +120,7 @@ struct relay_request {
     char wake_sender[RELAY_ID_LEN + 1]; /* a receipt landed: wake this sender */
 
     /* Long poll. */
-    enum relay_wait_kind wait_kind;
+    unsigned wait_kind; /* enum relay_wait_kind bits */
     int waiting, woken;
     uint64_t deadline_ms;
     struct relay_request *wprev, *wnext;
@@ -131,7 +132,7 @@ int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_afte
 uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
 /* Suspends r until a wake for its device and kind, or its deadline; 0, or
  * -ECANCELED when the relay is stopping (answer at once then). */
-int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds);
+int relay_wait(struct relay_request *r, unsigned kinds, unsigned seconds);
 void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_kind kind);
 
 /* Answers: each queues one response and records status and size. When

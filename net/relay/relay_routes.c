@@ -1002,13 +1002,44 @@ static void finish_poll(struct relay_request *r)
         storage_failed(r);
         return;
     }
-    if (p.n == 0 && wait > 0 && !r->woken &&
-        relay_wait(r, inbox ? WAIT_INBOX : WAIT_RECEIPTS, wait) == 0) {
+    /* receipts_after on the inbox: one long poll also ends on a receipt
+     * for this device's own messages, so a watching client waits in one
+     * request for everything that can come to it. */
+    int64_t receipts_after = -1;
+    int receipts_pending = 0;
+    const char *qr = inbox ? query(r, "receipts_after") : NULL;
+    if (qr) {
+        uint64_t ra;
+        if (relay_parse_u64(qr, INT64_MAX, &ra) < 0) {
+            free(p.buf);
+            relay_error(r, 400, "malformed", "receipts_after must be a cursor");
+            return;
+        }
+        receipts_after = (int64_t)ra;
+        struct page probe = {.cursor = receipts_after};
+        err = st(r)->ops->receipts(st(r), r->dev.id, receipts_after, 1, add_receipt, &probe);
+        free(probe.buf);
+        if (err < 0) {
+            free(p.buf);
+            storage_failed(r);
+            return;
+        }
+        receipts_pending = probe.n > 0;
+    }
+    if (p.n == 0 && !receipts_pending && wait > 0 && !r->woken &&
+        relay_wait(r, inbox ? (qr ? WAIT_INBOX | WAIT_RECEIPTS : WAIT_INBOX) : WAIT_RECEIPTS,
+                   wait) == 0) {
         free(p.buf);
         return; /* answered when resumed */
     }
     PAGE_PUT(&p, "],\"cursor\":");
     page_int(&p, p.cursor);
+    if (qr) {
+        if (receipts_pending)
+            PAGE_PUT(&p, ",\"receipts_pending\":true");
+        else
+            PAGE_PUT(&p, ",\"receipts_pending\":false");
+    }
     PAGE_PUT(&p, "}");
     if (p.failed) {
         free(p.buf);

@@ -293,7 +293,7 @@ static void unlink_waiter(struct jn_relay *relay, struct relay_request *r)
     relay->n_waiters--;
 }
 
-int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds)
+int relay_wait(struct relay_request *r, unsigned kind, unsigned seconds)
 {
     struct jn_relay *relay = r->relay;
     pthread_mutex_lock(&relay->lock);
@@ -322,7 +322,7 @@ void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_k
     pthread_mutex_lock(&relay->lock);
     for (struct relay_request *w = relay->waiters, *next; w; w = next) {
         next = w->wnext;
-        if (w->wait_kind == kind && strcmp(w->dev.id, device_id) == 0) {
+        if ((w->wait_kind & kind) && strcmp(w->dev.id, device_id) == 0) {
             unlink_waiter(relay, w);
             MHD_resume_connection(w->conn);
         }

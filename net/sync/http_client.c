@@ -35,6 +35,7 @@ struct jn_http {
     uint64_t received;
     struct timespec last_ok; /* when the last exchange completed */
     unsigned connections;
+    int wake_fd; /* ends a long poll when readable; -1: none */
 };
 
 struct transfer {
@@ -156,6 +157,7 @@ int jn_http_create(const struct jn_http_config *config, jn_http **out)
         http->low_speed_time_s = t;
     }
 
+    http->wake_fd = -1;
     http->multi = curl_multi_init();
     if (!http->multi) {
         err = -ENOMEM;
@@ -215,6 +217,11 @@ void jn_http_set_error(jn_http *http, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(http->last_error, sizeof(http->last_error), fmt, ap);
     va_end(ap);
+}
+
+void jn_http_set_wake_fd(jn_http *http, int fd)
+{
+    http->wake_fd = fd;
 }
 
 unsigned jn_http_connections(const jn_http *http)
@@ -445,11 +452,14 @@ static bool is_tls_failure(CURLcode code)
     }
 }
 
-static int perform(jn_http *http, CURLcode *result)
+/* Drives the transfer; 1 when wake_fd (if >= 0) became readable first:
+ * the transfer is then abandoned. */
+static int perform(jn_http *http, int wake_fd, CURLcode *result)
 {
     CURLMcode mc;
     CURLMsg *msg;
-    int running = 1, left;
+    int running = 1, left, woken = 0;
+    struct curl_waitfd extra = {.fd = wake_fd, .events = CURL_WAIT_POLLIN};
 
     *result = CURLE_OK;
     mc = curl_multi_add_handle(http->multi, http->easy);
@@ -463,16 +473,22 @@ static int perform(jn_http *http, CURLcode *result)
             break;
         /* libcurl shortens this to its own next timer; while a long poll
          * waits, that is the overall timeout, so the process sleeps. */
-        mc = curl_multi_poll(http->multi, NULL, 0, 600000, NULL);
+        extra.revents = 0;
+        mc = curl_multi_poll(http->multi, wake_fd >= 0 ? &extra : NULL, wake_fd >= 0 ? 1 : 0,
+                             600000, NULL);
         if (mc != CURLM_OK)
             break;
+        if (extra.revents) {
+            woken = 1;
+            break;
+        }
     }
     *result = mc == CURLM_OK ? CURLE_OK : CURLE_OUT_OF_MEMORY;
     while ((msg = curl_multi_info_read(http->multi, &left)))
         if (msg->msg == CURLMSG_DONE && msg->easy_handle == http->easy)
             *result = msg->data.result;
     curl_multi_remove_handle(http->multi, http->easy);
-    return 0;
+    return woken;
 }
 
 static struct curl_slist *append(struct curl_slist *list, const char *line, int *err)
@@ -592,9 +608,11 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
             curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     }
 
-    err = perform(http, &code);
-    if (err)
+    err = perform(http, req->long_poll_s > 0 ? http->wake_fd : -1, &code);
+    if (err < 0)
         goto error_headers;
+    bool woken = err == 1;
+    err = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
     resp->connects = (unsigned)connects;
@@ -602,9 +620,15 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
     http->sent += resp->bytes_sent;
     http->received += resp->bytes_received;
 
-    if (code == CURLE_OK)
+    if (woken) {
+        snprintf(http->last_error, sizeof(http->last_error), "the wait was ended by news here");
+        err = -EINTR;
+        free(resp->body);
+        resp->body = NULL;
+        resp->body_len = 0;
+    } else if (code == CURLE_OK) {
         clock_gettime(CLOCK_MONOTONIC, &http->last_ok);
-    if (code != CURLE_OK) {
+    } else {
         if (t.too_large) {
             err = JN_ERR_TOO_LARGE;
             snprintf(http->last_error, sizeof(http->last_error), "answer longer than %zu bytes",

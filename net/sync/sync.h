@@ -149,6 +149,10 @@ JN_API int jn_http_request(jn_http *http, const struct jn_http_request *request,
 JN_API void jn_http_response_finish(struct jn_http_response *response);
 /* The last transport failure, one line (libcurl's words), "" if none. */
 JN_API const char *jn_http_last_error(const jn_http *http);
+/* A long poll (long_poll_s > 0) waits on fd too (-1: none): when fd
+ * becomes readable first, the request is abandoned (its connection closed)
+ * and jn_http_request() returns -EINTR. The caller drains fd. */
+JN_API void jn_http_set_wake_fd(jn_http *http, int fd);
 /* Bytes sent and received on the wire (HTTP headers and bodies) since created. */
 JN_API void jn_http_counters(const jn_http *http, uint64_t *sent, uint64_t *received);
 /* Connections opened since created: each one after the first means the
@@ -282,6 +286,7 @@ typedef void (*jn_sync_event_fn)(void *user, const struct jn_sync_event *event);
 
 struct jn_sync_config {
     js_store *store;           /* borrowed; used by the sync only while it runs */
+    long connect_timeout_s;    /* 0: jn_http's default (30 s) */
     jn_sync_event_fn on_event; /* may be NULL */
     void *user;
 };
@@ -322,6 +327,11 @@ JN_API int jn_sync_run(jn_sync *sync, struct jn_sync_stats *stats);
  * (wait_s seconds, 0: 60), so nothing runs while nothing happens. Transient
  * failures back off; returns only on an error a retry cannot fix. */
 JN_API int jn_sync_watch(jn_sync *sync, unsigned wait_s);
+
+/* Asks the relay for the family's members now (GET /v1/family) and keeps
+ * them as the store's contacts: for a name nobody here has heard of yet,
+ * such as a member who joined a second ago. One attempt, no retry. */
+JN_API int jn_sync_refresh_family(jn_sync *sync);
 
 /* libcurl's or the relay's words on the last failure, one line; "" if none. */
 JN_API const char *jn_sync_last_error(const jn_sync *sync);

@@ -51,13 +51,27 @@ static void on_patch_progress(void *user, uint64_t sent, uint64_t total)
         p->up->progress(p->up->user, p->offset + sent, p->up->len);
 }
 
-static int create_upload(jn_http *http, struct jn_tus_upload *up, uint64_t *offset)
+/* with_body: creation-with-upload, the whole file in the creation (one
+ * request, one round trip for a note that fits). Only a first creation
+ * carries it: a repeat may find the upload already holding bytes, and the
+ * relay ignores a body then, so it would cross the link for nothing. */
+static int create_upload(jn_http *http, struct jn_tus_upload *up, bool with_body,
+                         uint64_t *offset, uint64_t *sent)
 {
     struct jn_http_response resp;
     char length[48], meta[1024];
     const char *headers[4] = {"Tus-Resumable: 1.0.0", length, NULL, NULL};
+    struct patch_progress pp = {.up = up, .offset = 0};
     struct jn_http_request req = {.method = "POST", .path = up->create_path, .headers = headers};
     int err;
+
+    if (with_body) {
+        req.body = up->data;
+        req.body_len = up->len;
+        req.content_type = "application/offset+octet-stream";
+        req.progress = on_patch_progress;
+        req.progress_user = &pp;
+    }
 
     snprintf(length, sizeof(length), "Upload-Length: %zu", up->len);
     if (up->metadata && *up->metadata) {
@@ -67,6 +81,7 @@ static int create_upload(jn_http *http, struct jn_tus_upload *up, uint64_t *offs
         headers[2] = meta;
     }
     err = jn_http_request(http, &req, &resp);
+    *sent = resp.body_sent;
     up->connections += resp.connects;
     if (err)
         return err;
@@ -170,14 +185,22 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
     unsigned max_attempts = up->max_attempts ? up->max_attempts : 8;
     unsigned failures = 0;
     uint64_t offset = 0, body_out = 0;
-    bool offset_known = false;
+    bool offset_known = false, created_once = false;
     int err = 0;
 
     jn_backoff_init(&backoff, 0, 0);
     for (;;) {
         up->retry_after_s = -1;
         if (!up->url[0]) {
-            err = create_upload(http, up, &offset);
+            uint64_t sent = 0;
+            /* The body goes with a first creation only, and not under a
+             * per-request checksum (which our relay checks against the
+             * whole body, so one cut would cost it all). */
+            err = create_upload(http, up, !created_once && !up->per_request_checksum && !up->chunk_size,
+                                &offset, &sent);
+            created_once = true;
+            body_out += sent;
+            up->bytes_resent = body_out > up->len ? body_out - up->len : 0;
             if (!err) {
                 offset_known = true;
             }
