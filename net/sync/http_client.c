@@ -40,6 +40,7 @@ struct jn_http {
 
 struct transfer {
     const struct jn_http_request *req;
+    size_t body_at; /* request body bytes handed to libcurl */
     struct jn_http_response *resp;
     size_t cap;
     size_t max_body;
@@ -394,6 +395,33 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
     return len;
 }
 
+static size_t on_read(char *buffer, size_t size, size_t nitems, void *user)
+{
+    struct transfer *t = user;
+    size_t n = size * nitems, left = t->req->body_len - t->body_at;
+
+    if (n > left)
+        n = left;
+    if (n)
+        memcpy(buffer, t->req->body + t->body_at, n);
+    t->body_at += n;
+    return n;
+}
+
+/* libcurl silently sends a request again on a fresh connection when a
+ * reused one died before any answer, rewinding the body: for an upload cut
+ * in the middle that resends every byte, though the relay kept what
+ * arrived. Refusing the rewind once bytes went out makes the cut an error
+ * instead, and the tus client asks where the upload stands. */
+static int on_seek(void *user, curl_off_t offset, int origin)
+{
+    struct transfer *t = user;
+
+    if (origin == SEEK_SET && offset == 0 && t->body_at == 0)
+        return CURL_SEEKFUNC_OK;
+    return CURL_SEEKFUNC_CANTSEEK;
+}
+
 static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
@@ -602,7 +630,14 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (strcmp(method, "GET") != 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
+        if (req->body && req->body_len) {
+            curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+            curl_easy_setopt(h, CURLOPT_READDATA, &t);
+            curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+            curl_easy_setopt(h, CURLOPT_SEEKDATA, &t);
+        } else {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+        }
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         if (strcmp(method, "POST") != 0)
             curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);

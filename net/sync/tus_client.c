@@ -66,6 +66,8 @@ static int create_upload(jn_http *http, struct jn_tus_upload *up, bool with_body
     int err;
 
     if (with_body) {
+        if (up->len > up->largest_chunk)
+            up->largest_chunk = up->len;
         req.body = up->data;
         req.body_len = up->len;
         req.content_type = "application/offset+octet-stream";
