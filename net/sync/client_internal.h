@@ -27,7 +27,4 @@ int jn_json_call(jn_http *http, const char *method, const char *path, json_t *bo
 /* jn_family_members() with max_attempts (0: jn_json_call's default). */
 int jn_family_members_tries(jn_http *http, unsigned max_attempts, jn_member_fn fn, void *user);
 
-/* Sleeps, restarting after signals. */
-void jn_sleep_ms(unsigned ms);
-
 #endif

@@ -18,12 +18,6 @@
 
 #include "sync.h"
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 static int sha1_base64(const unsigned char *data, size_t len, char out[32])
 {
@@ -258,6 +252,6 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
         up->interruptions++;
         if (++failures >= max_attempts)
             return jn_error_is_transient(err) ? JN_ERR_GAVE_UP : err;
-        sleep_ms(jn_backoff_next_ms(&backoff, up->retry_after_s));
+        ju_sleep_ms(jn_backoff_next_ms(&backoff, up->retry_after_s));
     }
 }
