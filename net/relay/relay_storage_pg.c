@@ -85,12 +85,15 @@ enum pq_id {
     Q_MAILBOX_DELIVERED,
     Q_RECEIPTS,
     Q_LIMIT_TAKE,
+    Q_NAME_TAKEN,
+    Q_PROOF_INSERT,
     Q_COUNT_
 };
 
 #define UPLOAD_COLUMNS                                                                             \
     "id, upload_id, message_id, family_id, sender_id, length, received, duration_ms, created, "    \
-    "expires, completed, encode(sha256, 'hex'), recipients, metadata"
+    "expires, completed, encode(sha256, 'hex'), recipients, metadata, "                           \
+    "encode(declared_sha256, 'hex')"
 
 static const char *const pq_text[Q_COUNT_] = {
     [Q_FAMILY_INSERT] = "INSERT INTO families(id, created) VALUES ($1, $2)",
@@ -122,7 +125,8 @@ static const char *const pq_text[Q_COUNT_] = {
                          "FOR UPDATE",
     [Q_UPLOAD_INSERT] =
         "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
-        "recipients, metadata, created, expires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+        "recipients, metadata, created, expires, declared_sha256) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
         "ON CONFLICT (message_id) DO NOTHING RETURNING id",
     [Q_CHUNK_INSERT] = "INSERT INTO chunks(message, off, data) VALUES ($1, $2, $3)",
     [Q_UPLOAD_ADVANCE] = "UPDATE messages SET received = $2 WHERE id = $1",
@@ -146,10 +150,17 @@ static const char *const pq_text[Q_COUNT_] = {
                          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     [Q_MAILBOX_DELIVERED] = "UPDATE mailbox SET delivered = $3 WHERE message = $1 "
                             "AND device_id = $2 AND delivered = 0",
-    [Q_RECEIPTS] = "SELECT r.cursor, m.message_id, r.device_id, r.state, r.at FROM receipts r "
-                   "JOIN messages m ON m.id = r.message WHERE r.sender_id = $1 AND "
-                   "r.cursor > $2 ORDER BY r.cursor LIMIT $3",
+    [Q_RECEIPTS] = "SELECT r.cursor, m.message_id, r.device_id, r.state, r.at, p.proof "
+                   "FROM receipts r JOIN messages m ON m.id = r.message "
+                   "LEFT JOIN receipt_proofs p ON p.message = r.message "
+                   "AND p.device_id = r.device_id AND p.state = r.state "
+                   "WHERE r.sender_id = $1 AND r.cursor > $2 ORDER BY r.cursor LIMIT $3",
     [Q_LIMIT_TAKE] = "SELECT allowed, tokens FROM relay_take($1, $2, $3, $4)",
+    /* Names compare as SQLite's NOCASE does: ASCII letters only. */
+    [Q_NAME_TAKEN] = "SELECT 1 FROM devices WHERE family_id = $1 AND revoked = 0 "
+                     "AND lower(name COLLATE \"C\") = lower($2 COLLATE \"C\")",
+    [Q_PROOF_INSERT] = "INSERT INTO receipt_proofs(message, device_id, state, proof) "
+                       "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
 };
 
 /*
@@ -232,6 +243,17 @@ static const char *const migrations[] = {
     "CREATE TABLE relay_settings(seed bigint NOT NULL);"
     "INSERT INTO relay_settings VALUES"
     "  (('x' || substr(md5(gen_random_uuid()::text), 1, 16))::bit(64)::bigint);",
+    /* 2: end-to-end encryption (docs/encryption.md), as SQLite's 1 -> 3:
+     * signed receipts, pairing mailboxes, rosters, the declared SHA-256. */
+    "CREATE TABLE receipt_proofs("
+    "  message bigint NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    "  device_id text NOT NULL, state text NOT NULL, proof text NOT NULL,"
+    "  UNIQUE(message, device_id, state));"
+    "CREATE TABLE pairings(nameplate text PRIMARY KEY, family_id text NOT NULL,"
+    "  expires bigint NOT NULL, msg_a text NOT NULL, claim bytea, msg_b text, msg_c text);"
+    "CREATE INDEX pairings_family ON pairings(family_id);"
+    "CREATE TABLE rosters(family_id text PRIMARY KEY, data bytea NOT NULL);"
+    "ALTER TABLE messages ADD COLUMN declared_sha256 bytea;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -376,8 +398,8 @@ static PGresult *run_q_once(struct pg_storage *q, enum pq_id id, int n, const ch
         PQclear(p);
         q->prepared[id] = 1;
     }
-    int fmts[8] = {0}, lengths[8] = {0};
-    for (int i = 0; i < n && i < 8; i++) {
+    int fmts[12] = {0}, lengths[12] = {0};
+    for (int i = 0; i < n && i < 12; i++) {
         fmts[i] = (binary_mask >> i) & 1;
         lengths[i] = lens ? lens[i] : 0;
     }
@@ -649,6 +671,8 @@ error_tx:
     return err;
 }
 
+static int exists(struct pg_storage *q, enum pq_id id, int n, const char *const *v);
+
 static int pg_join(struct relay_storage *s, const uint8_t code_hash[32], int64_t now,
                    struct relay_device *dev, const uint8_t token_hash[32], unsigned max_devices)
 {
@@ -679,6 +703,14 @@ static int pg_join(struct relay_storage *s, const uint8_t code_hash[32], int64_t
         goto error_tx;
     if (n >= max_devices) {
         err = -ENOSPC;
+        goto error_tx;
+    }
+    /* Names are how the family tells its devices apart: one per live
+     * device. The family's row is locked: two joins cannot take one name. */
+    const char *nv[2] = {dev->family_id, dev->name};
+    if ((err = exists(q, Q_NAME_TAKEN, 2, nv)) != 0) {
+        if (err > 0)
+            err = -EEXIST;
         goto error_tx;
     }
     dev->joined = now;
@@ -801,6 +833,7 @@ static void read_upload(const PGresult *res, struct relay_upload *u)
     u->expires = int_val(res, 0, 9);
     u->completed = int_val(res, 0, 10);
     hash_val(res, 0, 11, u->sha256);
+    u->has_declared_sha256 = hash_val(res, 0, 14, u->declared_sha256) == 0;
     const char *r = PQgetvalue(res, 0, 12);
     while (r && *r && u->n_recipients < RELAY_MAX_RECIPIENTS) {
         size_t n = strcspn(r, ",");
@@ -900,9 +933,11 @@ static int pg_upload_create(struct relay_storage *s, struct relay_upload *u, con
     for (unsigned i = 0; i < u->n_recipients; i++)
         pos += (size_t)snprintf(recipients + pos, sizeof recipients - pos, "%s%s", i ? "," : "",
                                 u->recipients[i]);
-    const char *iv[10] = {u->upload_id, u->message_id, u->family_id, u->sender_id, len_s,
-                          dur_s,        recipients,    u->metadata,  created_s,    expires_s};
-    res = run_q(q, Q_UPLOAD_INSERT, 10, iv, NULL, 0, 0, &err);
+    const char *iv[11] = {u->upload_id, u->message_id, u->family_id, u->sender_id, len_s,
+                          dur_s,        recipients,    u->metadata,  created_s,    expires_s,
+                          u->has_declared_sha256 ? (const char *)u->declared_sha256 : NULL};
+    int ilens[11] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32};
+    res = run_q(q, Q_UPLOAD_INSERT, 11, iv, ilens, 1u << 10, 0, &err);
     if (!res)
         goto error_tx;
     if (PQntuples(res) != 1) {
@@ -1034,6 +1069,8 @@ static int write_in_tx(struct pg_storage *q, struct relay_upload *u, uint64_t of
         if (err < 0)
             return err;
     }
+    if (u->has_declared_sha256 && memcmp(u->sha256, u->declared_sha256, 32) != 0)
+        return -EBADMSG; /* the caller rolls back: nothing is delivered */
     /* Delivery happens once: only on the write that moved the offset to the
      * end, inside its transaction, which holds the upload's row lock. */
     u->completed = now;
@@ -1072,6 +1109,16 @@ static int pg_upload_write(struct relay_storage *s, const char *upload_id, uint6
         goto error_tx;
     }
     int completed = write_in_tx(q, u, offset, data, len, now);
+    if (completed == -EBADMSG) {
+        /* The bytes are not the message declared: keeping them would only
+         * let the sender resume into the same wrong note. */
+        rollback(q);
+        const char *v[1] = {upload_id};
+        err = run_cmd(q, Q_UPLOAD_DELETE, 1, v, NULL, 0, NULL);
+        if (err == 0)
+            note_unflushed(q);
+        return err < 0 ? err : -EBADMSG;
+    }
     if (completed < 0) {
         err = completed;
         goto error_tx;
@@ -1160,7 +1207,7 @@ static int pg_inbox(struct relay_storage *s, const char *device_id, int64_t afte
 }
 
 static int pg_receipt_add(struct relay_storage *s, int64_t rowid, const char *device_id,
-                          const char *state, int64_t now)
+                          const char *state, const char *proof, int64_t now)
 {
     struct pg_storage *q = impl(s);
     int err = begin(q);
@@ -1191,6 +1238,11 @@ static int pg_receipt_add(struct relay_storage *s, int64_t rowid, const char *de
         if ((err = run_cmd(q, Q_RECEIPT_INSERT, 5, pv, NULL, 0, &n)) < 0)
             goto error_tx;
         added += n;
+    }
+    if (proof) {
+        const char *fv[4] = {id_s, device_id, state, proof};
+        if ((err = run_cmd(q, Q_PROOF_INSERT, 4, fv, NULL, 0, NULL)) < 0)
+            goto error_tx;
     }
     const char *mv[3] = {id_s, device_id, now_s};
     if ((err = run_cmd(q, Q_MAILBOX_DELIVERED, 3, mv, NULL, 0, NULL)) < 0)
@@ -1230,6 +1282,7 @@ static int pg_receipts(struct relay_storage *s, const char *sender_id, int64_t a
         copy_val(r.device_id, sizeof r.device_id, res, i, 2);
         r.state = strcmp(PQgetvalue(res, i, 3), "played") == 0 ? "played" : "delivered";
         r.at = int_val(res, i, 4);
+        copy_val(r.proof, sizeof r.proof, res, i, 5);
         err = cb(ctx, &r);
     }
     PQclear(res);
@@ -1280,6 +1333,8 @@ static int pg_cleanup(struct relay_storage *s, int64_t now, int64_t retention, i
                             &counts->uploads)) < 0 ||
         (err = delete_count(q, "DELETE FROM invites WHERE expires < $1", 1, v1,
                             &counts->invites)) < 0 ||
+        (err = delete_count(q, "DELETE FROM pairings WHERE expires < $1", 1, v1,
+                            &(unsigned){0})) < 0 ||
         (err = delete_count(q,
                             "DELETE FROM messages m WHERE completed > 0 AND ("
                             " completed < $1::bigint - $2::bigint OR ("
@@ -1409,6 +1464,212 @@ static int pg_listen(struct relay_storage *s, int stop_fd,
     }
 }
 
+/* ---- end-to-end: pairings and rosters (rare requests: unprepared) ---- */
+
+/* One statement with text parameters (binary where binary_mask says). */
+static PGresult *adhoc(struct pg_storage *q, const char *sql, int n, const char *const *vals,
+                       const int *lens, unsigned binary_mask, int *err)
+{
+    int fmts[8] = {0}, lengths[8] = {0};
+    for (int i = 0; i < n && i < 8; i++) {
+        fmts[i] = (binary_mask >> i) & 1;
+        lengths[i] = lens ? lens[i] : 0;
+    }
+    if ((*err = ready(q)) < 0)
+        return NULL;
+    PGresult *res = PQexecParams(q->conn, sql, n, NULL, vals, lengths, fmts, 0);
+    ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        *err = failure(q, res);
+        PQclear(res);
+        return NULL;
+    }
+    *err = 0;
+    return res;
+}
+
+static int adhoc_cmd(struct pg_storage *q, const char *sql, int n, const char *const *vals,
+                     const int *lens, unsigned binary_mask, long *affected)
+{
+    int err;
+    PGresult *res = adhoc(q, sql, n, vals, lens, binary_mask, &err);
+    if (!res)
+        return err;
+    if (affected)
+        *affected = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_pairing_create(struct relay_storage *s, const char *family_id, const char *nameplate,
+                             const char *msg_a, int64_t expires, int64_t now, unsigned max_open)
+{
+    struct pg_storage *q = impl(s);
+    char now_s[24], exp_s[24];
+    snprintf(now_s, sizeof now_s, "%lld", (long long)now);
+    snprintf(exp_s, sizeof exp_s, "%lld", (long long)expires);
+    int err = begin(q);
+    if (err < 0)
+        return err;
+    /* An expired pairing frees its nameplate at once. */
+    const char *dv[2] = {nameplate, now_s};
+    if ((err = adhoc_cmd(q, "DELETE FROM pairings WHERE nameplate = $1 AND expires < $2", 2, dv,
+                         NULL, 0, NULL)) < 0)
+        goto error_tx;
+    /* Counted with the family's row locked: the limit holds across relays. */
+    const char *cv[2] = {family_id, now_s};
+    PGresult *res = adhoc(q,
+                          "SELECT (SELECT count(*) FROM pairings WHERE family_id = $1 AND "
+                          "expires >= $2) FROM families WHERE id = $1 FOR UPDATE",
+                          2, cv, NULL, 0, &err);
+    if (!res)
+        goto error_tx;
+    int64_t open = PQntuples(res) == 1 ? int_val(res, 0, 0) : 0;
+    PQclear(res);
+    if (open >= max_open) {
+        err = -ENOSPC;
+        goto error_tx;
+    }
+    const char *iv[4] = {nameplate, family_id, exp_s, msg_a};
+    if ((err = adhoc_cmd(q, "INSERT INTO pairings(nameplate, family_id, expires, msg_a) "
+                            "VALUES ($1, $2, $3, $4)", 4, iv, NULL, 0, NULL)) < 0)
+        goto error_tx;
+    return commit(q);
+
+error_tx:
+    rollback(q);
+    return err;
+}
+
+static int pg_pairing_get(struct relay_storage *s, const char *nameplate, int64_t now,
+                          struct relay_pairing *out)
+{
+    char now_s[24];
+    snprintf(now_s, sizeof now_s, "%lld", (long long)now);
+    const char *v[2] = {nameplate, now_s};
+    int err;
+    PGresult *res = adhoc(impl(s),
+                          "SELECT family_id, expires, msg_a, encode(claim, 'hex'), msg_b, msg_c "
+                          "FROM pairings WHERE nameplate = $1 AND expires >= $2",
+                          2, v, NULL, 0, &err);
+    if (!res)
+        return err;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return -ENOENT;
+    }
+    memset(out, 0, sizeof *out);
+    snprintf(out->nameplate, sizeof out->nameplate, "%s", nameplate);
+    copy_val(out->family_id, sizeof out->family_id, res, 0, 0);
+    out->expires = int_val(res, 0, 1);
+    copy_val(out->msg_a, sizeof out->msg_a, res, 0, 2);
+    out->claimed = hash_val(res, 0, 3, out->claim_hash) == 0;
+    copy_val(out->msg_b, sizeof out->msg_b, res, 0, 4);
+    copy_val(out->msg_c, sizeof out->msg_c, res, 0, 5);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_pairing_set(struct relay_storage *s, const char *nameplate, const char *field,
+                          const void *value, size_t len)
+{
+    struct pg_storage *q = impl(s);
+    int claim = strcmp(field, "claim") == 0;
+    const char *sql =
+        claim ? "UPDATE pairings SET claim = $2 WHERE nameplate = $1 AND claim IS NULL"
+        : strcmp(field, "msg_b") == 0
+            ? "UPDATE pairings SET msg_b = $2 WHERE nameplate = $1 AND msg_b IS NULL"
+            : "UPDATE pairings SET msg_c = $2 WHERE nameplate = $1 AND msg_c IS NULL"
+              " AND msg_b IS NOT NULL";
+    char *text = NULL;
+    if (!claim) { /* base64 text, not NUL-terminated as given */
+        if (!(text = malloc(len + 1)))
+            return -ENOMEM;
+        memcpy(text, value, len);
+        text[len] = '\0';
+    }
+    const char *v[2] = {nameplate, claim ? (const char *)value : text};
+    int lens[2] = {0, (int)len};
+    long changed = 0;
+    int err = adhoc_cmd(q, sql, 2, v, lens, claim ? 2u : 0u, &changed);
+    free(text);
+    if (err < 0)
+        return err;
+    note_unflushed(q);
+    return changed ? 0 : -EEXIST;
+}
+
+static int roster_read(struct pg_storage *q, const char *family_id, void **data, size_t *len)
+{
+    const char *v[1] = {family_id};
+    int err;
+    PGresult *res = adhoc(q, "SELECT data FROM rosters WHERE family_id = $1", 1, v, NULL, 0, &err);
+    if (!res)
+        return err;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return -ENOENT;
+    }
+    size_t n = 0;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &n);
+    PQclear(res);
+    if (!bytes)
+        return -ENOMEM;
+    *data = malloc(n ? n : 1);
+    if (*data)
+        memcpy(*data, bytes, n);
+    PQfreemem(bytes);
+    if (!*data)
+        return -ENOMEM;
+    *len = n;
+    return 0;
+}
+
+static int pg_roster_get(struct relay_storage *s, const char *family_id, void **data, size_t *len)
+{
+    return roster_read(impl(s), family_id, data, len);
+}
+
+static int pg_roster_put(struct relay_storage *s, const char *family_id, const void *data,
+                         size_t len, const uint8_t expect[32])
+{
+    struct pg_storage *q = impl(s);
+    void *held = NULL;
+    size_t held_len = 0;
+    int err = begin(q);
+    if (err < 0)
+        return err;
+    /* The family's row lock orders two relays replacing the roster at once:
+     * the second sees the first's roster and its expectation fails. */
+    const char *fv[1] = {family_id};
+    if ((err = adhoc_cmd(q, "SELECT 1 FROM families WHERE id = $1 FOR UPDATE", 1, fv, NULL, 0,
+                         NULL)) < 0)
+        goto error_tx;
+    err = roster_read(q, family_id, &held, &held_len);
+    if (err == -ENOENT) {
+        err = expect ? -ESTALE : 0;
+    } else if (err == 0) {
+        uint8_t sum[32];
+        unsigned n = 32;
+        EVP_Digest(held, held_len, sum, &n, EVP_sha256(), NULL);
+        err = expect && CRYPTO_memcmp(sum, expect, 32) == 0 ? 0 : -ESTALE;
+    }
+    free(held);
+    if (err < 0)
+        goto error_tx;
+    const char *v[2] = {family_id, data};
+    int lens[2] = {0, (int)len};
+    if ((err = adhoc_cmd(q, "INSERT INTO rosters(family_id, data) VALUES ($1, $2) "
+                            "ON CONFLICT (family_id) DO UPDATE SET data = EXCLUDED.data",
+                         2, v, lens, 2u, NULL)) < 0)
+        goto error_tx;
+    return commit(q);
+
+error_tx:
+    rollback(q);
+    return err;
+}
+
 static const struct relay_storage_ops pg_ops = {
     .close = pg_close,
     .make_durable = pg_make_durable,
@@ -1434,6 +1695,11 @@ static const struct relay_storage_ops pg_ops = {
     .receipt_add = pg_receipt_add,
     .receipts = pg_receipts,
     .cleanup = pg_cleanup,
+    .pairing_create = pg_pairing_create,
+    .pairing_get = pg_pairing_get,
+    .pairing_set = pg_pairing_set,
+    .roster_get = pg_roster_get,
+    .roster_put = pg_roster_put,
     .ping = pg_ping,
     .limit_take = pg_limit_take,
     .shared_seed = pg_shared_seed,

@@ -12,15 +12,15 @@ case $JIASHU_TEST_DB in
   *) fail "JIASHU_TEST_DB is sqlite or postgresql, not '$JIASHU_TEST_DB'" ;;
 esac
 
-# relay_db NAME: sets RELAY_DB to the --db argument of relay NAME, making
+# relay_db NAME: sets RELAY_DB_ARG to the --db argument of relay NAME, making
 # the database when it needs making. With RELAY_DB_NAME set, every relay
 # shares that PostgreSQL database.
 relay_db() {
   if [ "$JIASHU_TEST_DB" = postgresql ]; then
     pg_createdb "${RELAY_DB_NAME:-$1}"
-    RELAY_DB=$(pg_url "${RELAY_DB_NAME:-$1}")
+    RELAY_DB_ARG=$(pg_url "${RELAY_DB_NAME:-$1}")
   else
-    RELAY_DB=$SCRATCH/$1.db
+    RELAY_DB_ARG=$SCRATCH/$1.db
   fi
 }
 
@@ -43,15 +43,15 @@ stop_relays() {
 }
 trap 'rc=$?; stop_relays || rc=1; pg_stop; cleanup_scratch; exit $rc' EXIT
 
-# start_relay NAME [OPTIONS...]: a relay with its database (relay_db NAME)
-# and log $SCRATCH/NAME.log, on RELAY_LISTEN (default a free port of
-# 127.0.0.1); sets RELAY_PID, PORT and BASE.
+# start_relay NAME [OPTIONS...]: a relay with its database (relay_db NAME,
+# or $RELAY_DB when set) and log $SCRATCH/NAME.log, on RELAY_LISTEN (default
+# a free port of 127.0.0.1); sets RELAY_PID, PORT and BASE.
 start_relay() {
   local name=$1; shift
   local log=$SCRATCH/$name.log
   : >"$log"
   relay_db "$name"
-  "$JIASHU_RELAY" --listen "${RELAY_LISTEN:-127.0.0.1:0}" --db "$RELAY_DB" "$@" 2>>"$log" &
+  "$JIASHU_RELAY" --listen "${RELAY_LISTEN:-127.0.0.1:0}" --db "${RELAY_DB:-$RELAY_DB_ARG}" "$@" 2>>"$log" &
   RELAY_PID=$!
   RELAY_PIDS="$RELAY_PIDS $RELAY_PID"
   local i
