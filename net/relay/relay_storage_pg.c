@@ -268,6 +268,10 @@ struct pg_storage {
     uint64_t last_try_ms;  /* last reconnection attempt */
     int in_tx;
     uint64_t instance; /* which run of the server we are connected to */
+    /* make_durable() may be called from two threads at once (the syncer,
+     * and a request thread keeping a cut body); a libpq connection takes
+     * one caller at a time. */
+    pthread_mutex_t durable_lock;
 };
 
 /*
@@ -556,6 +560,7 @@ static void pg_close(struct relay_storage *s)
     struct pg_storage *q = impl(s);
     PQfinish(q->conn);
     free(q->conninfo);
+    pthread_mutex_destroy(&q->durable_lock);
     free(q);
 }
 
@@ -572,12 +577,15 @@ static int pg_make_durable(struct relay_storage *s)
     unflushed_instance = 0;
     unflushed_mixed = 0;
     pthread_mutex_unlock(&unflushed_lock);
+    pthread_mutex_lock(&q->durable_lock);
     int err = simple_retry(q, "SELECT pg_current_xact_id()");
+    uint64_t flushed_on = q->instance;
+    pthread_mutex_unlock(&q->durable_lock);
     if (err < 0)
         return err;
     /* simple_retry() may have reconnected: q->instance is the run that
      * flushed. Writes that went to another run may be lost. */
-    if (mixed || (instance && instance != q->instance))
+    if (mixed || (instance && instance != flushed_on))
         return -ENOTCONN;
     return 0;
 }
@@ -1763,6 +1771,7 @@ int relay_storage_pg_open(const char *conninfo, int flags, struct relay_storage 
     if (!q)
         return err;
     q->base.ops = &pg_ops;
+    pthread_mutex_init(&q->durable_lock, NULL);
     if (!(q->conninfo = strdup(conninfo)))
         goto error_q;
     q->conn = PQconnectdb(conninfo);
@@ -1794,6 +1803,7 @@ error_conn:
     PQfinish(q->conn);
     free(q->conninfo);
 error_q:
+    pthread_mutex_destroy(&q->durable_lock);
     free(q);
     return err;
 }

@@ -147,6 +147,21 @@ send() {
   expect_status "upload bytes" 204
 }
 
+# flip_stored_byte NAME MESSAGE_ID OFFSET: changes one stored byte of a
+# message behind the relay's back, in whichever database relay NAME uses.
+flip_stored_byte() {
+  if [ "$JIASHU_TEST_DB" = postgresql ]; then
+    [ "$(pg_psql "${RELAY_DB_NAME:-$1}" -c "UPDATE chunks c SET data = overlay(c.data PLACING
+        (CASE WHEN get_byte(c.data, $3 - c.off::int) = 0 THEN '\\x01' ELSE '\\x00' END)::bytea
+        FROM $3 - c.off::int + 1 FOR 1) FROM messages m WHERE m.id = c.message
+        AND m.message_id = '$2' AND c.off <= $3 AND c.off + octet_length(c.data) > $3
+        RETURNING 1")" = 1 ]
+  else
+    sqlite3 "$SCRATCH/$1.db" ".timeout 5000" \
+      "UPDATE messages SET data = substr(data, 1, $3) || (CASE WHEN substr(data, $3 + 1, 1) = x'00' THEN x'01' ELSE x'00' END) || substr(data, $3 + 2) WHERE message_id = '$2'"
+  fi
+}
+
 relay_alive() {
   kill -0 "$RELAY_PID" 2>/dev/null || fail "the relay died: $(tail -5 "$SCRATCH/$1.log")"
 }
