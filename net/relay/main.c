@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "net/relay/relay.h"
@@ -27,6 +28,8 @@ static const char *const usage =
        "IPv6 addresses go in brackets: [::1]:8080.\n"
        "\n"
        "options (defaults in brackets):\n"
+       "  --web DIR               serve the parents' page from DIR, or 'none'\n"
+       "                          [the page installed with the relay, if any]\n"
        "  --max-message-bytes N   longest message accepted [2097152]\n"
        "  --max-family-bytes N    storage per family [268435456]\n"
        "  --max-mailbox N         undelivered messages per device [1000]\n"
@@ -117,6 +120,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
+        {"web", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"max-message-bytes", required_argument, NULL, O_MSG},
@@ -142,6 +146,9 @@ int main(int argc, char **argv)
     jn_relay_config_init(&cfg);
     char *listen_arg = NULL;
     const char *db = NULL;
+    /* The page installed with the relay, unless --web names another folder
+     * (a build tree) or "none". */
+    const char *web = NULL;
     const char *localedir = getenv("JIASHU_LOCALEDIR");
     int c;
     /* Messages in the operator's language; numbers stay in the C locale. */
@@ -162,6 +169,9 @@ int main(int argc, char **argv)
             break;
         case 'd':
             db = optarg;
+            break;
+        case 'w':
+            web = optarg;
             break;
         case 'h':
             fputs(gettext(usage), stdout);
@@ -233,6 +243,13 @@ int main(int argc, char **argv)
         return fail(2, "--listen wants HOST:PORT, for example 127.0.0.1:8080");
     cfg.port = (uint16_t)port;
     cfg.db_path = db;
+    if (!web) {
+        struct stat st;
+        if (stat(JIASHU_WEBDIR "/files.txt", &st) == 0)
+            cfg.web_dir = JIASHU_WEBDIR;
+    } else if (strcmp(web, "none")) {
+        cfg.web_dir = web;
+    }
 
     /* Signals are taken by sigwait here, never delivered to the server's threads. */
     sigset_t set;

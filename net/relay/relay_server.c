@@ -462,6 +462,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct jn_relay *relay = cls;
     struct relay_request *r = *con_cls;
     if (!r) {
+        /* The parents' page: static files from memory, no request state. */
+        if (relay_web_owns(relay->web, url))
+            return relay_web_answer(relay->web, conn, method, url);
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
@@ -649,6 +652,11 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     relay->cfg = *cfg;
     relay->cfg.host = NULL;
     relay->cfg.db_path = NULL;
+    relay->cfg.web_dir = NULL;
+    if (cfg->web_dir && relay_web_load(cfg->web_dir, &relay->web) < 0) {
+        free(relay);
+        return JN_ERR_WEB;
+    }
     if (RAND_bytes((unsigned char *)&relay->seed, sizeof relay->seed) != 1) {
         err = -EIO;
         goto error_relay;
@@ -807,5 +815,6 @@ void jn_relay_destroy(struct jn_relay *relay)
     limiter_finish(&relay->join_limit);
     limiter_finish(&relay->join_global);
     limiter_finish(&relay->create_limit);
+    relay_web_free(relay->web);
     free(relay);
 }
