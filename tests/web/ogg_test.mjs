@@ -129,7 +129,7 @@ check('a huge lacing value cannot make the parser read past the bytes', () => {
 
 const cNote = process.argv[2];
 if (cNote) {
-  check('a note from the C encoder parses with the same duration the C decoder reports', () => {
+  check('a note from the C encoder (3.3 s of input) parses with its length', () => {
     const info = parseOggOpus(new Uint8Array(readFileSync(cNote)));
     const expected = Number(process.argv[3]);
     assert.ok(info.packets.length > 10);
