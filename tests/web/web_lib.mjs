@@ -157,3 +157,40 @@ export function bestCorrelation(a, b, maxLag = 100) {
   }
   return best;
 }
+
+// A family made by the C client (home `home`, named `name`) that the page
+// joins as `as`. Returns the page once it shows its home screen.
+export async function pairPage(browser, relay, home, { as = 'Mama', name = '奶奶', lang = 'en-US' } = {}) {
+  jiashu(home, 'setup', '--relay', relay.url, '--name', name);
+  jiashu(home, 'family', 'create');
+  const invite = jiashu(home, 'family', 'invite');
+  const code = (/(\d{10})/.exec(invite.replace(/[\s-]/g, '')) || [])[1];
+  if (!code) fail(`no code in: ${invite}`);
+  const { page, context } = await newPage(browser, relay.url + '/', { lang });
+  await page.fill('#code', code);
+  await page.fill('#name', as);
+  await page.click('#join');
+  await page.waitForSelector('#waiting');
+  await until('the pairing to finish', async () => { jiashu(home, 'sync'); return page.$('#record'); }, 60000, 1000);
+  return { page, context };
+}
+
+// Records seconds from the fake microphone and sends it; returns its id.
+export async function recordAndSend(page, seconds) {
+  await page.click('#record');
+  await sleep(seconds * 1000);
+  await page.click('#record');
+  await page.waitForSelector('#send');
+  const before = new Set(await page.$$eval('#outbox li', (l) => l.map((x) => x.dataset.id)));
+  await page.click('#send');
+  const id = await until('the letter in the outbox', async () => {
+    const ids = await page.$$eval('#outbox li', (l) => l.map((x) => x.dataset.id));
+    return ids.find((x) => !before.has(x));
+  });
+  return id;
+}
+
+export function cInbox(home) {
+  const j = JSON.parse(jiashu(home, 'inbox', '--json'));
+  return Array.isArray(j) ? j : j.messages;
+}

@@ -72,22 +72,21 @@ export class Relay {
     return body;
   }
 
-  // ---- pairing (docs/encryption.md) ----
+  // ---- pairing (docs/encryption.md; net/PROTOCOL.md "Pairing mailboxes") ----
   async claimPairing(nameplate) {
-    const r = await this.json('POST', '/v1/pairings/claim', { json: { nameplate } });
-    if (typeof r.claim !== 'string' || typeof r.message !== 'string') throw new RelayError('garbage', 200, true);
-    return { claim: r.claim, a: b64decode(r.message) };
+    const r = await this.json('POST', `/v1/pairings/${nameplate}/claim`);
+    if (typeof r.claim !== 'string' || typeof r.msg_a !== 'string') throw new RelayError('garbage', 200, true);
+    return { claim: r.claim, a: b64decode(r.msg_a) };
   }
-  async answerPairing(claim, b) {
-    await this.json('POST', `/v1/pairings/${encodeURIComponent(claim)}/answer`, { json: { message: b64encode(b) } });
+  async answerPairing(nameplate, claim, b) {
+    await this.json('POST', `/v1/pairings/${nameplate}/answer`, { json: { claim, msg: b64encode(b) } });
   }
-  // Waits up to waitS for the inviter's last message; null if not there yet.
-  async awaitPairing(claim, waitS) {
-    const r = await this.json('GET', `/v1/pairings/${encodeURIComponent(claim)}?wait=${waitS}`,
-                              { timeoutMs: (waitS + 30) * 1000 });
-    if (!r.message) return null;
-    if (typeof r.message !== 'string') throw new RelayError('garbage', 200, true);
-    return { c: b64decode(r.message), familyId: typeof r.family_id === 'string' ? r.family_id : null };
+  // The inviter's last message, or null while it has not come.
+  async pairingResult(nameplate, claim) {
+    const r = await this.json('POST', `/v1/pairings/${nameplate}/result`, { json: { claim } });
+    if (r.msg === null || r.msg === undefined) return null;
+    if (typeof r.msg !== 'string') throw new RelayError('garbage', 200, true);
+    return b64decode(r.msg);
   }
   async roster() {
     const res = await this.request('GET', '/v1/roster');

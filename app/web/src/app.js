@@ -89,10 +89,11 @@ async function join(code, name, button) {
   say(t('joining'));
   try {
     const keys = newDeviceKeys();
-    const { claim, a } = await relay.claimPairing(code.slice(0, 4));
+    const nameplate = code.slice(0, 4);
+    const { claim, a } = await relay.claimPairing(nameplate);
     const { b, state } = pairingAnswer(code, a, keys, name);
-    await relay.answerPairing(claim, b);
-    await db.put('kv', { claim, state, keys, name }, 'pairing');
+    await relay.answerPairing(nameplate, claim, b);
+    await db.put('kv', { nameplate, claim, state, keys, name }, 'pairing');
     showWaiting();
     await awaitPairing();
   } catch (e) {
@@ -105,23 +106,24 @@ function showWaiting() {
   main().replaceChildren(el('p', { id: 'waiting', class: 'notice', role: 'status', text: t('waiting_pair') }));
 }
 
-// Polls (long) until the inviter confirms; the pairing survives a reload.
+// Asks every few seconds until the inviter confirms (its phone may be
+// offline for hours: the relay holds the messages); survives a reload.
 async function awaitPairing() {
   const p = await db.get('kv', 'pairing');
   if (!p) return showJoin();
   for (;;) {
-    let got;
+    let c;
     try {
-      got = await relay.awaitPairing(p.claim, 25);
+      c = await relay.pairingResult(p.nameplate, p.claim);
     } catch (e) {
       if (e instanceof RelayError && e.transient) { say(sentence(e), 'error'); await sleep(5000); continue; }
       await db.del('kv', 'pairing');
       say(sentence(e), 'error');
       return showJoin();
     }
-    if (!got) continue;
+    if (!c) { await sleep(3000); continue; }
     try {
-      const r = pairingOpenC(p.state, got.c, p.keys, got.familyId);
+      const r = pairingOpenC(p.state, c, p.keys, null);
       ident = { token: r.token, deviceId: r.deviceId, familyId: r.roster.familyId, keys: p.keys, name: p.name,
                 rosterBytes: r.rosterBytes };
       await db.put('kv', ident, 'identity');
@@ -347,7 +349,7 @@ async function outboxLoop() {
       if (e instanceof RelayError && e.kind === 'offline') { online = false; say(t('offline'), 'warn'); }
       else say(sentence(e), 'error');
       await sleep(e.retryAfter ? e.retryAfter * 1000 : delay);
-      delay = Math.min(delay * 2, 60000);
+      delay = Math.min(delay * 2, 30000);
     }
   }
 }
@@ -362,7 +364,7 @@ async function pollLoop(name, once) {
     } catch (e) {
       if (!loopsOn) return;
       await new Promise((r) => setTimeout(r, e.retryAfter ? e.retryAfter * 1000 : delay));
-      delay = Math.min(delay * 2, 60000);
+      delay = Math.min(delay * 2, 30000);
     }
   }
 }
