@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "net/sync/sync.h"
+#include "util/util.h"
 
 static int open_store(const struct app_context *ctx, js_store **store)
 {
@@ -214,13 +215,6 @@ struct progress {
     bool drawn;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void json_event(const char *event, const struct jn_sync_event *ev, double rate)
 {
     printf("{\"event\":\"%s\"", event);
@@ -262,7 +256,7 @@ static void draw_bar(struct progress *p, const struct jn_sync_event *ev, bool up
 static void on_sync_event(void *user, const struct jn_sync_event *ev)
 {
     struct progress *p = user;
-    double t = now_s(), rate = 0;
+    double t = (double)ju_mono_ns() / 1e9, rate = 0;
     bool up = ev->kind <= JN_SYNC_UPLOAD_DONE;
 
     if (ev->kind == JN_SYNC_UPLOAD_START || ev->kind == JN_SYNC_DOWNLOAD_START) {
@@ -354,8 +348,12 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
             watch = true;
         else if (!strcmp(argv[i], "--json"))
             p.json = true;
-        else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
-            wait_s = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--wait") && i + 1 < argc) {
+            uint64_t v;
+            if (ju_parse_u64(argv[++i], 86400, &v) < 0)
+                return app_usage("sync: --wait wants whole seconds up to 86400, not '%s'", argv[i]);
+            wait_s = (unsigned)v;
+        }
         else
             return app_usage("sync: unexpected argument '%s'", argv[i]);
     }

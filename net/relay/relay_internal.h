@@ -129,7 +129,6 @@ struct relay_request {
 };
 
 /* relay_server.c */
-uint64_t relay_now_ms(void);
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after);
 uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
 /* Suspends r until a wake for its device and kind, or its deadline; 0, or

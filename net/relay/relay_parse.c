@@ -5,38 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-int relay_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    if (!s || !*s || strlen(s) > 64)
-        return -EINVAL;
-    uint64_t v = 0;
-    int overflow = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -EINVAL;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            overflow = 1;
-        else
-            v = v * 10 + d;
-    }
-    if (overflow || v > max)
-        return -ERANGE;
-    *out = v;
-    return 0;
-}
-
-int relay_hex_digit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int relay_is_id(const char *s)
 {
     if (!s || strlen(s) != RELAY_ID_LEN)
@@ -55,7 +23,7 @@ int relay_is_uuid(const char *s)
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (s[i] != '-')
                 return 0;
-        } else if (relay_hex_digit((unsigned char)s[i]) < 0) {
+        } else if (ju_hex_digit((unsigned char)s[i]) < 0) {
             return 0;
         }
     }
@@ -66,17 +34,7 @@ int relay_parse_bearer(const char *hdr, uint8_t token[32])
 {
     if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0)
         return -EINVAL;
-    const char *h = hdr + 7;
-    if (strlen(h) != 64)
-        return -EINVAL;
-    for (int i = 0; i < 32; i++) {
-        int a = relay_hex_digit((unsigned char)h[2 * i]),
-            b = relay_hex_digit((unsigned char)h[2 * i + 1]);
-        if (a < 0 || b < 0)
-            return -EINVAL;
-        token[i] = (uint8_t)(a << 4 | b);
-    }
-    return 0;
+    return ju_hex_decode(hdr + 7, token, 32);
 }
 
 static int b64val(int c)
@@ -205,7 +163,7 @@ int relay_parse_metadata(const char *hdr, unsigned max_recipients, struct relay_
                 return -EINVAL;
             memcpy(num, val, vlen);
             num[vlen] = '\0';
-            if (relay_parse_u64(num, 3600000, &out->duration_ms) < 0)
+            if (ju_parse_u64(num, 3600000, &out->duration_ms) < 0)
                 return -EINVAL;
             have_dur = 1;
         }
@@ -417,14 +375,4 @@ int relay_parse_receipt_body(const char *body, size_t len, const char **state)
     }
     json_decref(j);
     return err;
-}
-
-void relay_hex(const uint8_t *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
 }

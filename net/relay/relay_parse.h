@@ -6,7 +6,8 @@
  *
  * Each returns 0 on success or -EINVAL when the input is malformed, unless
  * it says otherwise. Inputs are NUL-terminated strings unless a length is
- * given; none is retained.
+ * given; none is retained. Numbers and hex go through util.h
+ * (ju_parse_u64, ju_hex_*), as everywhere else.
  */
 #ifndef JIASHU_NET_RELAY_PARSE_H
 #define JIASHU_NET_RELAY_PARSE_H
@@ -15,13 +16,7 @@
 #include <stdint.h>
 
 #include "relay_storage.h"
-
-/* A plain decimal number (digits only, at most 64 of them): -ERANGE when it
- * is above max (or above 2^64 - 1), -EINVAL when it is not a number. */
-int relay_parse_u64(const char *s, uint64_t max, uint64_t *out);
-
-/* The value of one hex digit (either case), or -1. */
-int relay_hex_digit(int c);
+#include "util/util.h"
 
 /* 1 when s is an id the relay hands out (32 lowercase hex digits). */
 int relay_is_id(const char *s);
@@ -69,8 +64,5 @@ int relay_parse_name_body(const char *body, size_t len, char name[65]);
 int relay_parse_join_body(const char *body, size_t len, unsigned digits, char *code,
                           size_t code_cap, char name[65]);
 int relay_parse_receipt_body(const char *body, size_t len, const char **state);
-
-/* Lowercase hex of n bytes into out (2n+1 bytes). */
-void relay_hex(const uint8_t *in, size_t n, char *out);
 
 #endif

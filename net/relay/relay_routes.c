@@ -8,7 +8,6 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +66,9 @@ static void storage_failed(struct relay_request *r)
 static void random_hex(char *out, size_t bytes)
 {
     uint8_t b[32];
-    if (RAND_bytes(b, (int)bytes) != 1)
+    if (ju_random_bytes(b, bytes) < 0)
         abort(); /* no randomness means no safe tokens: better not to run */
-    relay_hex(b, bytes, out);
+    ju_hex_encode(b, bytes, out);
 }
 
 /* The digests, fetched from OpenSSL once: EVP_sha256() makes every
@@ -103,9 +102,9 @@ static void sha256(const void *data, size_t len, uint8_t out[32])
 static void new_token(char hex[65], uint8_t hash[32])
 {
     uint8_t t[32];
-    if (RAND_bytes(t, sizeof t) != 1)
+    if (ju_random_bytes(t, sizeof t) < 0)
         abort();
-    relay_hex(t, sizeof t, hex);
+    ju_hex_encode(t, sizeof t, hex);
     sha256(t, sizeof t, hash);
 }
 
@@ -115,7 +114,7 @@ static void new_code(char *code, unsigned digits, uint8_t hash[32])
 {
     for (unsigned i = 0; i < digits;) {
         uint8_t b;
-        if (RAND_bytes(&b, 1) != 1)
+        if (ju_random_bytes(&b, 1) < 0)
             abort();
         if (b < 250)
             code[i++] = (char)('0' + b % 10);
@@ -186,7 +185,7 @@ static int64_t content_length(struct relay_request *r)
     uint64_t n;
     if (!h)
         return -1;
-    if (relay_parse_u64(h, INT64_MAX, &n) < 0)
+    if (ju_parse_u64(h, INT64_MAX, &n) < 0)
         return -2;
     return (int64_t)n;
 }
@@ -338,7 +337,7 @@ static void begin_create_upload(struct relay_request *r)
         relay_error(r, 400, "malformed", "Upload-Length is required");
         return;
     }
-    int err = relay_parse_u64(h, UINT64_MAX, &length);
+    int err = ju_parse_u64(h, UINT64_MAX, &length);
     if (err == -EINVAL) {
         relay_error(r, 400, "malformed", "Upload-Length is not a non-negative number");
         return;
@@ -455,7 +454,7 @@ static void begin_patch(struct relay_request *r)
         relay_error(r, 400, "malformed", "Upload-Offset is required");
         return;
     }
-    int err = relay_parse_u64(h, INT64_MAX, &offset);
+    int err = ju_parse_u64(h, INT64_MAX, &offset);
     if (err < 0) {
         relay_error(r, 400, "malformed", "Upload-Offset is not a non-negative number");
         return;
@@ -829,11 +828,11 @@ static int poll_args(struct relay_request *r, int64_t *after, unsigned *wait)
 {
     uint64_t a = 0, w = 0;
     const char *qa = query(r, "after"), *qw = query(r, "wait");
-    if (qa && relay_parse_u64(qa, INT64_MAX, &a) < 0) {
+    if (qa && ju_parse_u64(qa, INT64_MAX, &a) < 0) {
         relay_error(r, 400, "malformed", "after must be a cursor from a previous answer");
         return -1;
     }
-    if (qw && relay_parse_u64(qw, 86400, &w) < 0) {
+    if (qw && ju_parse_u64(qw, 86400, &w) < 0) {
         relay_error(r, 400, "malformed", "wait must be a number of seconds");
         return -1;
     }
@@ -919,7 +918,7 @@ static int add_inbox_entry(void *ctx, const struct relay_inbox_entry *e)
 {
     struct page *p = ctx;
     char sha[65];
-    relay_hex(e->sha256, 32, sha);
+    ju_hex_encode(e->sha256, 32, sha);
     p->cursor = e->cursor;
     if (p->n++)
         PAGE_PUT(p, ",");
@@ -1048,7 +1047,7 @@ static void finish_message(struct relay_request *r)
     if (load_message(r, m) < 0)
         goto out;
     char etag[70], sha[65];
-    relay_hex(m->sha256, 32, sha);
+    ju_hex_encode(m->sha256, 32, sha);
     snprintf(etag, sizeof etag, "\"%s\"", sha);
     const char *inm = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0)) {

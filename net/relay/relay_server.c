@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +17,6 @@
 #include <time.h>
 
 #include "relay_parse.h"
-
-uint64_t relay_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 void jn_relay_config_init(struct jn_relay_config *cfg)
 {
@@ -99,7 +84,7 @@ static void limiter_finish(struct relay_limiter *l)
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after)
 {
     struct relay_bucket *b = &l->slots[key % l->n_slots];
-    uint64_t now = relay_now_ms();
+    uint64_t now = (uint64_t)ju_mono_ms();
     if (b->last_ms) {
         b->tokens += (double)(now - b->last_ms) / 1000.0 * l->rate;
         if (b->tokens > l->burst)
@@ -151,7 +136,7 @@ static int await_sync(struct relay_request *r)
 static void *syncer_main(void *arg)
 {
     struct jn_relay *relay = arg;
-    uint64_t last_checkpoint = relay_now_ms();
+    uint64_t last_checkpoint = (uint64_t)ju_mono_ms();
     pthread_mutex_lock(&relay->lock);
     for (;;) {
         while (!relay->sync_pending && !relay->sync_stop)
@@ -173,7 +158,7 @@ static void *syncer_main(void *arg)
         }
         /* Checkpoint at most once a second, between batches: the requests
          * keep coming in on the other thread meanwhile. */
-        uint64_t now = relay_now_ms();
+        uint64_t now = (uint64_t)ju_mono_ms();
         if (now - last_checkpoint >= 1000) {
             last_checkpoint = now;
             if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
@@ -304,7 +289,7 @@ int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seco
         return -ECANCELED;
     }
     r->wait_kind = kind;
-    r->deadline_ms = relay_now_ms() + (uint64_t)seconds * 1000u;
+    r->deadline_ms = (uint64_t)ju_mono_ms() + (uint64_t)seconds * 1000u;
     r->waiting = 1;
     r->wprev = NULL;
     r->wnext = relay->waiters;
@@ -350,10 +335,10 @@ static void run_cleanup(struct jn_relay *relay)
 static void *timer_main(void *arg)
 {
     struct jn_relay *relay = arg;
-    uint64_t next_cleanup = relay_now_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
+    uint64_t next_cleanup = (uint64_t)ju_mono_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
     pthread_mutex_lock(&relay->lock);
     while (!relay->stopping) {
-        uint64_t now = relay_now_ms(), next = next_cleanup;
+        uint64_t now = (uint64_t)ju_mono_ms(), next = next_cleanup;
         for (struct relay_request *w = relay->waiters, *nx; w; w = nx) {
             nx = w->wnext;
             if (w->deadline_ms <= now) {
@@ -367,7 +352,7 @@ static void *timer_main(void *arg)
             pthread_mutex_unlock(&relay->lock);
             run_cleanup(relay);
             pthread_mutex_lock(&relay->lock);
-            next_cleanup = relay_now_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
+            next_cleanup = (uint64_t)ju_mono_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
             continue;
         }
         struct timespec ts;
@@ -450,7 +435,7 @@ static size_t announced_length(struct relay_request *r)
     const char *h =
         MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t n;
-    if (h && relay_parse_u64(h, r->body_limit, &n) == 0 && n >= 4096)
+    if (h && ju_parse_u64(h, r->body_limit, &n) == 0 && n >= 4096)
         return (size_t)n;
     return 4096;
 }
@@ -471,7 +456,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = r;
         r->relay = relay;
         r->conn = conn;
-        r->t0_us = now_us();
+        r->t0_us = (uint64_t)ju_mono_us();
         snprintf(r->method, sizeof r->method, "%s", method);
         /* Both framings at once is how requests are smuggled past a proxy
          * that reads the other one (RFC 9112 section 6.3): refused, and the
@@ -501,7 +486,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         r->bytes_in += n;
-        if (relay_now_ms() - r->t0_us / 1000u > (uint64_t)relay->cfg.max_request_s * 1000u)
+        if ((uint64_t)ju_mono_ms() - r->t0_us / 1000u > (uint64_t)relay->cfg.max_request_s * 1000u)
             return MHD_NO; /* too slow: drop the connection */
         if (r->responded || r->body_too_large || r->body_over_budget)
             return MHD_YES; /* the answer is decided; the rest is read and dropped */
@@ -567,7 +552,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     if (!relay->cfg.quiet) {
         /* Never the headers, never the query: tokens stay out of logs. */
-        double ms = (double)(now_us() - r->t0_us) / 1000.0;
+        double ms = (double)((uint64_t)ju_mono_us() - r->t0_us) / 1000.0;
         fprintf(stderr, "jiashu-relay: %s %s %u %llu %llu %.1fms%s\n", r->method,
                 relay_route_name(r->route), r->responded ? r->status : 0,
                 (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
@@ -588,7 +573,7 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
     char *w = s;
     for (const char *p = s; *p; p++) {
         int hi, lo;
-        if (*p == '%' && (hi = relay_hex_digit(p[1])) >= 0 && (lo = relay_hex_digit(p[2])) >= 0 &&
+        if (*p == '%' && (hi = ju_hex_digit(p[1])) >= 0 && (lo = ju_hex_digit(p[2])) >= 0 &&
             (hi || lo)) {
             *w++ = (char)(hi << 4 | lo);
             p += 2;
@@ -657,8 +642,7 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         free(relay);
         return JN_ERR_WEB;
     }
-    if (RAND_bytes((unsigned char *)&relay->seed, sizeof relay->seed) != 1) {
-        err = -EIO;
+    if ((err = ju_random_bytes(&relay->seed, sizeof relay->seed)) < 0) {
         goto error_relay;
     }
     err = -ENOMEM;
@@ -793,8 +777,7 @@ void jn_relay_stop(struct jn_relay *relay)
             MHD_get_daemon_info(relay->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
         if (!info || info->num_connections == 0)
             break;
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        ju_sleep_ms(100);
     }
     MHD_stop_daemon(relay->mhd);
     relay->mhd = NULL;

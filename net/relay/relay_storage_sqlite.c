@@ -22,6 +22,8 @@
  */
 #include "relay_storage.h"
 
+#include "util/sqlite.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -111,7 +113,10 @@ static const char *const sql_text[SQL_COUNT_] = {
                      "r.cursor > ?2 ORDER BY r.cursor LIMIT ?3",
 };
 
-static const char schema[] =
+/* schema_steps[v] takes the database from user_version v to v + 1
+ * (util/sqlite.h); a step that has shipped is never edited. */
+static const char *const schema_steps[] = {
+    /* 0 -> 1: the first schema. */
     "CREATE TABLE IF NOT EXISTS families(id TEXT PRIMARY KEY, created INTEGER NOT NULL,"
     "  bytes INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY,"
@@ -152,14 +157,33 @@ static const char schema[] =
     "  WHEN OLD.delivered = 0 AND NEW.delivered != 0 BEGIN"
     "  UPDATE devices SET pending = pending - 1 WHERE id = NEW.device_id; END;"
     "CREATE TRIGGER IF NOT EXISTS pending_sub AFTER DELETE ON mailbox WHEN OLD.delivered = 0 BEGIN"
-    "  UPDATE devices SET pending = pending - 1 WHERE id = OLD.device_id; END;"
-    "PRAGMA user_version = 1;";
+    "  UPDATE devices SET pending = pending - 1 WHERE id = OLD.device_id; END;",
+};
+
+static const struct ju_sqlite_schema relay_schema = {
+    .steps = schema_steps,
+    .count = sizeof(schema_steps) / sizeof(schema_steps[0]),
+};
+
+/* Storage errors as relay_storage.h promises them: -EEXIST for a row that
+ * is already there, -EIO for the rest (the relay answers 500). */
+static const struct ju_sqlite_codes relay_codes = {
+    .disk_full = -EIO,
+    .read_only = -EIO,
+    .not_a_database = -EIO,
+    .too_new = -EIO,
+    .busy = -EIO,
+    .constraint = -EEXIST,
+    .invalid = -EIO,
+    .io = -EIO,
+};
 
 struct sqlite_storage {
     struct relay_storage base;
     sqlite3 *db;
     int wal_fd;
     sqlite3_stmt *stmts[SQL_COUNT_];
+    struct ju_sqlite_cache cache;
 };
 
 static struct sqlite_storage *impl(struct relay_storage *s)
@@ -171,16 +195,10 @@ static struct sqlite_storage *impl(struct relay_storage *s)
 static sqlite3_stmt *get(struct relay_storage *s, enum sql_id id)
 {
     struct sqlite_storage *q = impl(s);
-    if (!q->stmts[id]) {
-        if (sqlite3_prepare_v3(q->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &q->stmts[id],
-                               NULL) != SQLITE_OK) {
-            fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
-            return NULL;
-        }
-    }
-    sqlite3_reset(q->stmts[id]);
-    sqlite3_clear_bindings(q->stmts[id]);
-    return q->stmts[id];
+    sqlite3_stmt *st = ju_sqlite_cache_get(&q->cache, id);
+    if (!st)
+        fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
+    return st;
 }
 
 static int exec(struct relay_storage *s, const char *sql)
@@ -199,9 +217,7 @@ static int run(sqlite3_stmt *st)
         return -EIO;
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc == SQLITE_CONSTRAINT)
-        return -EEXIST;
-    return rc == SQLITE_DONE ? 0 : -EIO;
+    return rc == SQLITE_DONE ? 0 : ju_sqlite_error(sqlite3_db_handle(st), rc, &relay_codes);
 }
 
 /* Writers of this process take turns on this mutex rather than in
@@ -281,8 +297,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *t)
 static void sq_close(struct relay_storage *s)
 {
     struct sqlite_storage *q = impl(s);
-    for (int i = 0; i < SQL_COUNT_; i++)
-        sqlite3_finalize(q->stmts[i]);
+    ju_sqlite_cache_finish(&q->cache);
     sqlite3_close(q->db);
     if (q->wal_fd >= 0)
         close(q->wal_fd);
@@ -1114,12 +1129,12 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
         err = -EIO;
         goto error_db;
     }
-    if (sqlite3_exec(q->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+    q->cache = (struct ju_sqlite_cache){q->db, sql_text, q->stmts, SQL_COUNT_};
+    if ((err = ju_sqlite_migrate(q->db, &relay_schema, &relay_codes)) < 0) {
         fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
-        err = -EIO;
         goto error_db;
     }
-    /* The schema statement wrote, so the WAL exists; it stays while the
+    /* Reading the schema opened the WAL, so it exists; it stays while the
      * relay holds a connection. Its directory entry is made durable once. */
     char *wal = sqlite3_mprintf("%s-wal", sqlite3_db_filename(q->db, "main"));
     if (!wal) {

@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         relay_parse_bearer(s, buf);
         break;
     case 4:
-        if (relay_parse_u64(s, INT64_MAX, &a) == 0 && a > INT64_MAX)
+        if (ju_parse_u64(s, INT64_MAX, &a) == 0 && a > INT64_MAX)
             abort();
         relay_is_id(s);
         relay_is_uuid(s);
