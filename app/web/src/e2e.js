@@ -33,7 +33,10 @@ export const equalBytes = (a, b) => {
   for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
   return d === 0;
 };
-export const randomBytes = (n) => crypto.getRandomValues(new Uint8Array(n));
+let randomSource = (n) => crypto.getRandomValues(new Uint8Array(n));
+export const randomBytes = (n) => randomSource(n);
+// Tests only: replays fixed randomness, to reproduce tests/e2e/vectors.txt.
+export function setRandomSource(fn) { randomSource = fn; }
 export const hexToBytes = (h) => {
   if (!/^([0-9a-f]{2})*$/i.test(h)) refuse('an id that is not hex');
   const out = new Uint8Array(h.length / 2);
@@ -50,12 +53,13 @@ export const kdf = (key, label) => hmac(sha512, key, enc.encode('jiashu v1 ' + l
 
 // ---- keys -------------------------------------------------------------------
 
-export function newDeviceKeys() {
-  const seed = randomBytes(32);
+// A device's two key pairs from their secrets: an Ed25519 seed and an
+// X25519 secret, 32 bytes each.
+export function deviceKeys(seed, boxSk) {
   const signPk = ed25519.getPublicKey(seed);
-  const boxSk = randomBytes(32);
   return { signSk: concat(seed, signPk), signPk, boxSk, boxPk: x25519.getPublicKey(boxSk) };
 }
+export const newDeviceKeys = () => deviceKeys(randomBytes(32), randomBytes(32));
 const sign = (signSk, msg) => ed25519.sign(msg, signSk.subarray(0, 32));
 const verify = (sig, msg, pk) => { try { return ed25519.verify(sig, msg, pk); } catch { return false; } };
 
@@ -146,7 +150,7 @@ export function pairingOpenC(state, c, keys, familyIdHex) {
   const tokenLen = plain[16];
   if (plain.length < 17 + tokenLen) refuse('the pairing message is damaged');
   const token = new TextDecoder().decode(plain.subarray(17, 17 + tokenLen));
-  if (!/^[0-9a-f]{64}$/.test(token)) refuse('the pairing message is damaged');
+  if (!/^[\x21-\x7e]{1,128}$/.test(token)) refuse('the pairing message is damaged');
   const rosterBytes = plain.slice(17 + tokenLen);
   const roster = parseRoster(rosterBytes);
   if (familyIdHex && roster.familyId !== familyIdHex) refuse('the roster is of another family');
@@ -237,14 +241,14 @@ function unwrapKey(wrapped, messageId, deviceId, boxSk, boxPk) {
 }
 
 // Seals plain (an Ogg Opus note) for every other member of the roster.
-export function sealNote({ plain, messageId, roster, me, keys, createdMs = Date.now() }) {
+export function sealNote({ plain, messageId, roster, me, keys, createdMs = Date.now(), chunkSize = CHUNK_SIZE }) {
   if (plain.length < 1 || plain.length > MAX_NOTE_BYTES) refuse('the note is too large');
   const recipients = roster.members.filter((m) => m.deviceId !== me);
   if (!recipients.length) refuse('nobody else is in the family yet');
   const K = randomBytes(32);
   const noncePrefix = randomBytes(16);
   const mid = uuidBytes(messageId);
-  const parts = [MAGIC_NOTE, Uint8Array.of(1), u32le(CHUNK_SIZE), u64le(plain.length), mid,
+  const parts = [MAGIC_NOTE, Uint8Array.of(1), u32le(chunkSize), mid,
                  hexToBytes(roster.familyId), hexToBytes(me), keys.signPk, u64le(createdMs),
                  noncePrefix, Uint8Array.of(recipients.length)];
   for (const r of recipients) {
@@ -253,10 +257,10 @@ export function sealNote({ plain, messageId, roster, me, keys, createdMs = Date.
   }
   const header = concat(...parts);
   const headerHash = sha512(header).slice(0, 32);
-  const n = Math.ceil(plain.length / CHUNK_SIZE);
+  const n = Math.ceil(plain.length / chunkSize);
   const chunks = [];
   for (let i = 0; i < n; i++) {
-    const piece = plain.subarray(i * CHUNK_SIZE, Math.min(plain.length, (i + 1) * CHUNK_SIZE));
+    const piece = plain.subarray(i * chunkSize, Math.min(plain.length, (i + 1) * chunkSize));
     chunks.push(xchacha20poly1305(K, chunkNonce(noncePrefix, i, i === n - 1), headerHash).encrypt(piece));
   }
   const body = concat(header, ...chunks);
@@ -269,14 +273,12 @@ export const isEnvelope = (bytes) => bytes.length >= 4 && equalBytes(bytes.subar
 // Opens an envelope. Refuses with E2EError (one sentence) on any failure.
 export function openNote({ envelope, messageId, roster, me, keys }) {
   const dv = new DataView(envelope.buffer, envelope.byteOffset, envelope.byteLength);
-  const fixed = 4 + 1 + 4 + 8 + 16 + 16 + 16 + 32 + 8 + 16 + 1;
+  const fixed = 4 + 1 + 4 + 16 + 16 + 16 + 32 + 8 + 16 + 1;
   if (envelope.length < fixed || !isEnvelope(envelope)) refuse('not an encrypted note');
   if (envelope[4] !== 1) refuse('not a voice note');
   const chunkSize = dv.getUint32(5, true);
-  const plainLen = dv.getBigUint64(9, true);
-  if (chunkSize < 1024 || chunkSize > 1048576 || plainLen < 1n || plainLen > BigInt(MAX_NOTE_BYTES))
-    refuse('the encrypted note is damaged');
-  let at = 17;
+  if (chunkSize < 1024 || chunkSize > 1048576) refuse('the encrypted note is damaged');
+  let at = 9;
   const mid = envelope.subarray(at, at + 16); at += 16;
   const familyId = bytesToHex(envelope.subarray(at, at + 16)); at += 16;
   const sender = bytesToHex(envelope.subarray(at, at + 16)); at += 16;
@@ -286,14 +288,19 @@ export function openNote({ envelope, messageId, roster, me, keys }) {
   const count = envelope[at++];
   if (count < 1 || count > MAX_MEMBERS) refuse('the encrypted note is damaged');
   const headerLen = at + count * 96;
-  const n = Number((plainLen + BigInt(chunkSize) - 1n) / BigInt(chunkSize));
-  if (envelope.length !== headerLen + Number(plainLen) + 16 * n + 64) refuse('the encrypted note is damaged');
+  // The chunks' count comes from the length: a writer may seal as it records.
+  if (envelope.length < headerLen + 16 + 1 + 64 || envelope.length > MAX_NOTE_BYTES * 2)
+    refuse('the encrypted note is damaged');
+  const body = envelope.length - headerLen - 64;
+  const stride = chunkSize + 16;
+  const n = Math.ceil(body / stride);
+  if (body - (n - 1) * stride <= 16) refuse('the encrypted note is damaged');
   if (familyId !== roster.familyId) refuse('the note is of another family');
   if (!equalBytes(mid, uuidBytes(messageId))) refuse('the note was moved from another message');
   const member = roster.members.find((m) => m.deviceId === sender);
   if (!member || !equalBytes(member.signPk, senderPk)) refuse('the note is not from a member of the family');
-  const body = envelope.subarray(0, envelope.length - 64);
-  if (!verify(envelope.subarray(envelope.length - 64), concat(enc.encode('jiashu note v1'), sha512(body)), senderPk))
+  const signed = envelope.subarray(0, envelope.length - 64);
+  if (!verify(envelope.subarray(envelope.length - 64), concat(enc.encode('jiashu note v1'), sha512(signed)), senderPk))
     refuse('the note is not signed by its sender');
   const myId = hexToBytes(me);
   let K = null;
@@ -305,15 +312,15 @@ export function openNote({ envelope, messageId, roster, me, keys }) {
   if (!K) refuse('the note is not for this device');
   const header = envelope.subarray(0, headerLen);
   const headerHash = sha512(header).slice(0, 32);
-  const plain = new Uint8Array(Number(plainLen));
+  const plain = new Uint8Array(body - 16 * n);
   let src = headerLen;
   for (let i = 0; i < n; i++) {
-    const len = Math.min(chunkSize, Number(plainLen) - i * chunkSize);
+    const clen = i + 1 < n ? stride : body - (n - 1) * stride;
     try {
       plain.set(xchacha20poly1305(K, chunkNonce(noncePrefix, i, i === n - 1), headerHash)
-        .decrypt(envelope.subarray(src, src + len + 16)), i * chunkSize);
+        .decrypt(envelope.subarray(src, src + clen)), i * chunkSize);
     } catch { refuse('the encrypted note is damaged'); }
-    src += len + 16;
+    src += clen;
   }
   return { plain, sender };
 }
