@@ -20,6 +20,8 @@
 
 /* 1 when s is an id the relay hands out (32 lowercase hex digits). */
 int relay_is_id(const char *s);
+/* 1 when s is 1..max characters of standard base64 (padding allowed at the end only). */
+int relay_is_base64(const char *s, size_t max);
 /* 1 when s is a UUID in its canonical 36-character form (any case). */
 int relay_is_uuid(const char *s);
 
@@ -54,6 +56,13 @@ int relay_parse_range(const char *hdr, uint64_t size, uint64_t *first, uint64_t 
 /* 1 when a Content-Type header names `type` (parameters such as charset
  * allowed after ';'), 0 otherwise, including when hdr is NULL. */
 int relay_content_type_is(const char *hdr, const char *type);
+
+/* The client address a reverse proxy appended: the last element of
+ * Forwarded's for= (RFC 7239; quotes, [v6] brackets and a port removed) or,
+ * without Forwarded, of X-Forwarded-For. 0 with the address text in out
+ * (not yet checked to be an address), -EINVAL when neither names one. */
+int relay_forwarded_client(const char *forwarded, const char *x_forwarded_for, char *out,
+                           size_t cap);
 
 /* 1 when n bytes of UTF-8 hold no C0 or C1 control character and no
  * bidirectional mark, embedding, override or isolate; 0 otherwise. */

@@ -34,6 +34,12 @@ const char *relay_route_name(enum relay_route route)
         [ROUTE_MESSAGE] = "/v1/messages/{id}",
         [ROUTE_RECEIPT_POST] = "/v1/messages/{id}/receipts",
         [ROUTE_RECEIPTS] = "/v1/receipts",
+        [ROUTE_PAIRINGS] = "/v1/pairings",
+        [ROUTE_PAIRING] = "/v1/pairings/{nameplate}",
+        [ROUTE_PAIRING_CLAIM] = "/v1/pairings/{nameplate}/claim",
+        [ROUTE_PAIRING_ANSWER] = "/v1/pairings/{nameplate}/answer",
+        [ROUTE_PAIRING_RESULT] = "/v1/pairings/{nameplate}/result",
+        [ROUTE_ROSTER] = "/v1/roster",
     };
     return route < ROUTE_COUNT_ ? names[route] : "(no route)";
 }
@@ -160,21 +166,6 @@ static int authenticate(struct relay_request *r)
         return -1;
     }
     r->authed = 1;
-    return 0;
-}
-
-/* The peer's address, as the key of the per-address limits. */
-static uint64_t peer_key(struct relay_request *r)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!ci || !ci->client_addr)
-        return 0;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        return relay_key(r->relay, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    if (sa->sa_family == AF_INET6) /* a /64 is one address to the limits */
-        return relay_key(r->relay, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
     return 0;
 }
 
@@ -475,11 +466,14 @@ void relay_route_begin(struct relay_request *r)
             method_not_allowed(r, "POST");
             return;
         }
+        /* The per-address bucket is taken now, before the body is read;
+         * the relay-wide ones only once the body is well formed (see
+         * take_global), so one address sending garbage spends nobody's
+         * attempts but its own. */
         unsigned retry;
         struct relay_limiter *l =
             r->route == ROUTE_JOIN ? &r->relay->join_limit : &r->relay->create_limit;
-        if (relay_limit_take(l, peer_key(r), &retry) < 0 ||
-            (r->route == ROUTE_JOIN && relay_limit_take(&r->relay->join_global, 0, &retry) < 0)) {
+        if (relay_limit_take(l, r->client_key, &retry) < 0) {
             relay_error_retry(r, 429, "rate_limited", "too many attempts; wait and try again",
                               retry);
             return;
@@ -542,9 +536,29 @@ void relay_route_begin(struct relay_request *r)
         }
         authenticate(r);
         return;
+    case ROUTE_PAIRINGS:
+    case ROUTE_PAIRING:
+    case ROUTE_PAIRING_CLAIM:
+    case ROUTE_PAIRING_ANSWER:
+    case ROUTE_PAIRING_RESULT:
+    case ROUTE_ROSTER:
+        relay_e2e_begin(r);
+        return;
     default:
         relay_error(r, 404, "not_found", "no such route");
     }
+}
+
+/* A relay-wide bucket, taken by well-formed requests only. */
+static int take_global(struct relay_request *r, struct relay_limiter *l)
+{
+    unsigned retry;
+    if (relay_limit_take(l, 0, &retry) < 0) {
+        relay_error_retry(r, 429, "rate_limited", "too many attempts on this relay; wait",
+                          retry);
+        return -1;
+    }
+    return 0;
 }
 
 static void finish_families(struct relay_request *r)
@@ -556,6 +570,8 @@ static void finish_families(struct relay_request *r)
         relay_error(r, 400, "malformed", "the body must be {\"name\": \"1 to 64 bytes\"}");
         return;
     }
+    if (take_global(r, &r->relay->create_global) < 0)
+        return;
     char token[65], code[20];
     uint8_t token_hash[32], code_hash[32];
     random_hex(d.family_id, RELAY_ID_LEN / 2);
@@ -610,6 +626,8 @@ static void finish_join(struct relay_request *r)
                     "the body must be {\"code\": \"digits\", \"name\": \"...\"}");
         return;
     }
+    if (take_global(r, &r->relay->join_global) < 0)
+        return;
     uint8_t code_hash[32], token_hash[32];
     char token[65];
     sha256(code, strlen(code), code_hash);
@@ -956,6 +974,10 @@ static int add_receipt(void *ctx, const struct relay_receipt *rc)
     page_str(p, rc->state);
     PAGE_PUT(p, ",\"at\":");
     page_int(p, rc->at);
+    if (rc->proof[0]) {
+        PAGE_PUT(p, ",\"proof\":");
+        page_str(p, rc->proof);
+    }
     PAGE_PUT(p, "}");
     return p->failed ? -ENOMEM : 0;
 }
@@ -1117,6 +1139,21 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 400, "malformed", "the body must be {\"state\": \"delivered\"|\"played\"}");
         return;
     }
+    /* The recipient's signature (docs/encryption.md, "Receipts"), kept and
+     * passed on as it came: base64, at most RELAY_PROOF_MAX characters. */
+    char proof[RELAY_PROOF_MAX + 1] = "";
+    {
+        json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+        const char *p = json_string_value(json_object_get(j, "proof"));
+        int ok = !p || relay_is_base64(p, RELAY_PROOF_MAX);
+        if (ok && p)
+            snprintf(proof, sizeof proof, "%s", p);
+        json_decref(j);
+        if (!ok) {
+            relay_error(r, 400, "malformed", "proof must be base64, at most 128 characters");
+            return;
+        }
+    }
     struct relay_upload *m = malloc(sizeof *m);
     if (!m) {
         relay_error(r, 500, "internal", "out of memory");
@@ -1127,7 +1164,8 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 403, "forbidden", "only a recipient sends receipts");
     if (err <= 0)
         goto out;
-    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, (int64_t)time(NULL));
+    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, proof[0] ? proof : NULL,
+                                  (int64_t)time(NULL));
     if (err < 0) {
         storage_failed(r);
         goto out;
@@ -1174,7 +1212,30 @@ void relay_route_finish(struct relay_request *r)
     case ROUTE_RECEIPT_POST:
         finish_receipt(r);
         break;
+    case ROUTE_PAIRINGS:
+    case ROUTE_PAIRING:
+    case ROUTE_PAIRING_CLAIM:
+    case ROUTE_PAIRING_ANSWER:
+    case ROUTE_PAIRING_RESULT:
+    case ROUTE_ROSTER:
+        relay_e2e_finish(r);
+        break;
     default:
         relay_error(r, 404, "not_found", "no such route");
     }
+}
+
+int relay_authenticate(struct relay_request *r)
+{
+    return authenticate(r);
+}
+
+uint64_t relay_peer_key(struct relay_request *r)
+{
+    return peer_key(r);
+}
+
+void relay_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    sha256(data, len, out);
 }
