@@ -1232,7 +1232,7 @@ int relay_authenticate(struct relay_request *r)
 
 uint64_t relay_peer_key(struct relay_request *r)
 {
-    return peer_key(r);
+    return r->client_key;
 }
 
 void relay_sha256(const void *data, size_t len, uint8_t out[32])

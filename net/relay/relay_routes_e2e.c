@@ -74,7 +74,7 @@ static int expect_body(struct relay_request *r, const char *type, size_t limit)
         relay_error(r, 415, "unsupported_media_type", msg);
         return -1;
     }
-    if (cl && (relay_parse_u64(cl, INT64_MAX, &n) < 0 || n > limit)) {
+    if (cl && (ju_parse_u64(cl, INT64_MAX, &n) < 0 || n > limit)) {
         relay_error(r, 413, "too_large", "the body is larger than allowed");
         return -1;
     }
