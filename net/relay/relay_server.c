@@ -898,8 +898,8 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     relay->cfg.db_path = NULL;
     relay->cfg.web_dir = NULL;
     if (cfg->web_dir && relay_web_load(cfg->web_dir, &relay->web) < 0) {
-        free(relay);
-        return JN_ERR_WEB;
+        err = JN_ERR_WEB;
+        goto error_relay;
     }
     if ((err = ju_random_bytes(&relay->seed, sizeof relay->seed)) < 0) {
         goto error_relay;
@@ -1010,6 +1010,7 @@ error_limits:
     limiter_finish(&relay->join_global);
     limiter_finish(&relay->create_limit);
 error_relay:
+    relay_web_free(relay->web);
     free(relay);
     return err;
 }
