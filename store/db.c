@@ -55,6 +55,15 @@ static const char *const migrations[] = {
     "  UNIQUE (message_id, state));"
     "CREATE TABLE contacts (device_id TEXT PRIMARY KEY, name TEXT NOT NULL);"
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 1 -> 2: named binary values for the parts above the store (the
+     * end-to-end keys, the family's roster, sealed envelopes), kept in the
+     * same database so that they share its durability, its permissions and
+     * its backups, and never sit in a file of their own. */
+    "CREATE TABLE blobs ("
+    "  kind TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (kind, key)) WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JS_SCHEMA_VERSION,

@@ -459,6 +459,75 @@ int js_inbox_complete(js_store *store, const char *id)
     return res < 0 ? res : verdict;
 }
 
+int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, void *user)
+{
+    struct js_message m;
+    struct jc_note_info info;
+    unsigned char *data, *note = NULL;
+    size_t len, note_len = 0;
+    char sha[65], note_sha[65];
+    int64_t row;
+    int res, verdict;
+
+    res = get_message(store, JS_INBOX, id, &m);
+    if (res < 0)
+        return res;
+    if (m.state & (JS_READY | JS_PLAYED))
+        return 0;
+    if (m.state != JS_DOWNLOADING || m.offset != m.length)
+        return JS_ERR_STATE;
+    res = js_message_row(store, JS_INBOX, id, &row, NULL);
+    if (res < 0)
+        return res;
+    res = js_chunks_load(store, row, &data, &len);
+    if (res < 0)
+        return res;
+    verdict = js_sha256_hex(data, len, sha);
+    if (verdict == 0 && (len != m.length || strcmp(sha, m.sha256)))
+        verdict = JS_ERR_CHECKSUM;
+    if (verdict == 0)
+        verdict = open(user, data, len, &note, &note_len);
+    free(data);
+    if (verdict == 0)
+        verdict = jc_note_check(note, note_len, &info);
+    if (verdict == 0)
+        verdict = js_sha256_hex(note, note_len, note_sha);
+
+    res = js_begin(store);
+    if (res < 0)
+        goto out;
+    res = run(store, "DELETE FROM chunks WHERE message = ?", "i", row);
+    if (res == 0 && verdict < 0) {
+        res = run(store,
+                  "UPDATE messages SET state = 'announced', transferred = 0, updated_ms = ?"
+                  " WHERE rowid = ?",
+                  "ii", js_now_ms(), row);
+    } else if (res == 0) {
+        /* The note replaces the sealed bytes: what is played, exported and
+         * counted against the quota from now on is the voice note itself. */
+        res = insert_chunks(store, row, 0, note, note_len);
+        if (res == 0)
+            res = run(store,
+                      "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
+                      " transferred = ?, sha256 = ?, updated_ms = ? WHERE rowid = ?",
+                      "iiitii", (int64_t)(info.samples / 48), (int64_t)note_len,
+                      (int64_t)note_len, note_sha, js_now_ms(), row);
+        if (res == 0)
+            res = queue_receipt(store, id, JS_DELIVERED);
+    }
+    if (res < 0) {
+        js_rollback(store);
+        goto out;
+    }
+    res = js_commit(store);
+out:
+    if (note) {
+        memset(note, 0, note_len);
+        free(note);
+    }
+    return res < 0 ? res : verdict;
+}
+
 int js_inbox_mark_played(js_store *store, const char *id, uint64_t position_ms)
 {
     enum js_state state;

@@ -65,6 +65,21 @@ static const struct error_message messages[] = {
     {-4003, "no speaker was found"}, /* AUDIO_ERR_NO_OUTPUT */
     {-4004, "the sound device refused to open"}, /* AUDIO_ERR_OPEN */
     {-4005, "the sound device stopped working"}, /* AUDIO_ERR_LOST */
+    {-5001, "refused: the encrypted message is malformed"}, /* JE_ERR_MALFORMED */
+    {-5002, "refused: the sender is not a member of this family"}, /* JE_ERR_NOT_MEMBER */
+    {-5003, "refused: the sender's signature does not match (changed on the way)"}, /* JE_ERR_SIGNATURE */
+    {-5004, "refused: the message was not encrypted for this device"}, /* JE_ERR_NOT_FOR_US */
+    {-5005, "refused: part of the message was changed, dropped or cut on the way"}, /* JE_ERR_CHUNK */
+    {-5006, "refused: the message belongs to another family or another message (replayed)"}, /* JE_ERR_REPLAYED */
+    {-5007, "pairing failed: the codes do not match, or someone changed the pairing messages; nothing was trusted"}, /* JE_ERR_CODE_MISMATCH */
+    {-5008, "refused: an older or unsigned member list"}, /* JE_ERR_ROSTER */
+    {-5009, "refused: the message is not encrypted, and this family encrypts every message"}, /* JE_ERR_NOT_ENCRYPTED */
+    {-5010, "this family is not encrypted yet: run 'jiashu family upgrade' on one phone"}, /* JE_ERR_NO_KEYS */
+    {-5011, "the cryptography library could not start"}, /* JE_ERR_CRYPTO */
+    {-5012, "this device was removed from the family"}, /* JE_ERR_REMOVED */
+    {-5013, "refused: a receipt whose signature does not match"}, /* JE_ERR_RECEIPT */
+    {-5014, "pairing failed: the other phone refused it (the codes did not match); make a new code"}, /* JE_ERR_PAIRING_REFUSED */
+    {-5015, "the pairing is still waiting for the other phone"}, /* JE_ERR_PENDING */
 };
 
 const char *ju_strerror(int err)

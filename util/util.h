@@ -23,6 +23,7 @@ enum ju_error_range {
     JU_ERR_RELAY_BASE = -3000, /* net/relay/relay.h: JN_ERR_* of the server */
     JU_ERR_SYNC_BASE = -3100,  /* net/sync/sync.h: JN_ERR_* of the client */
     JU_ERR_AUDIO_BASE = -4000, /* app/audio/audio.h: AUDIO_ERR_* */
+    JU_ERR_E2E_BASE = -5000,   /* net/e2e/e2e.h: JE_ERR_* */
 };
 
 /* One sentence a user can act on, in English (programs translate it with

@@ -88,6 +88,7 @@ struct relay_request {
     enum relay_route route;
     char arg[72]; /* the id in the path, when the route has one */
     int responded;
+    int close_after; /* the answer closes the connection */
     unsigned status;
     uint64_t bytes_in, bytes_out;
 

@@ -246,45 +246,57 @@ int relay_parse_checksum(const char *hdr, enum relay_checksum_algo *algo, uint8_
     return 0;
 }
 
+/* Decimal digits of any length, saturating at UINT64_MAX: a position past
+ * every message is still a position. -EINVAL when not all digits. */
+static int range_number(const char *s, size_t n, uint64_t *out)
+{
+    if (n == 0)
+        return -EINVAL;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -EINVAL;
+        unsigned d = (unsigned)(s[i] - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
 int relay_parse_range(const char *hdr, uint64_t size, uint64_t *first, uint64_t *last)
 {
+    /* RFC 9110 section 14.2: a Range that is not understood is ignored (the
+     * whole message, 200); only a valid one that starts past the end is 416. */
     if (!hdr || strncmp(hdr, "bytes=", 6) != 0)
         return 1;
     const char *spec = hdr + 6;
     if (strchr(spec, ','))
         return 1;
     const char *dash = strchr(spec, '-');
-    if (!dash || strlen(spec) > 41)
-        return -EINVAL;
-    char a[21] = "", b[21] = "";
+    if (!dash)
+        return 1;
     size_t alen = (size_t)(dash - spec), blen = strlen(dash + 1);
-    if (alen > 20 || blen > 20)
-        return -EINVAL;
-    memcpy(a, spec, alen);
-    memcpy(b, dash + 1, blen + 1);
     uint64_t x, y;
     if (alen == 0) { /* the last y bytes */
-        if (relay_parse_u64(b, UINT64_MAX, &y) < 0)
-            return -EINVAL;
+        if (range_number(dash + 1, blen, &y) < 0)
+            return 1;
         if (y == 0 || size == 0)
             return -ERANGE;
         *first = y >= size ? 0 : size - y;
         *last = size - 1;
         return 0;
     }
-    if (relay_parse_u64(a, UINT64_MAX, &x) < 0)
-        return -EINVAL;
+    if (range_number(spec, alen, &x) < 0)
+        return 1;
     if (blen == 0) {
         y = size ? size - 1 : 0;
     } else {
-        if (relay_parse_u64(b, UINT64_MAX, &y) < 0)
-            return -EINVAL;
-        if (y < x)
-            return -EINVAL;
+        if (range_number(dash + 1, blen, &y) < 0 || y < x)
+            return 1;
     }
     if (x >= size)
         return -ERANGE;
-    if (y >= size)
+    if (y >= size) /* clamped to the end, however far past it */
         y = size - 1;
     *first = x;
     *last = y;
@@ -302,6 +314,32 @@ int relay_content_type_is(const char *hdr, const char *type)
     while (*rest == ' ')
         rest++;
     return *rest == '\0' || *rest == ';';
+}
+
+int relay_name_is_printable(const char *s, size_t n)
+{
+    /* jansson has checked that s is UTF-8; what is left to refuse are the
+     * characters that change how the rest of a line looks when a client
+     * prints the name: C0 and DEL, C1 (U+0080..U+009F, which terminals
+     * read as escape sequences), and the bidirectional marks, embeddings,
+     * overrides and isolates (U+061C, U+200E/F, U+202A..E, U+2066..9). */
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f)
+            return 0;
+        if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+            return 0;
+        if (p[i] == 0xd8 && i + 1 < n && p[i + 1] == 0x9c)
+            return 0;
+        if (p[i] == 0xe2 && i + 2 < n) {
+            unsigned cp = (unsigned)(p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
+            cp |= 0x2000;
+            if (cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+                (cp >= 0x2066 && cp <= 0x2069))
+                return 0;
+        }
+    }
+    return 1;
 }
 
 static json_t *load(const char *body, size_t len)
@@ -323,11 +361,8 @@ static int take_name(json_t *j, char name[65])
         return -EINVAL;
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
-    if (n == 0 || n > 64 || strlen(s) != n)
+    if (n == 0 || n > 64 || strlen(s) != n || !relay_name_is_printable(s, n))
         return -EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return -EINVAL;
     memcpy(name, s, n + 1);
     return 0;
 }

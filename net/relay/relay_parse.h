@@ -51,15 +51,20 @@ int relay_parse_checksum(const char *hdr, enum relay_checksum_algo *algo, uint8_
                          size_t *digest_len);
 
 /* A Range header against a representation of `size` bytes: 0 and the
- * inclusive byte span; 1 when the header should be ignored (absent, not
- * bytes, several ranges); -ERANGE when it cannot be satisfied; -EINVAL. */
+ * inclusive byte span (an end past the message is clamped to its last
+ * byte); 1 when the header is to be ignored (absent, not bytes, several
+ * ranges, malformed); -ERANGE when it starts past the end (416). */
 int relay_parse_range(const char *hdr, uint64_t size, uint64_t *first, uint64_t *last);
 
 /* 1 when a Content-Type header names `type` (parameters such as charset
  * allowed after ';'), 0 otherwise, including when hdr is NULL. */
 int relay_content_type_is(const char *hdr, const char *type);
 
-/* JSON bodies. name: 1 to 64 bytes of UTF-8 without control characters. */
+/* 1 when n bytes of UTF-8 hold no C0 or C1 control character and no
+ * bidirectional mark, embedding, override or isolate; 0 otherwise. */
+int relay_name_is_printable(const char *s, size_t n);
+
+/* JSON bodies. name: 1 to 64 bytes of UTF-8 that relay_name_is_printable. */
 int relay_parse_name_body(const char *body, size_t len, char name[65]);
 int relay_parse_join_body(const char *body, size_t len, unsigned digits, char *code,
                           size_t code_cap, char name[65]);

@@ -630,6 +630,10 @@ static void finish_join(struct relay_request *r)
         relay_error(r, 507, "storage_full", "the family has as many devices as this relay allows");
         return;
     }
+    if (err == -EEXIST) {
+        relay_error(r, 409, "conflict", "a device of this family already has that name");
+        return;
+    }
     if (err < 0) {
         storage_failed(r);
         return;
@@ -660,11 +664,41 @@ static void finish_family(struct relay_request *r)
                          "members", members));
 }
 
+/* Keeps the first member listed: the family's oldest live device. */
+static int note_keeper(void *ctx, const struct relay_device *d)
+{
+    char *keeper = ctx;
+    if (!keeper[0])
+        memcpy(keeper, d->id, RELAY_ID_LEN + 1);
+    return 0;
+}
+
 static void finish_device(struct relay_request *r)
 {
     if (!relay_is_id(r->arg)) {
         relay_error(r, 404, "not_found", "no such device in your family");
         return;
+    }
+    /* Who may remove whom (net/PROTOCOL.md): a device removes itself; the
+     * family's keeper, its oldest live device (the one that created it,
+     * while it is there), removes anyone. */
+    if (strcmp(r->arg, r->dev.id) != 0) {
+        char keeper[RELAY_ID_LEN + 1] = "";
+        if (st(r)->ops->members(st(r), r->dev.family_id, note_keeper, keeper) < 0) {
+            storage_failed(r);
+            return;
+        }
+        if (strcmp(keeper, r->dev.id) != 0) {
+            int member = st(r)->ops->is_member(st(r), r->dev.family_id, r->arg);
+            if (member < 0)
+                storage_failed(r);
+            else if (member == 0)
+                relay_error(r, 404, "not_found", "no such device in your family");
+            else
+                relay_error(r, 403, "forbidden",
+                            "only the family's keeper (its oldest device) removes other devices");
+            return;
+        }
     }
     int err = st(r)->ops->device_revoke(st(r), r->dev.family_id, r->arg);
     r->needs_sync = err == 0;
@@ -1030,7 +1064,7 @@ static void finish_message(struct relay_request *r)
     int partial = 0;
     if (range && (!if_range || strcmp(if_range, etag) == 0)) {
         int err = relay_parse_range(range, m->length, &first, &last);
-        if (err == -ERANGE || err == -EINVAL) {
+        if (err == -ERANGE) {
             char cr[48];
             snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)m->length);
             json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "range_not_satisfiable",

@@ -205,6 +205,8 @@ void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response
         }
     }
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->close_after)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (r->route == ROUTE_UPLOADS || r->route == ROUTE_UPLOAD)
         MHD_add_response_header(resp, "Tus-Resumable", "1.0.0");
     r->responded = 1;
@@ -468,6 +470,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->t0_us = now_us();
         snprintf(r->method, sizeof r->method, "%s", method);
+        /* Both framings at once is how requests are smuggled past a proxy
+         * that reads the other one (RFC 9112 section 6.3): refused, and the
+         * connection is closed after the answer since its framing is unknown. */
+        if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                        MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+            r->close_after = 1;
+            relay_error(r, 400, "malformed",
+                        "Content-Length and Transfer-Encoding together are refused");
+            return MHD_YES;
+        }
         const char *bad = route_of(url, &r->route, r->arg, sizeof r->arg);
         if (r->route == ROUTE_UNKNOWN) {
             relay_error(r, 404, "not_found", "no such route");

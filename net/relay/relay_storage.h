@@ -97,7 +97,9 @@ struct relay_storage_ops {
                          const uint8_t code_hash[32], int64_t expires, int64_t now,
                          unsigned max_invites);
     /* Redeems an invite: -ENOENT unknown or used, -ETIME expired, -ENOSPC the
-     * family has max_devices devices. On success dev->family_id is filled. */
+     * family has max_devices devices, -EEXIST a live device of the family
+     * has dev->name (ASCII case ignored; the invite stays usable then). On
+     * success dev->family_id is filled. */
     int (*join)(struct relay_storage *s, const uint8_t code_hash[32], int64_t now,
                 struct relay_device *dev, const uint8_t token_hash[32], unsigned max_devices);
     /* The device holding this token hash (revoked devices are -ENOENT). */

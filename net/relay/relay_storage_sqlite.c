@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum sql_id {
@@ -41,6 +42,7 @@ enum sql_id {
     SQL_INVITE_GET,
     SQL_INVITE_DELETE,
     SQL_DEVICE_COUNT,
+    SQL_NAME_TAKEN,
     SQL_DEVICE_BY_TOKEN,
     SQL_DEVICE_REVOKE,
     SQL_MEMBERS,
@@ -75,12 +77,14 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_INVITE_GET] = "SELECT family_id, expires FROM invites WHERE code_hash = ?1",
     [SQL_INVITE_DELETE] = "DELETE FROM invites WHERE code_hash = ?1",
     [SQL_DEVICE_COUNT] = "SELECT count(*) FROM devices WHERE family_id = ?1 AND revoked = 0",
+    [SQL_NAME_TAKEN] = "SELECT 1 FROM devices WHERE family_id = ?1 AND revoked = 0 "
+                       "AND name = ?2 COLLATE NOCASE",
     [SQL_DEVICE_BY_TOKEN] = "SELECT id, family_id, name, joined, token_hash FROM devices "
                             "WHERE token_hash = ?1 AND revoked = 0",
     [SQL_DEVICE_REVOKE] = "UPDATE devices SET revoked = 1 WHERE id = ?1 AND family_id = ?2 "
                           "AND revoked = 0",
     [SQL_MEMBERS] = "SELECT id, family_id, name, joined FROM devices WHERE family_id = ?1 "
-                    "AND revoked = 0 ORDER BY joined, id",
+                    "AND revoked = 0 ORDER BY joined, rowid",
     [SQL_IS_MEMBER] = "SELECT 1 FROM devices WHERE id = ?1 AND family_id = ?2 AND revoked = 0",
     [SQL_FAMILY_USAGE] = "SELECT bytes FROM families WHERE id = ?1",
     [SQL_MAILBOX_PENDING] = "SELECT pending FROM devices WHERE id = ?1",
@@ -425,6 +429,21 @@ static int sq_join(struct relay_storage *s, const uint8_t code_hash[32], int64_t
         err = -ENOSPC;
         goto error_tx;
     }
+    /* Names are how the family tells its devices apart: one per live device. */
+    st = get(s, SQL_NAME_TAKEN);
+    if (!st) {
+        err = -EIO;
+        goto error_tx;
+    }
+    bind_text(st, 1, dev->family_id);
+    bind_text(st, 2, dev->name);
+    single_int(st, &err);
+    if (err == 0) {
+        err = -EEXIST;
+        goto error_tx;
+    }
+    if (err != -ENOENT)
+        goto error_tx;
     dev->joined = now;
     if ((err = insert_device(s, dev, token_hash)) < 0)
         goto error_tx;
@@ -1030,6 +1049,42 @@ static void configure_sqlite(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The database holds token and invite hashes and every family's audio: it
+ * is created 0600 in a directory created 0700, whatever the umask, and an
+ * existing database (and its WAL and shared-memory files, which SQLite
+ * creates with the database's mode) is brought back to 0600. An existing
+ * directory keeps its mode: it may be the operator's, shared on purpose. */
+static int private_files(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return -ENOMEM;
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0700) == 0 && chmod(dir, 0700) < 0) {
+            free(dir);
+            return -errno;
+        }
+    }
+    free(dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    int err = fchmod(fd, 0600) < 0 ? -errno : 0;
+    close(fd);
+    static const char *const suffixes[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2 && err == 0; i++) {
+        char *side = sqlite3_mprintf("%s%s", path, suffixes[i]);
+        if (!side)
+            return -ENOMEM;
+        if (chmod(side, 0600) < 0 && errno != ENOENT)
+            err = -errno;
+        sqlite3_free(side);
+    }
+    return err;
+}
+
 int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
 {
     int err = -ENOMEM;
@@ -1039,6 +1094,10 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
     q->base.ops = &sqlite_ops;
     q->wal_fd = -1;
     pthread_once(&configured, configure_sqlite);
+    if (private_files(path) < 0) {
+        err = -EIO;
+        goto error_db;
+    }
     /* NOMUTEX: a handle is used by one thread at a time (relay_storage.h),
      * so SQLite need not lock each call on it. */
     if (sqlite3_open_v2(path, &q->db,

@@ -12,15 +12,16 @@ BELOW = {
     "util": [],
     "codec": ["util"],
     "store": ["codec", "util"],
-    "net/sync": ["store", "codec", "util"],
+    "net/e2e": ["store", "codec", "util"],
+    "net/sync": ["net/e2e", "store", "codec", "util"],
     "net/relay": ["util"],
-    "app/audio": ["net/sync", "store", "codec", "util"],
-    "app/station": ["app/audio", "net/sync", "store", "codec", "util"],
-    "app/cli": ["app/station", "app/audio", "net/sync", "store", "codec", "util"],
+    "app/audio": ["net/sync", "net/e2e", "store", "codec", "util"],
+    "app/station": ["app/audio", "net/sync", "net/e2e", "store", "codec", "util"],
+    "app/cli": ["app/station", "app/audio", "net/sync", "net/e2e", "store", "codec", "util"],
 }
 PUBLIC = {
     "util": "util/util.h", "codec": "codec/codec.h", "store": "store/store.h",
-    "net/sync": "net/sync/sync.h", "net/relay": "net/relay/relay.h",
+    "net/e2e": "net/e2e/e2e.h", "net/sync": "net/sync/sync.h", "net/relay": "net/relay/relay.h",
     "app/audio": "app/audio/audio.h", "app/station": "app/station/station.h",
 }
 SOURCE = re.compile(r"\.(c|h|cpp)$")

@@ -15,7 +15,7 @@ needed "$JIASHU_RELAY" >"$SCRATCH/relay.needed"
 needed "$JIASHU" >"$SCRATCH/jiashu.needed"
 grep -q '^libmicrohttpd' "$SCRATCH/relay.needed" || fail "readelf found no libmicrohttpd in jiashu-relay: wrong program?"
 grep -q '^libcurl' "$SCRATCH/jiashu.needed" || fail "readelf found no libcurl in jiashu: wrong program?"
-for lib in libopus libogg libspeexdsp libportaudio libasound libncurses libtinfo libcurl libnettle libSoundTouch libjiashu; do
+for lib in libopus libogg libspeexdsp libportaudio libasound libncurses libtinfo libcurl libnettle libsodium libSoundTouch libjiashu; do
   grep -q "^$lib" "$SCRATCH/relay.needed" && fail "jiashu-relay links $lib, which no relay code calls: $(tr '\n' ' ' <"$SCRATCH/relay.needed")"
 done
 grep -q '^libmicrohttpd' "$SCRATCH/jiashu.needed" && fail "jiashu links libmicrohttpd, the relay's server library"
@@ -31,7 +31,7 @@ nm "$JIASHU" | awk '$2 ~ /^[Tt]$/ { print $3 }' | sort -u | comm -12 - "$SCRATCH
 declare -A header=([JC]=codec/codec.h [JS]=store/store.h [AUDIO]=app/audio/audio.h)
 sed -n 's/^ *{\(-[0-9]*\), ".*}, *\/\* \([A-Z_]*\) \*\/$/\1 \2/p' "$top/util/errors.c" >"$SCRATCH/table"
 [ "$(wc -l <"$SCRATCH/table")" -ge 40 ] || fail "read only $(wc -l <"$SCRATCH/table") codes from util/errors.c"
-headers="codec/codec.h store/store.h net/relay/relay.h net/sync/sync.h app/audio/audio.h"
+headers="codec/codec.h store/store.h net/relay/relay.h net/sync/sync.h app/audio/audio.h net/e2e/e2e.h"
 { echo "#include <stdio.h>"; for h in $headers; do echo "#include \"$h\""; done
   echo "int main(void) { int bad = 0;"; } >"$SCRATCH/check.c"
 for h in $headers; do
@@ -41,6 +41,7 @@ for h in $headers; do
     net/relay/*) range='^-30[0-9][0-9] ' ;;
     net/sync/*) range='^-3[1-9][0-9][0-9] ' ;;
     app/audio/*) range='^-4[0-9][0-9][0-9] ' ;;
+    net/e2e/*) range='^-5[0-9][0-9][0-9] ' ;;
   esac
   grep -E "$range" "$SCRATCH/table" >"$SCRATCH/part" || fail "util/errors.c has no code for $h"
   for name in $(sed -n 's/^ *\([A-Z]*_ERR_[A-Z_]*\) *=.*/\1/p' "$top/$h"); do
