@@ -216,14 +216,14 @@ static int run(js_store *store, const char *sql, const char *types, ...)
 static int set_state(js_store *store, int64_t row, enum js_state state)
 {
     return run(store, "UPDATE messages SET state = ?, updated_ms = ? WHERE rowid = ?", "tii",
-               js_state_name(state), js_now_ms(), row);
+               js_state_name(state), ju_wall_ms(), row);
 }
 
 static int queue_receipt(js_store *store, const char *id, enum js_state state)
 {
     return run(store,
                "INSERT OR IGNORE INTO receipts (message_id, state, created_ms) VALUES (?, ?, ?)",
-               "tti", id, js_state_name(state), js_now_ms());
+               "tti", id, js_state_name(state), ju_wall_ms());
 }
 
 /* ---- outbox ---- */
@@ -259,7 +259,7 @@ int js_outbox_set_offset(js_store *store, const char *id, uint64_t offset)
     return run(store,
                "UPDATE messages SET state = 'uploading', transferred = ?, updated_ms = ?"
                " WHERE rowid = ?",
-               "iii", (int64_t)offset, js_now_ms(), row);
+               "iii", (int64_t)offset, ju_wall_ms(), row);
 }
 
 /* Position of each outbox state on the way out; a receipt only moves forward. */
@@ -328,7 +328,7 @@ int js_inbox_announce(js_store *store, const char *id, const char *sender, uint6
     res = js_store_make_room(store, length);
     if (res < 0)
         return res;
-    int64_t now = js_now_ms();
+    int64_t now = ju_wall_ms();
     res = run(store,
               "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, length, sha256)"
               " VALUES (?, 1, 'announced', ?, ?, ?, ?, ?)",
@@ -392,7 +392,7 @@ int js_inbox_write(js_store *store, const char *id, uint64_t offset, const unsig
     res = run(store,
               "UPDATE messages SET state = 'downloading', transferred = ?, updated_ms = ?"
               " WHERE rowid = ?",
-              "iii", (int64_t)at, js_now_ms(), row);
+              "iii", (int64_t)at, ju_wall_ms(), row);
     if (res < 0)
         goto error_tx;
     return js_commit(store);
@@ -442,12 +442,12 @@ int js_inbox_complete(js_store *store, const char *id)
             res = run(store,
                       "UPDATE messages SET state = 'announced', transferred = 0, updated_ms = ?"
                       " WHERE rowid = ?",
-                      "ii", js_now_ms(), row);
+                      "ii", ju_wall_ms(), row);
     } else {
         res = run(store,
                   "UPDATE messages SET state = 'ready', duration_ms = ?, updated_ms = ?"
                   " WHERE rowid = ?",
-                  "iii", (int64_t)(info.samples / 48), js_now_ms(), row);
+                  "iii", (int64_t)(info.samples / 48), ju_wall_ms(), row);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
@@ -501,7 +501,7 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
         res = run(store,
                   "UPDATE messages SET state = 'announced', transferred = 0, updated_ms = ?"
                   " WHERE rowid = ?",
-                  "ii", js_now_ms(), row);
+                  "ii", ju_wall_ms(), row);
     } else if (res == 0) {
         /* The note replaces the sealed bytes: what is played, exported and
          * counted against the quota from now on is the voice note itself. */
@@ -511,7 +511,7 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
                       "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
                       " transferred = ?, sha256 = ?, updated_ms = ? WHERE rowid = ?",
                       "iiitii", (int64_t)(info.samples / 48), (int64_t)note_len,
-                      (int64_t)note_len, note_sha, js_now_ms(), row);
+                      (int64_t)note_len, note_sha, ju_wall_ms(), row);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
@@ -547,7 +547,7 @@ int js_inbox_mark_played(js_store *store, const char *id, uint64_t position_ms)
               "UPDATE messages SET state = 'played', play_position_ms = ?,"
               " updated_ms = CASE state WHEN 'played' THEN updated_ms ELSE ?2 END"
               " WHERE rowid = ?3",
-              "iii", (int64_t)position_ms, js_now_ms(), row);
+              "iii", (int64_t)position_ms, ju_wall_ms(), row);
     if (res == 0 && state == JS_READY)
         res = queue_receipt(store, id, JS_PLAYED);
     if (res < 0)
@@ -611,7 +611,7 @@ int js_receipts_pending(js_store *store, js_receipt_fn fn, void *user)
 int js_receipt_sent(js_store *store, int64_t receipt_id)
 {
     int res = run(store, "UPDATE receipts SET sent_ms = ? WHERE id = ? AND sent_ms IS NULL", "ii",
-                  js_now_ms(), receipt_id);
+                  ju_wall_ms(), receipt_id);
     if (res < 0 || sqlite3_changes(store->db) > 0)
         return res;
     /* Nothing changed: sent before (fine), or no such receipt. */
@@ -631,7 +631,7 @@ int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const 
 {
     struct jc_note_info info;
     char id[JS_ID_LEN + 1], sha[65];
-    int64_t row, now = js_now_ms();
+    int64_t row, now = ju_wall_ms();
     int res;
 
     if (!data || len == 0 || len > JS_MAX_NOTE_BYTES || (to && strlen(to) > JS_PEER_MAX))

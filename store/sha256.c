@@ -9,17 +9,12 @@
 
 int js_sha256_hex(const unsigned char *data, size_t len, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
     struct sha256_ctx ctx;
     uint8_t digest[SHA256_DIGEST_SIZE];
 
     sha256_init(&ctx);
     sha256_update(&ctx, len, data);
     sha256_digest(&ctx, sizeof(digest), digest);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
-    }
-    out[64] = '\0';
+    ju_hex_encode(digest, sizeof(digest), out);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "output.h"
 #include "net/sync/sync.h"
+#include "util/util.h"
 
 static int open_store(const struct app_context *ctx, js_store **store)
 {
@@ -237,14 +238,7 @@ struct progress {
     bool drawn;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* One event as docs/schema/sync-events.schema.json says; keys in this order. */
+/* One event as docs/schema/sync-event.schema.json says; keys in this order. */
 static void json_event(const char *event, const struct jn_sync_event *ev, double rate)
 {
     json_t *o = json_object();
@@ -298,7 +292,7 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
 {
     char id[OUT_TEXT_SIZE(JS_PEER_MAX)], state[OUT_TEXT_SIZE(16)];
     struct progress *p = user;
-    double t = now_s(), rate = 0;
+    double t = (double)ju_mono_ns() / 1e9, rate = 0;
     bool up = ev->kind <= JN_SYNC_UPLOAD_DONE;
 
     if (ev->kind == JN_SYNC_UPLOAD_START || ev->kind == JN_SYNC_DOWNLOAD_START) {
@@ -394,8 +388,12 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
             watch = true;
         else if (!strcmp(argv[i], "--json"))
             p.json = true;
-        else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
-            wait_s = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--wait") && i + 1 < argc) {
+            uint64_t v;
+            if (ju_parse_u64(argv[++i], 86400, &v) < 0)
+                return app_usage("sync: --wait wants whole seconds up to 86400, not '%s'", argv[i]);
+            wait_s = (unsigned)v;
+        }
         else
             return app_usage("sync: unexpected argument '%s'", argv[i]);
     }

@@ -16,6 +16,7 @@
 #include "output.h"
 #include "playback.h"
 #include "store/store.h"
+#include "util/util.h"
 
 static int open_store(const struct app_context *ctx, js_store **store)
 {
@@ -27,14 +28,10 @@ static int open_store(const struct app_context *ctx, js_store **store)
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
-    char *end;
-    if (!s || *s < '0' || *s > '9')
+    uint64_t v;
+    if (ju_parse_u64(s, max, &v) < 0)
         return false;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || v > max)
-        return false;
-    *out = v;
+    *out = (unsigned long)v;
     return true;
 }
 

@@ -16,8 +16,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <sqlite3.h>
+
+#include "util/sqlite.h"
+#include "util/util.h"
 
 #include "store/store.h"
 
@@ -31,43 +33,40 @@ struct st_registry {
     int64_t delay_base, delay_cap;
 };
 
-static const char schema[] =
+/* schema_steps[v] takes the registry from user_version v to v + 1
+ * (util/sqlite.h); a step that has shipped is never edited. */
+static const char *const schema_steps[] = {
+    /* 0 -> 1: the first schema. */
     "CREATE TABLE IF NOT EXISTS pins ("
     "  owner INTEGER PRIMARY KEY," /* 0 the teacher, N family N */
     "  salt BLOB NOT NULL, hash BLOB NOT NULL, iterations INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS families ("
     "  number INTEGER PRIMARY KEY CHECK (number > 0),"
     "  added INTEGER NOT NULL, last_sync INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value);"
-    "PRAGMA user_version = 1;";
+    "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value);",
+};
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static const struct ju_sqlite_schema registry_schema = {
+    .steps = schema_steps,
+    .count = sizeof(schema_steps) / sizeof(schema_steps[0]),
+};
+
+/* The registry speaks -errno, and the store's words for a file that is not
+ * ours or is from a newer version. */
+static const struct ju_sqlite_codes registry_codes = {
+    .disk_full = -ENOSPC,
+    .read_only = -EROFS,
+    .not_a_database = JS_ERR_NOT_A_DATABASE,
+    .too_new = JS_ERR_TOO_NEW,
+    .busy = -EBUSY,
+    .constraint = -EEXIST,
+    .invalid = -EINVAL,
+    .io = -EIO,
+};
 
 static int sql_error(sqlite3 *db, int rc)
 {
-    (void)db;
-    switch (rc & 0xff) {
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_FULL:
-        return -ENOSPC;
-    case SQLITE_CANTOPEN:
-        return -EACCES;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return -EBUSY;
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-        return JS_ERR_NOT_A_DATABASE;
-    case SQLITE_READONLY:
-        return -EROFS;
-    }
-    return -EIO;
+    return ju_sqlite_error(db, rc, &registry_codes);
 }
 
 bool st_registry_exists(const char *station_home)
@@ -84,8 +83,7 @@ int st_registry_create(const char *station_home, bool create, st_registry **out)
 {
     char path[PATH_MAX];
     st_registry *reg;
-    int rc, res, version = 0;
-    sqlite3_stmt *stmt;
+    int rc, res;
 
     if (snprintf(path, sizeof(path), "%s/families", station_home) >= (int)sizeof(path))
         return -ENAMETOOLONG;
@@ -117,24 +115,11 @@ int st_registry_create(const char *station_home, bool create, st_registry **out)
     }
     chmod(path, 0600);
     sqlite3_busy_timeout(reg->db, 5000);
+    if ((res = ju_sqlite_check_schema(reg->db, &registry_schema, &registry_codes)) < 0)
+        goto error_db;
     sqlite3_exec(reg->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL);
-    rc = sqlite3_prepare_v2(reg->db, "PRAGMA user_version", -1, &stmt, NULL);
-    if (rc != SQLITE_OK) {
-        res = sql_error(reg->db, rc);
+    if ((res = ju_sqlite_migrate(reg->db, &registry_schema, &registry_codes)) < 0)
         goto error_db;
-    }
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        version = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    if (version > 1) {
-        res = JS_ERR_TOO_NEW;
-        goto error_db;
-    }
-    rc = sqlite3_exec(reg->db, schema, NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        res = sql_error(reg->db, rc);
-        goto error_db;
-    }
     *out = reg;
     return 0;
 
@@ -314,8 +299,8 @@ static int store_pin(st_registry *reg, int64_t owner, const char *pin)
 
     if (!pin_valid(pin))
         return -EINVAL;
-    if (RAND_bytes(salt, sizeof(salt)) != 1)
-        return -EIO;
+    if ((res = ju_random_bytes(salt, sizeof(salt))) < 0)
+        return res;
     if ((res = derive(pin, salt, ST_PBKDF2_ITERATIONS, hash)) < 0)
         return res;
     rc = sqlite3_prepare_v2(reg->db, "INSERT OR REPLACE INTO pins VALUES (?, ?, ?, ?)", -1, &stmt,
@@ -387,7 +372,7 @@ static int64_t delay_for(const st_registry *reg, int64_t failures)
 
 static int check(st_registry *reg, int64_t owner, const char *pin, int64_t *wait_ms)
 {
-    int64_t failures = 0, until = 0, now = wall_ms();
+    int64_t failures = 0, until = 0, now = ju_wall_ms();
     int res, match;
 
     *wait_ms = 0;
@@ -416,7 +401,7 @@ static int check(st_registry *reg, int64_t owner, const char *pin, int64_t *wait
     /* Counted from the end of the check: a slow device's long hash must not
      * eat into the wait. */
     if ((res = set_int(reg, "pin_failures", failures)) < 0 ||
-        (res = set_int(reg, "pin_locked_until", wall_ms() + *wait_ms)) < 0) {
+        (res = set_int(reg, "pin_locked_until", ju_wall_ms() + *wait_ms)) < 0) {
         sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
         return res;
     }
@@ -476,7 +461,7 @@ int st_registry_add_family(st_registry *reg, const char *pin, unsigned *number)
         goto error_tx;
     }
     sqlite3_bind_int64(stmt, 1, next);
-    sqlite3_bind_int64(stmt, 2, wall_ms() / 1000);
+    sqlite3_bind_int64(stmt, 2, ju_wall_ms() / 1000);
     rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE) {

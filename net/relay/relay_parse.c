@@ -1,41 +1,10 @@
+#define _GNU_SOURCE /* strcasestr */
 #include "relay_parse.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
 #include <strings.h>
-
-int relay_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    if (!s || !*s || strlen(s) > 64)
-        return -EINVAL;
-    uint64_t v = 0;
-    int overflow = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -EINVAL;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            overflow = 1;
-        else
-            v = v * 10 + d;
-    }
-    if (overflow || v > max)
-        return -ERANGE;
-    *out = v;
-    return 0;
-}
-
-int relay_hex_digit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int relay_is_id(const char *s)
 {
@@ -55,7 +24,7 @@ int relay_is_uuid(const char *s)
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (s[i] != '-')
                 return 0;
-        } else if (relay_hex_digit((unsigned char)s[i]) < 0) {
+        } else if (ju_hex_digit((unsigned char)s[i]) < 0) {
             return 0;
         }
     }
@@ -66,17 +35,7 @@ int relay_parse_bearer(const char *hdr, uint8_t token[32])
 {
     if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0)
         return -EINVAL;
-    const char *h = hdr + 7;
-    if (strlen(h) != 64)
-        return -EINVAL;
-    for (int i = 0; i < 32; i++) {
-        int a = relay_hex_digit((unsigned char)h[2 * i]),
-            b = relay_hex_digit((unsigned char)h[2 * i + 1]);
-        if (a < 0 || b < 0)
-            return -EINVAL;
-        token[i] = (uint8_t)(a << 4 | b);
-    }
-    return 0;
+    return ju_hex_decode(hdr + 7, token, 32);
 }
 
 static int b64val(int c)
@@ -205,7 +164,7 @@ int relay_parse_metadata(const char *hdr, unsigned max_recipients, struct relay_
                 return -EINVAL;
             memcpy(num, val, vlen);
             num[vlen] = '\0';
-            if (relay_parse_u64(num, 3600000, &out->duration_ms) < 0)
+            if (ju_parse_u64(num, 3600000, &out->duration_ms) < 0)
                 return -EINVAL;
             have_dur = 1;
         }
@@ -316,6 +275,67 @@ int relay_content_type_is(const char *hdr, const char *type)
     return *rest == '\0' || *rest == ';';
 }
 
+/* Copies [s, s+n) trimmed of spaces and tabs into out. */
+static int copy_trimmed(const char *s, size_t n, char *out, size_t cap)
+{
+    while (n && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= cap)
+        return -EINVAL;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int relay_forwarded_client(const char *forwarded, const char *x_forwarded_for, char *out,
+                           size_t cap)
+{
+    if (forwarded) {
+        /* The last for= of the whole header, whichever element holds it. */
+        const char *last = NULL;
+        for (const char *p = forwarded; (p = strcasestr(p, "for=")); p += 4)
+            if (p == forwarded || p[-1] == ';' || p[-1] == ',' || p[-1] == ' ')
+                last = p + 4;
+        if (!last)
+            return -EINVAL;
+        size_t n = strcspn(last, ";,");
+        char v[80];
+        if (copy_trimmed(last, n, v, sizeof v) < 0)
+            return -EINVAL;
+        char *a = v;
+        size_t len = strlen(a);
+        if (a[0] == '"') {
+            if (len < 2 || a[len - 1] != '"')
+                return -EINVAL;
+            a[--len] = '\0';
+            a++;
+            len--;
+        }
+        if (a[0] == '[') { /* "[v6]" or "[v6]:port" */
+            char *close = strchr(a, ']');
+            if (!close)
+                return -EINVAL;
+            *close = '\0';
+            a++;
+        } else {
+            char *colon = strchr(a, ':');
+            if (colon && !strchr(colon + 1, ':'))
+                *colon = '\0'; /* v4:port */
+        }
+        return copy_trimmed(a, strlen(a), out, cap);
+    }
+    if (x_forwarded_for) {
+        const char *comma = strrchr(x_forwarded_for, ',');
+        const char *last = comma ? comma + 1 : x_forwarded_for;
+        return copy_trimmed(last, strlen(last), out, cap);
+    }
+    return -EINVAL;
+}
+
 int relay_name_is_printable(const char *s, size_t n)
 {
     /* jansson has checked that s is UTF-8; what is left to refuse are the
@@ -419,12 +439,20 @@ int relay_parse_receipt_body(const char *body, size_t len, const char **state)
     return err;
 }
 
-void relay_hex(const uint8_t *in, size_t n, char *out)
+int relay_is_base64(const char *s, size_t max)
 {
-    static const char digits[] = "0123456789abcdef";
+    size_t n = s ? strlen(s) : 0, pad = 0;
+    if (n == 0 || n > max || n % 4)
+        return 0;
     for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
+        char c = s[i];
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '+' || c == '/'))
+            return 0;
     }
-    out[2 * n] = '\0';
+    return pad <= 2;
 }

@@ -8,7 +8,6 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,12 @@ const char *relay_route_name(enum relay_route route)
         [ROUTE_MESSAGE] = "/v1/messages/{id}",
         [ROUTE_RECEIPT_POST] = "/v1/messages/{id}/receipts",
         [ROUTE_RECEIPTS] = "/v1/receipts",
+        [ROUTE_PAIRINGS] = "/v1/pairings",
+        [ROUTE_PAIRING] = "/v1/pairings/{nameplate}",
+        [ROUTE_PAIRING_CLAIM] = "/v1/pairings/{nameplate}/claim",
+        [ROUTE_PAIRING_ANSWER] = "/v1/pairings/{nameplate}/answer",
+        [ROUTE_PAIRING_RESULT] = "/v1/pairings/{nameplate}/result",
+        [ROUTE_ROSTER] = "/v1/roster",
     };
     return route < ROUTE_COUNT_ ? names[route] : "(no route)";
 }
@@ -67,9 +72,9 @@ static void storage_failed(struct relay_request *r)
 static void random_hex(char *out, size_t bytes)
 {
     uint8_t b[32];
-    if (RAND_bytes(b, (int)bytes) != 1)
+    if (ju_random_bytes(b, bytes) < 0)
         abort(); /* no randomness means no safe tokens: better not to run */
-    relay_hex(b, bytes, out);
+    ju_hex_encode(b, bytes, out);
 }
 
 /* The digests, fetched from OpenSSL once: EVP_sha256() makes every
@@ -103,9 +108,9 @@ static void sha256(const void *data, size_t len, uint8_t out[32])
 static void new_token(char hex[65], uint8_t hash[32])
 {
     uint8_t t[32];
-    if (RAND_bytes(t, sizeof t) != 1)
+    if (ju_random_bytes(t, sizeof t) < 0)
         abort();
-    relay_hex(t, sizeof t, hex);
+    ju_hex_encode(t, sizeof t, hex);
     sha256(t, sizeof t, hash);
 }
 
@@ -115,7 +120,7 @@ static void new_code(char *code, unsigned digits, uint8_t hash[32])
 {
     for (unsigned i = 0; i < digits;) {
         uint8_t b;
-        if (RAND_bytes(&b, 1) != 1)
+        if (ju_random_bytes(&b, 1) < 0)
             abort();
         if (b < 250)
             code[i++] = (char)('0' + b % 10);
@@ -164,21 +169,6 @@ static int authenticate(struct relay_request *r)
     return 0;
 }
 
-/* The peer's address, as the key of the per-address limits. */
-static uint64_t peer_key(struct relay_request *r)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!ci || !ci->client_addr)
-        return 0;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        return relay_key(r->relay, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    if (sa->sa_family == AF_INET6) /* a /64 is one address to the limits */
-        return relay_key(r->relay, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
-    return 0;
-}
-
 /* Content-Length, when given: -1 when absent, -2 when malformed. */
 static int64_t content_length(struct relay_request *r)
 {
@@ -186,7 +176,7 @@ static int64_t content_length(struct relay_request *r)
     uint64_t n;
     if (!h)
         return -1;
-    if (relay_parse_u64(h, INT64_MAX, &n) < 0)
+    if (ju_parse_u64(h, INT64_MAX, &n) < 0)
         return -2;
     return (int64_t)n;
 }
@@ -338,7 +328,7 @@ static void begin_create_upload(struct relay_request *r)
         relay_error(r, 400, "malformed", "Upload-Length is required");
         return;
     }
-    int err = relay_parse_u64(h, UINT64_MAX, &length);
+    int err = ju_parse_u64(h, UINT64_MAX, &length);
     if (err == -EINVAL) {
         relay_error(r, 400, "malformed", "Upload-Length is not a non-negative number");
         return;
@@ -455,7 +445,7 @@ static void begin_patch(struct relay_request *r)
         relay_error(r, 400, "malformed", "Upload-Offset is required");
         return;
     }
-    int err = relay_parse_u64(h, INT64_MAX, &offset);
+    int err = ju_parse_u64(h, INT64_MAX, &offset);
     if (err < 0) {
         relay_error(r, 400, "malformed", "Upload-Offset is not a non-negative number");
         return;
@@ -476,11 +466,14 @@ void relay_route_begin(struct relay_request *r)
             method_not_allowed(r, "POST");
             return;
         }
+        /* The per-address bucket is taken now, before the body is read;
+         * the relay-wide ones only once the body is well formed (see
+         * take_global), so one address sending garbage spends nobody's
+         * attempts but its own. */
         unsigned retry;
         struct relay_limiter *l =
             r->route == ROUTE_JOIN ? &r->relay->join_limit : &r->relay->create_limit;
-        if (relay_limit_take(l, peer_key(r), &retry) < 0 ||
-            (r->route == ROUTE_JOIN && relay_limit_take(&r->relay->join_global, 0, &retry) < 0)) {
+        if (relay_limit_take(l, r->client_key, &retry) < 0) {
             relay_error_retry(r, 429, "rate_limited", "too many attempts; wait and try again",
                               retry);
             return;
@@ -543,9 +536,29 @@ void relay_route_begin(struct relay_request *r)
         }
         authenticate(r);
         return;
+    case ROUTE_PAIRINGS:
+    case ROUTE_PAIRING:
+    case ROUTE_PAIRING_CLAIM:
+    case ROUTE_PAIRING_ANSWER:
+    case ROUTE_PAIRING_RESULT:
+    case ROUTE_ROSTER:
+        relay_e2e_begin(r);
+        return;
     default:
         relay_error(r, 404, "not_found", "no such route");
     }
+}
+
+/* A relay-wide bucket, taken by well-formed requests only. */
+static int take_global(struct relay_request *r, struct relay_limiter *l)
+{
+    unsigned retry;
+    if (relay_limit_take(l, 0, &retry) < 0) {
+        relay_error_retry(r, 429, "rate_limited", "too many attempts on this relay; wait",
+                          retry);
+        return -1;
+    }
+    return 0;
 }
 
 static void finish_families(struct relay_request *r)
@@ -557,6 +570,8 @@ static void finish_families(struct relay_request *r)
         relay_error(r, 400, "malformed", "the body must be {\"name\": \"1 to 64 bytes\"}");
         return;
     }
+    if (take_global(r, &r->relay->create_global) < 0)
+        return;
     char token[65], code[20];
     uint8_t token_hash[32], code_hash[32];
     random_hex(d.family_id, RELAY_ID_LEN / 2);
@@ -611,6 +626,8 @@ static void finish_join(struct relay_request *r)
                     "the body must be {\"code\": \"digits\", \"name\": \"...\"}");
         return;
     }
+    if (take_global(r, &r->relay->join_global) < 0)
+        return;
     uint8_t code_hash[32], token_hash[32];
     char token[65];
     sha256(code, strlen(code), code_hash);
@@ -829,11 +846,11 @@ static int poll_args(struct relay_request *r, int64_t *after, unsigned *wait)
 {
     uint64_t a = 0, w = 0;
     const char *qa = query(r, "after"), *qw = query(r, "wait");
-    if (qa && relay_parse_u64(qa, INT64_MAX, &a) < 0) {
+    if (qa && ju_parse_u64(qa, INT64_MAX, &a) < 0) {
         relay_error(r, 400, "malformed", "after must be a cursor from a previous answer");
         return -1;
     }
-    if (qw && relay_parse_u64(qw, 86400, &w) < 0) {
+    if (qw && ju_parse_u64(qw, 86400, &w) < 0) {
         relay_error(r, 400, "malformed", "wait must be a number of seconds");
         return -1;
     }
@@ -919,7 +936,7 @@ static int add_inbox_entry(void *ctx, const struct relay_inbox_entry *e)
 {
     struct page *p = ctx;
     char sha[65];
-    relay_hex(e->sha256, 32, sha);
+    ju_hex_encode(e->sha256, 32, sha);
     p->cursor = e->cursor;
     if (p->n++)
         PAGE_PUT(p, ",");
@@ -957,6 +974,10 @@ static int add_receipt(void *ctx, const struct relay_receipt *rc)
     page_str(p, rc->state);
     PAGE_PUT(p, ",\"at\":");
     page_int(p, rc->at);
+    if (rc->proof[0]) {
+        PAGE_PUT(p, ",\"proof\":");
+        page_str(p, rc->proof);
+    }
     PAGE_PUT(p, "}");
     return p->failed ? -ENOMEM : 0;
 }
@@ -1048,7 +1069,7 @@ static void finish_message(struct relay_request *r)
     if (load_message(r, m) < 0)
         goto out;
     char etag[70], sha[65];
-    relay_hex(m->sha256, 32, sha);
+    ju_hex_encode(m->sha256, 32, sha);
     snprintf(etag, sizeof etag, "\"%s\"", sha);
     const char *inm = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0)) {
@@ -1118,6 +1139,21 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 400, "malformed", "the body must be {\"state\": \"delivered\"|\"played\"}");
         return;
     }
+    /* The recipient's signature (docs/encryption.md, "Receipts"), kept and
+     * passed on as it came: base64, at most RELAY_PROOF_MAX characters. */
+    char proof[RELAY_PROOF_MAX + 1] = "";
+    {
+        json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+        const char *p = json_string_value(json_object_get(j, "proof"));
+        int ok = !p || relay_is_base64(p, RELAY_PROOF_MAX);
+        if (ok && p)
+            snprintf(proof, sizeof proof, "%s", p);
+        json_decref(j);
+        if (!ok) {
+            relay_error(r, 400, "malformed", "proof must be base64, at most 128 characters");
+            return;
+        }
+    }
     struct relay_upload *m = malloc(sizeof *m);
     if (!m) {
         relay_error(r, 500, "internal", "out of memory");
@@ -1128,7 +1164,8 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 403, "forbidden", "only a recipient sends receipts");
     if (err <= 0)
         goto out;
-    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, (int64_t)time(NULL));
+    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, proof[0] ? proof : NULL,
+                                  (int64_t)time(NULL));
     if (err < 0) {
         storage_failed(r);
         goto out;
@@ -1175,7 +1212,30 @@ void relay_route_finish(struct relay_request *r)
     case ROUTE_RECEIPT_POST:
         finish_receipt(r);
         break;
+    case ROUTE_PAIRINGS:
+    case ROUTE_PAIRING:
+    case ROUTE_PAIRING_CLAIM:
+    case ROUTE_PAIRING_ANSWER:
+    case ROUTE_PAIRING_RESULT:
+    case ROUTE_ROSTER:
+        relay_e2e_finish(r);
+        break;
     default:
         relay_error(r, 404, "not_found", "no such route");
     }
+}
+
+int relay_authenticate(struct relay_request *r)
+{
+    return authenticate(r);
+}
+
+uint64_t relay_peer_key(struct relay_request *r)
+{
+    return r->client_key;
+}
+
+void relay_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    sha256(data, len, out);
 }

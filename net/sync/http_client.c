@@ -33,7 +33,7 @@ struct jn_http {
     char last_error[CURL_ERROR_SIZE + 64];
     uint64_t sent;
     uint64_t received;
-    struct timespec last_ok; /* when the last exchange completed */
+    int64_t last_ok_ms; /* when the last exchange completed (monotonic), 0 never */
     unsigned connections;
 };
 
@@ -255,20 +255,11 @@ static void response_reset_headers(struct jn_http_response *r)
     r->tus_resumable[0] = '\0';
 }
 
+/* A header's number (the line is trimmed already), or -1. */
 static int64_t parse_i64(const char *s)
 {
-    char *end;
-    long long v;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (!isdigit((unsigned char)*s))
-        return -1;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || v < 0)
-        return -1;
-    return v;
+    int64_t v;
+    return ju_parse_i64(s, 0, INT64_MAX, &v) == 0 ? v : -1;
 }
 
 static void copy_value(char *dst, size_t size, const char *value)
@@ -564,14 +555,12 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
         curl_easy_setopt(h, CURLOPT_CAINFO, http->ca_file);
     if (req->long_poll_s > 0) {
         long total = req->long_poll_s + http->connect_timeout_s + 30L;
-        struct timespec now;
         curl_easy_setopt(h, CURLOPT_TIMEOUT, total);
         /* libcurl arms its connect timer even on a reused connection, which
          * would wake an idle long poll once for nothing. On a connection
          * that just worked (the relay keeps it 30 s), only the overall
          * timer is left. */
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (http->last_ok.tv_sec && now.tv_sec - http->last_ok.tv_sec < 20)
+        if (http->last_ok_ms && ju_mono_ms() - http->last_ok_ms < 20000)
             curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, total);
     } else {
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, http->low_speed_bytes);
@@ -603,7 +592,7 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
     http->received += resp->bytes_received;
 
     if (code == CURLE_OK)
-        clock_gettime(CLOCK_MONOTONIC, &http->last_ok);
+        http->last_ok_ms = ju_mono_ms();
     if (code != CURLE_OK) {
         if (t.too_large) {
             err = JN_ERR_TOO_LARGE;

@@ -372,12 +372,12 @@ static int step_receipts_out(jn_sync *sync)
 static int64_t get_cursor(jn_sync *sync, const char *key)
 {
     char buf[32];
-    long long v;
+    int64_t v;
 
-    if (js_setting_get(sync->store, key, buf, sizeof(buf)) <= 0)
+    if (js_setting_get(sync->store, key, buf, sizeof(buf)) <= 0 ||
+        ju_parse_i64(buf, 0, INT64_MAX, &v) < 0)
         return 0;
-    v = strtoll(buf, NULL, 10);
-    return v > 0 ? v : 0;
+    return v;
 }
 
 static int set_cursor(jn_sync *sync, const char *key, int64_t cursor)
@@ -742,7 +742,7 @@ int jn_sync_watch(jn_sync *sync, unsigned wait_s)
         {
             unsigned ms = jn_backoff_next_ms(&backoff, -1);
             emit(sync, JN_SYNC_RETRY, NULL, NULL, ms, 0, err);
-            jn_sleep_ms(ms);
+            ju_sleep_ms(ms);
         }
         wait = 0;
     }

@@ -20,20 +20,6 @@
  * that headers are a small share, short enough that a cut loses little. */
 #define CHUNK_SECONDS 8.0
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 static int sha1_base64(const unsigned char *data, size_t len, char out[32])
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -152,9 +138,9 @@ static int patch_chunk(jn_http *http, struct jn_tus_upload *up, uint64_t offset,
         return err;
     snprintf(off, sizeof(off), "Upload-Offset: %" PRIu64, offset);
     snprintf(sum, sizeof(sum), "Upload-Checksum: sha1 %s", b64);
-    start = now_seconds();
+    start = (double)ju_mono_ns() / 1e9;
     err = jn_http_request(http, &req, &resp);
-    *seconds = now_seconds() - start;
+    *seconds = (double)ju_mono_ns() / 1e9 - start;
     *sent = resp.body_sent;
     up->connections += resp.connects;
     if (err)
@@ -258,6 +244,6 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
         up->interruptions++;
         if (++failures >= max_attempts)
             return jn_error_is_transient(err) ? JN_ERR_GAVE_UP : err;
-        sleep_ms(jn_backoff_next_ms(&backoff, up->retry_after_s));
+        ju_sleep_ms(jn_backoff_next_ms(&backoff, up->retry_after_s));
     }
 }

@@ -67,7 +67,7 @@ static int parse_one(const uint8_t *data, size_t size)
         accepted = relay_parse_bearer(s, buf) == 0;
         break;
     case 4:
-        if ((accepted = relay_parse_u64(s, INT64_MAX, &a) == 0) && a > INT64_MAX)
+        if ((accepted = ju_parse_u64(s, INT64_MAX, &a) == 0) && a > INT64_MAX)
             abort();
         relay_is_id(s);
         relay_is_uuid(s);
