@@ -7,7 +7,8 @@ import os
 import re
 import sys
 
-# Each part, the parts it may include (itself aside), and its public header.
+# Each part, the parts it may include (itself aside), and its public header
+# (util has two: util/sqlite.h is for the parts that use SQLite).
 BELOW = {
     "util": [],
     "codec": ["util"],
@@ -20,12 +21,18 @@ BELOW = {
     "app/cli": ["app/station", "app/audio", "net/sync", "net/e2e", "store", "codec", "util"],
 }
 PUBLIC = {
-    "util": "util/util.h", "codec": "codec/codec.h", "store": "store/store.h",
+    "util": ("util/util.h", "util/sqlite.h"), "codec": "codec/codec.h", "store": "store/store.h",
     "net/e2e": "net/e2e/e2e.h", "net/sync": "net/sync/sync.h", "net/relay": "net/relay/relay.h",
     "app/audio": "app/audio/audio.h", "app/station": "app/station/station.h",
 }
 SOURCE = re.compile(r"\.(c|h|cpp)$")
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
+
+
+def public(part):
+    """The public headers of a part: one, or util's two."""
+    headers = PUBLIC.get(part, ())
+    return headers if isinstance(headers, tuple) else (headers,)
 
 
 def part_of(path):
@@ -57,11 +64,11 @@ def main():
                     if home is None:
                         errors.append(f"{path}: includes \"{target}\", which is no part's")
                     elif home == part:
-                        if target != PUBLIC.get(part):
+                        if target not in public(part):
                             errors.append(f"{path}: names its own part's header \"{target}\" by path; use its name")
                     elif home not in BELOW[part]:
                         errors.append(f"{path} ({part}): includes \"{target}\" of {home}, above or beside it")
-                    elif target != PUBLIC[home]:
+                    elif target not in public(home):
                         errors.append(f"{path}: includes \"{target}\", a private header of {home}")
     if files < 50:
         errors.append(f"only {files} source files found under {top}: wrong top?")
