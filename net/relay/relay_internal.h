@@ -34,6 +34,7 @@ enum relay_route {
     ROUTE_COUNT_
 };
 
+/* Bits: a long poll may wait for both (the inbox with receipts_after). */
 enum relay_wait_kind { WAIT_INBOX = 1, WAIT_RECEIPTS = 2 };
 
 /* A token bucket per key, keys hashed into a fixed table: two keys that
@@ -161,7 +162,7 @@ struct relay_request {
     char wake_sender[RELAY_ID_LEN + 1]; /* a receipt landed: wake this sender */
 
     /* Long poll. */
-    enum relay_wait_kind wait_kind;
+    unsigned wait_kind; /* enum relay_wait_kind bits */
     int waiting, woken;
     uint64_t deadline_ms;
     struct relay_request *wprev, *wnext;
@@ -172,7 +173,7 @@ int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_afte
 uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
 /* Suspends r until a wake for its device and kind, or its deadline; 0, or
  * -ECANCELED when the relay is stopping (answer at once then). */
-int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds);
+int relay_wait(struct relay_request *r, unsigned kinds, unsigned seconds);
 void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_kind kind);
 
 /* Answers: each queues one response and records status and size. When
@@ -202,5 +203,8 @@ void relay_sha256(const void *data, size_t len, uint8_t out[32]);
  * relay; docs/encryption.md). */
 void relay_e2e_begin(struct relay_request *r);
 void relay_e2e_finish(struct relay_request *r);
+/* The connection ended before the answer: keeps what arrived of an upload's
+ * bytes (made durable before returning); 1 when something was kept. */
+int relay_route_abandoned(struct relay_request *r);
 
 #endif

@@ -301,6 +301,14 @@ static int expect_upload_bytes(struct relay_request *r, uint64_t offset)
     return 0;
 }
 
+/* The whole message does not hash to the sha256 its creation declared. */
+static void message_mismatch(struct relay_request *r)
+{
+    relay_error(r, 460, "message_checksum_mismatch",
+                "the message's bytes do not match the sha256 in its Upload-Metadata; the upload "
+                "was discarded: create it again");
+}
+
 /* Answers a failed upload_create. */
 static void creation_failed(struct relay_request *r, int err)
 {
@@ -310,6 +318,8 @@ static void creation_failed(struct relay_request *r, int err)
         relay_error(r, 507, "storage_full", "your family's storage on this relay is full");
     else if (err == -EDQUOT)
         relay_error(r, 507, "storage_full", "a recipient's mailbox is full");
+    else if (err == -EBADMSG)
+        message_mismatch(r);
     else
         storage_failed(r);
 }
@@ -380,6 +390,8 @@ static void begin_create_upload(struct relay_request *r)
     u->expires = u->created + cfg->upload_ttl_s;
     u->n_recipients = md.n_recipients;
     memcpy(u->recipients, md.recipients, sizeof md.recipients);
+    u->has_declared_sha256 = md.has_sha256;
+    memcpy(u->declared_sha256, md.sha256, sizeof u->declared_sha256);
     snprintf(u->metadata, sizeof u->metadata, "%s", meta);
 
     /* Repeated creations must still find their upload, limits or not. */
@@ -772,6 +784,11 @@ static int write_bytes(struct relay_request *r)
         relay_error(r, 409, "offset_conflict", "Upload-Offset is not where this upload stands");
         return -1;
     }
+    if (err == -EBADMSG) {
+        r->needs_sync = 1; /* the upload was deleted */
+        message_mismatch(r);
+        return -1;
+    }
     if (err < 0) {
         storage_failed(r);
         return -1;
@@ -779,6 +796,39 @@ static int write_bytes(struct relay_request *r)
     r->needs_sync = 1;
     r->wake_recipients = err == 1;
     return 0;
+}
+
+/* A PATCH (or a creation with bytes) whose connection ended before its
+ * body did: the bytes that arrived are kept, as tus asks, so a cut costs
+ * nothing twice. Bytes under an Upload-Checksum cannot be checked without
+ * the rest and are dropped; the whole message's sha256 still guards the
+ * rest. They are made durable here, before this thread answers anything
+ * else, so the next request on the upload sees an offset that survives a
+ * power cut. Returns 1 when something was kept. */
+int relay_route_abandoned(struct relay_request *r)
+{
+    if (r->responded || r->held_resp || r->has_checksum || r->body_len == 0 || !r->upload ||
+        r->body_too_large || r->body_over_budget)
+        return 0;
+    int err;
+    const struct jn_relay_config *cfg = &r->relay->cfg;
+    if (r->deferred_create)
+        err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len,
+                                        (int64_t)time(NULL), cfg->max_family_bytes,
+                                        cfg->max_mailbox);
+    else if (is(r, "PATCH") || (r->route == ROUTE_UPLOADS && r->patch_offset == r->upload->offset))
+        err = st(r)->ops->upload_write(st(r), r->upload->upload_id, r->patch_offset, r->body,
+                                       r->body_len, (int64_t)time(NULL), r->upload);
+    else
+        return 0;
+    if (err < 0)
+        return 0;
+    if (r->relay->sync_st->ops->make_durable(r->relay->sync_st) < 0)
+        return 0;
+    if (err == (r->deferred_create ? 2 : 1))
+        for (unsigned i = 0; i < r->upload->n_recipients; i++)
+            relay_wake(r->relay, r->upload->recipients[i], WAIT_INBOX);
+    return 1;
 }
 
 static void finish_uploads(struct relay_request *r)
@@ -1007,13 +1057,44 @@ static void finish_poll(struct relay_request *r)
         storage_failed(r);
         return;
     }
-    if (p.n == 0 && wait > 0 && !r->woken &&
-        relay_wait(r, inbox ? WAIT_INBOX : WAIT_RECEIPTS, wait) == 0) {
+    /* receipts_after on the inbox: one long poll also ends on a receipt
+     * for this device's own messages, so a watching client waits in one
+     * request for everything that can come to it. */
+    int64_t receipts_after = -1;
+    int receipts_pending = 0;
+    const char *qr = inbox ? query(r, "receipts_after") : NULL;
+    if (qr) {
+        uint64_t ra;
+        if (ju_parse_u64(qr, INT64_MAX, &ra) < 0) {
+            free(p.buf);
+            relay_error(r, 400, "malformed", "receipts_after must be a cursor");
+            return;
+        }
+        receipts_after = (int64_t)ra;
+        struct page probe = {.cursor = receipts_after};
+        err = st(r)->ops->receipts(st(r), r->dev.id, receipts_after, 1, add_receipt, &probe);
+        free(probe.buf);
+        if (err < 0) {
+            free(p.buf);
+            storage_failed(r);
+            return;
+        }
+        receipts_pending = probe.n > 0;
+    }
+    if (p.n == 0 && !receipts_pending && wait > 0 && !r->woken &&
+        relay_wait(r, inbox ? (qr ? WAIT_INBOX | WAIT_RECEIPTS : WAIT_INBOX) : WAIT_RECEIPTS,
+                   wait) == 0) {
         free(p.buf);
         return; /* answered when resumed */
     }
     PAGE_PUT(&p, "],\"cursor\":");
     page_int(&p, p.cursor);
+    if (qr) {
+        if (receipts_pending)
+            PAGE_PUT(&p, ",\"receipts_pending\":true");
+        else
+            PAGE_PUT(&p, ",\"receipts_pending\":false");
+    }
     PAGE_PUT(&p, "}");
     if (p.failed) {
         free(p.buf);

@@ -288,7 +288,7 @@ static void unlink_waiter(struct jn_relay *relay, struct relay_request *r)
     relay->n_waiters--;
 }
 
-int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds)
+int relay_wait(struct relay_request *r, unsigned kind, unsigned seconds)
 {
     struct jn_relay *relay = r->relay;
     pthread_mutex_lock(&relay->lock);
@@ -317,7 +317,7 @@ void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_k
     pthread_mutex_lock(&relay->lock);
     for (struct relay_request *w = relay->waiters, *next; w; w = next) {
         next = w->wnext;
-        if (w->wait_kind == kind && strcmp(w->dev.id, device_id) == 0) {
+        if ((w->wait_kind & kind) && strcmp(w->dev.id, device_id) == 0) {
             unlink_waiter(relay, w);
             MHD_resume_connection(w->conn);
         }
@@ -761,13 +761,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
+    int kept = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && relay_route_abandoned(r);
     if (!relay->cfg.quiet) {
         /* Never the headers, never the query: tokens stay out of logs. */
         double ms = (double)((uint64_t)ju_mono_us() - r->t0_us) / 1000.0;
         fprintf(stderr, "jiashu-relay: %s %s %u %llu %llu %.1fms%s\n", r->method,
                 relay_route_name(r->route), r->responded ? r->status : 0,
                 (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
-                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed)");
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+                : kept ? " (connection closed; bytes kept)"
+                       : " (connection closed)");
     }
     relay->buffered -= r->reserved;
     relay->buffered_per_slot[r->client_slot] -= r->reserved;

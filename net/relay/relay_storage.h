@@ -49,6 +49,10 @@ struct relay_upload {
     int64_t expires;   /* only meaningful while incomplete */
     int64_t completed; /* 0 while incomplete */
     uint8_t sha256[32];
+    /* The whole message's SHA-256 as its sender declared it at creation;
+     * the upload completes only when its bytes match. */
+    int has_declared_sha256;
+    uint8_t declared_sha256[32];
     unsigned n_recipients;
     char recipients[RELAY_MAX_RECIPIENTS][RELAY_ID_LEN + 1];
     char metadata[1025]; /* the Upload-Metadata header as received, echoed on HEAD */
@@ -154,7 +158,10 @@ struct relay_storage_ops {
     /* Appends data at offset: -ESTALE when offset is not the upload's, -EFBIG
      * past its length. When the last byte lands, in the same transaction,
      * the message is hashed and put in each recipient's mailbox; returns 1
-     * then. u is refreshed either way. */
+     * then. When the hash is not the declared one, nothing is delivered:
+     * the upload is deleted (its sender creates it again) and -EBADMSG is
+     * returned. u is refreshed either way. upload_create's first bytes are
+     * checked the same way (-EBADMSG, nothing created). */
     int (*upload_write)(struct relay_storage *s, const char *upload_id, uint64_t offset,
                         const void *data, size_t len, int64_t now, struct relay_upload *u);
     int (*upload_delete)(struct relay_storage *s, const char *upload_id);

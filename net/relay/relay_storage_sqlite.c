@@ -68,7 +68,7 @@ enum sql_id {
 
 #define UPLOAD_COLUMNS                                                                             \
     "id, upload_id, message_id, family_id, sender_id, length, received, duration_ms, created, "    \
-    "expires, completed, sha256, recipients, metadata"
+    "expires, completed, sha256, recipients, metadata, declared_sha256"
 
 static const char *const sql_text[SQL_COUNT_] = {
     [SQL_FAMILY_INSERT] = "INSERT INTO families(id, created) VALUES (?1, ?2)",
@@ -93,8 +93,8 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_UPLOAD_BY_MESSAGE] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE message_id = ?1",
     [SQL_UPLOAD_INSERT] =
         "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
-        "recipients, metadata, created, expires, data) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)))",
+        "recipients, metadata, created, expires, data, declared_sha256) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)), ?12)",
     [SQL_UPLOAD_GET] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE upload_id = ?1",
     [SQL_UPLOAD_ADVANCE] = "UPDATE messages SET received = ?2 WHERE id = ?1",
     [SQL_UPLOAD_COMPLETE] = "UPDATE messages SET completed = ?2, sha256 = ?3 WHERE id = ?1",
@@ -173,6 +173,9 @@ static const char *const schema_steps[] = {
     "  claim BLOB, msg_b TEXT, msg_c TEXT);"
     "CREATE INDEX IF NOT EXISTS pairings_family ON pairings(family_id);"
     "CREATE TABLE IF NOT EXISTS rosters(family_id TEXT PRIMARY KEY, data BLOB NOT NULL);",
+    /* 2 -> 3: the whole message's SHA-256 its sender declared; uploads
+     * made before have none and complete unchecked. */
+    "ALTER TABLE messages ADD COLUMN declared_sha256 BLOB;",
 };
 
 static const struct ju_sqlite_schema relay_schema = {
@@ -606,6 +609,10 @@ static void read_upload(sqlite3_stmt *st, struct relay_upload *u)
             r++;
     }
     copy_text(u->metadata, sizeof u->metadata, st, 13);
+    if (sqlite3_column_bytes(st, 14) == 32) {
+        memcpy(u->declared_sha256, sqlite3_column_blob(st, 14), 32);
+        u->has_declared_sha256 = 1;
+    }
 }
 
 static int fetch_upload(struct relay_storage *s, enum sql_id id, const char *key,
@@ -692,6 +699,8 @@ static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, con
     bind_text(st, 8, u->metadata);
     sqlite3_bind_int64(st, 9, u->created);
     sqlite3_bind_int64(st, 10, u->expires);
+    if (u->has_declared_sha256)
+        sqlite3_bind_blob(st, 12, u->declared_sha256, 32, SQLITE_STATIC);
     /* A whole message goes straight into the row, written once. */
     int whole = first_len && first_len == u->length;
     if (whole)
@@ -783,6 +792,10 @@ static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t
         }
         if (err < 0)
             goto error_blob;
+        if (u->has_declared_sha256 && memcmp(u->sha256, u->declared_sha256, 32) != 0) {
+            err = -EBADMSG; /* the caller rolls back: nothing is delivered */
+            goto error_blob;
+        }
     }
     sqlite3_blob_close(b);
     b = NULL;
@@ -836,6 +849,15 @@ static int sq_upload_write(struct relay_storage *s, const char *upload_id, uint6
         goto error_tx;
     }
     int completed = write_in_tx(s, u, offset, data, len, 0, now);
+    if (completed == -EBADMSG) {
+        /* The bytes are not the message declared: keeping them would only
+         * let the sender resume into the same wrong note. */
+        rollback(s);
+        sqlite3_stmt *del = get(s, SQL_UPLOAD_DELETE);
+        bind_text(del, 1, upload_id);
+        err = run_write(del);
+        return err < 0 ? err : -EBADMSG;
+    }
     if (completed < 0) {
         err = completed;
         goto error_tx;
