@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <sodium.h>
 
 #include "client_internal.h"
 
@@ -180,7 +180,8 @@ static int append_meta(char *buf, size_t size, const char *key, const char *valu
     if (need > size)
         return JN_ERR_TOO_LARGE;
     n += (size_t)snprintf(buf + n, size - n, "%s%s ", n ? "," : "", key);
-    EVP_EncodeBlock((unsigned char *)buf + n, (const unsigned char *)value, (int)vlen);
+    sodium_bin2base64(buf + n, size - n, (const unsigned char *)value, vlen,
+                      sodium_base64_VARIANT_ORIGINAL);
     return 0;
 }
 
