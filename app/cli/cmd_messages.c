@@ -13,6 +13,7 @@
 #include "app/audio/audio.h"
 #include "commands.h"
 #include "live_record.h"
+#include "net/sync/sync.h"
 #include "playback.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -35,6 +36,21 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 }
 
 /* ---- record ---- */
+
+/* The family's members from the relay into the store's contacts: 0, or
+ * JN_ERR_NOT_SET_UP, or the exchange's error. A short connect timeout: a
+ * person is waiting to speak. */
+static int refresh_family(js_store *store)
+{
+    struct jn_sync_config config = {.store = store, .connect_timeout_s = 5};
+    jn_sync *sync;
+    int res = jn_sync_create(&config, &sync);
+    if (res < 0)
+        return res;
+    res = jn_sync_refresh_family(sync);
+    jn_sync_destroy(sync);
+    return res;
+}
 
 /* What a microphone delivers per period: 20 ms. */
 #define PERIOD_MS 20
@@ -83,7 +99,27 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
     if (open_store(ctx, &store))
         goto error_reader;
     if (to) {
+        char self[JS_PEER_MAX + 1] = "";
         res = js_contact_find(store, to, &contact);
+        if (res == JS_ERR_NOT_FOUND) {
+            /* Someone may have joined a moment ago: ask the relay now. */
+            res = refresh_family(store);
+            if (res == JN_ERR_NOT_SET_UP) {
+                res = JS_ERR_NOT_FOUND;
+            } else if (res < 0 && jn_error_is_transient(res)) {
+                app_fail("record: no family member called '%s' is known here, and the relay "
+                         "cannot be reached to ask (offline)",
+                         to);
+                goto error_store;
+            } else {
+                res = js_contact_find(store, to, &contact);
+            }
+        }
+        if (res == 0 && js_setting_get(store, JS_SETTING_DEVICE_ID, self, sizeof(self)) > 0 &&
+            !strcmp(contact.device_id, self)) {
+            app_fail("record: '%s' is you; a note goes to someone else in the family", to);
+            goto error_store;
+        }
         if (res == 0) {
             to = contact.device_id;
         } else if (res != JS_ERR_NOT_FOUND || js_contacts_list(store, NULL, NULL) > 0) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "net/relay/relay.h"
@@ -31,7 +32,11 @@ static const char *const usage =
        "  --max-family-bytes N    storage per family [268435456]\n"
        "  --max-mailbox N         undelivered messages per device [1000]\n"
        "  --max-connections N     simultaneous connections [10000]\n"
-       "  --max-connections-per-ip N  [0 = no limit]\n"
+       "  --max-connections-per-ip N  [64; 0 = no limit]\n"
+       "  --header-timeout S      a request's headers must arrive within [10]\n"
+       "  --min-body-rate N       bytes/s a body averages after 10 s [256; 0 = none]\n"
+       "  --max-buffered-per-ip N request body bytes in memory per address [8388608]\n"
+       "  --trusted-proxy A,B     proxies whose Forwarded/X-Forwarded-For is believed\n"
        "  --max-wait S            longest long poll [60]\n"
        "  --idle-timeout S        close silent connections [30]\n"
        "  --upload-ttl S          partial uploads expire [86400]\n"
@@ -43,6 +48,8 @@ static const char *const usage =
        "  --token-burst N         [100]\n"
        "  --join-rate R           join/create attempts/s per address [0.1]\n"
        "  --join-burst N          [5]\n"
+       "  --join-rate-global R    well-formed join attempts/s, all addresses [1]\n"
+       "  --invite-digits N       length of invite codes, 6..18 [10]\n"
        "  --quiet                 no per-request log lines\n"
        "  --help, --version\n");
 
@@ -112,7 +119,13 @@ int main(int argc, char **argv)
         O_TOKEN_BURST,
         O_JOIN_RATE,
         O_JOIN_BURST,
-        O_QUIET,
+        O_JOIN_RATE_GLOBAL,
+        O_INVITE_DIGITS,
+        O_HEADER_TIMEOUT,
+        O_MIN_BODY_RATE,
+        O_BUFFERED_IP,
+        O_QUIET, /* options before this one take a number */
+        O_PROXY,
     };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -135,6 +148,12 @@ int main(int argc, char **argv)
         {"token-burst", required_argument, NULL, O_TOKEN_BURST},
         {"join-rate", required_argument, NULL, O_JOIN_RATE},
         {"join-burst", required_argument, NULL, O_JOIN_BURST},
+        {"join-rate-global", required_argument, NULL, O_JOIN_RATE_GLOBAL},
+        {"invite-digits", required_argument, NULL, O_INVITE_DIGITS},
+        {"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
+        {"min-body-rate", required_argument, NULL, O_MIN_BODY_RATE},
+        {"max-buffered-per-ip", required_argument, NULL, O_BUFFERED_IP},
+        {"trusted-proxy", required_argument, NULL, O_PROXY},
         {"quiet", no_argument, NULL, O_QUIET},
         {NULL, 0, NULL, 0},
     };
@@ -217,6 +236,24 @@ int main(int argc, char **argv)
         case O_JOIN_BURST:
             cfg.join_burst = (unsigned)v;
             break;
+        case O_JOIN_RATE_GLOBAL:
+            cfg.join_rate_global = v;
+            break;
+        case O_INVITE_DIGITS:
+            cfg.invite_digits = (unsigned)v;
+            break;
+        case O_HEADER_TIMEOUT:
+            cfg.header_timeout_s = (unsigned)v;
+            break;
+        case O_MIN_BODY_RATE:
+            cfg.min_body_rate = (unsigned)v;
+            break;
+        case O_BUFFERED_IP:
+            cfg.max_buffered_per_ip = (uint64_t)v;
+            break;
+        case O_PROXY:
+            cfg.trusted_proxies = optarg;
+            break;
         case O_QUIET:
             cfg.quiet = 1;
             break;
@@ -241,6 +278,14 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    /* A service starts with a soft limit of 1024 open files and a far
+     * higher hard one: every connection is a file, so take what is allowed. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 
     struct jn_relay *relay;
     int err = jn_relay_create(&cfg, &relay);

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* strcasestr */
 #include "relay_parse.h"
 
 #include <errno.h>
@@ -166,6 +167,16 @@ int relay_parse_metadata(const char *hdr, unsigned max_recipients, struct relay_
             if (ju_parse_u64(num, 3600000, &out->duration_ms) < 0)
                 return -EINVAL;
             have_dur = 1;
+        } else if (strcmp(key, "sha256") == 0) {
+            if (vlen != 64)
+                return -EINVAL;
+            for (int i = 0; i < 32; i++) {
+                int a = ju_hex_digit(val[2 * i]), b = ju_hex_digit(val[2 * i + 1]);
+                if (a < 0 || b < 0)
+                    return -EINVAL;
+                out->sha256[i] = (uint8_t)(a << 4 | b);
+            }
+            out->has_sha256 = 1;
         }
         p += plen;
         if (*p == ',') {
@@ -274,6 +285,67 @@ int relay_content_type_is(const char *hdr, const char *type)
     return *rest == '\0' || *rest == ';';
 }
 
+/* Copies [s, s+n) trimmed of spaces and tabs into out. */
+static int copy_trimmed(const char *s, size_t n, char *out, size_t cap)
+{
+    while (n && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= cap)
+        return -EINVAL;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int relay_forwarded_client(const char *forwarded, const char *x_forwarded_for, char *out,
+                           size_t cap)
+{
+    if (forwarded) {
+        /* The last for= of the whole header, whichever element holds it. */
+        const char *last = NULL;
+        for (const char *p = forwarded; (p = strcasestr(p, "for=")); p += 4)
+            if (p == forwarded || p[-1] == ';' || p[-1] == ',' || p[-1] == ' ')
+                last = p + 4;
+        if (!last)
+            return -EINVAL;
+        size_t n = strcspn(last, ";,");
+        char v[80];
+        if (copy_trimmed(last, n, v, sizeof v) < 0)
+            return -EINVAL;
+        char *a = v;
+        size_t len = strlen(a);
+        if (a[0] == '"') {
+            if (len < 2 || a[len - 1] != '"')
+                return -EINVAL;
+            a[--len] = '\0';
+            a++;
+            len--;
+        }
+        if (a[0] == '[') { /* "[v6]" or "[v6]:port" */
+            char *close = strchr(a, ']');
+            if (!close)
+                return -EINVAL;
+            *close = '\0';
+            a++;
+        } else {
+            char *colon = strchr(a, ':');
+            if (colon && !strchr(colon + 1, ':'))
+                *colon = '\0'; /* v4:port */
+        }
+        return copy_trimmed(a, strlen(a), out, cap);
+    }
+    if (x_forwarded_for) {
+        const char *comma = strrchr(x_forwarded_for, ',');
+        const char *last = comma ? comma + 1 : x_forwarded_for;
+        return copy_trimmed(last, strlen(last), out, cap);
+    }
+    return -EINVAL;
+}
+
 int relay_name_is_printable(const char *s, size_t n)
 {
     /* jansson has checked that s is UTF-8; what is left to refuse are the
@@ -375,4 +447,22 @@ int relay_parse_receipt_body(const char *body, size_t len, const char **state)
     }
     json_decref(j);
     return err;
+}
+
+int relay_is_base64(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0, pad = 0;
+    if (n == 0 || n > max || n % 4)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '+' || c == '/'))
+            return 0;
+    }
+    return pad <= 2;
 }

@@ -108,11 +108,16 @@ int jn_family_invite(jn_http *http, char *code, size_t size)
 
 int jn_family_members(jn_http *http, jn_member_fn fn, void *user)
 {
+    return jn_family_members_tries(http, 0, fn, user);
+}
+
+int jn_family_members_tries(jn_http *http, unsigned max_attempts, jn_member_fn fn, void *user)
+{
     json_t *answer = NULL, *members, *m;
     size_t i;
     int err, count = 0;
 
-    err = jn_json_call(http, "GET", "/v1/family", NULL, 0, 0, &answer);
+    err = jn_json_call(http, "GET", "/v1/family", NULL, 0, max_attempts, &answer);
     if (!err && !answer)
         err = JN_ERR_PROTOCOL;
     if (err)
