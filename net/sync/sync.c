@@ -656,13 +656,14 @@ static int step_receipts_in(jn_sync *sync)
             }
             s = !strcmp(state, "played") ? JS_PLAYED : JS_DELIVERED;
             err = js_outbox_mark(sync->store, id, s);
-            if (err == JS_ERR_NOT_FOUND)
-                err = 0; /* not a message this store knows (deleted here) */
-            if (err)
+            if (err && err != JS_ERR_NOT_FOUND)
                 break; /* JS_ERR_STATE: its upload is not settled; next pass */
-            sync->stats.receipts_received++;
-            emit(sync, JN_SYNC_RECEIPT_RECEIVED, id, s == JS_PLAYED ? "played" : "delivered", 0, 0,
-                 0);
+            if (!err) {
+                sync->stats.receipts_received++;
+                emit(sync, JN_SYNC_RECEIPT_RECEIVED, id, s == JS_PLAYED ? "played" : "delivered",
+                     0, 0, 0);
+            }
+            err = 0; /* JS_ERR_NOT_FOUND: no message of this store (deleted here) */
             if (json_integer_value(c) > reached)
                 reached = json_integer_value(c);
         }

@@ -21,7 +21,7 @@
 
 
 enum jn_client_error {
-    JN_ERR_PROTOCOL = -3001,       /* the relay answered something the protocol does not allow */
+    JN_ERR_PROTOCOL = -3119,       /* the relay answered something the protocol does not allow */
     JN_ERR_NETWORK = -3101,       /* no answer: connection refused, cut, timed out (retry later) */
     JN_ERR_TLS = -3102,           /* the relay's certificate is not trusted (never retried) */
     JN_ERR_TOO_LARGE = -3103,     /* an answer or a request bigger than its limit */
