@@ -21,7 +21,7 @@
 
 
 enum jn_client_error {
-    JN_ERR_PROTOCOL = -3001,       /* the relay answered something the protocol does not allow */
+    JN_ERR_PROTOCOL = -3119,       /* the relay answered something the protocol does not allow */
     JN_ERR_NETWORK = -3101,       /* no answer: connection refused, cut, timed out (retry later) */
     JN_ERR_TLS = -3102,           /* the relay's certificate is not trusted (never retried) */
     JN_ERR_TOO_LARGE = -3103,     /* an answer or a request bigger than its limit */
@@ -177,10 +177,14 @@ struct jn_tus_upload {
     jn_progress_fn progress; /* whole-file progress, bytes of len */
     void *user;
     size_t chunk_size;     /* 0: the rest of the file in one PATCH */
-    /* Send Upload-Checksum (sha1) with every PATCH. Off by default: the
+    /* Send Upload-Checksum (sha256) with every PATCH. Off by default: the
      * server must then drop a cut request's bytes, which costs them twice;
      * put the whole message's SHA-256 in the metadata instead. */
     bool per_request_checksum;
+    /* An earlier run may have created the upload (and sent bytes that the
+     * relay took after that run died): the creation then carries no data
+     * and only asks where the upload stands. */
+    bool upload_may_exist;
     unsigned max_attempts; /* consecutive failed attempts before giving up; 0: 8 */
     /* Statistics, filled in. */
     uint64_t bytes_resent;  /* body bytes sent more than once */
