@@ -28,7 +28,7 @@ static const char *const usage =
        "IPv6 addresses go in brackets: [::1]:8080.\n"
        "\n"
        "options (defaults in brackets):\n"
-       "  --max-message-bytes N   longest message accepted [2097152]\n"
+       "  --max-message-bytes N   longest message accepted [6327680]\n"
        "  --max-family-bytes N    storage per family [268435456]\n"
        "  --max-mailbox N         undelivered messages per device [1000]\n"
        "  --max-connections N     simultaneous connections [10000]\n"

@@ -24,7 +24,10 @@ void jn_relay_config_init(struct jn_relay_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->host = "127.0.0.1";
-    cfg->max_message_bytes = 2u << 20;
+    /* Every note a client can record, at the longest and the highest
+     * bitrate, sealed: a lower default records fine and then meets 413 at
+     * every sync, for ever. */
+    cfg->max_message_bytes = JU_MAX_UPLOAD_BYTES;
     cfg->max_family_bytes = 256u << 20;
     cfg->max_mailbox = 1000;
     cfg->max_devices = 32;
