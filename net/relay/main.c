@@ -41,7 +41,7 @@ static const struct {
     const char *help;
 } usage_options[] = {
     {"--web DIR", N_("serve the parents' page from DIR, or 'none' [the one installed]")},
-    {"--max-message-bytes N", N_("longest message accepted [2097152]")},
+    {"--max-message-bytes N", N_("longest message accepted [6327680]")},
     {"--max-family-bytes N", N_("storage per family [268435456]")},
     {"--max-mailbox N", N_("undelivered messages per device [1000]")},
     {"--max-connections N", N_("simultaneous connections [10000]")},

@@ -37,7 +37,7 @@ struct jn_relay_config {
     uint16_t port;       /* 0: any free port (see jn_relay_port) */
     const char *db_path; /* the SQLite database, created if missing; required */
 
-    uint64_t max_message_bytes;      /* Upload-Length ceiling (default 2 MiB) */
+    uint64_t max_message_bytes;      /* Upload-Length ceiling (default JU_MAX_UPLOAD_BYTES) */
     uint64_t max_family_bytes;       /* all messages and uploads of a family (default 256 MiB) */
     unsigned max_mailbox;            /* undelivered messages per device (default 1000) */
     unsigned max_devices;            /* devices per family (default 32) */

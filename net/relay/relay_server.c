@@ -24,7 +24,10 @@ void jn_relay_config_init(struct jn_relay_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->host = "127.0.0.1";
-    cfg->max_message_bytes = 2u << 20;
+    /* Every note a client can record, at the longest and the highest
+     * bitrate, sealed: a lower default records fine and then meets 413 at
+     * every sync, for ever. */
+    cfg->max_message_bytes = JU_MAX_UPLOAD_BYTES;
     cfg->max_family_bytes = 256u << 20;
     cfg->max_mailbox = 1000;
     cfg->max_devices = 32;
@@ -253,8 +256,10 @@ void relay_json(struct relay_request *r, unsigned status, json_t *body)
     relay_json_text(r, status, text, strlen(text));
 }
 
-void relay_error_retry(struct relay_request *r, unsigned status, const char *code,
-                       const char *message, unsigned retry_after)
+/* The one place an error body is built: {"error":{"code","message"}}. */
+void relay_error_full(struct relay_request *r, unsigned status, const char *code,
+                      const char *message, unsigned retry_after, const char *extra_name,
+                      const char *extra_value)
 {
     json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -275,13 +280,21 @@ void relay_error_retry(struct relay_request *r, unsigned status, const char *cod
     }
     if (status == 412)
         MHD_add_response_header(resp, "Tus-Version", "1.0.0");
+    if (extra_name)
+        MHD_add_response_header(resp, extra_name, extra_value);
     r->bytes_out += n;
     relay_respond(r, status, resp);
 }
 
+void relay_error_retry(struct relay_request *r, unsigned status, const char *code,
+                       const char *message, unsigned retry_after)
+{
+    relay_error_full(r, status, code, message, retry_after, NULL, NULL);
+}
+
 void relay_error(struct relay_request *r, unsigned status, const char *code, const char *message)
 {
-    relay_error_retry(r, status, code, message, 0);
+    relay_error_full(r, status, code, message, 0, NULL, NULL);
 }
 
 static void timespec_at(struct timespec *ts, uint64_t ms)
@@ -664,47 +677,27 @@ static uint64_t client_key(struct jn_relay *relay, struct MHD_Connection *conn)
 
 static const char *route_of(const char *url, enum relay_route *route, char *arg, size_t cap)
 {
-    static const struct {
-        const char *path;
-        enum relay_route route;
-    } fixed[] = {
-        {"/v1/families", ROUTE_FAMILIES}, {"/v1/invites", ROUTE_INVITES},
-        {"/v1/join", ROUTE_JOIN},         {"/v1/family", ROUTE_FAMILY},
-        {"/v1/uploads", ROUTE_UPLOADS},   {"/v1/inbox", ROUTE_INBOX},
-        {"/v1/receipts", ROUTE_RECEIPTS}, {"/v1/pairings", ROUTE_PAIRINGS},
-        {"/v1/roster", ROUTE_ROSTER},
-    };
+    size_t count;
+    const struct relay_route_def *routes = relay_routes(&count);
     *route = ROUTE_UNKNOWN;
     arg[0] = '\0';
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        if (strcmp(url, fixed[i].path) == 0) {
-            *route = fixed[i].route;
+    for (size_t i = 0; i < count; i++) {
+        const struct relay_route_def *def = &routes[i];
+        if (!def->suffix) {
+            if (strcmp(url, def->prefix) != 0)
+                continue;
+            *route = def->route;
             return NULL;
         }
-    static const struct {
-        const char *prefix;
-        const char *suffix;
-        enum relay_route route;
-    } with_id[] = {
-        {"/v1/uploads/", "", ROUTE_UPLOAD},
-        {"/v1/devices/", "", ROUTE_DEVICE},
-        {"/v1/messages/", "/receipts", ROUTE_RECEIPT_POST},
-        {"/v1/messages/", "", ROUTE_MESSAGE},
-        {"/v1/pairings/", "/claim", ROUTE_PAIRING_CLAIM},
-        {"/v1/pairings/", "/answer", ROUTE_PAIRING_ANSWER},
-        {"/v1/pairings/", "/result", ROUTE_PAIRING_RESULT},
-        {"/v1/pairings/", "", ROUTE_PAIRING},
-    };
-    for (size_t i = 0; i < sizeof with_id / sizeof with_id[0]; i++) {
-        size_t pl = strlen(with_id[i].prefix), sl = strlen(with_id[i].suffix);
+        size_t pl = strlen(def->prefix), sl = strlen(def->suffix);
         size_t ul = strlen(url);
-        if (ul <= pl + sl || strncmp(url, with_id[i].prefix, pl) != 0 ||
-            strcmp(url + ul - sl, with_id[i].suffix) != 0)
+        if (ul <= pl + sl || strncmp(url, def->prefix, pl) != 0 ||
+            strcmp(url + ul - sl, def->suffix) != 0)
             continue;
         size_t n = ul - pl - sl;
         if (!sl && memchr(url + pl, '/', n))
             continue;
-        *route = with_id[i].route;
+        *route = def->route;
         /* Ids are hex or UUIDs: anything else ("..", "/", NUL) is refused here. */
         if (n >= cap)
             return "the id in the path is too long";
