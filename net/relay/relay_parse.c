@@ -167,6 +167,16 @@ int relay_parse_metadata(const char *hdr, unsigned max_recipients, struct relay_
             if (ju_parse_u64(num, 3600000, &out->duration_ms) < 0)
                 return -EINVAL;
             have_dur = 1;
+        } else if (strcmp(key, "sha256") == 0) {
+            if (vlen != 64)
+                return -EINVAL;
+            for (int i = 0; i < 32; i++) {
+                int a = ju_hex_digit(val[2 * i]), b = ju_hex_digit(val[2 * i + 1]);
+                if (a < 0 || b < 0)
+                    return -EINVAL;
+                out->sha256[i] = (uint8_t)(a << 4 | b);
+            }
+            out->has_sha256 = 1;
         }
         p += plen;
         if (*p == ',') {

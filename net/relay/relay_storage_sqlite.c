@@ -93,8 +93,8 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_UPLOAD_BY_MESSAGE] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE message_id = ?1",
     [SQL_UPLOAD_INSERT] =
         "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
-        "recipients, metadata, created, expires, data) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)))",
+        "recipients, metadata, created, expires, data, sha256) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)), ?12)",
     [SQL_UPLOAD_GET] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE upload_id = ?1",
     [SQL_UPLOAD_ADVANCE] = "UPDATE messages SET received = ?2 WHERE id = ?1",
     [SQL_UPLOAD_COMPLETE] = "UPDATE messages SET completed = ?2, sha256 = ?3 WHERE id = ?1",
@@ -592,8 +592,13 @@ static void read_upload(sqlite3_stmt *st, struct relay_upload *u)
     u->created = sqlite3_column_int64(st, 8);
     u->expires = sqlite3_column_int64(st, 9);
     u->completed = sqlite3_column_int64(st, 10);
-    if (sqlite3_column_bytes(st, 11) == 32)
-        memcpy(u->sha256, sqlite3_column_blob(st, 11), 32);
+    /* Until completion the column holds the hash the sender declared (a
+     * column of its own after the audio would make every read of the row
+     * walk the audio's overflow pages). */
+    if (sqlite3_column_bytes(st, 11) == 32) {
+        memcpy(u->completed ? u->sha256 : u->declared_sha256, sqlite3_column_blob(st, 11), 32);
+        u->has_declared_sha256 = !u->completed;
+    }
     const char *r = (const char *)sqlite3_column_text(st, 12);
     while (r && *r && u->n_recipients < RELAY_MAX_RECIPIENTS) {
         size_t n = strcspn(r, ",");
@@ -692,6 +697,8 @@ static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, con
     bind_text(st, 8, u->metadata);
     sqlite3_bind_int64(st, 9, u->created);
     sqlite3_bind_int64(st, 10, u->expires);
+    if (u->has_declared_sha256)
+        sqlite3_bind_blob(st, 12, u->declared_sha256, 32, SQLITE_STATIC);
     /* A whole message goes straight into the row, written once. */
     int whole = first_len && first_len == u->length;
     if (whole)
@@ -783,6 +790,10 @@ static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t
         }
         if (err < 0)
             goto error_blob;
+        if (u->has_declared_sha256 && memcmp(u->sha256, u->declared_sha256, 32) != 0) {
+            err = -EBADMSG; /* the caller rolls back: nothing is delivered */
+            goto error_blob;
+        }
     }
     sqlite3_blob_close(b);
     b = NULL;
@@ -836,6 +847,15 @@ static int sq_upload_write(struct relay_storage *s, const char *upload_id, uint6
         goto error_tx;
     }
     int completed = write_in_tx(s, u, offset, data, len, 0, now);
+    if (completed == -EBADMSG) {
+        /* The bytes are not the message declared: keeping them would only
+         * let the sender resume into the same wrong note. */
+        rollback(s);
+        sqlite3_stmt *del = get(s, SQL_UPLOAD_DELETE);
+        bind_text(del, 1, upload_id);
+        err = run_write(del);
+        return err < 0 ? err : -EBADMSG;
+    }
     if (completed < 0) {
         err = completed;
         goto error_tx;
@@ -1243,6 +1263,11 @@ error_tx:
     return err;
 }
 
+static int sq_ping(struct relay_storage *s, int probe)
+{
+    return probe ? exec(s, "SELECT 1") : 0;
+}
+
 static const struct relay_storage_ops sqlite_ops = {
     .close = sq_close,
     .make_durable = sq_make_durable,
@@ -1268,6 +1293,7 @@ static const struct relay_storage_ops sqlite_ops = {
     .receipt_add = sq_receipt_add,
     .receipts = sq_receipts,
     .cleanup = sq_cleanup,
+    .ping = sq_ping,
     .pairing_create = sq_pairing_create,
     .pairing_get = sq_pairing_get,
     .pairing_set = sq_pairing_set,
