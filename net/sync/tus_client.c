@@ -12,7 +12,7 @@
 
 #include <openssl/evp.h>
 
-#include "sync.h"
+#include "client_internal.h"
 
 #define MIN_CHUNK (16 * 1024)
 #define MAX_CHUNK (256 * 1024)
@@ -73,6 +73,12 @@ static int create_upload(jn_http *http, struct jn_tus_upload *up, uint64_t *offs
         goto out;
     }
     if (strlen(resp.location) >= sizeof(up->url)) {
+        err = JN_ERR_PROTOCOL;
+        goto out;
+    }
+    /* The PATCHes carry the device token: only to the relay itself. */
+    if (!jn_http_same_origin(http, resp.location)) {
+        jn_http_set_error(http, "the relay sent the upload to another host, port or scheme");
         err = JN_ERR_PROTOCOL;
         goto out;
     }
@@ -176,18 +182,22 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
     struct jn_backoff backoff;
     unsigned max_attempts = up->max_attempts ? up->max_attempts : 8;
     unsigned failures = 0;
-    uint64_t offset = 0, body_out = 0;
-    bool offset_known = false;
+    uint64_t offset = 0, body_out = 0, confirmed = 0;
+    bool offset_known = false, progressed;
     double rate = 0;
     int err = 0;
 
     jn_backoff_init(&backoff, 0, 0);
+    if (up->url[0] && !jn_http_same_origin(http, up->url))
+        up->url[0] = '\0'; /* kept from before the check: begin again at the relay */
     for (;;) {
         up->retry_after_s = -1;
+        progressed = false;
         if (!up->url[0]) {
             err = create_upload(http, up, &offset);
             if (!err) {
                 offset_known = true;
+                progressed = offset > confirmed; /* a creation alone moves nothing */
             }
         } else if (!offset_known) {
             err = head_offset(http, up, &offset);
@@ -197,8 +207,13 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
                 up->url[0] = '\0';
                 continue;
             }
-            if (!err)
+            if (!err) {
                 offset_known = true;
+                /* Only the server's offset moving is progress: a failure
+                 * after bytes were sent (a 500 on a full disk, a 460) that
+                 * left it where it was counts toward giving up. */
+                progressed = offset > confirmed;
+            }
         } else if (offset >= up->len) {
             if (up->on_offset)
                 err = up->on_offset(up->user, offset);
@@ -216,11 +231,8 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
             /* Whatever crossed beyond the file's length was a repeat. */
             body_out += sent;
             up->bytes_resent = body_out > up->len ? body_out - up->len : 0;
-            if (sent > 0 && err) {
-                failures = 0; /* progress was made before the cut */
-                jn_backoff_reset(&backoff);
-            }
             if (!err) {
+                progressed = true;
                 if (seconds > 0.05)
                     rate = rate > 0 ? 0.5 * rate + 0.5 * (double)n / seconds : (double)n / seconds;
                 offset = next;
@@ -233,8 +245,12 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
             }
         }
         if (!err) {
-            failures = 0;
-            jn_backoff_reset(&backoff);
+            if (offset_known && offset > confirmed)
+                confirmed = offset;
+            if (progressed) {
+                failures = 0;
+                jn_backoff_reset(&backoff);
+            }
             continue;
         }
         if (!jn_error_is_transient(err) && err != JN_ERR_PROTOCOL)
@@ -244,6 +260,6 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
         up->interruptions++;
         if (++failures >= max_attempts)
             return jn_error_is_transient(err) ? JN_ERR_GAVE_UP : err;
-        ju_sleep_ms(jn_backoff_next_ms(&backoff, up->retry_after_s));
+        jn_http_sleep_ms(http, jn_backoff_next_ms(&backoff, up->retry_after_s));
     }
 }
