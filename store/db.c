@@ -287,6 +287,24 @@ void js_store_destroy(js_store *store)
     free(store);
 }
 
+int js_store_wake_path(const js_store *store, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s/%s", store->home, JS_WAKE_FILE);
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+void js_wake_sync(js_store *store)
+{
+    char path[PATH_MAX];
+    if (js_store_wake_path(store, path, sizeof(path)) < 0)
+        return;
+    /* Opening for writing and closing is the event (IN_CLOSE_WRITE); no
+     * byte is written, so the file never grows and costs no disk write. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
 int js_store_recovered(const js_store *store)
 {
     return store->recovered;
@@ -294,7 +312,10 @@ int js_store_recovered(const js_store *store)
 
 int js_store_recover(js_store *store)
 {
-    return js_recover_recordings(store);
+    int n = js_recover_recordings(store);
+    if (n > 0)
+        js_wake_sync(store);
+    return n;
 }
 
 int js_store_check(js_store *store)

@@ -20,6 +20,10 @@ struct js_store {
 /* Turns a SQLite result (and the errno behind it) into a JS_ERR_* / -errno. */
 int js_sqlite_error(js_store *store, int rc);
 
+/* Tells a watching sync that there is work (store.h, JS_WAKE_FILE). A
+ * failure is ignored: the sync's long poll still ends in time. */
+void js_wake_sync(js_store *store);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or a store code. */
 int js_begin(js_store *store);
 int js_commit(js_store *store);

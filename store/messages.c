@@ -239,7 +239,10 @@ int js_outbox_release(js_store *store, const char *id)
         return 0;
     if (state != JS_DRAFT)
         return JS_ERR_STATE;
-    return set_state(store, row, JS_READY);
+    res = set_state(store, row, JS_READY);
+    if (res == 0)
+        js_wake_sync(store);
+    return res;
 }
 
 int js_outbox_set_offset(js_store *store, const char *id, uint64_t offset)
@@ -552,7 +555,10 @@ int js_inbox_mark_played(js_store *store, const char *id, uint64_t position_ms)
         res = queue_receipt(store, id, JS_PLAYED);
     if (res < 0)
         goto error_tx;
-    return js_commit(store);
+    res = js_commit(store);
+    if (res == 0 && state == JS_READY)
+        js_wake_sync(store);
+    return res;
 
 error_tx:
     js_rollback(store);
@@ -659,6 +665,8 @@ int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const 
     if (res < 0)
         goto error_tx;
     res = js_commit(store);
+    if (res == 0)
+        js_wake_sync(store);
     if (res == 0 && id_out)
         memcpy(id_out, id, sizeof(id));
     return res;

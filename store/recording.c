@@ -318,6 +318,7 @@ int js_recording_finish(js_recording *rec, char *id_out)
     if (res < 0)
         goto error;
     rec->finished = true;
+    js_wake_sync(rec->store);
     if (id_out)
         memcpy(id_out, rec->id, JS_ID_LEN + 1);
     return 0;

@@ -76,6 +76,16 @@ JS_API int js_store_recovered(const js_store *store);
  * Returns how many became messages. */
 JS_API int js_store_recover(js_store *store);
 
+/* Work for the sync appeared: a message became ready to send (recorded,
+ * added, released from draft, recovered) or a played mark was queued. After
+ * such a commit the store rewrites the empty file JS_WAKE_FILE in its home,
+ * so a watching sync (another process) waits on it with inotify
+ * (IN_CLOSE_WRITE) instead of polling the database. Writes the sync makes
+ * itself (offsets, states, delivered receipts) do not touch it. The path
+ * goes to buf; 0, or -ENAMETOOLONG. */
+#define JS_WAKE_FILE "sync-wake"
+JS_API int js_store_wake_path(const js_store *store, char *buf, size_t size);
+
 /* ---- Messages ----------------------------------------------------------- */
 
 enum js_box { JS_OUTBOX = 0, JS_INBOX = 1 };

@@ -2,7 +2,7 @@
  * English; packaging/po extracts every one for translation, and programs
  * translate what ju_strerror() returns. The codes are written as numbers so
  * that this file, at the bottom of the stack, includes no part above it;
- * tests/layering checks each number against its part's header. */
+ * tests/architecture/layers.sh checks each number against its part's header. */
 #include "util.h"
 
 #include <stdlib.h>
@@ -38,10 +38,10 @@ static const struct error_message messages[] = {
     {-2010, "the message database is busy in another program; try again"}, /* JS_ERR_BUSY */
     {-2011, "the disk failed to read or write the message database"}, /* JS_ERR_IO */
     {-2012, "the message's audio was removed to make room"}, /* JS_ERR_EVICTED */
-    {-3001, "the relay answered something this version does not understand"}, /* JN_ERR_PROTOCOL */
     {-3002, "cannot listen on that address (in use, or not an address of this machine)"}, /* JN_ERR_LISTEN */
     {-3003, "the relay database cannot be opened or written"}, /* JN_ERR_STORAGE */
     {-3004, "a relay setting is out of range"}, /* JN_ERR_CONFIG */
+    {-3005, "the folder of the parents' page is missing, incomplete or too large (build app/web, or leave --web out)"}, /* JN_ERR_WEB */
     {-3101, "the relay could not be reached or the connection broke; try again later"}, /* JN_ERR_NETWORK */
     {-3102, "the relay's TLS certificate is not trusted; refusing to talk to it"}, /* JN_ERR_TLS */
     {-3103, "a request or an answer was larger than allowed"}, /* JN_ERR_TOO_LARGE */
@@ -60,6 +60,7 @@ static const struct error_message messages[] = {
     {-3116, "not set up yet: run 'jiashu setup' and 'jiashu family create' or 'join'"}, /* JN_ERR_NOT_SET_UP */
     {-3117, "a received message is not a valid voice note"}, /* JN_ERR_INVALID_AUDIO */
     {-3118, "the network kept failing; everything done so far is kept, sync again later"}, /* JN_ERR_GAVE_UP */
+    {-3119, "the relay answered something this version does not understand"}, /* JN_ERR_PROTOCOL */
     {-4001, "the sound system could not be started"}, /* AUDIO_ERR_INIT */
     {-4002, "no microphone was found"}, /* AUDIO_ERR_NO_INPUT */
     {-4003, "no speaker was found"}, /* AUDIO_ERR_NO_OUTPUT */

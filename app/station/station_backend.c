@@ -223,37 +223,15 @@ error_pipe:
 
 /* ---- a home's inbox ---------------------------------------------------------- */
 
-/* Whether an inbox entry is waiting to be heard, and whether it was heard. */
+/* Whether an inbox entry is waiting to be heard, and whether it was heard:
+ * `inbox --json` is an array of objects whose "state" is one of the store's
+ * state names (docs/schema/inbox.schema.json). */
 static void entry_state(json_t *entry, bool *ready, bool *played)
 {
-    json_t *state = json_object_get(entry, "state");
-    json_t *flag = json_object_get(entry, "played");
-    const char *s = json_string_value(state);
+    const char *s = json_string_value(json_object_get(entry, "state"));
 
-    *ready = false;
-    *played = false;
-    if (s) {
-        *played = !strcmp(s, "played");
-        *ready = !strcmp(s, "ready");
-    } else if (json_is_boolean(flag)) {
-        *played = json_is_true(flag);
-        *ready = !*played;
-    }
-}
-
-static json_t *inbox_entries(json_t *root)
-{
-    if (json_is_array(root))
-        return root;
-    if (json_is_object(root)) {
-        json_t *a = json_object_get(root, "messages");
-        if (json_is_array(a))
-            return a;
-        a = json_object_get(root, "inbox");
-        if (json_is_array(a))
-            return a;
-    }
-    return NULL;
+    *played = s && !strcmp(s, "played");
+    *ready = s && !strcmp(s, "ready");
 }
 
 /* Reads the inbox of home: the ids of messages ready and not heard, in the
@@ -277,8 +255,8 @@ static int read_inbox(st_backend *be, const char *home, char (*ids)[ID_MAX], int
     free(text);
     if (!root)
         return -EPROTO;
-    entries = inbox_entries(root);
-    if (!entries) {
+    entries = root;
+    if (!json_is_array(entries)) {
         json_decref(root);
         return -EPROTO;
     }

@@ -11,6 +11,7 @@
 
 #include "relay.h"
 #include "relay_storage.h"
+#include "relay_web.h"
 
 enum relay_route {
     ROUTE_UNKNOWN,
@@ -25,9 +26,16 @@ enum relay_route {
     ROUTE_MESSAGE,
     ROUTE_RECEIPT_POST,
     ROUTE_RECEIPTS,
+    ROUTE_PAIRINGS,       /* POST /v1/pairings */
+    ROUTE_PAIRING,        /* GET, PUT /v1/pairings/{nameplate} */
+    ROUTE_PAIRING_CLAIM,  /* POST /v1/pairings/{nameplate}/claim */
+    ROUTE_PAIRING_ANSWER, /* POST /v1/pairings/{nameplate}/answer */
+    ROUTE_PAIRING_RESULT, /* POST /v1/pairings/{nameplate}/result */
+    ROUTE_ROSTER,         /* GET, PUT /v1/roster */
     ROUTE_COUNT_
 };
 
+/* Bits: a long poll may wait for both (the inbox with receipts_after). */
 enum relay_wait_kind { WAIT_INBOX = 1, WAIT_RECEIPTS = 2 };
 
 /* A token bucket per key, keys hashed into a fixed table: two keys that
@@ -67,6 +75,7 @@ struct relay_addr {
 
 struct jn_relay {
     struct jn_relay_config cfg;
+    struct relay_web *web;            /* the parents' page, or NULL */
     struct relay_storage *st;         /* used by the MHD thread only */
     struct relay_storage *cleanup_st; /* used by the timer thread only */
     struct relay_storage *sync_st;    /* used by the sync thread only */
@@ -155,7 +164,7 @@ struct relay_request {
     char wake_sender[RELAY_ID_LEN + 1]; /* a receipt landed: wake this sender */
 
     /* Long poll. */
-    enum relay_wait_kind wait_kind;
+    unsigned wait_kind; /* enum relay_wait_kind bits */
     int waiting, woken;
     uint64_t deadline_ms;
     struct relay_request *wprev, *wnext;
@@ -166,7 +175,7 @@ int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_afte
 uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
 /* Suspends r until a wake for its device and kind, or its deadline; 0, or
  * -ECANCELED when the relay is stopping (answer at once then). */
-int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds);
+int relay_wait(struct relay_request *r, unsigned kinds, unsigned seconds);
 void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_kind kind);
 
 /* Answers: each queues one response and records status and size. When
@@ -187,5 +196,17 @@ void relay_route_begin(struct relay_request *r);
 /* The body has arrived (or there was none): does the work and answers. */
 void relay_route_finish(struct relay_request *r);
 const char *relay_route_name(enum relay_route route);
+/* Shared with relay_routes_e2e.c: 0, or -1 after answering 401/429/500. */
+int relay_authenticate(struct relay_request *r);
+uint64_t relay_peer_key(struct relay_request *r);
+void relay_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* relay_routes_e2e.c: the pairing mailboxes and the roster (opaque to the
+ * relay; docs/encryption.md). */
+void relay_e2e_begin(struct relay_request *r);
+void relay_e2e_finish(struct relay_request *r);
+/* The connection ended before the answer: keeps what arrived of an upload's
+ * bytes (made durable before returning); 1 when something was kept. */
+int relay_route_abandoned(struct relay_request *r);
 
 #endif

@@ -167,6 +167,16 @@ int relay_parse_metadata(const char *hdr, unsigned max_recipients, struct relay_
             if (ju_parse_u64(num, 3600000, &out->duration_ms) < 0)
                 return -EINVAL;
             have_dur = 1;
+        } else if (strcmp(key, "sha256") == 0) {
+            if (vlen != 64)
+                return -EINVAL;
+            for (int i = 0; i < 32; i++) {
+                int a = ju_hex_digit(val[2 * i]), b = ju_hex_digit(val[2 * i + 1]);
+                if (a < 0 || b < 0)
+                    return -EINVAL;
+                out->sha256[i] = (uint8_t)(a << 4 | b);
+            }
+            out->has_sha256 = 1;
         }
         p += plen;
         if (*p == ',') {
@@ -437,4 +447,22 @@ int relay_parse_receipt_body(const char *body, size_t len, const char **state)
     }
     json_decref(j);
     return err;
+}
+
+int relay_is_base64(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0, pad = 0;
+    if (n == 0 || n > max || n % 4)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '+' || c == '/'))
+            return 0;
+    }
+    return pad <= 2;
 }

@@ -20,6 +20,8 @@
 
 /* 1 when s is an id the relay hands out (32 lowercase hex digits). */
 int relay_is_id(const char *s);
+/* 1 when s is 1..max characters of standard base64 (padding allowed at the end only). */
+int relay_is_base64(const char *s, size_t max);
 /* 1 when s is a UUID in its canonical 36-character form (any case). */
 int relay_is_uuid(const char *s);
 
@@ -31,11 +33,14 @@ struct relay_metadata {
     uint64_t duration_ms;
     unsigned n_recipients;
     char recipients[RELAY_MAX_RECIPIENTS][RELAY_ID_LEN + 1];
+    int has_sha256;    /* the client declared the whole message's SHA-256 */
+    uint8_t sha256[32];
 };
 
 /* tus Upload-Metadata: "key base64,key base64". Needs message_id (a UUID),
  * recipients (ids separated by commas, at most max_recipients, no repeats)
- * and duration_ms (at most one hour); other keys are ignored. */
+ * and duration_ms (at most one hour); sha256 (64 hex digits, the whole
+ * message's) is optional; other keys are ignored. */
 int relay_parse_metadata(const char *hdr, unsigned max_recipients, struct relay_metadata *out);
 
 enum relay_checksum_algo { RELAY_SUM_SHA1 = 1, RELAY_SUM_SHA256 = 2 };

@@ -34,6 +34,12 @@ const char *relay_route_name(enum relay_route route)
         [ROUTE_MESSAGE] = "/v1/messages/{id}",
         [ROUTE_RECEIPT_POST] = "/v1/messages/{id}/receipts",
         [ROUTE_RECEIPTS] = "/v1/receipts",
+        [ROUTE_PAIRINGS] = "/v1/pairings",
+        [ROUTE_PAIRING] = "/v1/pairings/{nameplate}",
+        [ROUTE_PAIRING_CLAIM] = "/v1/pairings/{nameplate}/claim",
+        [ROUTE_PAIRING_ANSWER] = "/v1/pairings/{nameplate}/answer",
+        [ROUTE_PAIRING_RESULT] = "/v1/pairings/{nameplate}/result",
+        [ROUTE_ROSTER] = "/v1/roster",
     };
     return route < ROUTE_COUNT_ ? names[route] : "(no route)";
 }
@@ -295,6 +301,14 @@ static int expect_upload_bytes(struct relay_request *r, uint64_t offset)
     return 0;
 }
 
+/* The whole message does not hash to the sha256 its creation declared. */
+static void message_mismatch(struct relay_request *r)
+{
+    relay_error(r, 460, "message_checksum_mismatch",
+                "the message's bytes do not match the sha256 in its Upload-Metadata; the upload "
+                "was discarded: create it again");
+}
+
 /* Answers a failed upload_create. */
 static void creation_failed(struct relay_request *r, int err)
 {
@@ -304,6 +318,8 @@ static void creation_failed(struct relay_request *r, int err)
         relay_error(r, 507, "storage_full", "your family's storage on this relay is full");
     else if (err == -EDQUOT)
         relay_error(r, 507, "storage_full", "a recipient's mailbox is full");
+    else if (err == -EBADMSG)
+        message_mismatch(r);
     else
         storage_failed(r);
 }
@@ -374,6 +390,8 @@ static void begin_create_upload(struct relay_request *r)
     u->expires = u->created + cfg->upload_ttl_s;
     u->n_recipients = md.n_recipients;
     memcpy(u->recipients, md.recipients, sizeof md.recipients);
+    u->has_declared_sha256 = md.has_sha256;
+    memcpy(u->declared_sha256, md.sha256, sizeof u->declared_sha256);
     snprintf(u->metadata, sizeof u->metadata, "%s", meta);
 
     /* Repeated creations must still find their upload, limits or not. */
@@ -529,6 +547,14 @@ void relay_route_begin(struct relay_request *r)
             return;
         }
         authenticate(r);
+        return;
+    case ROUTE_PAIRINGS:
+    case ROUTE_PAIRING:
+    case ROUTE_PAIRING_CLAIM:
+    case ROUTE_PAIRING_ANSWER:
+    case ROUTE_PAIRING_RESULT:
+    case ROUTE_ROSTER:
+        relay_e2e_begin(r);
         return;
     default:
         relay_error(r, 404, "not_found", "no such route");
@@ -758,6 +784,11 @@ static int write_bytes(struct relay_request *r)
         relay_error(r, 409, "offset_conflict", "Upload-Offset is not where this upload stands");
         return -1;
     }
+    if (err == -EBADMSG) {
+        r->needs_sync = 1; /* the upload was deleted */
+        message_mismatch(r);
+        return -1;
+    }
     if (err < 0) {
         storage_failed(r);
         return -1;
@@ -765,6 +796,39 @@ static int write_bytes(struct relay_request *r)
     r->needs_sync = 1;
     r->wake_recipients = err == 1;
     return 0;
+}
+
+/* A PATCH (or a creation with bytes) whose connection ended before its
+ * body did: the bytes that arrived are kept, as tus asks, so a cut costs
+ * nothing twice. Bytes under an Upload-Checksum cannot be checked without
+ * the rest and are dropped; the whole message's sha256 still guards the
+ * rest. They are made durable here, before this thread answers anything
+ * else, so the next request on the upload sees an offset that survives a
+ * power cut. Returns 1 when something was kept. */
+int relay_route_abandoned(struct relay_request *r)
+{
+    if (r->responded || r->held_resp || r->has_checksum || r->body_len == 0 || !r->upload ||
+        r->body_too_large || r->body_over_budget)
+        return 0;
+    int err;
+    const struct jn_relay_config *cfg = &r->relay->cfg;
+    if (r->deferred_create)
+        err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len,
+                                        (int64_t)time(NULL), cfg->max_family_bytes,
+                                        cfg->max_mailbox);
+    else if (is(r, "PATCH") || (r->route == ROUTE_UPLOADS && r->patch_offset == r->upload->offset))
+        err = st(r)->ops->upload_write(st(r), r->upload->upload_id, r->patch_offset, r->body,
+                                       r->body_len, (int64_t)time(NULL), r->upload);
+    else
+        return 0;
+    if (err < 0)
+        return 0;
+    if (r->relay->sync_st->ops->make_durable(r->relay->sync_st) < 0)
+        return 0;
+    if (err == (r->deferred_create ? 2 : 1))
+        for (unsigned i = 0; i < r->upload->n_recipients; i++)
+            relay_wake(r->relay, r->upload->recipients[i], WAIT_INBOX);
+    return 1;
 }
 
 static void finish_uploads(struct relay_request *r)
@@ -960,6 +1024,10 @@ static int add_receipt(void *ctx, const struct relay_receipt *rc)
     page_str(p, rc->state);
     PAGE_PUT(p, ",\"at\":");
     page_int(p, rc->at);
+    if (rc->proof[0]) {
+        PAGE_PUT(p, ",\"proof\":");
+        page_str(p, rc->proof);
+    }
     PAGE_PUT(p, "}");
     return p->failed ? -ENOMEM : 0;
 }
@@ -989,13 +1057,44 @@ static void finish_poll(struct relay_request *r)
         storage_failed(r);
         return;
     }
-    if (p.n == 0 && wait > 0 && !r->woken &&
-        relay_wait(r, inbox ? WAIT_INBOX : WAIT_RECEIPTS, wait) == 0) {
+    /* receipts_after on the inbox: one long poll also ends on a receipt
+     * for this device's own messages, so a watching client waits in one
+     * request for everything that can come to it. */
+    int64_t receipts_after = -1;
+    int receipts_pending = 0;
+    const char *qr = inbox ? query(r, "receipts_after") : NULL;
+    if (qr) {
+        uint64_t ra;
+        if (ju_parse_u64(qr, INT64_MAX, &ra) < 0) {
+            free(p.buf);
+            relay_error(r, 400, "malformed", "receipts_after must be a cursor");
+            return;
+        }
+        receipts_after = (int64_t)ra;
+        struct page probe = {.cursor = receipts_after};
+        err = st(r)->ops->receipts(st(r), r->dev.id, receipts_after, 1, add_receipt, &probe);
+        free(probe.buf);
+        if (err < 0) {
+            free(p.buf);
+            storage_failed(r);
+            return;
+        }
+        receipts_pending = probe.n > 0;
+    }
+    if (p.n == 0 && !receipts_pending && wait > 0 && !r->woken &&
+        relay_wait(r, inbox ? (qr ? WAIT_INBOX | WAIT_RECEIPTS : WAIT_INBOX) : WAIT_RECEIPTS,
+                   wait) == 0) {
         free(p.buf);
         return; /* answered when resumed */
     }
     PAGE_PUT(&p, "],\"cursor\":");
     page_int(&p, p.cursor);
+    if (qr) {
+        if (receipts_pending)
+            PAGE_PUT(&p, ",\"receipts_pending\":true");
+        else
+            PAGE_PUT(&p, ",\"receipts_pending\":false");
+    }
     PAGE_PUT(&p, "}");
     if (p.failed) {
         free(p.buf);
@@ -1121,6 +1220,21 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 400, "malformed", "the body must be {\"state\": \"delivered\"|\"played\"}");
         return;
     }
+    /* The recipient's signature (docs/encryption.md, "Receipts"), kept and
+     * passed on as it came: base64, at most RELAY_PROOF_MAX characters. */
+    char proof[RELAY_PROOF_MAX + 1] = "";
+    {
+        json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+        const char *p = json_string_value(json_object_get(j, "proof"));
+        int ok = !p || relay_is_base64(p, RELAY_PROOF_MAX);
+        if (ok && p)
+            snprintf(proof, sizeof proof, "%s", p);
+        json_decref(j);
+        if (!ok) {
+            relay_error(r, 400, "malformed", "proof must be base64, at most 128 characters");
+            return;
+        }
+    }
     struct relay_upload *m = malloc(sizeof *m);
     if (!m) {
         relay_error(r, 500, "internal", "out of memory");
@@ -1131,7 +1245,8 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 403, "forbidden", "only a recipient sends receipts");
     if (err <= 0)
         goto out;
-    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, (int64_t)time(NULL));
+    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, proof[0] ? proof : NULL,
+                                  (int64_t)time(NULL));
     if (err < 0) {
         storage_failed(r);
         goto out;
@@ -1178,7 +1293,30 @@ void relay_route_finish(struct relay_request *r)
     case ROUTE_RECEIPT_POST:
         finish_receipt(r);
         break;
+    case ROUTE_PAIRINGS:
+    case ROUTE_PAIRING:
+    case ROUTE_PAIRING_CLAIM:
+    case ROUTE_PAIRING_ANSWER:
+    case ROUTE_PAIRING_RESULT:
+    case ROUTE_ROSTER:
+        relay_e2e_finish(r);
+        break;
     default:
         relay_error(r, 404, "not_found", "no such route");
     }
+}
+
+int relay_authenticate(struct relay_request *r)
+{
+    return authenticate(r);
+}
+
+uint64_t relay_peer_key(struct relay_request *r)
+{
+    return r->client_key;
+}
+
+void relay_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    sha256(data, len, out);
 }

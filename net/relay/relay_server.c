@@ -288,7 +288,7 @@ static void unlink_waiter(struct jn_relay *relay, struct relay_request *r)
     relay->n_waiters--;
 }
 
-int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds)
+int relay_wait(struct relay_request *r, unsigned kind, unsigned seconds)
 {
     struct jn_relay *relay = r->relay;
     pthread_mutex_lock(&relay->lock);
@@ -317,7 +317,7 @@ void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_k
     pthread_mutex_lock(&relay->lock);
     for (struct relay_request *w = relay->waiters, *next; w; w = next) {
         next = w->wnext;
-        if (w->wait_kind == kind && strcmp(w->dev.id, device_id) == 0) {
+        if ((w->wait_kind & kind) && strcmp(w->dev.id, device_id) == 0) {
             unlink_waiter(relay, w);
             MHD_resume_connection(w->conn);
         }
@@ -560,7 +560,8 @@ static const char *route_of(const char *url, enum relay_route *route, char *arg,
         {"/v1/families", ROUTE_FAMILIES}, {"/v1/invites", ROUTE_INVITES},
         {"/v1/join", ROUTE_JOIN},         {"/v1/family", ROUTE_FAMILY},
         {"/v1/uploads", ROUTE_UPLOADS},   {"/v1/inbox", ROUTE_INBOX},
-        {"/v1/receipts", ROUTE_RECEIPTS},
+        {"/v1/receipts", ROUTE_RECEIPTS}, {"/v1/pairings", ROUTE_PAIRINGS},
+        {"/v1/roster", ROUTE_ROSTER},
     };
     *route = ROUTE_UNKNOWN;
     arg[0] = '\0';
@@ -578,6 +579,10 @@ static const char *route_of(const char *url, enum relay_route *route, char *arg,
         {"/v1/devices/", "", ROUTE_DEVICE},
         {"/v1/messages/", "/receipts", ROUTE_RECEIPT_POST},
         {"/v1/messages/", "", ROUTE_MESSAGE},
+        {"/v1/pairings/", "/claim", ROUTE_PAIRING_CLAIM},
+        {"/v1/pairings/", "/answer", ROUTE_PAIRING_ANSWER},
+        {"/v1/pairings/", "/result", ROUTE_PAIRING_RESULT},
+        {"/v1/pairings/", "", ROUTE_PAIRING},
     };
     for (size_t i = 0; i < sizeof with_id / sizeof with_id[0]; i++) {
         size_t pl = strlen(with_id[i].prefix), sl = strlen(with_id[i].suffix);
@@ -647,6 +652,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct jn_relay *relay = cls;
     struct relay_request *r = *con_cls;
     if (!r) {
+        /* The parents' page: static files from memory, no request state. */
+        if (relay_web_owns(relay->web, url))
+            return relay_web_answer(relay->web, conn, method, url);
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
@@ -756,13 +764,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
+    int kept = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && relay_route_abandoned(r);
     if (!relay->cfg.quiet) {
         /* Never the headers, never the query: tokens stay out of logs. */
         double ms = (double)((uint64_t)ju_mono_us() - r->t0_us) / 1000.0;
         fprintf(stderr, "jiashu-relay: %s %s %u %llu %llu %.1fms%s\n", r->method,
                 relay_route_name(r->route), r->responded ? r->status : 0,
                 (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
-                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed)");
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+                : kept ? " (connection closed; bytes kept)"
+                       : " (connection closed)");
     }
     relay->buffered -= r->reserved;
     relay->buffered_per_slot[r->client_slot] -= r->reserved;
@@ -888,6 +899,11 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     relay->cfg = *cfg;
     relay->cfg.host = NULL;
     relay->cfg.db_path = NULL;
+    relay->cfg.web_dir = NULL;
+    if (cfg->web_dir && relay_web_load(cfg->web_dir, &relay->web) < 0) {
+        err = JN_ERR_WEB;
+        goto error_relay;
+    }
     if ((err = ju_random_bytes(&relay->seed, sizeof relay->seed)) < 0) {
         goto error_relay;
     }
@@ -997,6 +1013,7 @@ error_limits:
     limiter_finish(&relay->join_global);
     limiter_finish(&relay->create_limit);
 error_relay:
+    relay_web_free(relay->web);
     free(relay);
     return err;
 }
@@ -1064,5 +1081,6 @@ void jn_relay_destroy(struct jn_relay *relay)
     limiter_finish(&relay->join_limit);
     limiter_finish(&relay->join_global);
     limiter_finish(&relay->create_limit);
+    relay_web_free(relay->web);
     free(relay);
 }
