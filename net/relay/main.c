@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -42,7 +43,11 @@ static const char *const usage =
        "  --max-family-bytes N    storage per family [256M]\n"
        "  --max-mailbox N         undelivered messages per device [1000]\n"
        "  --max-connections N     simultaneous connections [10000]\n"
-       "  --max-connections-per-ip N  [0 = no limit]\n"
+       "  --max-connections-per-ip N  [64; 0 = no limit]\n"
+       "  --header-timeout S      a request's headers must arrive within [10s]\n"
+       "  --min-body-rate N       bytes/s a body averages after 10 s [256; 0 = none]\n"
+       "  --max-buffered-per-ip N request body bytes in memory per address [8M]\n"
+       "  --trusted-proxy A,B     proxies whose Forwarded/X-Forwarded-For is believed\n"
        "  --max-wait S            longest long poll [60s]\n"
        "  --idle-timeout S        close silent connections [30s]\n"
        "  --upload-ttl S          partial uploads expire [1d]\n"
@@ -54,6 +59,8 @@ static const char *const usage =
        "  --token-burst N         [100]\n"
        "  --join-rate R           join/create attempts/s per address [0.1]\n"
        "  --join-burst N          [5]\n"
+       "  --join-rate-global R    well-formed join attempts/s, all addresses [1]\n"
+       "  --invite-digits N       length of invite codes, 6..18 [10]\n"
        "  --quiet                 no per-request log lines\n"
        "  --help, --version\n");
 
@@ -290,6 +297,14 @@ static int serve(struct settings *set)
                        "choose another path",
                     folder, folder);
 
+    /* A service starts with a soft limit of 1024 open files and a far
+     * higher hard one: every connection is a file, so take what is allowed. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
     /* Signals are taken by sigwait here, never delivered to the server's threads. */
     sigset_t signals;
     sigemptyset(&signals);
@@ -331,7 +346,13 @@ enum {
     O_TOKEN_BURST,
     O_JOIN_RATE,
     O_JOIN_BURST,
-    O_QUIET,
+    O_JOIN_RATE_GLOBAL,
+    O_INVITE_DIGITS,
+    O_HEADER_TIMEOUT,
+    O_MIN_BODY_RATE,
+    O_BUFFERED_IP,
+    O_QUIET, /* options before this one take a number */
+    O_PROXY,
     O_CONFIG,
 };
 
@@ -357,6 +378,12 @@ static const struct option opts[] = {
     {"token-burst", required_argument, NULL, O_TOKEN_BURST},
     {"join-rate", required_argument, NULL, O_JOIN_RATE},
     {"join-burst", required_argument, NULL, O_JOIN_BURST},
+    {"join-rate-global", required_argument, NULL, O_JOIN_RATE_GLOBAL},
+    {"invite-digits", required_argument, NULL, O_INVITE_DIGITS},
+    {"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
+    {"min-body-rate", required_argument, NULL, O_MIN_BODY_RATE},
+    {"max-buffered-per-ip", required_argument, NULL, O_BUFFERED_IP},
+    {"trusted-proxy", required_argument, NULL, O_PROXY},
     {"quiet", no_argument, NULL, O_QUIET},
     {NULL, 0, NULL, 0},
 };
@@ -366,6 +393,8 @@ static enum unit unit_of(int option)
     switch (option) {
     case O_MSG:
     case O_FAM:
+    case O_BUFFERED_IP:
+    case O_MIN_BODY_RATE:
         return UNIT_BYTES;
     case O_WAIT:
     case O_IDLE:
@@ -374,6 +403,7 @@ static enum unit unit_of(int option)
     case O_RETENTION:
     case O_MAX_AGE:
     case O_CLEANUP:
+    case O_HEADER_TIMEOUT:
         return UNIT_SECONDS;
     default:
         return UNIT_PLAIN;
@@ -459,6 +489,24 @@ static int apply_options(int argc, char **argv, const char *where, struct settin
             break;
         case O_JOIN_BURST:
             cfg->join_burst = (unsigned)v;
+            break;
+        case O_JOIN_RATE_GLOBAL:
+            cfg->join_rate_global = v;
+            break;
+        case O_INVITE_DIGITS:
+            cfg->invite_digits = (unsigned)v;
+            break;
+        case O_HEADER_TIMEOUT:
+            cfg->header_timeout_s = (unsigned)v;
+            break;
+        case O_MIN_BODY_RATE:
+            cfg->min_body_rate = (unsigned)v;
+            break;
+        case O_BUFFERED_IP:
+            cfg->max_buffered_per_ip = (uint64_t)v;
+            break;
+        case O_PROXY:
+            cfg->trusted_proxies = optarg;
             break;
         case O_QUIET:
             cfg->quiet = 1;
