@@ -28,11 +28,11 @@ log=$dir.log
 # the sysroot is only built against, and the board gets its updates from
 # its own apt.
 if ! nice mmdebstrap --variant=extract --arch="$arch" --include="$include" \
-    --skip=download/empty --format=directory bookworm "$dir" "$main" "$updates" "$security" >"$log" 2>&1; then
+    --skip=cleanup/apt/cache --format=directory bookworm "$dir" "$main" "$updates" "$security" >"$log" 2>&1; then
   echo "sysroot: $arch with security updates failed (index lag?); without them" >&2
   rm -rf "$dir"
   nice mmdebstrap --variant=extract --arch="$arch" --include="$include" \
-    --skip=download/empty --format=directory bookworm "$dir" "$main" "$updates" >"$log" 2>&1 ||
+    --skip=cleanup/apt/cache --format=directory bookworm "$dir" "$main" "$updates" >"$log" 2>&1 ||
     { tail -20 "$log" >&2; echo "sysroot: mmdebstrap failed; log in $log" >&2; exit 1; }
 fi
 echo "$key" >"$dir/.jiashu-sysroot"
