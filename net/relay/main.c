@@ -25,11 +25,18 @@
 /* Marks a string for translation; translated when printed. */
 #define N_(s) (s)
 
-static const char *const usage =
+/* The usage, one translatable line per option, so that adding an option
+ * leaves every other line's translation in place. */
+static const char *const usage_head =
     N_("usage: jiashu-relay --listen HOST:PORT --db PATH [options]\n"
        "       jiashu-relay --config FILE [options]\n"
+       "       jiashu-relay --db DATABASE --migrate | --check\n"
        "\n"
        "Runs a jiashu relay in the foreground (protocol: net/PROTOCOL.md).\n"
+       "DATABASE is a SQLite file, or postgresql://... for a PostgreSQL database\n"
+       "that several relay processes share (docs/relay-postgresql.md).\n"
+       "--migrate brings the database's schema to this version and exits;\n"
+       "--check exits 0 when the database answers and has this version's schema.\n"
        "PORT 0 picks a free port; the chosen one is printed on stderr.\n"
        "HOST is an address or a name (localhost); IPv6 addresses go in\n"
        "brackets: [::1]:8080.\n"
@@ -38,31 +45,47 @@ static const char *const usage =
        "Sizes (N bytes) take K, M, G (2M = 2097152); durations (S seconds)\n"
        "take s, m, h, d, w (7d = 604800).\n"
        "\n"
-       "options (defaults in brackets):\n"
-       "  --max-message-bytes N   longest message accepted [2M]\n"
-       "  --max-family-bytes N    storage per family [256M]\n"
-       "  --max-mailbox N         undelivered messages per device [1000]\n"
-       "  --max-connections N     simultaneous connections [10000]\n"
-       "  --max-connections-per-ip N  [64; 0 = no limit]\n"
-       "  --header-timeout S      a request's headers must arrive within [10s]\n"
-       "  --min-body-rate N       bytes/s a body averages after 10 s [256; 0 = none]\n"
-       "  --max-buffered-per-ip N request body bytes in memory per address [8M]\n"
-       "  --trusted-proxy A,B     proxies whose Forwarded/X-Forwarded-For is believed\n"
-       "  --max-wait S            longest long poll [60s]\n"
-       "  --idle-timeout S        close silent connections [30s]\n"
-       "  --upload-ttl S          partial uploads expire [1d]\n"
-       "  --invite-ttl S          invites expire [1d]\n"
-       "  --retention S           kept after every recipient has it [7d]\n"
-       "  --max-age S             kept at most [30d]\n"
-       "  --cleanup-interval S    [60s]\n"
-       "  --token-rate R          requests/s per device [20]\n"
-       "  --token-burst N         [100]\n"
-       "  --join-rate R           join/create attempts/s per address [0.1]\n"
-       "  --join-burst N          [5]\n"
-       "  --join-rate-global R    well-formed join attempts/s, all addresses [1]\n"
-       "  --invite-digits N       length of invite codes, 6..18 [10]\n"
-       "  --quiet                 no per-request log lines\n"
-       "  --help, --version\n");
+       "options (defaults in brackets):\n");
+static const struct {
+    const char *option;
+    const char *help;
+} usage_options[] = {
+    {"--config FILE", N_("options from FILE, one a line [none]")},
+    {"--web DIR", N_("serve the parents' page from DIR, or 'none' [the one installed]")},
+    {"--max-message-bytes N", N_("longest message accepted [6327680]")},
+    {"--max-family-bytes N", N_("storage per family [256M]")},
+    {"--max-mailbox N", N_("undelivered messages per device [1000]")},
+    {"--max-connections N", N_("simultaneous connections [10000]")},
+    {"--max-connections-per-ip N", N_("connections per address [64; 0 = no limit]")},
+    {"--header-timeout S", N_("a request's headers must arrive within [10s]")},
+    {"--min-body-rate N", N_("bytes/s a body averages after 10 s [256; 0 = none]")},
+    {"--max-buffered-per-ip N", N_("request body bytes in memory per address [8M]")},
+    {"--trusted-proxy A,B", N_("proxies whose Forwarded/X-Forwarded-For is believed")},
+    {"--max-wait S", N_("longest long poll [60s]")},
+    {"--idle-timeout S", N_("close silent connections [30s]")},
+    {"--upload-ttl S", N_("partial uploads expire [1d]")},
+    {"--invite-ttl S", N_("invites expire [1d]")},
+    {"--retention S", N_("kept after every recipient has it [7d]")},
+    {"--max-age S", N_("kept at most [30d]")},
+    {"--cleanup-interval S", N_("how often expired things are removed [60s]")},
+    {"--token-rate R", N_("requests/s per device [20]")},
+    {"--token-burst N", N_("requests per device in a burst [100]")},
+    {"--join-rate R", N_("join/create attempts/s per address [0.1]")},
+    {"--join-burst N", N_("join/create attempts per address in a burst [5]")},
+    {"--join-rate-global R", N_("well-formed join attempts/s, all addresses [1]")},
+    {"--invite-digits N", N_("length of invite codes, 6..18 [10]")},
+    {"--quiet", N_("no per-request log lines")},
+    {"--help, --version", ""},
+};
+
+static void print_usage(void)
+{
+    fputs(gettext(usage_head), stdout);
+    for (size_t i = 0; i < sizeof usage_options / sizeof usage_options[0]; i++) {
+        const char *help = usage_options[i].help[0] ? gettext(usage_options[i].help) : "";
+        printf("  %-26s %s\n", usage_options[i].option, help);
+    }
+}
 
 static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int status, const char *fmt, ...)
@@ -74,6 +97,16 @@ static int fail(int status, const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return status;
+}
+
+/* What went wrong with the database, for an operator. */
+static const char *db_error(int err)
+{
+    if (err == -ENOTCONN)
+        return N_("the database cannot be reached");
+    if (err == -EPROTO)
+        return N_("the database's schema is not this relay's version (run --migrate)");
+    return ju_strerror(err);
 }
 
 /* What a number option counts: its unit suffixes follow from it. */
@@ -269,12 +302,33 @@ struct settings {
     struct jn_relay_config cfg;
     char *listen_arg;
     const char *db;
+    int migrate, check;
+    /* The page installed with the relay, unless --web names another folder
+     * (a build tree) or "none". */
+    const char *web;
 };
 
 static int serve(struct settings *set)
 {
     struct jn_relay_config *cfg = &set->cfg;
     const char *db = set->db;
+    if ((set->migrate || set->check) && !db)
+        return fail(2, "--migrate and --check need --db DATABASE (see --help)");
+    if (set->migrate) {
+        int version = 0;
+        int err = jn_relay_migrate(db, &version);
+        if (err < 0)
+            return fail(1, "cannot migrate the database: %s", gettext(db_error(err)));
+        fprintf(stderr, "jiashu-relay: the database has schema version %d\n", version);
+        return 0;
+    }
+    if (set->check) {
+        int err = jn_relay_check(db);
+        if (err < 0)
+            return fail(1, "database check failed: %s", gettext(db_error(err)));
+        fprintf(stderr, "jiashu-relay: the database answers and its schema is current\n");
+        return 0;
+    }
     if (!set->listen_arg || !db)
         return fail(2, "--listen HOST:PORT and --db PATH are required (see --help)");
     unsigned port;
@@ -288,11 +342,18 @@ static int serve(struct settings *set)
     cfg->host = numeric;
     cfg->port = (uint16_t)port;
     cfg->db_path = db;
-
-    char folder[4096];
     struct stat st;
+    if (!set->web) {
+        if (stat(JIASHU_WEBDIR "/files.txt", &st) == 0)
+            cfg->web_dir = JIASHU_WEBDIR;
+    } else if (strcmp(set->web, "none")) {
+        cfg->web_dir = set->web;
+    }
+
+    /* A SQLite file's folder must exist; a PostgreSQL URL has none. */
+    char folder[4096];
     db_folder(db, folder, sizeof folder);
-    if (stat(folder, &st) < 0 || !S_ISDIR(st.st_mode))
+    if (!strstr(db, "://") && (stat(folder, &st) < 0 || !S_ISDIR(st.st_mode)))
         return fail(1, "--db: the folder %s does not exist; create it (mkdir -m 0700 %s) or "
                        "choose another path",
                     folder, folder);
@@ -354,12 +415,15 @@ enum {
     O_QUIET, /* options before this one take a number */
     O_PROXY,
     O_CONFIG,
+    O_MIGRATE,
+    O_CHECK,
 };
 
 static const struct option opts[] = {
     {"listen", required_argument, NULL, 'l'},
     {"db", required_argument, NULL, 'd'},
     {"config", required_argument, NULL, O_CONFIG},
+    {"web", required_argument, NULL, 'w'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {"max-message-bytes", required_argument, NULL, O_MSG},
@@ -385,6 +449,8 @@ static const struct option opts[] = {
     {"max-buffered-per-ip", required_argument, NULL, O_BUFFERED_IP},
     {"trusted-proxy", required_argument, NULL, O_PROXY},
     {"quiet", no_argument, NULL, O_QUIET},
+    {"migrate", no_argument, NULL, O_MIGRATE},
+    {"check", no_argument, NULL, O_CHECK},
     {NULL, 0, NULL, 0},
 };
 
@@ -434,10 +500,13 @@ static int apply_options(int argc, char **argv, const char *where, struct settin
         case 'd':
             set->db = optarg;
             break;
+        case 'w':
+            set->web = optarg;
+            break;
         case O_CONFIG:
             break; /* read before every other option */
         case 'h':
-            fputs(gettext(usage), stdout);
+            print_usage();
             return 0;
         case 'V':
             printf("jiashu-relay %s\n", JIASHU_VERSION);
@@ -510,6 +579,12 @@ static int apply_options(int argc, char **argv, const char *where, struct settin
             break;
         case O_QUIET:
             cfg->quiet = 1;
+            break;
+        case O_MIGRATE:
+            set->migrate = 1;
+            break;
+        case O_CHECK:
+            set->check = 1;
             break;
         default:
             return fail(2, "%sunknown or incomplete option '%s' (see --help)", where,

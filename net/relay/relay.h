@@ -21,6 +21,7 @@ enum jn_relay_error {
     JN_ERR_LISTEN = JU_ERR_RELAY_BASE - 2,  /* the relay could not listen on the address it was given */
     JN_ERR_STORAGE = JU_ERR_RELAY_BASE - 3, /* the relay's database could not be opened or written */
     JN_ERR_CONFIG = JU_ERR_RELAY_BASE - 4,  /* a relay setting is out of its range */
+    JN_ERR_WEB = JU_ERR_RELAY_BASE - 5,     /* the parents' page folder cannot be served */
 };
 
 #include <stdint.h>
@@ -36,7 +37,7 @@ struct jn_relay_config {
     uint16_t port;       /* 0: any free port (see jn_relay_port) */
     const char *db_path; /* the SQLite database, created if missing; required */
 
-    uint64_t max_message_bytes;      /* Upload-Length ceiling (default 2 MiB) */
+    uint64_t max_message_bytes;      /* Upload-Length ceiling (default JU_MAX_UPLOAD_BYTES) */
     uint64_t max_family_bytes;       /* all messages and uploads of a family (default 256 MiB) */
     unsigned max_mailbox;            /* undelivered messages per device (default 1000) */
     unsigned max_devices;            /* devices per family (default 32) */
@@ -78,10 +79,26 @@ struct jn_relay_config {
     double create_rate_global;  /* family creations per second, all addresses (default 0.1) */
     unsigned create_burst_global; /* ... in a burst (default 20) */
 
+    /* The parents' page (app/web, built): served at "/" when set. NULL: the
+     * relay serves only the API. */
+    const char *web_dir;
+
     int quiet; /* 1: no per-request log lines */
 };
 
 struct jn_relay;
+
+/*
+ * The database (db_path) is a SQLite file, or a PostgreSQL database given as
+ * a postgresql:// URI, which several relay processes may share
+ * (docs/relay-postgresql.md). jn_relay_create() brings a PostgreSQL schema
+ * up to date itself; jn_relay_migrate() does only that (*version: the
+ * schema version reached). jn_relay_check() connects and checks that the
+ * schema is this program's: 0, -ENOTCONN (unreachable), -EPROTO (another
+ * version) or JN_ERR_STORAGE.
+ */
+JN_API int jn_relay_migrate(const char *db, int *version);
+JN_API int jn_relay_check(const char *db);
 
 /* Fills cfg with the defaults (db_path NULL). */
 JN_API void jn_relay_config_init(struct jn_relay_config *cfg);

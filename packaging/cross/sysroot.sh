@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 arch=$1
 dir=${2:-$top/build-cross/sysroot-$arch}
 packages="libc6-dev libstdc++-12-dev libogg-dev libopus-dev libopusfile-dev libspeexdsp-dev
-  libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev libsodium-dev
+  libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev libsodium-dev libpq-dev
   portaudio19-dev libasound2-dev libasound2-plugins libncurses-dev libsoundtouch-dev"
 key=$(echo "$arch $packages" | sha256sum | cut -c1-16)
 if ! [ -f "$dir/.jiashu-sysroot" ] || [ "$(cat "$dir/.jiashu-sysroot")" != "$key" ]; then

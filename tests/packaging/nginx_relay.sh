@@ -53,6 +53,9 @@ done
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/v1/inbox")
 [ "$STATUS" = 301 ] || fail "plain HTTP: status $STATUS, expected a redirect"
 
+req GET /healthz
+expect_status "the health check through nginx" 200
+
 new_family dad; DAD=$TOKEN
 join "$CODE" grandma; MA=$TOKEN MA_ID=$DEVICE
 head -c 100000 /dev/urandom >"$SCRATCH/audio"
