@@ -41,6 +41,7 @@ static const struct error_message messages[] = {
     {-3002, "cannot listen on that address (in use, or not an address of this machine)"}, /* JN_ERR_LISTEN */
     {-3003, "the relay database cannot be opened or written"}, /* JN_ERR_STORAGE */
     {-3004, "a relay setting is out of range"}, /* JN_ERR_CONFIG */
+    {-3005, "the folder of the parents' page is missing, incomplete or too large (build app/web, or leave --web out)"}, /* JN_ERR_WEB */
     {-3101, "the relay could not be reached or the connection broke; try again later"}, /* JN_ERR_NETWORK */
     {-3102, "the relay's TLS certificate is not trusted; refusing to talk to it"}, /* JN_ERR_TLS */
     {-3103, "a request or an answer was larger than allowed"}, /* JN_ERR_TOO_LARGE */

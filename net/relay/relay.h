@@ -21,6 +21,7 @@ enum jn_relay_error {
     JN_ERR_LISTEN = JU_ERR_RELAY_BASE - 2,  /* the relay could not listen on the address it was given */
     JN_ERR_STORAGE = JU_ERR_RELAY_BASE - 3, /* the relay's database could not be opened or written */
     JN_ERR_CONFIG = JU_ERR_RELAY_BASE - 4,  /* a relay setting is out of its range */
+    JN_ERR_WEB = JU_ERR_RELAY_BASE - 5,     /* the parents' page folder cannot be served */
 };
 
 #include <stdint.h>
@@ -77,6 +78,10 @@ struct jn_relay_config {
     unsigned join_burst_global; /* ... in a burst (default 30) */
     double create_rate_global;  /* family creations per second, all addresses (default 0.1) */
     unsigned create_burst_global; /* ... in a burst (default 20) */
+
+    /* The parents' page (app/web, built): served at "/" when set. NULL: the
+     * relay serves only the API. */
+    const char *web_dir;
 
     int quiet; /* 1: no per-request log lines */
 };

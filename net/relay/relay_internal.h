@@ -11,6 +11,7 @@
 
 #include "relay.h"
 #include "relay_storage.h"
+#include "relay_web.h"
 
 enum relay_route {
     ROUTE_UNKNOWN,
@@ -74,6 +75,7 @@ struct relay_addr {
 
 struct jn_relay {
     struct jn_relay_config cfg;
+    struct relay_web *web;            /* the parents' page, or NULL */
     struct relay_storage *st;         /* used by the MHD thread only */
     struct relay_storage *cleanup_st; /* used by the timer thread only */
     struct relay_storage *sync_st;    /* used by the sync thread only */

@@ -652,6 +652,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct jn_relay *relay = cls;
     struct relay_request *r = *con_cls;
     if (!r) {
+        /* The parents' page: static files from memory, no request state. */
+        if (relay_web_owns(relay->web, url))
+            return relay_web_answer(relay->web, conn, method, url);
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
@@ -896,6 +899,11 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     relay->cfg = *cfg;
     relay->cfg.host = NULL;
     relay->cfg.db_path = NULL;
+    relay->cfg.web_dir = NULL;
+    if (cfg->web_dir && relay_web_load(cfg->web_dir, &relay->web) < 0) {
+        err = JN_ERR_WEB;
+        goto error_relay;
+    }
     if ((err = ju_random_bytes(&relay->seed, sizeof relay->seed)) < 0) {
         goto error_relay;
     }
@@ -1005,6 +1013,7 @@ error_limits:
     limiter_finish(&relay->join_global);
     limiter_finish(&relay->create_limit);
 error_relay:
+    relay_web_free(relay->web);
     free(relay);
     return err;
 }
@@ -1072,5 +1081,6 @@ void jn_relay_destroy(struct jn_relay *relay)
     limiter_finish(&relay->join_limit);
     limiter_finish(&relay->join_global);
     limiter_finish(&relay->create_limit);
+    relay_web_free(relay->web);
     free(relay);
 }

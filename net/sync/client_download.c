@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/evp.h>
+#include <sodium.h>
 
 #include "sync.h"
 
@@ -88,8 +88,7 @@ static bool etag_is_sha256(const char *etag, char out[65])
 static int verify(struct jn_download *d, const char *expected)
 {
     const unsigned char *bytes;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
+    unsigned char digest[crypto_hash_sha256_BYTES];
     char hex[65];
     size_t len;
     int err;
@@ -99,9 +98,8 @@ static int verify(struct jn_download *d, const char *expected)
         return err;
     if (len != d->total)
         return JN_ERR_CHECKSUM;
-    if (!EVP_Digest(bytes, len, digest, &n, EVP_sha256(), NULL) || n != 32)
-        return -ENOMEM;
-    ju_hex_encode(digest, 32, hex);
+    crypto_hash_sha256(digest, bytes, len);
+    ju_hex_encode(digest, sizeof(digest), hex);
     return strcmp(hex, expected) == 0 ? 0 : JN_ERR_CHECKSUM;
 }
 

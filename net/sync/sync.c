@@ -16,7 +16,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <sodium.h>
 
 #include "client_internal.h"
 
@@ -192,7 +192,8 @@ static int append_meta(char *buf, size_t size, const char *key, const char *valu
     if (need > size)
         return JN_ERR_TOO_LARGE;
     n += (size_t)snprintf(buf + n, size - n, "%s%s ", n ? "," : "", key);
-    EVP_EncodeBlock((unsigned char *)buf + n, (const unsigned char *)value, (int)vlen);
+    sodium_bin2base64(buf + n, size - n, (const unsigned char *)value, vlen,
+                      sodium_base64_VARIANT_ORIGINAL);
     return 0;
 }
 
@@ -246,8 +247,7 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     struct jn_tus_upload up = {.create_path = "/v1/uploads"};
     struct recipients r;
     char meta[1536] = "", duration[32], sha_hex[65];
-    unsigned char *data = NULL, sha[EVP_MAX_MD_SIZE];
-    unsigned sha_len = 0;
+    unsigned char *data = NULL, sha[crypto_hash_sha256_BYTES];
     int err;
 
     err = resolve_recipients(sync, m->peer, &r);
@@ -257,12 +257,8 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     if (err)
         return err;
     /* The relay checks the whole note against this before it delivers it. */
-    if (!EVP_Digest(data, (size_t)m->length, sha, &sha_len, EVP_sha256(), NULL)) {
-        err = -ENOMEM;
-        goto out;
-    }
-    for (unsigned i = 0; i < sha_len && i < 32; i++)
-        snprintf(sha_hex + 2 * i, 3, "%02x", sha[i]);
+    crypto_hash_sha256(sha, data, (size_t)m->length);
+    ju_hex_encode(sha, sizeof(sha), sha_hex);
     snprintf(duration, sizeof(duration), "%" PRIu64, m->duration_ms);
     if ((err = append_meta(meta, sizeof(meta), "message_id", m->id)) ||
         (err = append_meta(meta, sizeof(meta), "recipients", r.list)) ||

@@ -177,7 +177,7 @@ struct jn_tus_upload {
     jn_progress_fn progress; /* whole-file progress, bytes of len */
     void *user;
     size_t chunk_size;     /* 0: the rest of the file in one PATCH */
-    /* Send Upload-Checksum (sha1) with every PATCH. Off by default: the
+    /* Send Upload-Checksum (sha256) with every PATCH. Off by default: the
      * server must then drop a cut request's bytes, which costs them twice;
      * put the whole message's SHA-256 in the metadata instead. */
     bool per_request_checksum;

@@ -5,7 +5,7 @@
  * nothing to a cut: the client asks (HEAD) where it stands and sends only
  * what follows. Integrity is the whole message's, declared by the caller
  * in the metadata and checked by the server at completion; a per-request
- * Upload-Checksum (sha1) is optional, because a server must drop the
+ * Upload-Checksum (sha256) is optional, because a server must drop the
  * bytes of a cut request it cannot check.
  */
 #include <errno.h>
@@ -14,20 +14,20 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
+#include <sodium.h>
 
 #include "sync.h"
 
 
-static int sha1_base64(const unsigned char *data, size_t len, char out[32])
+/* Upload-Checksum uses SHA-256, which the relay offers next to SHA-1
+ * (PROTOCOL.md): the client's one crypto library, libsodium, has no SHA-1,
+ * and needs none. */
+static void sha256_base64(const unsigned char *data, size_t len, char out[48])
 {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
+    unsigned char digest[crypto_hash_sha256_BYTES];
 
-    if (!EVP_Digest(data, len, digest, &n, EVP_sha1(), NULL) || n != 20)
-        return -ENOMEM;
-    EVP_EncodeBlock((unsigned char *)out, digest, (int)n);
-    return 0;
+    crypto_hash_sha256(digest, data, len);
+    sodium_bin2base64(out, 48, digest, sizeof(digest), sodium_base64_VARIANT_ORIGINAL);
 }
 
 struct patch_progress {
@@ -134,7 +134,7 @@ static int patch_chunk(jn_http *http, struct jn_tus_upload *up, uint64_t offset,
 {
     struct jn_http_response resp;
     struct patch_progress pp = {.up = up, .offset = offset};
-    char off[48], sum[64], b64[32];
+    char off[48], sum[80], b64[48];
     const char *headers[] = {"Tus-Resumable: 1.0.0", off, up->per_request_checksum ? sum : NULL,
                              NULL};
     struct jn_http_request req = {
@@ -150,10 +150,8 @@ static int patch_chunk(jn_http *http, struct jn_tus_upload *up, uint64_t offset,
     int err;
 
     if (up->per_request_checksum) {
-        err = sha1_base64(up->data + offset, n, b64);
-        if (err)
-            return err;
-        snprintf(sum, sizeof(sum), "Upload-Checksum: sha1 %s", b64);
+        sha256_base64(up->data + offset, n, b64);
+        snprintf(sum, sizeof(sum), "Upload-Checksum: sha256 %s", b64);
     }
     snprintf(off, sizeof(off), "Upload-Offset: %" PRIu64, offset);
     err = jn_http_request(http, &req, &resp);
