@@ -51,11 +51,11 @@ total=$("$JIASHU" "${PARENT[@]}" outbox --json | jq '[.[].bytes] | add')
 echo "$count notes of $secs s, $size bytes at least, $total in all"
 [ "$size" -gt $((2 * 16384)) ] || fail "a note of $size bytes is not several 16 KiB chunks"
 
-# A cut every half note in each direction: whatever the lost packets and
+# A cut every half note up, every third down: whatever the lost packets and
 # the headers add, every transfer (a note's bytes) spans at least one cut.
 # Up: the relay keeps what arrived of a cut request and the client resumes
 # after it; down: Range resumes where the cut fell.
-start_cutter "$RELAY_PORT" $(( size / 2 )) $(( size / 2 ))
+start_cutter "$RELAY_PORT" $(( size / 2 )) $(( size / 3 ))
 
 # The child waits in --watch while the parent sends: both directions busy.
 ip netns exec "$NS_C" env JIASHU_HTTP_TRACE=1 "$JIASHU" "${CHILD[@]}" sync --watch --json >"$SCRATCH/watch" 2>"$SCRATCH/child.trace" &
@@ -92,26 +92,34 @@ echo "2G: $count messages in ${all_s}s (parent's sync ${up_s}s); cuts: $cuts_up 
 # the creation that carries its first chunk) that got no final answer.
 # Requests on one handle follow each other, so an answer belongs to the
 # request before it; a cut creation belongs to the upload its repetition
-# names. That none restarted from zero, the bound on re-sent bytes below
-# says: a restart re-sends at least a chunk and a half per cut.
+# names. None restarted from zero: the offsets an upload's PATCHes start
+# from never go back.
 awk '/^> / { if (pend == "POST") cutpost = 1; else if (pend != "" && pend != "-") cut[pend] = 1
              pend = "-"
-             if ($2 == "PATCH") { pend = $3; sub(/.*\//, "", pend); ids[pend] = 1 }
+             inpatch = ""
+             if ($2 == "PATCH") { pend = $3; sub(/.*\//, "", pend); ids[pend] = 1; inpatch = pend }
              else if ($2 == "POST" && $3 == "/v1/uploads") pend = "POST"
              next }
+     /^Upload-Offset: / { if (inpatch != "") { off = $2 + 0
+                            if (off < last[inpatch]) back++
+                            last[inpatch] = off } }
+     /^[<*]/ { inpatch = "" }
      /^< HTTP\/1.1 [2-9]/ { waspost = (pend == "POST"); pend = ""; next }
      /^< Location: / { l = $3; sub(/\r$/, "", l); sub(/.*\//, "", l); ids[l] = 1
                        if (waspost && cutpost) { cut[l] = 1; cutpost = 0 } }
      END { if (pend != "" && pend != "-" && pend != "POST") cut[pend] = 1
            for (i in ids) { n++; if (cut[i]) c++ }
-           printf "%d %d\n", n, c }' "$SCRATCH/parent.trace" >"$SCRATCH/up.count"
-read -r uploads cut_up <"$SCRATCH/up.count"
+           printf "%d %d %d\n", n, c, back + 0 }' "$SCRATCH/parent.trace" >"$SCRATCH/up.count"
+read -r uploads cut_up backwards <"$SCRATCH/up.count"
+[ "$backwards" = 0 ] || fail "$backwards PATCHes went back to an earlier offset of their upload"
 [ "$uploads" = "$count" ] || fail "the parent's trace shows $uploads uploads, not $count"
 [ "$cut_up" = "$count" ] || fail "only $cut_up of $count uploads were cut"
 # Every download: a GET of the message resumed with a Range from past 0.
 for id in $(cat "$SCRATCH/ids"); do
-  grep -a -A6 "^> GET /v1/messages/$id " "$SCRATCH/child.trace" | grep -Eq '^Range: bytes=[1-9][0-9]*-' ||
-    fail "the download of $id was not cut and resumed with a Range"
+  awk -v get="> GET /v1/messages/$id " 'index($0, get) == 1 { on = 1; next }
+       on && /^\r?$/ { on = 0 } on && /^[<>*]/ { on = 0 }
+       on && /^Range: bytes=[1-9][0-9]*-/ { found = 1 } END { exit !found }' "$SCRATCH/child.trace" ||
+    fail "the download of $id was not cut and resumed with a Range: $(grep -a -c "^> GET /v1/messages/$id " "$SCRATCH/child.trace") GETs"
 done
 largest=$(echo "$done_line" | jq .largest_chunk)
 # Every connection after the first replaced one that was lost: the cutter's
@@ -130,7 +138,7 @@ id=$("$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/dead.wav")
 ip netns exec "$NS_C" "$JIASHU" "${PARENT[@]}" sync >/dev/null 2>"$SCRATCH/dead.err" &
 syncer=$!
 SYNC_PIDS="$SYNC_PIDS $syncer"
-sleep 1.5
+sleep 1.5 # the link dies in the middle of the upload (6 s of audio take 5 s at 20 kbit/s)
 ip netns exec "$NS_R" iptables -I INPUT 1 -j DROP
 start=$(date +%s)
 rc=0; wait "$syncer" || rc=$?
