@@ -28,6 +28,7 @@ struct jn_sync {
     char device_id[JS_PEER_MAX + 1];
     struct jn_sync_stats stats;
     bool members_fresh;
+    unsigned deadline_s;
 };
 
 struct message_list {
@@ -75,6 +76,7 @@ int jn_sync_create(const struct jn_sync_config *config, jn_sync **out)
     sync->store = config->store;
     sync->on_event = config->on_event;
     sync->user = config->user;
+    sync->deadline_s = config->deadline_s;
     if (js_setting_get(sync->store, JS_SETTING_RELAY_URL, url, sizeof(url)) < 0 ||
         js_setting_get(sync->store, JS_SETTING_DEVICE_TOKEN, token, sizeof(token)) < 0 ||
         js_setting_get(sync->store, JS_SETTING_DEVICE_ID, sync->device_id,
@@ -271,6 +273,12 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     up.on_offset = on_upload_offset;
     up.progress = on_upload_progress;
     up.user = &u;
+    /* A message already marked uploading may be on the relay, whole or in
+     * part (a sync killed after its bytes left): ask before sending any.
+     * A first attempt is marked first, so the next run knows. */
+    up.upload_may_exist = m->state == JS_UPLOADING;
+    if (!up.upload_may_exist && (err = js_outbox_set_offset(sync->store, m->id, 0)) < 0)
+        goto out;
     emit(sync, JN_SYNC_UPLOAD_START, m->id, NULL, m->offset, m->length, 0);
     err = jn_tus_upload_run(sync->http, &up);
     sync->stats.bytes_resent += up.bytes_resent;
@@ -315,6 +323,11 @@ static int step_uploads(jn_sync *sync)
     int err;
 
     err = js_messages_list(sync->store, JS_OUTBOX, JS_READY | JS_UPLOADING, collect, &list);
+    /* Before sending, the relay's limit as it stands now, for `record` to
+     * refuse up front what it would not take; a relay that cannot say
+     * keeps the one learned before. */
+    if (err >= 0 && list.count > 0)
+        jn_learn_relay_limit(sync->http, sync->store);
     for (i = 0; err >= 0 && i < list.count; i++) {
         err = upload_one(sync, &list.items[i]);
         if (err && !stops_the_pass(err)) {
@@ -735,7 +748,11 @@ const char *jn_sync_last_error(const jn_sync *sync)
 
 int jn_sync_run(jn_sync *sync, struct jn_sync_stats *stats)
 {
-    return run_pass(sync, 0, stats);
+    if (sync->deadline_s)
+        jn_http_set_deadline(sync->http, ju_mono_ms() + (int64_t)sync->deadline_s * 1000);
+    int err = run_pass(sync, 0, stats);
+    jn_http_set_deadline(sync->http, 0);
+    return err;
 }
 
 /* An inotify descriptor on the store's wake file (store.h, JS_WAKE_FILE):

@@ -90,6 +90,12 @@ JN_API int jn_http_create(const struct jn_http_config *config, jn_http **out);
 JN_API void jn_http_destroy(jn_http *http);
 /* Replaces the bearer token (after joining a family). */
 JN_API int jn_http_set_token(jn_http *http, const char *token);
+/* From now on no request runs past this monotonic time (ju_mono_ms()); a
+ * request begun after it fails with JN_ERR_GAVE_UP at once. 0: none. */
+JN_API void jn_http_set_deadline(jn_http *http, int64_t mono_ms);
+/* Sleeps ms, or until the deadline if that comes first (the retry loops'
+ * backoff, so a late retry never outlives the sync). */
+JN_API void jn_http_sleep_ms(jn_http *http, unsigned ms);
 
 /* Receives response body bytes; return 0, or a negative code to abort. */
 typedef int (*jn_sink_fn)(void *user, const unsigned char *bytes, size_t len);
@@ -128,6 +134,7 @@ struct jn_http_response {
     int64_t range_start;    /* Content-Range start, -1 if absent */
     int64_t range_total;    /* Content-Range total, -1 if absent or "*" */
     int64_t content_length; /* -1 if absent */
+    int64_t tus_max_size;   /* tus Tus-Max-Size, -1 if absent */
     char location[512];     /* Location, "" if absent */
     char etag[80];          /* ETag without quotes, "" if absent */
     char tus_resumable[16];
@@ -181,6 +188,10 @@ struct jn_tus_upload {
      * server must then drop a cut request's bytes, which costs them twice;
      * put the whole message's SHA-256 in the metadata instead. */
     bool per_request_checksum;
+    /* An earlier run may have created the upload (and sent bytes that the
+     * relay took after that run died): the creation then carries no data
+     * and only asks where the upload stands. */
+    bool upload_may_exist;
     unsigned max_attempts; /* consecutive failed attempts before giving up; 0: 8 */
     /* Statistics, filled in. */
     uint64_t bytes_resent;  /* body bytes sent more than once */
@@ -201,6 +212,16 @@ struct jn_tus_upload {
  * remembered URL starts a new upload. Returns 0 when the relay holds every
  * byte, or the last error (JN_ERR_GAVE_UP wraps transient ones). */
 JN_API int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *upload);
+
+/* The largest upload the relay takes (its Tus-Max-Size, asked with OPTIONS
+ * on path, such as "/v1/uploads"): 0 with *bytes set, 0 with *bytes = 0
+ * when the relay states no limit, or an error after one attempt. */
+JN_API int jn_tus_max_size(jn_http *http, const char *path, uint64_t *bytes);
+
+/* Asks the relay its upload limit and keeps it in the store
+ * (JS_SETTING_RELAY_MAX_UPLOAD), where `record` finds it; 0 or an error,
+ * the setting then left as it was. */
+JN_API int jn_learn_relay_limit(jn_http *http, js_store *store);
 
 /* ---- verified resumable download ---------------------------------------- */
 
@@ -289,6 +310,10 @@ struct jn_sync_config {
     long connect_timeout_s;    /* 0: jn_http's default (30 s) */
     jn_sync_event_fn on_event; /* may be NULL */
     void *user;
+    /* jn_sync_run() gives up (JN_ERR_GAVE_UP) after this many seconds in
+     * all, however the relay behaves; 0: no deadline. jn_sync_watch() has
+     * none: it keeps backing off. */
+    unsigned deadline_s;
 };
 
 struct jn_sync_stats {
