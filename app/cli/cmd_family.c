@@ -260,7 +260,10 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
     joined =
         js_setting_get(store, JS_SETTING_DEVICE_TOKEN, token, sizeof(token)) != JS_ERR_NOT_FOUND;
     if (!strcmp(verb, "create") || !strcmp(verb, "join")) {
-        if (joined || jn_e2e_join_pending(store)) {
+        /* A phone of a family from before encryption pairs again with a
+         * code from the phone that upgraded it (docs/encryption.md). */
+        bool repair = !strcmp(verb, "join") && !plain && joined && !je_vault_encrypted(store);
+        if ((joined && !repair) || jn_e2e_join_pending(store)) {
             status = app_fail("family %s: this device is already in a family%s", verb,
                               joined ? "" : " (its pairing waits for the other phone; run sync)");
             goto out;
