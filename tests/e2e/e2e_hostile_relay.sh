@@ -48,6 +48,7 @@ J --home "$MAMA" sync >/dev/null || fail "sync"
 # (The operator moves the note to baba's family and his mailbox, so the
 # relay serves it to him as his family's.)
 relay_sql "UPDATE messages SET family_id = '$(J --home "$BABA" config family_id)', recipients = '$(device_id "$BABA")' WHERE message_id = '$ida';
+  DELETE FROM mailbox WHERE message = (SELECT id FROM messages WHERE message_id = '$ida');
   INSERT INTO mailbox(device_id, message) SELECT '$(device_id "$BABA")', id FROM messages WHERE message_id = '$ida'"
 J --home "$BABA" sync >"$SCRATCH/b.out" || fail "sync (baba)"
 grep -q "refused $ida: refused: the message belongs to another family" "$SCRATCH/b.out" || fail "the replayed note was not refused: $(cat "$SCRATCH/b.out")"
