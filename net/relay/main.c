@@ -118,6 +118,13 @@ static int split_listen(char *arg, const char **host, unsigned *port)
     return 0;
 }
 
+/* The relay's log: one line each on stderr, which an init system keeps. */
+static void log_line(void *user, const char *line)
+{
+    (void)user;
+    fprintf(stderr, "jiashu-relay: %s\n", line);
+}
+
 int main(int argc, char **argv)
 {
     enum {
@@ -178,6 +185,7 @@ int main(int argc, char **argv)
     };
     struct jn_relay_config cfg;
     jn_relay_config_init(&cfg);
+    cfg.log = log_line;
     char *listen_arg = NULL;
     const char *db = NULL;
     /* The page installed with the relay, unless --web names another folder

@@ -84,6 +84,10 @@ struct jn_relay_config {
     const char *web_dir;
 
     int quiet; /* 1: no per-request log lines */
+    /* Where the relay's log lines go, one call a line (no newline); NULL:
+     * nowhere. The library writes nothing itself; the program decides. */
+    void (*log)(void *user, const char *line);
+    void *log_user;
 };
 
 struct jn_relay;
