@@ -381,7 +381,8 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
 int cmd_sync(const struct app_context *ctx, int argc, char **argv)
 {
     struct progress p = {0};
-    struct jn_sync_config config = {.on_event = on_sync_event, .user = &p};
+    /* A one-shot sync ends, whatever the relay does; --watch keeps going. */
+    struct jn_sync_config config = {.on_event = on_sync_event, .user = &p, .deadline_s = 180};
     struct jn_sync_stats stats = {0};
     bool watch = false;
     unsigned wait_s = 0;
@@ -399,6 +400,12 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
             if (ju_parse_u64(argv[++i], 86400, &v) < 0)
                 return app_usage("sync: --wait wants whole seconds up to 86400, not '%s'", argv[i]);
             wait_s = (unsigned)v;
+        } else if (!strcmp(argv[i], "--deadline") && i + 1 < argc) {
+            uint64_t v;
+            if (ju_parse_u64(argv[++i], 86400, &v) < 0 || v == 0)
+                return app_usage("sync: --deadline wants whole seconds, 1 to 86400, not '%s'",
+                                 argv[i]);
+            config.deadline_s = (unsigned)v;
         }
         else
             return app_usage("sync: unexpected argument '%s'", argv[i]);
@@ -441,6 +448,12 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
         const char *detail = jn_sync_last_error(sync);
         status = detail[0] ? app_fail("sync: %s (%s)", app_strerror(err), detail)
                            : app_fail("sync: %s", app_strerror(err));
+    } else if (stats.failed) {
+        /* A pass that left messages behind is not a success: scripts and
+         * the station's log see a non-zero status and one line saying so. */
+        status = app_fail("sync: %u message%s could not move this time; they are retried on the "
+                          "next sync",
+                          stats.failed, stats.failed == 1 ? "" : "s");
     }
     jn_sync_destroy(sync);
     js_store_destroy(store);

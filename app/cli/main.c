@@ -37,7 +37,7 @@ static const char *const usage_text =
        "  family create | invite | join CODE\n"
        "  family [--json]           list the members\n"
        "  record [--to NAME] [--max-seconds N] [--input FILE.wav]\n"
-       "  sync [--watch] [--json]\n"
+       "  sync [--watch] [--json] [--deadline S]  one pass (at most S seconds, 180), or keep going\n"
        "  inbox [--json]\n"
        "  outbox [--json]\n"
        "  play (ID | --next) [--output FILE.wav]\n"

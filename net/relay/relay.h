@@ -92,6 +92,21 @@ struct jn_relay_config {
 
 struct jn_relay;
 
+/*
+ * The database (db_path) is a SQLite file, or a PostgreSQL database given as
+ * a postgresql:// URI, which several relay processes may share
+ * (docs/relay-postgresql.md). jn_relay_create() brings a PostgreSQL schema
+ * up to date itself; jn_relay_migrate() does only that (*version: the
+ * schema version reached). jn_relay_check() connects and checks that the
+ * schema is this program's: 0, -ENOTCONN (unreachable), -EPROTO (another
+ * version) or JN_ERR_STORAGE.
+ */
+JN_API int jn_relay_migrate(const char *db, int *version);
+/* Where the relay's log lines go for what runs without a config
+ * (jn_relay_migrate, jn_relay_check); jn_relay_create() takes cfg->log. */
+JN_API void jn_relay_set_log(void (*log)(void *user, const char *line), void *user);
+JN_API int jn_relay_check(const char *db);
+
 /* Fills cfg with the defaults (db_path NULL). */
 JN_API void jn_relay_config_init(struct jn_relay_config *cfg);
 

@@ -50,6 +50,10 @@ struct relay_limiter {
     unsigned n_slots;
     double rate;
     double burst;
+    /* With a storage that keeps buckets for every process (PostgreSQL), the
+     * buckets live there; the local ones serve while it cannot be reached. */
+    struct relay_storage *shared;
+    unsigned id;
 };
 
 struct relay_request;
@@ -79,6 +83,10 @@ struct jn_relay {
     struct relay_storage *st;         /* used by the MHD thread only */
     struct relay_storage *cleanup_st; /* used by the timer thread only */
     struct relay_storage *sync_st;    /* used by the sync thread only */
+    struct relay_storage *listen_st;  /* cross-process wake-ups (PostgreSQL only) */
+    pthread_t listener;
+    int listener_started;
+    int listen_stop[2]; /* a pipe: written to stop the listener */
     struct MHD_Daemon *mhd;
     uint16_t port;
     uint64_t seed;
@@ -187,6 +195,9 @@ uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
  * -ECANCELED when the relay is stopping (answer at once then). */
 int relay_wait(struct relay_request *r, unsigned kinds, unsigned seconds);
 void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_kind kind);
+/* Answers a storage failure: 503 with Retry-After when the database cannot
+ * be reached (it may come back), 500 otherwise. */
+void relay_storage_failed(struct relay_request *r, int err);
 
 /* Uploads: a request receiving bytes of a message is a receiver until its
  * body ended (whole or cut). A request asking where that message's upload

@@ -42,7 +42,7 @@ static int is(struct relay_request *r, const char *method)
 
 static void storage_failed(struct relay_request *r)
 {
-    relay_error(r, 500, "internal", "the relay could not read or write its storage");
+    relay_storage_failed(r, 0);
 }
 
 static void random_hex(char *out, size_t bytes)

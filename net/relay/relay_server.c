@@ -26,6 +26,12 @@
 static void (*log_fn)(void *user, const char *line);
 static void *log_user;
 
+void jn_relay_set_log(void (*log)(void *user, const char *line), void *user)
+{
+    log_fn = log;
+    log_user = user;
+}
+
 void relay_log(const char *fmt, ...)
 {
     char line[512];
@@ -113,6 +119,13 @@ static void limiter_finish(struct relay_limiter *l)
 
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after)
 {
+    if (l->shared) {
+        int err = l->shared->ops->limit_take(l->shared, l->id, key % l->n_slots, l->rate,
+                                             l->burst, retry_after);
+        if (err == 0 || err == -EAGAIN)
+            return err;
+        /* The database is away: this process's own buckets hold meanwhile. */
+    }
     struct relay_bucket *b = &l->slots[key % l->n_slots];
     uint64_t now = (uint64_t)ju_mono_ms();
     if (b->last_ms) {
@@ -201,6 +214,15 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
+void relay_storage_failed(struct relay_request *r, int err)
+{
+    struct relay_storage *st = r->relay->st;
+    if (err == -ENOTCONN || st->ops->ping(st, 0) == -ENOTCONN)
+        relay_error_retry(r, 503, "unavailable", "the relay's database cannot be reached now", 1);
+    else
+        relay_error(r, 500, "internal", "the relay could not read or write its storage");
+}
+
 void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response *resp)
 {
     if (r->responded || !resp) {
@@ -215,7 +237,7 @@ void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response
         r->held_resp = NULL;
         if (r->sync_err) {
             MHD_destroy_response(resp);
-            relay_error(r, 500, "internal", "the relay could not make the write durable");
+            relay_storage_failed(r, r->sync_err);
             return;
         }
     }
@@ -355,6 +377,38 @@ void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_k
         }
     }
     pthread_mutex_unlock(&relay->lock);
+}
+
+/* Every waiter looks again (after the listener lost notifications). */
+static void wake_all(struct jn_relay *relay)
+{
+    pthread_mutex_lock(&relay->lock);
+    while (relay->waiters) {
+        struct relay_request *w = relay->waiters;
+        unlink_waiter(relay, w);
+        MHD_resume_connection(w->conn);
+    }
+    pthread_mutex_unlock(&relay->lock);
+}
+
+static void on_event(void *ctx, int kind, const char *device_id)
+{
+    struct jn_relay *relay = ctx;
+    if (kind == RELAY_EVENT_ALL || !device_id)
+        wake_all(relay);
+    else
+        relay_wake(relay, device_id, (enum relay_wait_kind)kind);
+}
+
+/* Wakes this process's long polls for what other processes stored. */
+static void *listener_main(void *arg)
+{
+    struct jn_relay *relay = arg;
+    int err = relay->listen_st->ops->listen(relay->listen_st, relay->listen_stop[0], on_event,
+                                            relay);
+    if (err < 0)
+        relay_log("the listener stopped: %s", ju_strerror(err));
+    return NULL;
 }
 
 static void list_unlink(struct relay_request **head, struct relay_request *r)
@@ -720,6 +774,35 @@ static size_t next_capacity(struct relay_request *r, size_t need)
     return cap;
 }
 
+/* GET /healthz, for load balancers: 200 while this relay takes requests
+ * and reaches its database, 503 while it stops or cannot. Not a route of
+ * the protocol: no token, no rate limit, nothing about families. */
+static void health(struct relay_request *r)
+{
+    struct jn_relay *relay = r->relay;
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        relay_error(r, 405, "method_not_allowed", "the health check is GET");
+        return;
+    }
+    pthread_mutex_lock(&relay->lock);
+    int stopping = relay->stopping;
+    pthread_mutex_unlock(&relay->lock);
+    if (stopping) {
+        relay_error_retry(r, 503, "stopping", "this relay is stopping", 1);
+        return;
+    }
+    if (relay->st->ops->ping(relay->st, 1) < 0) {
+        relay_error_retry(r, 503, "unavailable", "the relay's database cannot be reached now", 1);
+        return;
+    }
+    static const char ok[] = "{\"status\":\"ok\"}";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof ok - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    r->bytes_out += sizeof ok - 1;
+    relay_respond(r, 200, resp);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -745,6 +828,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->client_key = client_key(relay, conn);
         r->client_slot = slot_of(r->client_key);
         snprintf(r->method, sizeof r->method, "%s", method);
+        if (strcmp(url, "/healthz") == 0) {
+            health(r);
+            return MHD_YES;
+        }
         /* Both framings at once is how requests are smuggled past a proxy
          * that reads the other one (RFC 9112 section 6.3): refused, and the
          * connection is closed after the answer since its framing is unknown. */
@@ -813,7 +900,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->held_resp = NULL;
         if (r->sync_err) {
             MHD_destroy_response(resp);
-            relay_error(r, 500, "internal", "the relay could not make the write durable");
+            relay_storage_failed(r, r->sync_err);
         } else {
             relay_respond(r, r->held_status, resp);
         }
@@ -927,6 +1014,52 @@ static int check_config(const struct jn_relay_config *c)
     return 0;
 }
 
+int relay_storage_is_pg(const char *db)
+{
+    return strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0;
+}
+
+/* The database argument picks the storage: a PostgreSQL URI, or a file. */
+static int open_storage(const char *db, int flags, struct relay_storage **out)
+{
+    if (relay_storage_is_pg(db))
+        return relay_storage_pg_open(db, flags, out);
+    return relay_storage_sqlite_open(db, out);
+}
+
+static void close_listener(struct jn_relay *relay)
+{
+    if (relay->listen_st)
+        relay->listen_st->ops->close(relay->listen_st);
+    relay->listen_st = NULL;
+    for (int i = 0; i < 2; i++)
+        if (relay->listen_stop[i] >= 0)
+            close(relay->listen_stop[i]);
+    relay->listen_stop[0] = relay->listen_stop[1] = -1;
+}
+
+int jn_relay_migrate(const char *db, int *version)
+{
+    struct relay_storage *st;
+    int err = open_storage(db, RELAY_OPEN_MIGRATE, &st);
+    if (err < 0)
+        return err == -ENOTCONN || err == -EPROTO ? err : JN_ERR_STORAGE;
+    *version = relay_storage_is_pg(db) ? relay_storage_pg_version() : 1;
+    st->ops->close(st);
+    return 0;
+}
+
+int jn_relay_check(const char *db)
+{
+    struct relay_storage *st;
+    int err = open_storage(db, 0, &st);
+    if (err < 0)
+        return err == -ENOTCONN || err == -EPROTO ? err : JN_ERR_STORAGE;
+    err = st->ops->ping(st, 1);
+    st->ops->close(st);
+    return err;
+}
+
 /* "a,b,c" into relay->proxies; JN_ERR_CONFIG for anything not a numeric
  * address. */
 static int parse_proxies(struct jn_relay *relay, const char *list)
@@ -978,8 +1111,8 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     if (!relay)
         return -ENOMEM;
     relay->cfg = *cfg;
-    log_fn = cfg->log;
-    log_user = cfg->log_user;
+    if (cfg->log)
+        jn_relay_set_log(cfg->log, cfg->log_user);
     relay->cfg.host = NULL;
     relay->cfg.db_path = NULL;
     relay->cfg.web_dir = NULL;
@@ -1008,17 +1141,37 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         limiter_init(&relay->create_limit, 16384, cfg->join_rate, cfg->join_burst) < 0)
         goto error_limits;
 
-    if (relay_storage_sqlite_open(cfg->db_path, &relay->st) < 0) {
+    relay->listen_stop[0] = relay->listen_stop[1] = -1;
+    if (open_storage(cfg->db_path, RELAY_OPEN_MIGRATE, &relay->st) < 0) {
         err = JN_ERR_STORAGE;
         goto error_limits;
     }
-    if (relay_storage_sqlite_open(cfg->db_path, &relay->cleanup_st) < 0) {
+    if (open_storage(cfg->db_path, 0, &relay->cleanup_st) < 0) {
         err = JN_ERR_STORAGE;
         goto error_st;
     }
-    if (relay_storage_sqlite_open(cfg->db_path, &relay->sync_st) < 0) {
+    if (open_storage(cfg->db_path, RELAY_OPEN_DURABLE, &relay->sync_st) < 0) {
         err = JN_ERR_STORAGE;
         goto error_cleanup_st;
+    }
+    if (relay->st->ops->listen &&
+        (open_storage(cfg->db_path, 0, &relay->listen_st) < 0 || pipe(relay->listen_stop) < 0)) {
+        err = JN_ERR_STORAGE;
+        goto error_listen_st;
+    }
+    /* Shared limits: the buckets and their hash key come from the database,
+     * so a device or an address is counted the same on every relay. */
+    if (relay->st->ops->limit_take && relay->st->ops->shared_seed) {
+        if (relay->st->ops->shared_seed(relay->st, &relay->seed) < 0) {
+            err = JN_ERR_STORAGE;
+            goto error_listen_st;
+        }
+        struct relay_limiter *ls[] = {&relay->token_limit, &relay->join_limit,
+                                      &relay->join_global, &relay->create_limit};
+        for (unsigned i = 0; i < sizeof ls / sizeof ls[0]; i++) {
+            ls[i]->shared = relay->st;
+            ls[i]->id = i + 1;
+        }
     }
 
     pthread_condattr_t ca;
@@ -1066,9 +1219,22 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         goto error_timer;
     }
     relay->syncer_started = 1;
+    if (relay->listen_st) {
+        if (pthread_create(&relay->listener, NULL, listener_main, relay) != 0) {
+            err = -EAGAIN;
+            goto error_syncer;
+        }
+        relay->listener_started = 1;
+    }
     *out = relay;
     return 0;
 
+error_syncer:
+    pthread_mutex_lock(&relay->lock);
+    relay->sync_stop = 1;
+    pthread_cond_signal(&relay->sync_cond);
+    pthread_mutex_unlock(&relay->lock);
+    pthread_join(relay->syncer, NULL);
 error_timer:
     pthread_mutex_lock(&relay->lock);
     relay->stopping = 1;
@@ -1082,6 +1248,8 @@ error_sync:
     pthread_mutex_destroy(&relay->conn_lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
+error_listen_st:
+    close_listener(relay);
     relay->sync_st->ops->close(relay->sync_st);
 error_cleanup_st:
     relay->cleanup_st->ops->close(relay->cleanup_st);
@@ -1134,6 +1302,12 @@ void jn_relay_stop(struct jn_relay *relay)
     if (relay->syncer_started)
         pthread_join(relay->syncer, NULL);
     relay->syncer_started = 0;
+    if (relay->listener_started) {
+        ssize_t w = write(relay->listen_stop[1], "x", 1);
+        (void)w;
+        pthread_join(relay->listener, NULL);
+    }
+    relay->listener_started = 0;
 
     /* Let the requests in flight (and the long polls just woken) answer. */
     for (int i = 0; i < 50; i++) {
@@ -1152,6 +1326,7 @@ void jn_relay_destroy(struct jn_relay *relay)
     if (!relay)
         return;
     jn_relay_stop(relay);
+    close_listener(relay);
     relay->sync_st->ops->close(relay->sync_st);
     relay->cleanup_st->ops->close(relay->cleanup_st);
     relay->st->ops->close(relay->st);

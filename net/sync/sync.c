@@ -28,6 +28,7 @@ struct jn_sync {
     char device_id[JS_PEER_MAX + 1];
     struct jn_sync_stats stats;
     bool members_fresh;
+    unsigned deadline_s;
 };
 
 struct message_list {
@@ -75,6 +76,7 @@ int jn_sync_create(const struct jn_sync_config *config, jn_sync **out)
     sync->store = config->store;
     sync->on_event = config->on_event;
     sync->user = config->user;
+    sync->deadline_s = config->deadline_s;
     if (js_setting_get(sync->store, JS_SETTING_RELAY_URL, url, sizeof(url)) < 0 ||
         js_setting_get(sync->store, JS_SETTING_DEVICE_TOKEN, token, sizeof(token)) < 0 ||
         js_setting_get(sync->store, JS_SETTING_DEVICE_ID, sync->device_id,
@@ -746,7 +748,11 @@ const char *jn_sync_last_error(const jn_sync *sync)
 
 int jn_sync_run(jn_sync *sync, struct jn_sync_stats *stats)
 {
-    return run_pass(sync, 0, stats);
+    if (sync->deadline_s)
+        jn_http_set_deadline(sync->http, ju_mono_ms() + (int64_t)sync->deadline_s * 1000);
+    int err = run_pass(sync, 0, stats);
+    jn_http_set_deadline(sync->http, 0);
+    return err;
 }
 
 /* An inotify descriptor on the store's wake file (store.h, JS_WAKE_FILE):

@@ -103,6 +103,12 @@ JN_API int jn_http_create(const struct jn_http_config *config, jn_http **out);
 JN_API void jn_http_destroy(jn_http *http);
 /* Replaces the bearer token (after joining a family). */
 JN_API int jn_http_set_token(jn_http *http, const char *token);
+/* From now on no request runs past this monotonic time (ju_mono_ms()); a
+ * request begun after it fails with JN_ERR_GAVE_UP at once. 0: none. */
+JN_API void jn_http_set_deadline(jn_http *http, int64_t mono_ms);
+/* Sleeps ms, or until the deadline if that comes first (the retry loops'
+ * backoff, so a late retry never outlives the sync). */
+JN_API void jn_http_sleep_ms(jn_http *http, unsigned ms);
 
 /* Receives response body bytes; return 0, or a negative code to abort. */
 typedef int (*jn_sink_fn)(void *user, const unsigned char *bytes, size_t len);
@@ -317,6 +323,10 @@ struct jn_sync_config {
     long connect_timeout_s;    /* 0: jn_http's default (30 s) */
     jn_sync_event_fn on_event; /* may be NULL */
     void *user;
+    /* jn_sync_run() gives up (JN_ERR_GAVE_UP) after this many seconds in
+     * all, however the relay behaves; 0: no deadline. jn_sync_watch() has
+     * none: it keeps backing off. */
+    unsigned deadline_s;
 };
 
 struct jn_sync_stats {
