@@ -20,6 +20,12 @@ id=$("$JIASHU" "${PARENT[@]}" record --to jiujiu --input "$SCRATCH/in.wav") ||
 [ "$("$JIASHU" --home "$SCRATCH/uncle" inbox --json | jq -r '.[0].id')" = "$id" ] ||
   fail "the new member did not get the note"
 
+# A message named by a short prefix of its id, as the progress lines print it.
+"$JIASHU" "${PARENT[@]}" export "${id:0:8}" "$SCRATCH/by-prefix.opus" || fail "export by an 8-character prefix"
+"$JIASHU" "${PARENT[@]}" export "$id" "$SCRATCH/by-id.opus" || fail "export by the whole id"
+cmp -s "$SCRATCH/by-prefix.opus" "$SCRATCH/by-id.opus" || fail "the prefix named another message"
+expect_error_matching "an id nobody has" "not|no " "$JIASHU" "${PARENT[@]}" export zzzz "$SCRATCH/x.opus"
+
 expect_error_matching "a note to oneself" "is you" "$JIASHU" "${PARENT[@]}" record --to mama --input "$SCRATCH/in.wav"
 [ "$("$JIASHU" "${PARENT[@]}" outbox --json | jq length)" = 1 ] || fail "the refused note was kept"
 
