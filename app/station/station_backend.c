@@ -381,14 +381,7 @@ static void update_conditions(st_backend *be)
 
 void st_backend_poll(st_backend *be, int64_t now)
 {
-    /* At home (one family) the sync is a watch that never ends: a played
-     * mark or a new recording wakes it through the store's wake file, a new
-     * message or receipt through its long poll, so nothing waits for the
-     * next turn. A station serves many families on two shared cores: they
-     * take turns with one-shot syncs, MAX_SYNCS at once. */
     static const char *const sync_args[] = {"sync", NULL};
-    static const char *const watch_args[] = {"sync", "--watch", NULL};
-    const char *const *args = be->config.station ? sync_args : watch_args;
     int running = 0;
 
     be->now = now;
@@ -431,7 +424,7 @@ void st_backend_poll(st_backend *be, int64_t now)
         if (snprintf(log, sizeof(log), "%s/station-sync.log", h->path) >= (int)sizeof(log))
             continue;
         fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        h->sync_pid = spawn(be, h->path, args, fd);
+        h->sync_pid = spawn(be, h->path, sync_args, fd);
         if (fd >= 0)
             close(fd);
         if (h->sync_pid < 0) {
