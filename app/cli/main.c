@@ -21,6 +21,7 @@ static const struct {
     {"family", cmd_family}, {"record", cmd_record},   {"sync", cmd_sync},
     {"inbox", cmd_inbox},   {"outbox", cmd_outbox},   {"play", cmd_play},
     {"export", cmd_export}, {"station", cmd_station}, {"config", cmd_config},
+    {"send", cmd_send},     {"discard", cmd_discard},
 };
 
 static const char *const usage_text =
@@ -33,7 +34,8 @@ static const char *const usage_text =
        "  setup --relay URL --name NAME\n"
        "  family create | invite | join CODE\n"
        "  family                    list the members\n"
-       "  record [--to NAME] [--max-seconds N] [--input FILE.wav]\n"
+       "  record [--to NAME] [--max-seconds N] [--input FILE.wav] [--draft]\n"
+       "  send ID | discard ID      send a draft, or throw it away\n"
        "  sync [--watch]\n"
        "  inbox [--json]\n"
        "  outbox [--json]\n"
