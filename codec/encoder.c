@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 
 #include "cleanup.h"
 #include "codec.h"
+#include "util/util.h"
 
 #define FRAME_MS   60
 #define FRAME      (CLEANUP_RATE * FRAME_MS / 1000) /* samples at 16 kHz */
@@ -224,7 +224,7 @@ static uint32_t new_serial(void)
 {
     uint32_t serial;
 
-    if (getrandom(&serial, sizeof(serial), GRND_NONBLOCK) == sizeof(serial))
+    if (ju_random_bytes(&serial, sizeof(serial)) == 0)
         return serial;
     return (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
 }

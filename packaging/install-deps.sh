@@ -7,10 +7,11 @@ top=$(dirname "$here")
 
 packages="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev gettext
   nettle-dev libogg-dev libopus-dev libopusfile-dev libspeexdsp-dev libsqlite3-dev sqlite3
-  libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev
+  libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev libsodium-dev
   portaudio19-dev libasound2-plugins alsa-utils libncursesw5-dev libsoundtouch-dev
   espeak-ng opus-tools ffmpeg sox libfiu-dev fiu-utils
-  jq bc xxd python3 openssl curl wrk nginx libnginx-mod-http-dav-ext tmux iproute2 nftables iptables strace"
+  jq bc xxd python3 openssl curl wrk nginx libnginx-mod-http-dav-ext tmux iproute2 nftables iptables strace
+  chromium fonts-wqy-microhei"
 
 missing=""
 for p in $packages; do
@@ -27,7 +28,11 @@ if [ -n "$missing" ]; then
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-# JavaScript peers the tests use (tus-js-client, @tus/server); never committed.
-if [ -f "$top/tests/peers/package.json" ] && [ ! -d "$top/tests/peers/node_modules" ]; then
-  (cd "$top/tests/peers" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# JavaScript from the npm registry, never committed: the peers the tests use
+# (tus-js-client, @tus/server, playwright-core, axe-core) and the parents'
+# page's cryptography libraries and bundler (app/web).
+for dir in tests/peers app/web; do
+  if [ -f "$top/$dir/package.json" ] && [ ! -d "$top/$dir/node_modules" ]; then
+    (cd "$top/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done

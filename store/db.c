@@ -55,52 +55,40 @@ static const char *const migrations[] = {
     "  UNIQUE (message_id, state));"
     "CREATE TABLE contacts (device_id TEXT PRIMARY KEY, name TEXT NOT NULL);"
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 1 -> 2: named binary values for the parts above the store (the
+     * end-to-end keys, the family's roster, sealed envelopes), kept in the
+     * same database so that they share its durability, its permissions and
+     * its backups, and never sit in a file of their own. */
+    "CREATE TABLE blobs ("
+    "  kind TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (kind, key)) WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JS_SCHEMA_VERSION,
                "one migration per schema version");
 
-int64_t js_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static const struct ju_sqlite_codes store_codes = {
+    .disk_full = JS_ERR_DISK_FULL,
+    .read_only = JS_ERR_READ_ONLY,
+    .not_a_database = JS_ERR_NOT_A_DATABASE,
+    .too_new = JS_ERR_TOO_NEW,
+    .busy = JS_ERR_BUSY,
+    .constraint = JS_ERR_INVALID,
+    .invalid = JS_ERR_INVALID,
+    .io = JS_ERR_IO,
+};
+
+static const struct ju_sqlite_schema store_schema = {
+    .application_id = APPLICATION_ID,
+    .steps = migrations,
+    .count = JS_SCHEMA_VERSION,
+};
 
 int js_sqlite_error(js_store *store, int rc)
 {
-    int sys = store && store->db ? sqlite3_system_errno(store->db) : 0;
-
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
-        return 0;
-    case SQLITE_FULL:
-        return JS_ERR_DISK_FULL;
-    case SQLITE_READONLY:
-        return JS_ERR_READ_ONLY;
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-        return JS_ERR_NOT_A_DATABASE;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return JS_ERR_BUSY;
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_CONSTRAINT:
-    case SQLITE_TOOBIG:
-    case SQLITE_RANGE:
-        return JS_ERR_INVALID;
-    case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
-        if (sys == ENOSPC || sys == EDQUOT)
-            return JS_ERR_DISK_FULL;
-        if (sys == EROFS || sys == EACCES || sys == EPERM)
-            return JS_ERR_READ_ONLY;
-        return JS_ERR_IO;
-    }
-    return JS_ERR_IO;
+    return ju_sqlite_error(store ? store->db : NULL, rc, &store_codes);
 }
 
 int js_prepare(js_store *store, const char *sql, sqlite3_stmt **stmt)
@@ -132,21 +120,6 @@ void js_rollback(js_store *store)
 {
     if (!sqlite3_get_autocommit(store->db))
         sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-static int pragma_int(js_store *store, const char *sql, int64_t *value)
-{
-    sqlite3_stmt *stmt;
-    int res = js_prepare(store, sql, &stmt);
-    if (res < 0)
-        return res;
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *value = sqlite3_column_int64(stmt, 0);
-    else
-        res = rc == SQLITE_DONE ? JS_ERR_NOT_A_DATABASE : js_sqlite_error(store, rc);
-    sqlite3_finalize(stmt);
-    return res;
 }
 
 /* mkdir -p with mode 0700 for what it creates. */
@@ -194,88 +167,6 @@ static int check_header(const char *path)
     return 0;
 }
 
-static int migrate(js_store *store)
-{
-    int64_t version, app_id, tables;
-    int res;
-
-    res = pragma_int(store, "PRAGMA user_version", &version);
-    if (res < 0)
-        return res;
-    res = pragma_int(store, "PRAGMA application_id", &app_id);
-    if (res < 0)
-        return res;
-    if (version > JS_SCHEMA_VERSION)
-        return app_id == APPLICATION_ID ? JS_ERR_TOO_NEW : JS_ERR_NOT_A_DATABASE;
-    if (version == JS_SCHEMA_VERSION && app_id == APPLICATION_ID)
-        return 0;
-
-    res = js_begin(store);
-    if (res < 0)
-        return res;
-    /* Read again under the write lock: another process may have migrated. */
-    res = pragma_int(store, "PRAGMA user_version", &version);
-    if (res < 0)
-        goto error_tx;
-    res = pragma_int(store, "PRAGMA application_id", &app_id);
-    if (res < 0)
-        goto error_tx;
-    res = pragma_int(store, "SELECT count(*) FROM sqlite_master", &tables);
-    if (res < 0)
-        goto error_tx;
-    if (version == 0 && app_id == 0 && tables == 0) {
-        char sql[64];
-        snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", APPLICATION_ID);
-        res = exec(store, sql);
-        if (res < 0)
-            goto error_tx;
-        app_id = APPLICATION_ID;
-    }
-    if (app_id != APPLICATION_ID) {
-        res = JS_ERR_NOT_A_DATABASE;
-        goto error_tx;
-    }
-    if (version > JS_SCHEMA_VERSION) {
-        res = JS_ERR_TOO_NEW;
-        goto error_tx;
-    }
-    for (int64_t v = version; v < JS_SCHEMA_VERSION; v++) {
-        res = exec(store, migrations[v]);
-        if (res < 0)
-            goto error_tx;
-    }
-    char sql[64];
-    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", JS_SCHEMA_VERSION);
-    res = exec(store, sql);
-    if (res < 0)
-        goto error_tx;
-    return js_commit(store);
-
-error_tx:
-    js_rollback(store);
-    return res;
-}
-
-/* Before anything writes (even switching to WAL): is this ours, and not
- * from the future? */
-static int check_identity(js_store *store)
-{
-    int64_t version, app_id, tables;
-    int res;
-
-    if ((res = pragma_int(store, "PRAGMA user_version", &version)) < 0 ||
-        (res = pragma_int(store, "PRAGMA application_id", &app_id)) < 0 ||
-        (res = pragma_int(store, "SELECT count(*) FROM sqlite_master", &tables)) < 0)
-        return res;
-    if (version == 0 && app_id == 0 && tables == 0)
-        return 0; /* new */
-    if (app_id != APPLICATION_ID)
-        return JS_ERR_NOT_A_DATABASE;
-    if (version > JS_SCHEMA_VERSION)
-        return JS_ERR_TOO_NEW;
-    return 0;
-}
-
 int js_store_open(const char *home, js_store **out)
 {
     char path[PATH_MAX];
@@ -316,7 +207,7 @@ int js_store_open(const char *home, js_store **out)
         goto error_db;
     }
 
-    res = check_identity(store);
+    res = ju_sqlite_check_schema(store->db, &store_schema, &store_codes);
     if (res < 0)
         goto error_db;
 
@@ -345,7 +236,7 @@ int js_store_open(const char *home, js_store **out)
     res = exec(store, "PRAGMA synchronous = FULL; PRAGMA cache_size = -1024");
     if (res < 0)
         goto error_db;
-    res = migrate(store);
+    res = ju_sqlite_migrate(store->db, &store_schema, &store_codes);
     if (res < 0)
         goto error_db;
     res = js_recover_recordings(store);
@@ -372,6 +263,24 @@ void js_store_destroy(js_store *store)
     free(store);
 }
 
+int js_store_wake_path(const js_store *store, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s/%s", store->home, JS_WAKE_FILE);
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+void js_wake_sync(js_store *store)
+{
+    char path[PATH_MAX];
+    if (js_store_wake_path(store, path, sizeof(path)) < 0)
+        return;
+    /* Opening for writing and closing is the event (IN_CLOSE_WRITE); no
+     * byte is written, so the file never grows and costs no disk write. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
 int js_store_recovered(const js_store *store)
 {
     return store->recovered;
@@ -379,7 +288,10 @@ int js_store_recovered(const js_store *store)
 
 int js_store_recover(js_store *store)
 {
-    return js_recover_recordings(store);
+    int n = js_recover_recordings(store);
+    if (n > 0)
+        js_wake_sync(store);
+    return n;
 }
 
 int js_store_check(js_store *store)
@@ -411,26 +323,13 @@ static bool key_valid(const char *key)
     return true;
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!s || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return false;
-    *out = v;
-    return true;
-}
-
 static int value_valid(const char *key, const char *value)
 {
     uint64_t n;
     if (strlen(value) > JS_SETTING_MAX)
         return 0;
     if (!strcmp(key, JS_SETTING_QUOTA))
-        return parse_u64(value, &n) && n >= JS_MIN_QUOTA && n <= (UINT64_C(1) << 48);
+        return ju_parse_u64(value, UINT64_C(1) << 48, &n) == 0 && n >= JS_MIN_QUOTA;
     if (!strcmp(key, JS_SETTING_RECOVERED_STATE))
         return !strcmp(value, "ready") || !strcmp(value, "draft");
     return 1;
@@ -490,7 +389,8 @@ uint64_t js_store_quota(js_store *store)
 {
     char buf[32];
     uint64_t quota;
-    if (js_setting_get(store, JS_SETTING_QUOTA, buf, sizeof(buf)) < 0 || !parse_u64(buf, &quota))
+    if (js_setting_get(store, JS_SETTING_QUOTA, buf, sizeof(buf)) < 0 ||
+        ju_parse_u64(buf, UINT64_MAX, &quota) < 0)
         return JS_DEFAULT_QUOTA;
     return quota;
 }
@@ -582,22 +482,9 @@ error_buf:
 int js_uuid(char *out)
 {
     unsigned char b[16];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t got = 0;
-    while (got < sizeof(b)) {
-        ssize_t n = read(fd, b + got, sizeof(b) - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int err = n < 0 ? -errno : -EIO;
-            close(fd);
-            return err;
-        }
-        got += (size_t)n;
-    }
-    close(fd);
+    int res = ju_random_bytes(b, sizeof(b));
+    if (res < 0)
+        return res;
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     snprintf(out, JS_ID_LEN + 1,

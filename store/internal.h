@@ -6,6 +6,9 @@
 
 #include <sqlite3.h>
 
+#include "util/sqlite.h"
+#include "util/util.h"
+
 #include "store.h"
 
 struct js_store {
@@ -17,8 +20,9 @@ struct js_store {
 /* Turns a SQLite result (and the errno behind it) into a JS_ERR_* / -errno. */
 int js_sqlite_error(js_store *store, int rc);
 
-/* Milliseconds since the Unix epoch. */
-int64_t js_now_ms(void);
+/* Tells a watching sync that there is work (store.h, JS_WAKE_FILE). A
+ * failure is ignored: the sync's long poll still ends in time. */
+void js_wake_sync(js_store *store);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or a store code. */
 int js_begin(js_store *store);

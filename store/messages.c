@@ -216,14 +216,14 @@ static int run(js_store *store, const char *sql, const char *types, ...)
 static int set_state(js_store *store, int64_t row, enum js_state state)
 {
     return run(store, "UPDATE messages SET state = ?, updated_ms = ? WHERE rowid = ?", "tii",
-               js_state_name(state), js_now_ms(), row);
+               js_state_name(state), ju_wall_ms(), row);
 }
 
 static int queue_receipt(js_store *store, const char *id, enum js_state state)
 {
     return run(store,
                "INSERT OR IGNORE INTO receipts (message_id, state, created_ms) VALUES (?, ?, ?)",
-               "tti", id, js_state_name(state), js_now_ms());
+               "tti", id, js_state_name(state), ju_wall_ms());
 }
 
 /* ---- outbox ---- */
@@ -239,7 +239,10 @@ int js_outbox_release(js_store *store, const char *id)
         return 0;
     if (state != JS_DRAFT)
         return JS_ERR_STATE;
-    return set_state(store, row, JS_READY);
+    res = set_state(store, row, JS_READY);
+    if (res == 0)
+        js_wake_sync(store);
+    return res;
 }
 
 int js_outbox_set_offset(js_store *store, const char *id, uint64_t offset)
@@ -259,7 +262,7 @@ int js_outbox_set_offset(js_store *store, const char *id, uint64_t offset)
     return run(store,
                "UPDATE messages SET state = 'uploading', transferred = ?, updated_ms = ?"
                " WHERE rowid = ?",
-               "iii", (int64_t)offset, js_now_ms(), row);
+               "iii", (int64_t)offset, ju_wall_ms(), row);
 }
 
 /* Position of each outbox state on the way out; a receipt only moves forward. */
@@ -328,7 +331,7 @@ int js_inbox_announce(js_store *store, const char *id, const char *sender, uint6
     res = js_store_make_room(store, length);
     if (res < 0)
         return res;
-    int64_t now = js_now_ms();
+    int64_t now = ju_wall_ms();
     res = run(store,
               "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, length, sha256)"
               " VALUES (?, 1, 'announced', ?, ?, ?, ?, ?)",
@@ -392,7 +395,7 @@ int js_inbox_write(js_store *store, const char *id, uint64_t offset, const unsig
     res = run(store,
               "UPDATE messages SET state = 'downloading', transferred = ?, updated_ms = ?"
               " WHERE rowid = ?",
-              "iii", (int64_t)at, js_now_ms(), row);
+              "iii", (int64_t)at, ju_wall_ms(), row);
     if (res < 0)
         goto error_tx;
     return js_commit(store);
@@ -442,12 +445,12 @@ int js_inbox_complete(js_store *store, const char *id)
             res = run(store,
                       "UPDATE messages SET state = 'announced', transferred = 0, updated_ms = ?"
                       " WHERE rowid = ?",
-                      "ii", js_now_ms(), row);
+                      "ii", ju_wall_ms(), row);
     } else {
         res = run(store,
                   "UPDATE messages SET state = 'ready', duration_ms = ?, updated_ms = ?"
                   " WHERE rowid = ?",
-                  "iii", (int64_t)(info.samples / 48), js_now_ms(), row);
+                  "iii", (int64_t)(info.samples / 48), ju_wall_ms(), row);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
@@ -456,6 +459,75 @@ int js_inbox_complete(js_store *store, const char *id)
         return res;
     }
     res = js_commit(store);
+    return res < 0 ? res : verdict;
+}
+
+int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, void *user)
+{
+    struct js_message m;
+    struct jc_note_info info;
+    unsigned char *data, *note = NULL;
+    size_t len, note_len = 0;
+    char sha[65], note_sha[65];
+    int64_t row;
+    int res, verdict;
+
+    res = get_message(store, JS_INBOX, id, &m);
+    if (res < 0)
+        return res;
+    if (m.state & (JS_READY | JS_PLAYED))
+        return 0;
+    if (m.state != JS_DOWNLOADING || m.offset != m.length)
+        return JS_ERR_STATE;
+    res = js_message_row(store, JS_INBOX, id, &row, NULL);
+    if (res < 0)
+        return res;
+    res = js_chunks_load(store, row, &data, &len);
+    if (res < 0)
+        return res;
+    verdict = js_sha256_hex(data, len, sha);
+    if (verdict == 0 && (len != m.length || strcmp(sha, m.sha256)))
+        verdict = JS_ERR_CHECKSUM;
+    if (verdict == 0)
+        verdict = open(user, data, len, &note, &note_len);
+    free(data);
+    if (verdict == 0)
+        verdict = jc_note_check(note, note_len, &info);
+    if (verdict == 0)
+        verdict = js_sha256_hex(note, note_len, note_sha);
+
+    res = js_begin(store);
+    if (res < 0)
+        goto out;
+    res = run(store, "DELETE FROM chunks WHERE message = ?", "i", row);
+    if (res == 0 && verdict < 0) {
+        res = run(store,
+                  "UPDATE messages SET state = 'announced', transferred = 0, updated_ms = ?"
+                  " WHERE rowid = ?",
+                  "ii", ju_wall_ms(), row);
+    } else if (res == 0) {
+        /* The note replaces the sealed bytes: what is played, exported and
+         * counted against the quota from now on is the voice note itself. */
+        res = insert_chunks(store, row, 0, note, note_len);
+        if (res == 0)
+            res = run(store,
+                      "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
+                      " transferred = ?, sha256 = ?, updated_ms = ? WHERE rowid = ?",
+                      "iiitii", (int64_t)(info.samples / 48), (int64_t)note_len,
+                      (int64_t)note_len, note_sha, ju_wall_ms(), row);
+        if (res == 0)
+            res = queue_receipt(store, id, JS_DELIVERED);
+    }
+    if (res < 0) {
+        js_rollback(store);
+        goto out;
+    }
+    res = js_commit(store);
+out:
+    if (note) {
+        memset(note, 0, note_len);
+        free(note);
+    }
     return res < 0 ? res : verdict;
 }
 
@@ -478,12 +550,15 @@ int js_inbox_mark_played(js_store *store, const char *id, uint64_t position_ms)
               "UPDATE messages SET state = 'played', play_position_ms = ?,"
               " updated_ms = CASE state WHEN 'played' THEN updated_ms ELSE ?2 END"
               " WHERE rowid = ?3",
-              "iii", (int64_t)position_ms, js_now_ms(), row);
+              "iii", (int64_t)position_ms, ju_wall_ms(), row);
     if (res == 0 && state == JS_READY)
         res = queue_receipt(store, id, JS_PLAYED);
     if (res < 0)
         goto error_tx;
-    return js_commit(store);
+    res = js_commit(store);
+    if (res == 0 && state == JS_READY)
+        js_wake_sync(store);
+    return res;
 
 error_tx:
     js_rollback(store);
@@ -542,7 +617,7 @@ int js_receipts_pending(js_store *store, js_receipt_fn fn, void *user)
 int js_receipt_sent(js_store *store, int64_t receipt_id)
 {
     int res = run(store, "UPDATE receipts SET sent_ms = ? WHERE id = ? AND sent_ms IS NULL", "ii",
-                  js_now_ms(), receipt_id);
+                  ju_wall_ms(), receipt_id);
     if (res < 0 || sqlite3_changes(store->db) > 0)
         return res;
     /* Nothing changed: sent before (fine), or no such receipt. */
@@ -562,7 +637,7 @@ int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const 
 {
     struct jc_note_info info;
     char id[JS_ID_LEN + 1], sha[65];
-    int64_t row, now = js_now_ms();
+    int64_t row, now = ju_wall_ms();
     int res;
 
     if (!data || len == 0 || len > JS_MAX_NOTE_BYTES || (to && strlen(to) > JS_PEER_MAX))
@@ -590,6 +665,8 @@ int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const 
     if (res < 0)
         goto error_tx;
     res = js_commit(store);
+    if (res == 0)
+        js_wake_sync(store);
     if (res == 0 && id_out)
         memcpy(id_out, id, sizeof(id));
     return res;

@@ -89,13 +89,6 @@ error_tx:
     return res;
 }
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int set_sync(js_store *store, bool full)
 {
     int rc =
@@ -107,7 +100,7 @@ static int set_sync(js_store *store, bool full)
 static int write_page(void *user, const unsigned char *bytes, size_t len)
 {
     js_recording *rec = user;
-    int64_t now = monotonic_ms();
+    int64_t now = ju_mono_ms();
     bool full = now - rec->last_sync_ms >= SYNC_GAP_MS;
     int res;
 
@@ -226,7 +219,7 @@ int js_recording_create(js_store *store, const struct js_recording_config *confi
                      &stmt);
     if (res < 0)
         goto error_lock;
-    int64_t now = js_now_ms();
+    int64_t now = ju_wall_ms();
     sqlite3_bind_text(stmt, 1, rec->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, config->to ? config->to : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, now);
@@ -314,7 +307,7 @@ static int seal(js_store *store, int64_t row, const unsigned char *data, size_t 
     sqlite3_bind_int64(stmt, 2, (int64_t)len);
     sqlite3_bind_int64(stmt, 3, duration_ms);
     sqlite3_bind_text(stmt, 4, sha, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 5, js_now_ms());
+    sqlite3_bind_int64(stmt, 5, ju_wall_ms());
     sqlite3_bind_int64(stmt, 6, row);
     res = js_sqlite_error(store, sqlite3_step(stmt));
     sqlite3_finalize(stmt);
@@ -345,6 +338,7 @@ int js_recording_finish(js_recording *rec, char *id_out)
     if (res < 0)
         goto error;
     rec->finished = true;
+    js_wake_sync(rec->store);
     if (id_out)
         memcpy(id_out, rec->id, JS_ID_LEN + 1);
     return 0;

@@ -1,25 +1,18 @@
 /*
- * SHA-256 for the checksums of voice notes, through Nettle: a small library
- * with no providers to load, so a recording's first digest costs no
- * memory worth counting (OpenSSL's first digest loads about 2 MB).
+ * SHA-256 for the checksums of voice notes, through libsodium: the one
+ * crypto library of the client program (end-to-end encryption needs it
+ * anyway), with no providers to load, so a recording's first digest costs
+ * no memory worth counting (OpenSSL's first digest loads about 2 MB).
  */
-#include <nettle/sha2.h>
+#include <sodium.h>
 
 #include "internal.h"
 
 int js_sha256_hex(const unsigned char *data, size_t len, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    struct sha256_ctx ctx;
-    uint8_t digest[SHA256_DIGEST_SIZE];
+    unsigned char digest[crypto_hash_sha256_BYTES];
 
-    sha256_init(&ctx);
-    sha256_update(&ctx, len, data);
-    sha256_digest(&ctx, sizeof(digest), digest);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
-    }
-    out[64] = '\0';
+    crypto_hash_sha256(digest, data, len);
+    ju_hex_encode(digest, sizeof(digest), out);
     return 0;
 }

@@ -47,7 +47,7 @@ enum js_error {
  * codec's highest bitrate (64 kbit/s), plus room for the container. */
 #define JS_MAX_NOTE_BYTES ((uint64_t)JC_MAX_NOTE_SECONDS * 64000 / 8 + 512 * 1024)
 /* The schema version this build writes (PRAGMA user_version). */
-#define JS_SCHEMA_VERSION 1
+#define JS_SCHEMA_VERSION 2
 
 /* ---- Opening ------------------------------------------------------------ */
 
@@ -75,6 +75,16 @@ JS_API int js_store_recovered(const js_store *store);
  * program that keeps the store open for long (the sync engine, the station).
  * Returns how many became messages. */
 JS_API int js_store_recover(js_store *store);
+
+/* Work for the sync appeared: a message became ready to send (recorded,
+ * added, released from draft, recovered) or a played mark was queued. After
+ * such a commit the store rewrites the empty file JS_WAKE_FILE in its home,
+ * so a watching sync (another process) waits on it with inotify
+ * (IN_CLOSE_WRITE) instead of polling the database. Writes the sync makes
+ * itself (offsets, states, delivered receipts) do not touch it. The path
+ * goes to buf; 0, or -ENAMETOOLONG. */
+#define JS_WAKE_FILE "sync-wake"
+JS_API int js_store_wake_path(const js_store *store, char *buf, size_t size);
 
 /* ---- Messages ----------------------------------------------------------- */
 
@@ -191,6 +201,19 @@ JS_API int js_inbox_write(js_store *store, const char *id, uint64_t offset,
  * dropped and the message goes back to announced(0) to be fetched again. */
 JS_API int js_inbox_complete(js_store *store, const char *id);
 
+/* Like js_inbox_complete() for a message that arrives sealed (net/e2e):
+ * once the stored bytes match the announced SHA-256, open() turns them into
+ * the voice note (a malloc()ed buffer the store frees). On success the
+ * sealed bytes are replaced by the note, which jc_note_check() must accept,
+ * the length and SHA-256 become the note's, the state ready, and a
+ * "delivered" receipt is queued, in one transaction. If open() fails its
+ * code is returned, and like a checksum mismatch the bytes are dropped and
+ * the message goes back to announced(0): the caller decides whether it is
+ * ever fetched again. */
+typedef int (*js_open_fn)(void *user, const unsigned char *sealed, size_t len,
+                          unsigned char **note, size_t *note_len);
+JS_API int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, void *user);
+
 /* Records where playback stopped (ms from the start, for resuming). The
  * first call moves ready -> played and queues a "played" receipt; later
  * calls only move the position. */
@@ -264,6 +287,29 @@ JS_API int js_setting_set(js_store *store, const char *key, const char *value);
 JS_API uint64_t js_store_quota(js_store *store);
 /* Bytes of audio held, counting announced inbox lengths and recordings. */
 JS_API int js_store_usage(js_store *store, uint64_t *bytes);
+
+/* ---- Blobs ---------------------------------------------------------------- */
+
+/* Named binary values that the parts above the store keep in its database
+ * (net/e2e: device keys, the family's roster, sealed envelopes). The store
+ * neither reads nor explains them. kind and key are 1..64 bytes of
+ * [A-Za-z0-9_.-]; a value is at most JS_BLOB_MAX bytes. */
+#define JS_BLOB_MAX (JS_MAX_NOTE_BYTES + 256 * 1024)
+
+/* Sets (replacing) a value; the store copies data. */
+JS_API int js_blob_put(js_store *store, const char *kind, const char *key, const void *data,
+                       size_t len);
+/* On success *data is a malloc()ed copy the caller frees (and wipes, for a
+ * secret), *len its size; JS_ERR_NOT_FOUND if there is none. */
+JS_API int js_blob_get(js_store *store, const char *kind, const char *key, unsigned char **data,
+                       size_t *len);
+/* Deletes a value; deleting one that is not there is not an error. */
+JS_API int js_blob_delete(js_store *store, const char *kind, const char *key);
+
+typedef int (*js_blob_fn)(void *user, const char *key, const unsigned char *data, size_t len);
+/* Calls fn for every value of kind, in key order; returns the count, or
+ * fn's non-zero return. */
+JS_API int js_blob_list(js_store *store, const char *kind, js_blob_fn fn, void *user);
 
 /* ---- Quota ---------------------------------------------------------------- */
 

@@ -35,3 +35,14 @@ speech() {
   espeak-ng -v cmn -s 150 -w "$SCRATCH/espeak.wav" "$text" 2>/dev/null
   sox -q "$SCRATCH/espeak.wav" -r "$rate" -c 1 -b 16 "$out"
 }
+
+# Debian's own python3 when there is one: a version manager's shim found
+# first on PATH can take seconds to start.
+if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+
+# check_schema NAME FILE [--lines]: FILE (one document, or one per line)
+# follows docs/schema/NAME.schema.json.
+check_schema() {
+  "$PYTHON" "$TESTS_DIR/json_schema.py" "$TESTS_DIR/../docs/schema/$1.schema.json" ${3:+"$3"} "$2" >"$SCRATCH/schema.err" ||
+    fail "$2 does not follow docs/schema/$1.schema.json: $(head -5 "$SCRATCH/schema.err")"
+}

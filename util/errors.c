@@ -2,7 +2,7 @@
  * English; packaging/po extracts every one for translation, and programs
  * translate what ju_strerror() returns. The codes are written as numbers so
  * that this file, at the bottom of the stack, includes no part above it;
- * tests/layering checks each number against its part's header. */
+ * tests/architecture/layers.sh checks each number against its part's header. */
 #include "util.h"
 
 #include <stdlib.h>
@@ -38,10 +38,10 @@ static const struct error_message messages[] = {
     {-2010, "the message database is busy in another program; try again"}, /* JS_ERR_BUSY */
     {-2011, "the disk failed to read or write the message database"}, /* JS_ERR_IO */
     {-2012, "the message's audio was removed to make room"}, /* JS_ERR_EVICTED */
-    {-3001, "the relay answered something this version does not understand"}, /* JN_ERR_PROTOCOL */
     {-3002, "cannot listen on that address (in use, or not an address of this machine)"}, /* JN_ERR_LISTEN */
     {-3003, "the relay database cannot be opened or written"}, /* JN_ERR_STORAGE */
     {-3004, "a relay setting is out of range"}, /* JN_ERR_CONFIG */
+    {-3005, "the folder of the parents' page is missing, incomplete or too large (build app/web, or leave --web out)"}, /* JN_ERR_WEB */
     {-3101, "the relay could not be reached or the connection broke; try again later"}, /* JN_ERR_NETWORK */
     {-3102, "the relay's TLS certificate is not trusted; refusing to talk to it"}, /* JN_ERR_TLS */
     {-3103, "a request or an answer was larger than allowed"}, /* JN_ERR_TOO_LARGE */
@@ -60,11 +60,27 @@ static const struct error_message messages[] = {
     {-3116, "not set up yet: run 'jiashu setup' and 'jiashu family create' or 'join'"}, /* JN_ERR_NOT_SET_UP */
     {-3117, "a received message is not a valid voice note"}, /* JN_ERR_INVALID_AUDIO */
     {-3118, "the network kept failing; everything done so far is kept, sync again later"}, /* JN_ERR_GAVE_UP */
+    {-3119, "the relay answered something this version does not understand"}, /* JN_ERR_PROTOCOL */
     {-4001, "the sound system could not be started"}, /* AUDIO_ERR_INIT */
     {-4002, "no microphone was found"}, /* AUDIO_ERR_NO_INPUT */
     {-4003, "no speaker was found"}, /* AUDIO_ERR_NO_OUTPUT */
     {-4004, "the sound device refused to open"}, /* AUDIO_ERR_OPEN */
     {-4005, "the sound device stopped working"}, /* AUDIO_ERR_LOST */
+    {-5001, "refused: the encrypted message is malformed"}, /* JE_ERR_MALFORMED */
+    {-5002, "refused: the sender is not a member of this family"}, /* JE_ERR_NOT_MEMBER */
+    {-5003, "refused: the sender's signature does not match (changed on the way)"}, /* JE_ERR_SIGNATURE */
+    {-5004, "refused: the message was not encrypted for this device"}, /* JE_ERR_NOT_FOR_US */
+    {-5005, "refused: part of the message was changed, dropped or cut on the way"}, /* JE_ERR_CHUNK */
+    {-5006, "refused: the message belongs to another family or another message (replayed)"}, /* JE_ERR_REPLAYED */
+    {-5007, "pairing failed: the codes do not match, or someone changed the pairing messages; nothing was trusted"}, /* JE_ERR_CODE_MISMATCH */
+    {-5008, "refused: an older or unsigned member list"}, /* JE_ERR_ROSTER */
+    {-5009, "refused: the message is not encrypted, and this family encrypts every message"}, /* JE_ERR_NOT_ENCRYPTED */
+    {-5010, "this family is not encrypted yet: run 'jiashu family upgrade' on one phone"}, /* JE_ERR_NO_KEYS */
+    {-5011, "the cryptography library could not start"}, /* JE_ERR_CRYPTO */
+    {-5012, "this device was removed from the family"}, /* JE_ERR_REMOVED */
+    {-5013, "refused: a receipt whose signature does not match"}, /* JE_ERR_RECEIPT */
+    {-5014, "pairing failed: the other phone refused it (the codes did not match); make a new code"}, /* JE_ERR_PAIRING_REFUSED */
+    {-5015, "the pairing is still waiting for the other phone"}, /* JE_ERR_PENDING */
 };
 
 const char *ju_strerror(int err)

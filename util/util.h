@@ -23,10 +23,50 @@ enum ju_error_range {
     JU_ERR_RELAY_BASE = -3000, /* net/relay/relay.h: JN_ERR_* of the server */
     JU_ERR_SYNC_BASE = -3100,  /* net/sync/sync.h: JN_ERR_* of the client */
     JU_ERR_AUDIO_BASE = -4000, /* app/audio/audio.h: AUDIO_ERR_* */
+    JU_ERR_E2E_BASE = -5000,   /* net/e2e/e2e.h: JE_ERR_* */
 };
 
 /* One sentence a user can act on, in English (programs translate it with
  * gettext, domain "jiashu"); never NULL. */
 const char *ju_strerror(int err);
+
+/* ---- clocks and sleeping (clock.c) ----
+ * Monotonic time for deadlines and intervals (never goes back, stops
+ * nowhere a user would see); wall time for what is stored or shown. */
+int64_t ju_mono_ms(void);
+int64_t ju_mono_us(void);
+int64_t ju_mono_ns(void);
+int64_t ju_wall_ms(void); /* milliseconds since the Unix epoch */
+
+/* Sleeps ms milliseconds, going on after a signal interrupts it. */
+void ju_sleep_ms(unsigned ms);
+
+/* ---- hex (hex.c) ---- */
+
+/* The value of one hex digit (either case), or -1. */
+int ju_hex_digit(int c);
+
+/* Lower-case hex of n bytes into out, which holds 2n + 1 bytes (NUL-ended). */
+void ju_hex_encode(const void *in, size_t n, char *out);
+
+/* Exactly 2n hex digits (either case) of hex into n bytes of out; 0, or
+ * -EINVAL for a wrong length or a character that is not a hex digit
+ * (out is then unspecified). */
+int ju_hex_decode(const char *hex, void *out, size_t n);
+
+/* ---- integers (number.c) ----
+ * Strict decimal: the whole string is digits (ju_parse_i64 allows one
+ * leading '-'), no spaces, no '+', no base prefix. 0, -EINVAL for anything
+ * that is not such a number, -ERANGE when it is outside [min, max]; *out is
+ * written only on success. Settings, options and headers all go through
+ * these, so "12abc", " 5" and "" mean the same thing everywhere. */
+int ju_parse_u64(const char *s, uint64_t max, uint64_t *out);
+int ju_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* ---- randomness (random.c) ---- */
+
+/* n bytes from the kernel's CSPRNG (getrandom); 0 or -errno. Blocks only
+ * until the pool is first initialised after boot. */
+int ju_random_bytes(void *buf, size_t n);
 
 #endif

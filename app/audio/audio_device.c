@@ -1,4 +1,5 @@
 #include "app/audio/audio.h"
+#include "util/util.h"
 
 #include <alsa/asoundlib.h>
 #include <errno.h>
@@ -109,13 +110,9 @@ static PaDeviceIndex pick_device(bool input)
 static unsigned forced_rate(void)
 {
     const char *env = getenv("JIASHU_AUDIO_RATE");
-    char *end;
-    long rate;
+    uint64_t rate;
 
-    if (!env || !*env)
-        return 0;
-    rate = strtol(env, &end, 10);
-    if (*end || rate < 8000 || rate > MAX_DEVICE_RATE)
+    if (!env || ju_parse_u64(env, MAX_DEVICE_RATE, &rate) < 0 || rate < 8000)
         return 0;
     return (unsigned)rate;
 }

@@ -14,6 +14,7 @@
 #include "codec/codec.h"
 
 #include "commands.h"
+#include "util/util.h"
 
 #define READ_FRAMES 4096
 
@@ -43,12 +44,9 @@ static int make_tmp_name(struct output *out, const char *path)
 
 static int parse_bitrate(const char *text, int *bitrate)
 {
-    char *end;
-    long v;
+    int64_t v;
 
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < JC_MIN_BITRATE || v > JC_MAX_BITRATE)
+    if (ju_parse_i64(text, JC_MIN_BITRATE, JC_MAX_BITRATE, &v) < 0)
         return JC_ERR_BITRATE;
     *bitrate = (int)v;
     return 0;

@@ -1,6 +1,7 @@
 /*
  * setup, family and sync: the commands that talk to the relay.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,9 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "output.h"
 #include "net/sync/sync.h"
+#include "util/util.h"
 
 static int open_store(const struct app_context *ctx, js_store **store)
 {
@@ -105,6 +108,7 @@ struct member_print {
     js_store *store;
     char self[JS_PEER_MAX + 1];
     bool print;
+    json_t *array; /* family --json: the members, printed at the end */
 };
 
 static int on_member(void *user, const char *device_id, const char *name)
@@ -112,15 +116,24 @@ static int on_member(void *user, const char *device_id, const char *name)
     struct member_print *mp = user;
     int err = js_contact_put(mp->store, device_id, name);
 
-    if (!err && mp->print)
-        printf("%s\t%s%s\n", name, device_id, strcmp(device_id, mp->self) ? "" : "\t(this device)");
+    if (!err && mp->array) {
+        json_t *o = json_pack("{s:o, s:o, s:b}", "name", out_json_text(name), "device_id",
+                              out_json_text(device_id), "this_device", !strcmp(device_id, mp->self));
+        if (!o || json_array_append_new(mp->array, o))
+            err = -ENOMEM;
+    } else if (!err && mp->print) {
+        char safe_name[OUT_TEXT_SIZE(JS_PEER_MAX)], safe_id[OUT_TEXT_SIZE(JS_PEER_MAX)];
+        printf("%s\t%s%s\n", out_text(name, safe_name, sizeof(safe_name)),
+               out_text(device_id, safe_id, sizeof(safe_id)),
+               strcmp(device_id, mp->self) ? "" : "\t(this device)");
+    }
     return err;
 }
 
 static int family_join(js_store *store, jn_http *http, const char *code, const char *name)
 {
     struct jn_family_identity id;
-    struct member_print mp = {store, "", false};
+    struct member_print mp = {store, "", false, NULL};
     int err;
 
     err = jn_family_join(http, code, name, &id);
@@ -140,12 +153,18 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
 {
     char name[JS_SETTING_MAX + 1], code[32], token[8];
     const char *verb = argc > 1 ? argv[1] : "list";
+    bool json = false;
     struct jn_family_identity id;
     js_store *store;
     jn_http *http = NULL;
     bool joined;
     int err, status = 0;
 
+    if (!strcmp(verb, "--json") || (!strcmp(verb, "list") && argc == 3 && !strcmp(argv[2], "--json"))) {
+        verb = "list";
+        json = true;
+        argc = 1;
+    }
     if (strcmp(verb, "create") && strcmp(verb, "invite") && strcmp(verb, "join") &&
         strcmp(verb, "list"))
         return app_usage("family: unknown word '%s'", verb);
@@ -186,10 +205,15 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
         if (!err)
             printf("%s\n", code);
     } else {
-        struct member_print mp = {store, "", true};
+        struct member_print mp = {store, "", true, json ? json_array() : NULL};
         js_setting_get(store, JS_SETTING_DEVICE_ID, mp.self, sizeof(mp.self));
-        err = jn_family_members(http, on_member, &mp);
+        err = json && !mp.array ? -ENOMEM : jn_family_members(http, on_member, &mp);
         err = err < 0 ? err : 0;
+        if (!err && json) {
+            err = out_json_document(mp.array);
+            mp.array = NULL;
+        }
+        json_decref(mp.array);
     }
     if (err) {
         char what[32];
@@ -214,29 +238,30 @@ struct progress {
     bool drawn;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* One event as docs/schema/sync-event.schema.json says; keys in this order. */
 static void json_event(const char *event, const struct jn_sync_event *ev, double rate)
 {
-    printf("{\"event\":\"%s\"", event);
-    if (ev->message_id)
-        printf(",\"id\":\"%s\"", ev->message_id);
-    if (ev->state)
-        printf(",\"state\":\"%s\"", ev->state);
-    if (ev->total || ev->done)
-        printf(",\"done\":%llu,\"total\":%llu", (unsigned long long)ev->done,
-               (unsigned long long)ev->total);
-    if (rate > 0)
-        printf(",\"rate\":%.0f", rate);
-    if (ev->err)
-        printf(",\"error\":\"%s\"", ju_strerror(ev->err));
-    printf("}\n");
-    fflush(stdout);
+    json_t *o = json_object();
+    int bad = !o || json_object_set_new(o, "event", json_string(event));
+
+    if (!bad && ev->message_id)
+        bad = json_object_set_new(o, "id", out_json_text(ev->message_id));
+    if (!bad && ev->state)
+        bad = json_object_set_new(o, "state", out_json_text(ev->state));
+    if (!bad && ev->kind == JN_SYNC_RETRY) /* its "done" counts milliseconds */
+        bad = json_object_set_new(o, "wait_ms", json_integer((json_int_t)ev->done));
+    else if (!bad && (ev->total || ev->done))
+        bad = json_object_set_new(o, "done", json_integer((json_int_t)ev->done)) ||
+              json_object_set_new(o, "total", json_integer((json_int_t)ev->total));
+    if (!bad && rate > 0)
+        bad = json_object_set_new(o, "rate", json_integer((json_int_t)(rate + 0.5)));
+    if (!bad && ev->err)
+        bad = json_object_set_new(o, "error", out_json_text(ju_strerror(ev->err)));
+    if (bad) {
+        json_decref(o);
+        o = NULL;
+    }
+    out_json_line(o);
 }
 
 static void draw_bar(struct progress *p, const struct jn_sync_event *ev, bool up, double rate)
@@ -249,7 +274,11 @@ static void draw_bar(struct progress *p, const struct jn_sync_event *ev, bool up
     for (i = 0; i < 20; i++)
         bar[i] = i < filled ? '#' : '.';
     bar[20] = '\0';
-    printf("\r%s %.8s [%s] %6.1f/%.1f kB %6.1f kB/s ", up ? "send" : "recv", ev->message_id, bar,
+    char id[OUT_TEXT_SIZE(8)], head[9];
+
+    snprintf(head, sizeof(head), "%s", ev->message_id ? ev->message_id : "");
+    printf("\r%s %s [%s] %6.1f/%.1f kB %6.1f kB/s ", up ? "send" : "recv",
+           out_text(head, id, sizeof(id)), bar,
            (double)ev->done / 1000.0, (double)ev->total / 1000.0, rate / 1000.0);
     if (left >= 0)
         printf("%ld:%02ld left ", left / 60, left % 60);
@@ -261,8 +290,9 @@ static void draw_bar(struct progress *p, const struct jn_sync_event *ev, bool up
 
 static void on_sync_event(void *user, const struct jn_sync_event *ev)
 {
+    char id[OUT_TEXT_SIZE(JS_PEER_MAX)], state[OUT_TEXT_SIZE(16)];
     struct progress *p = user;
-    double t = now_s(), rate = 0;
+    double t = (double)ju_mono_ns() / 1e9, rate = 0;
     bool up = ev->kind <= JN_SYNC_UPLOAD_DONE;
 
     if (ev->kind == JN_SYNC_UPLOAD_START || ev->kind == JN_SYNC_DOWNLOAD_START) {
@@ -300,14 +330,16 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
         if (p->json)
             json_event(up ? "sent" : "received", ev, rate);
         else
-            printf("%s %s (%llu bytes)\n", up ? "sent" : "received", ev->message_id,
+            printf("%s %s (%llu bytes)\n", up ? "sent" : "received",
+                   out_text(ev->message_id, id, sizeof(id)),
                    (unsigned long long)ev->total);
         break;
     case JN_SYNC_REJECTED:
         if (p->json)
             json_event("rejected", ev, 0);
         else
-            printf("rejected %s: %s; it will be fetched again\n", ev->message_id,
+            printf("rejected %s: %s; it will be fetched again\n",
+                   out_text(ev->message_id, id, sizeof(id)),
                    ju_strerror(ev->err));
         break;
     case JN_SYNC_RECEIPT_SENT:
@@ -315,13 +347,15 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
         if (p->json)
             json_event(ev->kind == JN_SYNC_RECEIPT_SENT ? "receipt_sent" : "receipt", ev, 0);
         else if (ev->kind == JN_SYNC_RECEIPT_RECEIVED)
-            printf("%s %s\n", ev->state, ev->message_id);
+            printf("%s %s\n", out_text(ev->state, state, sizeof(state)),
+                   out_text(ev->message_id, id, sizeof(id)));
         break;
     case JN_SYNC_FAILED:
         if (p->json)
             json_event("failed", ev, 0);
         else
-            printf("not moved %s: %s\n", ev->message_id, ju_strerror(ev->err));
+            printf("not moved %s: %s\n", out_text(ev->message_id, id, sizeof(id)),
+                   ju_strerror(ev->err));
         break;
     case JN_SYNC_RETRY:
         if (p->json)
@@ -354,8 +388,12 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
             watch = true;
         else if (!strcmp(argv[i], "--json"))
             p.json = true;
-        else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
-            wait_s = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--wait") && i + 1 < argc) {
+            uint64_t v;
+            if (ju_parse_u64(argv[++i], 86400, &v) < 0)
+                return app_usage("sync: --wait wants whole seconds up to 86400, not '%s'", argv[i]);
+            wait_s = (unsigned)v;
+        }
         else
             return app_usage("sync: unexpected argument '%s'", argv[i]);
     }
@@ -375,14 +413,19 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
     if (p.drawn)
         printf("\n");
     if (!err && p.json)
-        printf("{\"event\":\"done\",\"sent\":%u,\"received\":%u,\"rejected\":%u,"
-               "\"receipts_sent\":%u,\"receipts_received\":%u,\"failed\":%u,"
-               "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"bytes_resent\":%llu,"
-               "\"interruptions\":%u,\"largest_chunk\":%llu,\"connections\":%u}\n",
-               stats.uploaded, stats.downloaded, stats.rejected, stats.receipts_sent,
-               stats.receipts_received, stats.failed, (unsigned long long)stats.bytes_sent,
-               (unsigned long long)stats.bytes_received, (unsigned long long)stats.bytes_resent,
-               stats.interruptions, (unsigned long long)stats.largest_chunk, stats.connections);
+        out_json_line(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                                "event", "done", "sent", (json_int_t)stats.uploaded,
+                                "received", (json_int_t)stats.downloaded,
+                                "rejected", (json_int_t)stats.rejected,
+                                "receipts_sent", (json_int_t)stats.receipts_sent,
+                                "receipts_received", (json_int_t)stats.receipts_received,
+                                "failed", (json_int_t)stats.failed,
+                                "bytes_sent", (json_int_t)stats.bytes_sent,
+                                "bytes_received", (json_int_t)stats.bytes_received,
+                                "bytes_resent", (json_int_t)stats.bytes_resent,
+                                "interruptions", (json_int_t)stats.interruptions,
+                                "largest_chunk", (json_int_t)stats.largest_chunk,
+                                "connections", (json_int_t)stats.connections));
     else if (!err && !p.json)
         printf("sync: %u sent, %u received, %u receipts in, %u receipts out%s\n", stats.uploaded,
                stats.downloaded, stats.receipts_received, stats.receipts_sent,

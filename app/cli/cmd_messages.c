@@ -13,8 +13,11 @@
 #include "app/audio/audio.h"
 #include "commands.h"
 #include "live_record.h"
+#include "net/sync/sync.h"
+#include "output.h"
 #include "playback.h"
 #include "store/store.h"
+#include "util/util.h"
 
 static int open_store(const struct app_context *ctx, js_store **store)
 {
@@ -26,18 +29,29 @@ static int open_store(const struct app_context *ctx, js_store **store)
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
-    char *end;
-    if (!s || *s < '0' || *s > '9')
+    uint64_t v;
+    if (ju_parse_u64(s, max, &v) < 0)
         return false;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || v > max)
-        return false;
-    *out = v;
+    *out = (unsigned long)v;
     return true;
 }
 
 /* ---- record ---- */
+
+/* The family's members from the relay into the store's contacts: 0, or
+ * JN_ERR_NOT_SET_UP, or the exchange's error. A short connect timeout: a
+ * person is waiting to speak. */
+static int refresh_family(js_store *store)
+{
+    struct jn_sync_config config = {.store = store, .connect_timeout_s = 5};
+    jn_sync *sync;
+    int res = jn_sync_create(&config, &sync);
+    if (res < 0)
+        return res;
+    res = jn_sync_refresh_family(sync);
+    jn_sync_destroy(sync);
+    return res;
+}
 
 /* What a microphone delivers per period: 20 ms. */
 #define PERIOD_MS 20
@@ -89,7 +103,27 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
     if (open_store(ctx, &store))
         goto error_reader;
     if (to) {
+        char self[JS_PEER_MAX + 1] = "";
         res = js_contact_find(store, to, &contact);
+        if (res == JS_ERR_NOT_FOUND) {
+            /* Someone may have joined a moment ago: ask the relay now. */
+            res = refresh_family(store);
+            if (res == JN_ERR_NOT_SET_UP) {
+                res = JS_ERR_NOT_FOUND;
+            } else if (res < 0 && jn_error_is_transient(res)) {
+                app_fail("record: no family member called '%s' is known here, and the relay "
+                         "cannot be reached to ask (offline)",
+                         to);
+                goto error_store;
+            } else {
+                res = js_contact_find(store, to, &contact);
+            }
+        }
+        if (res == 0 && js_setting_get(store, JS_SETTING_DEVICE_ID, self, sizeof(self)) > 0 &&
+            !strcmp(contact.device_id, self)) {
+            app_fail("record: '%s' is you; a note goes to someone else in the family", to);
+            goto error_store;
+        }
         if (res == 0) {
             to = contact.device_id;
         } else if (res != JS_ERR_NOT_FOUND || js_contacts_list(store, NULL, NULL) > 0) {
@@ -218,6 +252,7 @@ int cmd_discard(const struct app_context *ctx, int argc, char **argv)
 
 struct listing {
     bool json;
+    json_t *array; /* --json: the messages, printed at the end */
     int64_t minute; /* of l->when */
     char when[32];
     int count;
@@ -249,18 +284,29 @@ static const char *peer_name(const struct listing *l, const char *peer)
     return peer;
 }
 
-static void json_string(const char *s)
+/* One message as docs/schema/inbox.schema.json and outbox.schema.json say. */
+static json_t *message_json(const struct listing *l, const struct js_message *m)
 {
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
+    json_t *o = json_object();
+
+    if (!o)
+        return NULL;
+    if (json_object_set_new(o, "id", out_json_text(m->id)) ||
+        json_object_set_new(o, "state", json_string(js_state_name(m->state))) ||
+        json_object_set_new(o, m->box == JS_OUTBOX ? "to" : "from",
+                            out_json_text(peer_name(l, m->peer))) ||
+        (m->box == JS_INBOX && json_object_set_new(o, "from_device", out_json_text(m->peer))) ||
+        json_object_set_new(o, "duration_ms", json_integer((json_int_t)m->duration_ms)) ||
+        json_object_set_new(o, "bytes", json_integer((json_int_t)m->length)) ||
+        json_object_set_new(o, "offset", json_integer((json_int_t)m->offset)) ||
+        json_object_set_new(o, "created_ms", json_integer((json_int_t)m->created_ms)) ||
+        json_object_set_new(o, "play_position_ms", json_integer((json_int_t)m->play_position_ms)) ||
+        json_object_set_new(o, "sha256", json_string(m->sha256)) ||
+        json_object_set_new(o, "evicted", json_boolean(m->evicted))) {
+        json_decref(o);
+        return NULL;
     }
-    putchar('"');
+    return o;
 }
 
 static int print_message(void *user, const struct js_message *m)
@@ -269,16 +315,11 @@ static int print_message(void *user, const struct js_message *m)
     const char *peer = peer_name(l, m->peer);
 
     if (l->json) {
-        printf("%s\n  {\"id\": \"%s\", \"state\": \"%s\", \"%s\": ", l->count ? "," : "", m->id,
-               js_state_name(m->state), m->box == JS_OUTBOX ? "to" : "from");
-        json_string(peer);
-        printf(", \"duration_ms\": %llu, \"bytes\": %llu, \"offset\": %llu, \"created_ms\": %lld, "
-               "\"play_position_ms\": %llu, \"sha256\": \"%s\", \"evicted\": %s}",
-               (unsigned long long)m->duration_ms, (unsigned long long)m->length,
-               (unsigned long long)m->offset, (long long)m->created_ms,
-               (unsigned long long)m->play_position_ms, m->sha256, m->evicted ? "true" : "false");
+        json_t *o = message_json(l, m);
+        if (!o || json_array_append_new(l->array, o))
+            return -ENOMEM;
     } else {
-        char state[32];
+        char state[32], id[OUT_TEXT_SIZE(JS_ID_LEN)], who[OUT_TEXT_SIZE(JS_PEER_MAX)];
         /* 10,000 rows must list in a blink on a slow phone: the date is
          * formatted once per minute, the duration without floating point. */
         int64_t minute = m->created_ms / 60000;
@@ -296,9 +337,10 @@ static int print_message(void *user, const struct js_message *m)
             snprintf(state, sizeof(state), "%s%s", js_state_name(m->state),
                      m->evicted ? " (removed)" : "");
         uint64_t tenths = (m->duration_ms + 50) / 100;
-        printf("%s  %-20s %4llu.%llu s  %s  %s\n", m->id, state, (unsigned long long)(tenths / 10),
-               (unsigned long long)(tenths % 10), l->when,
-               *peer ? peer : (m->box == JS_OUTBOX ? "(family)" : "?"));
+        printf("%s  %-20s %4llu.%llu s  %s  %s\n", out_text(m->id, id, sizeof(id)), state,
+               (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10), l->when,
+               *peer ? out_text(peer, who, sizeof(who))
+                     : (m->box == JS_OUTBOX ? "(family)" : "?"));
     }
     l->count++;
     return 0;
@@ -319,13 +361,15 @@ static int list_box(const struct app_context *ctx, int argc, char **argv, enum j
     if (open_store(ctx, &store))
         return 1;
     res = js_contacts_list(store, keep_contact, &l);
-    if (res >= 0) {
-        if (l.json)
-            fputs("[", stdout);
+    if (res >= 0 && l.json && !(l.array = json_array()))
+        res = -ENOMEM;
+    if (res >= 0)
         res = js_messages_list(store, box, JS_ANY_STATE, print_message, &l);
-        if (l.json)
-            fputs(l.count ? "\n]\n" : "]\n", stdout);
+    if (res >= 0 && l.json) {
+        res = out_json_document(l.array);
+        l.array = NULL;
     }
+    json_decref(l.array);
     free(l.contacts);
     js_store_destroy(store);
     if (res < 0)

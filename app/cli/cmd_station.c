@@ -35,25 +35,13 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A whole number from the environment within [min, max], else fallback. */
 static int64_t env_number(const char *name, int64_t fallback, int64_t min, int64_t max)
 {
     const char *v = getenv(name);
-    char *end;
-    long long n;
+    int64_t n;
 
-    if (!v || !*v)
-        return fallback;
-    errno = 0;
-    n = strtoll(v, &end, 10);
-    if (errno || *end || n < min || n > max)
+    if (!v || ju_parse_i64(v, min, max, &n) < 0)
         return fallback;
     return n;
 }
@@ -220,13 +208,13 @@ static int run_screen(const struct app_context *ctx)
     cc.notice_ms = env_number("JIASHU_STATION_NOTICE_MS", 2500, 500, 60000);
     info.lang = st_text_lang_from_env();
     info.strerror = explain;
-    st_backend_poll(be, mono_ms());
-    st_core_init(core, &cc, st_backend_ops(), be, mono_ms());
+    st_backend_poll(be, ju_mono_ms());
+    st_core_init(core, &cc, st_backend_ops(), be, ju_mono_ms());
     memset(&shown, 0xff, sizeof(shown));
 
     while (!stop_requested) {
         int key = st_screen_read_key(100);
-        int64_t now = mono_ms();
+        int64_t now = ju_mono_ms();
         enum st_screen was;
 
         /* Every key that is waiting is taken now, so keys typed while the
@@ -236,7 +224,7 @@ static int run_screen(const struct app_context *ctx)
             key = st_screen_read_key(0);
         }
         /* A key may have taken long (a PIN's hash): the clock moved on. */
-        now = mono_ms();
+        now = ju_mono_ms();
         was = core->view.screen;
         st_core_tick(core, now);
         if (was == ST_SCREEN_REFUSED && core->view.screen != ST_SCREEN_REFUSED)

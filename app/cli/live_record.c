@@ -7,6 +7,7 @@
 #include "app/audio/audio.h"
 #include "commands.h"
 #include "keys.h"
+#include "util/util.h"
 
 struct session {
     js_recording *rec;
@@ -19,13 +20,10 @@ struct session {
 unsigned live_record_max_seconds(js_store *store)
 {
     char value[32];
-    char *end;
-    long seconds;
+    uint64_t seconds;
 
-    if (js_setting_get(store, LIVE_RECORD_MAX_SETTING, value, sizeof(value)) < 0)
-        return LIVE_RECORD_DEFAULT_MAX;
-    seconds = strtol(value, &end, 10);
-    if (*end || seconds < 1 || seconds > JC_MAX_NOTE_SECONDS)
+    if (js_setting_get(store, LIVE_RECORD_MAX_SETTING, value, sizeof(value)) < 0 ||
+        ju_parse_u64(value, JC_MAX_NOTE_SECONDS, &seconds) < 0 || seconds < 1)
         return LIVE_RECORD_DEFAULT_MAX;
     return (unsigned)seconds;
 }

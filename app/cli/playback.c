@@ -11,6 +11,7 @@
 #include "app/audio/audio.h"
 #include "commands.h"
 #include "keys.h"
+#include "util/util.h"
 
 enum outcome {
     OUTCOME_FINISHED,
@@ -177,7 +178,7 @@ static int play_note(struct player *p, const unsigned char *data, size_t len, ui
         if (p->interactive)
             draw(p, *heard_ms, total_ms, paused);
         if (paused) {
-            usleep(50000);
+            ju_sleep_ms(50);
             continue;
         }
         ret = audio_playback_pump(p->pb, pull, &note);

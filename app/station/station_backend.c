@@ -9,6 +9,7 @@
 #include "station_backend.h"
 #include "station_prompts.h"
 #include "station_sound.h"
+#include "util/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -83,13 +84,6 @@ static void wipe(void *p, size_t n)
         *v++ = 0;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- children -------------------------------------------------------------- */
 
 /* Starts EXE --home HOME args... with stdin from /dev/null and stdout and
@@ -158,7 +152,7 @@ static int child_stop(pid_t pid, int sig, int grace_ms)
     for (int waited = 0; waited < grace_ms; waited += 20) {
         if (!child_running(pid, &status))
             return status;
-        usleep(20000);
+        ju_sleep_ms(20);
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
@@ -233,37 +227,15 @@ error_pipe:
 
 /* ---- a home's inbox ---------------------------------------------------------- */
 
-/* Whether an inbox entry is waiting to be heard, and whether it was heard. */
+/* Whether an inbox entry is waiting to be heard, and whether it was heard:
+ * `inbox --json` is an array of objects whose "state" is one of the store's
+ * state names (docs/schema/inbox.schema.json). */
 static void entry_state(json_t *entry, bool *ready, bool *played)
 {
-    json_t *state = json_object_get(entry, "state");
-    json_t *flag = json_object_get(entry, "played");
-    const char *s = json_string_value(state);
+    const char *s = json_string_value(json_object_get(entry, "state"));
 
-    *ready = false;
-    *played = false;
-    if (s) {
-        *played = !strcmp(s, "played");
-        *ready = !strcmp(s, "ready");
-    } else if (json_is_boolean(flag)) {
-        *played = json_is_true(flag);
-        *ready = !*played;
-    }
-}
-
-static json_t *inbox_entries(json_t *root)
-{
-    if (json_is_array(root))
-        return root;
-    if (json_is_object(root)) {
-        json_t *a = json_object_get(root, "messages");
-        if (json_is_array(a))
-            return a;
-        a = json_object_get(root, "inbox");
-        if (json_is_array(a))
-            return a;
-    }
-    return NULL;
+    *played = s && !strcmp(s, "played");
+    *ready = s && !strcmp(s, "ready");
 }
 
 /* Reads the inbox of home: the ids of messages ready and not heard, in the
@@ -287,8 +259,8 @@ static int read_inbox(st_backend *be, const char *home, char (*ids)[ID_MAX], int
     free(text);
     if (!root)
         return -EPROTO;
-    entries = inbox_entries(root);
-    if (!entries) {
+    entries = root;
+    if (!json_is_array(entries)) {
         json_decref(root);
         return -EPROTO;
     }
@@ -549,7 +521,7 @@ static void op_logout(void *p)
 static int op_new_count(void *p)
 {
     st_backend *be = p;
-    int64_t now = mono_ms();
+    int64_t now = ju_mono_ms();
     int n;
 
     if (!be->open)
@@ -697,7 +669,7 @@ static int op_record_start(void *p)
     if (pid < 0)
         return (int)pid;
     be->record_pid = pid;
-    be->record_started = mono_ms();
+    be->record_started = ju_mono_ms();
     return 0;
 }
 
@@ -709,7 +681,7 @@ static int op_record_stop(void *p)
      * record_poll() follows it to the end. */
     if (be->record_pid > 0 && !be->record_stopping) {
         kill(be->record_pid, SIGINT);
-        be->record_stopping = mono_ms();
+        be->record_stopping = ju_mono_ms();
     }
     return 0;
 }
@@ -742,10 +714,10 @@ static int op_record_poll(void *p, int *seconds)
     if (be->record_pid <= 0)
         return be->record_status; /* ended: queued (0) or failed */
     *seconds =
-        (int)(((be->record_stopping ? be->record_stopping : mono_ms()) - be->record_started) /
+        (int)(((be->record_stopping ? be->record_stopping : ju_mono_ms()) - be->record_started) /
               1000);
     if (child_running(be->record_pid, &status)) {
-        if (!be->record_stopping || mono_ms() - be->record_stopping < RECORD_FINISH_MS)
+        if (!be->record_stopping || ju_mono_ms() - be->record_stopping < RECORD_FINISH_MS)
             return 1;
         /* It does not end: what it committed is finalised by the next open. */
         status = child_stop(be->record_pid, SIGKILL, 0);
@@ -1042,7 +1014,7 @@ int st_backend_create(const struct st_backend_config *config, st_registry *reg, 
     be->config = *config;
     be->reg = reg;
     be->count = -1;
-    be->now = mono_ms();
+    be->now = ju_mono_ms();
     if (snprintf(be->exe, sizeof(be->exe), "%s", config->exe) >= (int)sizeof(be->exe) ||
         snprintf(be->root, sizeof(be->root), "%s", config->home) >= (int)sizeof(be->root) ||
         snprintf(be->trace, sizeof(be->trace), "%s",

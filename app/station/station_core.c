@@ -7,7 +7,10 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+
+#include "util/util.h"
 
 #define WAIT_MARGIN_MS 300
 
@@ -266,7 +269,8 @@ static void key_start(struct st_core *core, int key)
             refuse_key(core);
         }
     } else if (key == ST_KEY_ENTER && core->view.entry[0]) {
-        unsigned long number = strtoul(core->view.entry, NULL, 10);
+        uint64_t number = 0;
+        ju_parse_u64(core->view.entry, UINT_MAX, &number); /* digits only, a few of them */
         earcon(core, ST_EARCON_KEY);
         go_quietly(core, ST_SCREEN_PIN);
         core->view.family = (unsigned)number;
@@ -648,7 +652,8 @@ static void save_settings(struct st_core *core)
 
 static void key_teacher_quiet(struct st_core *core, int key)
 {
-    int hhmm, minutes;
+    uint64_t hhmm = 0;
+    int minutes;
 
     if (teacher_entry_key(core, key, 4))
         return;
@@ -656,13 +661,12 @@ static void key_teacher_quiet(struct st_core *core, int key)
         refuse_key(core);
         return;
     }
-    hhmm = atoi(core->view.entry);
-    if (hhmm / 100 > 23 || hhmm % 100 > 59) {
+    if (ju_parse_u64(core->view.entry, 2359, &hhmm) < 0 || hhmm / 100 > 23 || hhmm % 100 > 59) {
         earcon(core, ST_EARCON_ERROR);
         notice(core, ST_NOTICE_BAD_TIME, 0, ST_SCREEN_TEACHER_QUIET);
         return;
     }
-    minutes = hhmm / 100 * 60 + hhmm % 100;
+    minutes = (int)(hhmm / 100 * 60 + hhmm % 100);
     if (core->view.step == 0) {
         earcon(core, ST_EARCON_KEY);
         core->first_quiet = minutes;
@@ -684,7 +688,9 @@ static void key_teacher_quota(struct st_core *core, int key)
         refuse_key(core);
         return;
     }
-    core->view.settings.quota_mb = strtoll(core->view.entry, NULL, 10);
+    uint64_t quota_mb = 0;
+    ju_parse_u64(core->view.entry, 9999999, &quota_mb); /* at most 7 digits */
+    core->view.settings.quota_mb = (int64_t)quota_mb;
     save_settings(core);
 }
 

@@ -1,6 +1,6 @@
 /*
  * The station's family registry: which family numbers exist, each family's
- * PIN (salted PBKDF2-HMAC-SHA256, never the PIN itself), the teacher's PIN,
+ * PIN (Argon2id through libsodium, never the PIN itself), the teacher's PIN,
  * the wrong-PIN limiter and the station's settings (relay, quiet hours,
  * quota). It lives in one SQLite file, STATION_HOME/station.db, mode 0600.
  *
@@ -24,6 +24,8 @@ typedef struct st_registry st_registry;
 
 #define ST_REGISTRY_FILE     "station.db"
 #define ST_FAMILIES_MAX      9999
+/* The most PBKDF2 iterations a hash from before Argon2id may ask for is ten
+ * times this (the count the station used to write). */
 #define ST_PBKDF2_ITERATIONS 150000
 #define ST_DEFAULT_DELAY_MS  2000   /* wait after the first wrong PIN; doubles each time */
 #define ST_DEFAULT_DELAY_CAP 300000 /* never more than five minutes */

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "net/relay/relay.h"
@@ -19,32 +21,55 @@
 /* Marks a string for translation; translated when printed. */
 #define N_(s) (s)
 
-static const char *const usage =
+/* The usage, one translatable line per option, so that adding an option
+ * leaves every other line's translation in place. */
+static const char *const usage_head =
     N_("usage: jiashu-relay --listen HOST:PORT --db PATH [options]\n"
        "\n"
        "Runs a jiashu relay in the foreground (protocol: net/PROTOCOL.md).\n"
        "PORT 0 picks a free port; the chosen one is printed on stderr.\n"
        "IPv6 addresses go in brackets: [::1]:8080.\n"
        "\n"
-       "options (defaults in brackets):\n"
-       "  --max-message-bytes N   longest message accepted [2097152]\n"
-       "  --max-family-bytes N    storage per family [268435456]\n"
-       "  --max-mailbox N         undelivered messages per device [1000]\n"
-       "  --max-connections N     simultaneous connections [10000]\n"
-       "  --max-connections-per-ip N  [0 = no limit]\n"
-       "  --max-wait S            longest long poll [60]\n"
-       "  --idle-timeout S        close silent connections [30]\n"
-       "  --upload-ttl S          partial uploads expire [86400]\n"
-       "  --invite-ttl S          invites expire [86400]\n"
-       "  --retention S           kept after every recipient has it [604800]\n"
-       "  --max-age S             kept at most [2592000]\n"
-       "  --cleanup-interval S    [60]\n"
-       "  --token-rate R          requests/s per device [20]\n"
-       "  --token-burst N         [100]\n"
-       "  --join-rate R           join/create attempts/s per address [0.1]\n"
-       "  --join-burst N          [5]\n"
-       "  --quiet                 no per-request log lines\n"
-       "  --help, --version\n");
+       "options (defaults in brackets):\n");
+static const struct {
+    const char *option;
+    const char *help;
+} usage_options[] = {
+    {"--web DIR", N_("serve the parents' page from DIR, or 'none' [the one installed]")},
+    {"--max-message-bytes N", N_("longest message accepted [2097152]")},
+    {"--max-family-bytes N", N_("storage per family [268435456]")},
+    {"--max-mailbox N", N_("undelivered messages per device [1000]")},
+    {"--max-connections N", N_("simultaneous connections [10000]")},
+    {"--max-connections-per-ip N", N_("connections per address [64; 0 = no limit]")},
+    {"--header-timeout S", N_("a request's headers must arrive within [10]")},
+    {"--min-body-rate N", N_("bytes/s a body averages after 10 s [256; 0 = none]")},
+    {"--max-buffered-per-ip N", N_("request body bytes in memory per address [8388608]")},
+    {"--trusted-proxy A,B", N_("proxies whose Forwarded/X-Forwarded-For is believed")},
+    {"--max-wait S", N_("longest long poll [60]")},
+    {"--idle-timeout S", N_("close silent connections [30]")},
+    {"--upload-ttl S", N_("partial uploads expire [86400]")},
+    {"--invite-ttl S", N_("invites expire [86400]")},
+    {"--retention S", N_("kept after every recipient has it [604800]")},
+    {"--max-age S", N_("kept at most [2592000]")},
+    {"--cleanup-interval S", N_("how often expired things are removed [60]")},
+    {"--token-rate R", N_("requests/s per device [20]")},
+    {"--token-burst N", N_("requests per device in a burst [100]")},
+    {"--join-rate R", N_("join/create attempts/s per address [0.1]")},
+    {"--join-burst N", N_("join/create attempts per address in a burst [5]")},
+    {"--join-rate-global R", N_("well-formed join attempts/s, all addresses [1]")},
+    {"--invite-digits N", N_("length of invite codes, 6..18 [10]")},
+    {"--quiet", N_("no per-request log lines")},
+    {"--help, --version", ""},
+};
+
+static void print_usage(void)
+{
+    fputs(gettext(usage_head), stdout);
+    for (size_t i = 0; i < sizeof usage_options / sizeof usage_options[0]; i++) {
+        const char *help = usage_options[i].help[0] ? gettext(usage_options[i].help) : "";
+        printf("  %-26s %s\n", usage_options[i].option, help);
+    }
+}
 
 static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int status, const char *fmt, ...)
@@ -112,11 +137,18 @@ int main(int argc, char **argv)
         O_TOKEN_BURST,
         O_JOIN_RATE,
         O_JOIN_BURST,
-        O_QUIET,
+        O_JOIN_RATE_GLOBAL,
+        O_INVITE_DIGITS,
+        O_HEADER_TIMEOUT,
+        O_MIN_BODY_RATE,
+        O_BUFFERED_IP,
+        O_QUIET, /* options before this one take a number */
+        O_PROXY,
     };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
+        {"web", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"max-message-bytes", required_argument, NULL, O_MSG},
@@ -135,6 +167,12 @@ int main(int argc, char **argv)
         {"token-burst", required_argument, NULL, O_TOKEN_BURST},
         {"join-rate", required_argument, NULL, O_JOIN_RATE},
         {"join-burst", required_argument, NULL, O_JOIN_BURST},
+        {"join-rate-global", required_argument, NULL, O_JOIN_RATE_GLOBAL},
+        {"invite-digits", required_argument, NULL, O_INVITE_DIGITS},
+        {"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
+        {"min-body-rate", required_argument, NULL, O_MIN_BODY_RATE},
+        {"max-buffered-per-ip", required_argument, NULL, O_BUFFERED_IP},
+        {"trusted-proxy", required_argument, NULL, O_PROXY},
         {"quiet", no_argument, NULL, O_QUIET},
         {NULL, 0, NULL, 0},
     };
@@ -142,6 +180,9 @@ int main(int argc, char **argv)
     jn_relay_config_init(&cfg);
     char *listen_arg = NULL;
     const char *db = NULL;
+    /* The page installed with the relay, unless --web names another folder
+     * (a build tree) or "none". */
+    const char *web = NULL;
     const char *localedir = getenv("JIASHU_LOCALEDIR");
     int c;
     /* Messages in the operator's language; numbers stay in the C locale. */
@@ -163,8 +204,11 @@ int main(int argc, char **argv)
         case 'd':
             db = optarg;
             break;
+        case 'w':
+            web = optarg;
+            break;
         case 'h':
-            fputs(gettext(usage), stdout);
+            print_usage();
             return 0;
         case 'V':
             printf("jiashu-relay %s\n", JIASHU_VERSION);
@@ -217,6 +261,24 @@ int main(int argc, char **argv)
         case O_JOIN_BURST:
             cfg.join_burst = (unsigned)v;
             break;
+        case O_JOIN_RATE_GLOBAL:
+            cfg.join_rate_global = v;
+            break;
+        case O_INVITE_DIGITS:
+            cfg.invite_digits = (unsigned)v;
+            break;
+        case O_HEADER_TIMEOUT:
+            cfg.header_timeout_s = (unsigned)v;
+            break;
+        case O_MIN_BODY_RATE:
+            cfg.min_body_rate = (unsigned)v;
+            break;
+        case O_BUFFERED_IP:
+            cfg.max_buffered_per_ip = (uint64_t)v;
+            break;
+        case O_PROXY:
+            cfg.trusted_proxies = optarg;
+            break;
         case O_QUIET:
             cfg.quiet = 1;
             break;
@@ -233,6 +295,13 @@ int main(int argc, char **argv)
         return fail(2, "--listen wants HOST:PORT, for example 127.0.0.1:8080");
     cfg.port = (uint16_t)port;
     cfg.db_path = db;
+    if (!web) {
+        struct stat st;
+        if (stat(JIASHU_WEBDIR "/files.txt", &st) == 0)
+            cfg.web_dir = JIASHU_WEBDIR;
+    } else if (strcmp(web, "none")) {
+        cfg.web_dir = web;
+    }
 
     /* Signals are taken by sigwait here, never delivered to the server's threads. */
     sigset_t set;
@@ -241,6 +310,14 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    /* A service starts with a soft limit of 1024 open files and a far
+     * higher hard one: every connection is a file, so take what is allowed. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 
     struct jn_relay *relay;
     int err = jn_relay_create(&cfg, &relay);

@@ -21,6 +21,7 @@ enum jn_relay_error {
     JN_ERR_LISTEN = JU_ERR_RELAY_BASE - 2,  /* the relay could not listen on the address it was given */
     JN_ERR_STORAGE = JU_ERR_RELAY_BASE - 3, /* the relay's database could not be opened or written */
     JN_ERR_CONFIG = JU_ERR_RELAY_BASE - 4,  /* a relay setting is out of its range */
+    JN_ERR_WEB = JU_ERR_RELAY_BASE - 5,     /* the parents' page folder cannot be served */
 };
 
 #include <stdint.h>
@@ -46,10 +47,15 @@ struct jn_relay_config {
     size_t max_json_bytes;           /* JSON request bodies (default 4096) */
     size_t max_header_bytes;         /* all request headers of a connection (default 16 KiB) */
     uint64_t max_buffered_bytes;     /* request bodies held in memory at once (default 64 MiB) */
-    unsigned max_connections;        /* simultaneous connections (default 10000) */
-    unsigned max_connections_per_ip; /* 0: no per-address limit (default 0) */
+    uint64_t max_buffered_per_ip;    /* ... of them from one address (default 8 MiB) */
+    unsigned max_connections;        /* simultaneous connections (default 10000, and at most
+                                        what the open-file limit leaves room for) */
+    unsigned max_connections_per_ip; /* from one address; 0: no limit (default 64) */
+    unsigned header_timeout_s;       /* a whole header block must arrive within this (default 10) */
     unsigned idle_timeout_s;         /* a connection silent this long is closed (default 30) */
     unsigned max_request_s;          /* a request body must arrive within this (default 120) */
+    unsigned min_body_rate;          /* bytes/s a body must average after its first 10 s
+                                        (default 256; 0: none) */
     unsigned max_wait_s;             /* longest long poll (default 60) */
 
     unsigned invite_digits; /* length of invite codes (default 10, 6..18) */
@@ -63,8 +69,19 @@ struct jn_relay_config {
     unsigned token_burst;       /* ... allowed in a burst (default 100) */
     double join_rate;           /* join/create attempts per second per address (default 0.1) */
     unsigned join_burst;        /* ... in a burst (default 5) */
+    /* Comma-separated numeric addresses of reverse proxies whose
+     * Forwarded / X-Forwarded-For header names the client; from anyone
+     * else those headers are ignored (default none, at most 8). */
+    const char *trusted_proxies;
+
     double join_rate_global;    /* join attempts per second, all addresses (default 1) */
     unsigned join_burst_global; /* ... in a burst (default 30) */
+    double create_rate_global;  /* family creations per second, all addresses (default 0.1) */
+    unsigned create_burst_global; /* ... in a burst (default 20) */
+
+    /* The parents' page (app/web, built): served at "/" when set. NULL: the
+     * relay serves only the API. */
+    const char *web_dir;
 
     int quiet; /* 1: no per-request log lines */
 };

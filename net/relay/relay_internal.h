@@ -11,6 +11,7 @@
 
 #include "relay.h"
 #include "relay_storage.h"
+#include "relay_web.h"
 
 enum relay_route {
     ROUTE_UNKNOWN,
@@ -25,9 +26,16 @@ enum relay_route {
     ROUTE_MESSAGE,
     ROUTE_RECEIPT_POST,
     ROUTE_RECEIPTS,
+    ROUTE_PAIRINGS,       /* POST /v1/pairings */
+    ROUTE_PAIRING,        /* GET, PUT /v1/pairings/{nameplate} */
+    ROUTE_PAIRING_CLAIM,  /* POST /v1/pairings/{nameplate}/claim */
+    ROUTE_PAIRING_ANSWER, /* POST /v1/pairings/{nameplate}/answer */
+    ROUTE_PAIRING_RESULT, /* POST /v1/pairings/{nameplate}/result */
+    ROUTE_ROSTER,         /* GET, PUT /v1/roster */
     ROUTE_COUNT_
 };
 
+/* Bits: a long poll may wait for both (the inbox with receipts_after). */
 enum relay_wait_kind { WAIT_INBOX = 1, WAIT_RECEIPTS = 2 };
 
 /* A token bucket per key, keys hashed into a fixed table: two keys that
@@ -46,8 +54,28 @@ struct relay_limiter {
 
 struct relay_request;
 
+/* One TCP connection, from libmicrohttpd's connection notifications until
+ * it closes: the timer thread closes those whose header block is late. */
+struct relay_conn {
+    int fd;
+    uint64_t since_ms; /* when its current header block began */
+    int in_request;    /* headers complete, request not yet finished */
+    unsigned slot;     /* its address's slot in the per-address tables */
+    int proxy;         /* from a trusted proxy: no per-address connection limit */
+    struct relay_conn *prev, *next;
+};
+
+#define RELAY_ADDR_SLOTS  16384u
+#define RELAY_MAX_PROXIES 8
+
+struct relay_addr {
+    int family;
+    uint8_t bytes[16];
+};
+
 struct jn_relay {
     struct jn_relay_config cfg;
+    struct relay_web *web;            /* the parents' page, or NULL */
     struct relay_storage *st;         /* used by the MHD thread only */
     struct relay_storage *cleanup_st; /* used by the timer thread only */
     struct relay_storage *sync_st;    /* used by the sync thread only */
@@ -60,7 +88,19 @@ struct jn_relay {
     struct relay_limiter join_limit;
     struct relay_limiter join_global;
     struct relay_limiter create_limit;
+    struct relay_limiter create_global;
     uint64_t buffered;
+    uint64_t *buffered_per_slot;  /* body bytes held per address slot */
+    unsigned *conns_per_slot;     /* connections per address slot */
+    unsigned connection_limit;    /* max_connections, clamped to the open-file limit */
+    struct relay_addr proxies[RELAY_MAX_PROXIES];
+    unsigned n_proxies;
+
+    /* Open connections, for the header deadline (conn_lock: the MHD and
+     * timer threads). */
+    pthread_mutex_t conn_lock;
+    struct relay_conn *conns;
+    unsigned n_conns;
 
     /* Long polls waiting, and the timer thread that ends them. */
     pthread_mutex_t lock;
@@ -71,6 +111,11 @@ struct jn_relay {
     int stopped;
     struct relay_request *waiters;
     unsigned n_waiters;
+
+    /* Upload bodies being received, and requests asking where an upload
+     * stands that wait for them to end (MHD thread only). */
+    struct relay_request *receivers;
+    struct relay_request *upload_waiters;
 
     /* Group commit: requests whose writes wait for one make_durable(). */
     pthread_t syncer;
@@ -88,6 +133,7 @@ struct relay_request {
     enum relay_route route;
     char arg[72]; /* the id in the path, when the route has one */
     int responded;
+    int close_after; /* the answer closes the connection */
     unsigned status;
     uint64_t bytes_in, bytes_out;
 
@@ -97,6 +143,10 @@ struct relay_request {
     char *body;
     size_t body_len, body_cap, body_limit;
     uint64_t reserved; /* bytes of relay->buffered held for this body */
+    uint64_t client_key; /* the client's address (behind a trusted proxy, the one it names) */
+    unsigned client_slot;
+    struct relay_conn *tcp;
+    uint64_t body_t0_ms; /* when the first call for this request came */
     int body_too_large;
     int body_over_budget;
 
@@ -118,21 +168,36 @@ struct relay_request {
     int wake_recipients;                /* a message landed: wake r->upload's recipients */
     char wake_sender[RELAY_ID_LEN + 1]; /* a receipt landed: wake this sender */
 
+    /* Receiving an upload's bytes (relay->receivers), or waiting for
+     * such a request on the same message to end (relay->upload_waiters). */
+    int receiving, upload_waiting;
+    struct relay_request *rv_prev, *rv_next;
+
     /* Long poll. */
-    enum relay_wait_kind wait_kind;
+    unsigned wait_kind; /* enum relay_wait_kind bits */
     int waiting, woken;
     uint64_t deadline_ms;
     struct relay_request *wprev, *wnext;
 };
 
 /* relay_server.c */
-uint64_t relay_now_ms(void);
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after);
 uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
 /* Suspends r until a wake for its device and kind, or its deadline; 0, or
  * -ECANCELED when the relay is stopping (answer at once then). */
-int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds);
+int relay_wait(struct relay_request *r, unsigned kinds, unsigned seconds);
 void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_kind kind);
+
+/* Uploads: a request receiving bytes of a message is a receiver until its
+ * body ended (whole or cut). A request asking where that message's upload
+ * stands waits for its receivers first: a client killed mid-upload leaves
+ * its kernel sending the rest, and the new process would otherwise be told
+ * an old offset and send those bytes again beside them. */
+void relay_receiving_start(struct relay_request *r);
+void relay_receiving_end(struct relay_request *r);
+/* 1 (r suspended until a receiver ends; answer then) when another request
+ * is receiving bytes of message_id, else 0. */
+int relay_upload_wait(struct relay_request *r, const char *message_id);
 
 /* Answers: each queues one response and records status and size. When
  * the request wrote (needs_sync), the answer waits for durability. */
@@ -152,5 +217,17 @@ void relay_route_begin(struct relay_request *r);
 /* The body has arrived (or there was none): does the work and answers. */
 void relay_route_finish(struct relay_request *r);
 const char *relay_route_name(enum relay_route route);
+/* Shared with relay_routes_e2e.c: 0, or -1 after answering 401/429/500. */
+int relay_authenticate(struct relay_request *r);
+uint64_t relay_peer_key(struct relay_request *r);
+void relay_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* relay_routes_e2e.c: the pairing mailboxes and the roster (opaque to the
+ * relay; docs/encryption.md). */
+void relay_e2e_begin(struct relay_request *r);
+void relay_e2e_finish(struct relay_request *r);
+/* The connection ended before the answer: keeps what arrived of an upload's
+ * bytes (made durable before returning); 1 when something was kept. */
+int relay_route_abandoned(struct relay_request *r);
 
 #endif

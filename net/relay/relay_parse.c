@@ -1,41 +1,10 @@
+#define _GNU_SOURCE /* strcasestr */
 #include "relay_parse.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
 #include <strings.h>
-
-int relay_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    if (!s || !*s || strlen(s) > 64)
-        return -EINVAL;
-    uint64_t v = 0;
-    int overflow = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -EINVAL;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            overflow = 1;
-        else
-            v = v * 10 + d;
-    }
-    if (overflow || v > max)
-        return -ERANGE;
-    *out = v;
-    return 0;
-}
-
-int relay_hex_digit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int relay_is_id(const char *s)
 {
@@ -55,7 +24,7 @@ int relay_is_uuid(const char *s)
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (s[i] != '-')
                 return 0;
-        } else if (relay_hex_digit((unsigned char)s[i]) < 0) {
+        } else if (ju_hex_digit((unsigned char)s[i]) < 0) {
             return 0;
         }
     }
@@ -66,17 +35,7 @@ int relay_parse_bearer(const char *hdr, uint8_t token[32])
 {
     if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0)
         return -EINVAL;
-    const char *h = hdr + 7;
-    if (strlen(h) != 64)
-        return -EINVAL;
-    for (int i = 0; i < 32; i++) {
-        int a = relay_hex_digit((unsigned char)h[2 * i]),
-            b = relay_hex_digit((unsigned char)h[2 * i + 1]);
-        if (a < 0 || b < 0)
-            return -EINVAL;
-        token[i] = (uint8_t)(a << 4 | b);
-    }
-    return 0;
+    return ju_hex_decode(hdr + 7, token, 32);
 }
 
 static int b64val(int c)
@@ -205,9 +164,19 @@ int relay_parse_metadata(const char *hdr, unsigned max_recipients, struct relay_
                 return -EINVAL;
             memcpy(num, val, vlen);
             num[vlen] = '\0';
-            if (relay_parse_u64(num, 3600000, &out->duration_ms) < 0)
+            if (ju_parse_u64(num, 3600000, &out->duration_ms) < 0)
                 return -EINVAL;
             have_dur = 1;
+        } else if (strcmp(key, "sha256") == 0) {
+            if (vlen != 64)
+                return -EINVAL;
+            for (int i = 0; i < 32; i++) {
+                int a = ju_hex_digit(val[2 * i]), b = ju_hex_digit(val[2 * i + 1]);
+                if (a < 0 || b < 0)
+                    return -EINVAL;
+                out->sha256[i] = (uint8_t)(a << 4 | b);
+            }
+            out->has_sha256 = 1;
         }
         p += plen;
         if (*p == ',') {
@@ -246,45 +215,57 @@ int relay_parse_checksum(const char *hdr, enum relay_checksum_algo *algo, uint8_
     return 0;
 }
 
+/* Decimal digits of any length, saturating at UINT64_MAX: a position past
+ * every message is still a position. -EINVAL when not all digits. */
+static int range_number(const char *s, size_t n, uint64_t *out)
+{
+    if (n == 0)
+        return -EINVAL;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -EINVAL;
+        unsigned d = (unsigned)(s[i] - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
 int relay_parse_range(const char *hdr, uint64_t size, uint64_t *first, uint64_t *last)
 {
+    /* RFC 9110 section 14.2: a Range that is not understood is ignored (the
+     * whole message, 200); only a valid one that starts past the end is 416. */
     if (!hdr || strncmp(hdr, "bytes=", 6) != 0)
         return 1;
     const char *spec = hdr + 6;
     if (strchr(spec, ','))
         return 1;
     const char *dash = strchr(spec, '-');
-    if (!dash || strlen(spec) > 41)
-        return -EINVAL;
-    char a[21] = "", b[21] = "";
+    if (!dash)
+        return 1;
     size_t alen = (size_t)(dash - spec), blen = strlen(dash + 1);
-    if (alen > 20 || blen > 20)
-        return -EINVAL;
-    memcpy(a, spec, alen);
-    memcpy(b, dash + 1, blen + 1);
     uint64_t x, y;
     if (alen == 0) { /* the last y bytes */
-        if (relay_parse_u64(b, UINT64_MAX, &y) < 0)
-            return -EINVAL;
+        if (range_number(dash + 1, blen, &y) < 0)
+            return 1;
         if (y == 0 || size == 0)
             return -ERANGE;
         *first = y >= size ? 0 : size - y;
         *last = size - 1;
         return 0;
     }
-    if (relay_parse_u64(a, UINT64_MAX, &x) < 0)
-        return -EINVAL;
+    if (range_number(spec, alen, &x) < 0)
+        return 1;
     if (blen == 0) {
         y = size ? size - 1 : 0;
     } else {
-        if (relay_parse_u64(b, UINT64_MAX, &y) < 0)
-            return -EINVAL;
-        if (y < x)
-            return -EINVAL;
+        if (range_number(dash + 1, blen, &y) < 0 || y < x)
+            return 1;
     }
     if (x >= size)
         return -ERANGE;
-    if (y >= size)
+    if (y >= size) /* clamped to the end, however far past it */
         y = size - 1;
     *first = x;
     *last = y;
@@ -302,6 +283,93 @@ int relay_content_type_is(const char *hdr, const char *type)
     while (*rest == ' ')
         rest++;
     return *rest == '\0' || *rest == ';';
+}
+
+/* Copies [s, s+n) trimmed of spaces and tabs into out. */
+static int copy_trimmed(const char *s, size_t n, char *out, size_t cap)
+{
+    while (n && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= cap)
+        return -EINVAL;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int relay_forwarded_client(const char *forwarded, const char *x_forwarded_for, char *out,
+                           size_t cap)
+{
+    if (forwarded) {
+        /* The last for= of the whole header, whichever element holds it. */
+        const char *last = NULL;
+        for (const char *p = forwarded; (p = strcasestr(p, "for=")); p += 4)
+            if (p == forwarded || p[-1] == ';' || p[-1] == ',' || p[-1] == ' ')
+                last = p + 4;
+        if (!last)
+            return -EINVAL;
+        size_t n = strcspn(last, ";,");
+        char v[80];
+        if (copy_trimmed(last, n, v, sizeof v) < 0)
+            return -EINVAL;
+        char *a = v;
+        size_t len = strlen(a);
+        if (a[0] == '"') {
+            if (len < 2 || a[len - 1] != '"')
+                return -EINVAL;
+            a[--len] = '\0';
+            a++;
+            len--;
+        }
+        if (a[0] == '[') { /* "[v6]" or "[v6]:port" */
+            char *close = strchr(a, ']');
+            if (!close)
+                return -EINVAL;
+            *close = '\0';
+            a++;
+        } else {
+            char *colon = strchr(a, ':');
+            if (colon && !strchr(colon + 1, ':'))
+                *colon = '\0'; /* v4:port */
+        }
+        return copy_trimmed(a, strlen(a), out, cap);
+    }
+    if (x_forwarded_for) {
+        const char *comma = strrchr(x_forwarded_for, ',');
+        const char *last = comma ? comma + 1 : x_forwarded_for;
+        return copy_trimmed(last, strlen(last), out, cap);
+    }
+    return -EINVAL;
+}
+
+int relay_name_is_printable(const char *s, size_t n)
+{
+    /* jansson has checked that s is UTF-8; what is left to refuse are the
+     * characters that change how the rest of a line looks when a client
+     * prints the name: C0 and DEL, C1 (U+0080..U+009F, which terminals
+     * read as escape sequences), and the bidirectional marks, embeddings,
+     * overrides and isolates (U+061C, U+200E/F, U+202A..E, U+2066..9). */
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f)
+            return 0;
+        if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+            return 0;
+        if (p[i] == 0xd8 && i + 1 < n && p[i + 1] == 0x9c)
+            return 0;
+        if (p[i] == 0xe2 && i + 2 < n) {
+            unsigned cp = (unsigned)(p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
+            cp |= 0x2000;
+            if (cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+                (cp >= 0x2066 && cp <= 0x2069))
+                return 0;
+        }
+    }
+    return 1;
 }
 
 static json_t *load(const char *body, size_t len)
@@ -323,11 +391,8 @@ static int take_name(json_t *j, char name[65])
         return -EINVAL;
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
-    if (n == 0 || n > 64 || strlen(s) != n)
+    if (n == 0 || n > 64 || strlen(s) != n || !relay_name_is_printable(s, n))
         return -EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return -EINVAL;
     memcpy(name, s, n + 1);
     return 0;
 }
@@ -384,12 +449,20 @@ int relay_parse_receipt_body(const char *body, size_t len, const char **state)
     return err;
 }
 
-void relay_hex(const uint8_t *in, size_t n, char *out)
+int relay_is_base64(const char *s, size_t max)
 {
-    static const char digits[] = "0123456789abcdef";
+    size_t n = s ? strlen(s) : 0, pad = 0;
+    if (n == 0 || n > max || n % 4)
+        return 0;
     for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
+        char c = s[i];
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '+' || c == '/'))
+            return 0;
     }
-    out[2 * n] = '\0';
+    return pad <= 2;
 }

@@ -8,7 +8,6 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,12 @@ const char *relay_route_name(enum relay_route route)
         [ROUTE_MESSAGE] = "/v1/messages/{id}",
         [ROUTE_RECEIPT_POST] = "/v1/messages/{id}/receipts",
         [ROUTE_RECEIPTS] = "/v1/receipts",
+        [ROUTE_PAIRINGS] = "/v1/pairings",
+        [ROUTE_PAIRING] = "/v1/pairings/{nameplate}",
+        [ROUTE_PAIRING_CLAIM] = "/v1/pairings/{nameplate}/claim",
+        [ROUTE_PAIRING_ANSWER] = "/v1/pairings/{nameplate}/answer",
+        [ROUTE_PAIRING_RESULT] = "/v1/pairings/{nameplate}/result",
+        [ROUTE_ROSTER] = "/v1/roster",
     };
     return route < ROUTE_COUNT_ ? names[route] : "(no route)";
 }
@@ -67,9 +72,9 @@ static void storage_failed(struct relay_request *r)
 static void random_hex(char *out, size_t bytes)
 {
     uint8_t b[32];
-    if (RAND_bytes(b, (int)bytes) != 1)
+    if (ju_random_bytes(b, bytes) < 0)
         abort(); /* no randomness means no safe tokens: better not to run */
-    relay_hex(b, bytes, out);
+    ju_hex_encode(b, bytes, out);
 }
 
 /* The digests, fetched from OpenSSL once: EVP_sha256() makes every
@@ -103,9 +108,9 @@ static void sha256(const void *data, size_t len, uint8_t out[32])
 static void new_token(char hex[65], uint8_t hash[32])
 {
     uint8_t t[32];
-    if (RAND_bytes(t, sizeof t) != 1)
+    if (ju_random_bytes(t, sizeof t) < 0)
         abort();
-    relay_hex(t, sizeof t, hex);
+    ju_hex_encode(t, sizeof t, hex);
     sha256(t, sizeof t, hash);
 }
 
@@ -115,7 +120,7 @@ static void new_code(char *code, unsigned digits, uint8_t hash[32])
 {
     for (unsigned i = 0; i < digits;) {
         uint8_t b;
-        if (RAND_bytes(&b, 1) != 1)
+        if (ju_random_bytes(&b, 1) < 0)
             abort();
         if (b < 250)
             code[i++] = (char)('0' + b % 10);
@@ -164,21 +169,6 @@ static int authenticate(struct relay_request *r)
     return 0;
 }
 
-/* The peer's address, as the key of the per-address limits. */
-static uint64_t peer_key(struct relay_request *r)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!ci || !ci->client_addr)
-        return 0;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        return relay_key(r->relay, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    if (sa->sa_family == AF_INET6) /* a /64 is one address to the limits */
-        return relay_key(r->relay, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
-    return 0;
-}
-
 /* Content-Length, when given: -1 when absent, -2 when malformed. */
 static int64_t content_length(struct relay_request *r)
 {
@@ -186,7 +176,7 @@ static int64_t content_length(struct relay_request *r)
     uint64_t n;
     if (!h)
         return -1;
-    if (relay_parse_u64(h, INT64_MAX, &n) < 0)
+    if (ju_parse_u64(h, INT64_MAX, &n) < 0)
         return -2;
     return (int64_t)n;
 }
@@ -308,7 +298,37 @@ static int expect_upload_bytes(struct relay_request *r, uint64_t offset)
     }
     r->body_limit = (size_t)room;
     r->patch_offset = offset;
+    relay_receiving_start(r);
     return 0;
+}
+
+/* r asks where its upload stands (HEAD, a repeated creation): 1 when it
+ * waits for a request still bringing bytes of the same message; else 0
+ * with r->upload read again, -1 after answering a storage failure. */
+static int settle_upload(struct relay_request *r)
+{
+    if (relay_upload_wait(r, r->upload->message_id))
+        return 1;
+    char upload_id[RELAY_ID_LEN + 1];
+    memcpy(upload_id, r->upload->upload_id, sizeof upload_id);
+    int err = st(r)->ops->upload_get(st(r), upload_id, r->upload);
+    if (err == -ENOENT) {
+        relay_error(r, 404, "not_found", "no such upload");
+        return -1;
+    }
+    if (err < 0) {
+        storage_failed(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* The whole message does not hash to the sha256 its creation declared. */
+static void message_mismatch(struct relay_request *r)
+{
+    relay_error(r, 460, "message_checksum_mismatch",
+                "the message's bytes do not match the sha256 in its Upload-Metadata; the upload "
+                "was discarded: create it again");
 }
 
 /* Answers a failed upload_create. */
@@ -320,6 +340,8 @@ static void creation_failed(struct relay_request *r, int err)
         relay_error(r, 507, "storage_full", "your family's storage on this relay is full");
     else if (err == -EDQUOT)
         relay_error(r, 507, "storage_full", "a recipient's mailbox is full");
+    else if (err == -EBADMSG)
+        message_mismatch(r);
     else
         storage_failed(r);
 }
@@ -338,7 +360,7 @@ static void begin_create_upload(struct relay_request *r)
         relay_error(r, 400, "malformed", "Upload-Length is required");
         return;
     }
-    int err = relay_parse_u64(h, UINT64_MAX, &length);
+    int err = ju_parse_u64(h, UINT64_MAX, &length);
     if (err == -EINVAL) {
         relay_error(r, 400, "malformed", "Upload-Length is not a non-negative number");
         return;
@@ -390,6 +412,8 @@ static void begin_create_upload(struct relay_request *r)
     u->expires = u->created + cfg->upload_ttl_s;
     u->n_recipients = md.n_recipients;
     memcpy(u->recipients, md.recipients, sizeof md.recipients);
+    u->has_declared_sha256 = md.has_sha256;
+    memcpy(u->declared_sha256, md.sha256, sizeof u->declared_sha256);
     snprintf(u->metadata, sizeof u->metadata, "%s", meta);
 
     /* Repeated creations must still find their upload, limits or not. */
@@ -438,6 +462,13 @@ static void begin_create_upload(struct relay_request *r)
         r->deferred_create = 1;
         return;
     }
+    /* A request still bringing this message's bytes (its sender was
+     * killed; its kernel sends on) is waited for: created here first, the
+     * upload would not take them. finish_uploads() creates it then. */
+    if (!has_body && relay_upload_wait(r, u->message_id)) {
+        r->deferred_create = 1;
+        return;
+    }
     err = st(r)->ops->upload_create(st(r), u, NULL, 0, (int64_t)time(NULL), cfg->max_family_bytes,
                                     cfg->max_mailbox);
     r->needs_sync = err >= 0; /* a repeat may find a creation not yet durable */
@@ -455,7 +486,7 @@ static void begin_patch(struct relay_request *r)
         relay_error(r, 400, "malformed", "Upload-Offset is required");
         return;
     }
-    int err = relay_parse_u64(h, INT64_MAX, &offset);
+    int err = ju_parse_u64(h, INT64_MAX, &offset);
     if (err < 0) {
         relay_error(r, 400, "malformed", "Upload-Offset is not a non-negative number");
         return;
@@ -476,11 +507,14 @@ void relay_route_begin(struct relay_request *r)
             method_not_allowed(r, "POST");
             return;
         }
+        /* The per-address bucket is taken now, before the body is read;
+         * the relay-wide ones only once the body is well formed (see
+         * take_global), so one address sending garbage spends nobody's
+         * attempts but its own. */
         unsigned retry;
         struct relay_limiter *l =
             r->route == ROUTE_JOIN ? &r->relay->join_limit : &r->relay->create_limit;
-        if (relay_limit_take(l, peer_key(r), &retry) < 0 ||
-            (r->route == ROUTE_JOIN && relay_limit_take(&r->relay->join_global, 0, &retry) < 0)) {
+        if (relay_limit_take(l, r->client_key, &retry) < 0) {
             relay_error_retry(r, 429, "rate_limited", "too many attempts; wait and try again",
                               retry);
             return;
@@ -543,9 +577,29 @@ void relay_route_begin(struct relay_request *r)
         }
         authenticate(r);
         return;
+    case ROUTE_PAIRINGS:
+    case ROUTE_PAIRING:
+    case ROUTE_PAIRING_CLAIM:
+    case ROUTE_PAIRING_ANSWER:
+    case ROUTE_PAIRING_RESULT:
+    case ROUTE_ROSTER:
+        relay_e2e_begin(r);
+        return;
     default:
         relay_error(r, 404, "not_found", "no such route");
     }
+}
+
+/* A relay-wide bucket, taken by well-formed requests only. */
+static int take_global(struct relay_request *r, struct relay_limiter *l)
+{
+    unsigned retry;
+    if (relay_limit_take(l, 0, &retry) < 0) {
+        relay_error_retry(r, 429, "rate_limited", "too many attempts on this relay; wait",
+                          retry);
+        return -1;
+    }
+    return 0;
 }
 
 static void finish_families(struct relay_request *r)
@@ -557,6 +611,8 @@ static void finish_families(struct relay_request *r)
         relay_error(r, 400, "malformed", "the body must be {\"name\": \"1 to 64 bytes\"}");
         return;
     }
+    if (take_global(r, &r->relay->create_global) < 0)
+        return;
     char token[65], code[20];
     uint8_t token_hash[32], code_hash[32];
     random_hex(d.family_id, RELAY_ID_LEN / 2);
@@ -611,6 +667,8 @@ static void finish_join(struct relay_request *r)
                     "the body must be {\"code\": \"digits\", \"name\": \"...\"}");
         return;
     }
+    if (take_global(r, &r->relay->join_global) < 0)
+        return;
     uint8_t code_hash[32], token_hash[32];
     char token[65];
     sha256(code, strlen(code), code_hash);
@@ -628,6 +686,10 @@ static void finish_join(struct relay_request *r)
     }
     if (err == -ENOSPC) {
         relay_error(r, 507, "storage_full", "the family has as many devices as this relay allows");
+        return;
+    }
+    if (err == -EEXIST) {
+        relay_error(r, 409, "conflict", "a device of this family already has that name");
         return;
     }
     if (err < 0) {
@@ -660,11 +722,41 @@ static void finish_family(struct relay_request *r)
                          "members", members));
 }
 
+/* Keeps the first member listed: the family's oldest live device. */
+static int note_keeper(void *ctx, const struct relay_device *d)
+{
+    char *keeper = ctx;
+    if (!keeper[0])
+        memcpy(keeper, d->id, RELAY_ID_LEN + 1);
+    return 0;
+}
+
 static void finish_device(struct relay_request *r)
 {
     if (!relay_is_id(r->arg)) {
         relay_error(r, 404, "not_found", "no such device in your family");
         return;
+    }
+    /* Who may remove whom (net/PROTOCOL.md): a device removes itself; the
+     * family's keeper, its oldest live device (the one that created it,
+     * while it is there), removes anyone. */
+    if (strcmp(r->arg, r->dev.id) != 0) {
+        char keeper[RELAY_ID_LEN + 1] = "";
+        if (st(r)->ops->members(st(r), r->dev.family_id, note_keeper, keeper) < 0) {
+            storage_failed(r);
+            return;
+        }
+        if (strcmp(keeper, r->dev.id) != 0) {
+            int member = st(r)->ops->is_member(st(r), r->dev.family_id, r->arg);
+            if (member < 0)
+                storage_failed(r);
+            else if (member == 0)
+                relay_error(r, 404, "not_found", "no such device in your family");
+            else
+                relay_error(r, 403, "forbidden",
+                            "only the family's keeper (its oldest device) removes other devices");
+            return;
+        }
     }
     int err = st(r)->ops->device_revoke(st(r), r->dev.family_id, r->arg);
     r->needs_sync = err == 0;
@@ -721,6 +813,11 @@ static int write_bytes(struct relay_request *r)
         relay_error(r, 409, "offset_conflict", "Upload-Offset is not where this upload stands");
         return -1;
     }
+    if (err == -EBADMSG) {
+        r->needs_sync = 1; /* the upload was deleted */
+        message_mismatch(r);
+        return -1;
+    }
     if (err < 0) {
         storage_failed(r);
         return -1;
@@ -728,6 +825,39 @@ static int write_bytes(struct relay_request *r)
     r->needs_sync = 1;
     r->wake_recipients = err == 1;
     return 0;
+}
+
+/* A PATCH (or a creation with bytes) whose connection ended before its
+ * body did: the bytes that arrived are kept, as tus asks, so a cut costs
+ * nothing twice. Bytes under an Upload-Checksum cannot be checked without
+ * the rest and are dropped; the whole message's sha256 still guards the
+ * rest. They are made durable here, before this thread answers anything
+ * else, so the next request on the upload sees an offset that survives a
+ * power cut. Returns 1 when something was kept. */
+int relay_route_abandoned(struct relay_request *r)
+{
+    if (r->responded || r->held_resp || r->has_checksum || r->body_len == 0 || !r->upload ||
+        r->body_too_large || r->body_over_budget)
+        return 0;
+    int err;
+    const struct jn_relay_config *cfg = &r->relay->cfg;
+    if (r->deferred_create)
+        err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len,
+                                        (int64_t)time(NULL), cfg->max_family_bytes,
+                                        cfg->max_mailbox);
+    else if (is(r, "PATCH") || (r->route == ROUTE_UPLOADS && r->patch_offset == r->upload->offset))
+        err = st(r)->ops->upload_write(st(r), r->upload->upload_id, r->patch_offset, r->body,
+                                       r->body_len, (int64_t)time(NULL), r->upload);
+    else
+        return 0;
+    if (err < 0)
+        return 0;
+    if (r->relay->sync_st->ops->make_durable(r->relay->sync_st) < 0)
+        return 0;
+    if (err == (r->deferred_create ? 2 : 1))
+        for (unsigned i = 0; i < r->upload->n_recipients; i++)
+            relay_wake(r->relay, r->upload->recipients[i], WAIT_INBOX);
+    return 1;
 }
 
 static void finish_uploads(struct relay_request *r)
@@ -745,9 +875,12 @@ static void finish_uploads(struct relay_request *r)
         }
         r->needs_sync = 1;
         r->wake_recipients = err == 2;
-    } else if (r->body_len && !r->upload->completed && r->patch_offset == r->upload->offset &&
-               write_bytes(r) < 0)
+    } else if (r->body_len && !r->upload->completed && r->patch_offset == r->upload->offset) {
+        if (write_bytes(r) < 0)
+            return;
+    } else if (!r->body_len && settle_upload(r) != 0) {
         return;
+    }
     char location[64];
     snprintf(location, sizeof location, "/v1/uploads/%s", r->upload->upload_id);
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -759,6 +892,8 @@ static void finish_uploads(struct relay_request *r)
 static void finish_upload(struct relay_request *r)
 {
     if (is(r, "HEAD")) {
+        if (settle_upload(r) != 0)
+            return;
         char v[24];
         struct MHD_Response *resp =
             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -795,11 +930,11 @@ static int poll_args(struct relay_request *r, int64_t *after, unsigned *wait)
 {
     uint64_t a = 0, w = 0;
     const char *qa = query(r, "after"), *qw = query(r, "wait");
-    if (qa && relay_parse_u64(qa, INT64_MAX, &a) < 0) {
+    if (qa && ju_parse_u64(qa, INT64_MAX, &a) < 0) {
         relay_error(r, 400, "malformed", "after must be a cursor from a previous answer");
         return -1;
     }
-    if (qw && relay_parse_u64(qw, 86400, &w) < 0) {
+    if (qw && ju_parse_u64(qw, 86400, &w) < 0) {
         relay_error(r, 400, "malformed", "wait must be a number of seconds");
         return -1;
     }
@@ -885,7 +1020,7 @@ static int add_inbox_entry(void *ctx, const struct relay_inbox_entry *e)
 {
     struct page *p = ctx;
     char sha[65];
-    relay_hex(e->sha256, 32, sha);
+    ju_hex_encode(e->sha256, 32, sha);
     p->cursor = e->cursor;
     if (p->n++)
         PAGE_PUT(p, ",");
@@ -923,6 +1058,10 @@ static int add_receipt(void *ctx, const struct relay_receipt *rc)
     page_str(p, rc->state);
     PAGE_PUT(p, ",\"at\":");
     page_int(p, rc->at);
+    if (rc->proof[0]) {
+        PAGE_PUT(p, ",\"proof\":");
+        page_str(p, rc->proof);
+    }
     PAGE_PUT(p, "}");
     return p->failed ? -ENOMEM : 0;
 }
@@ -952,13 +1091,44 @@ static void finish_poll(struct relay_request *r)
         storage_failed(r);
         return;
     }
-    if (p.n == 0 && wait > 0 && !r->woken &&
-        relay_wait(r, inbox ? WAIT_INBOX : WAIT_RECEIPTS, wait) == 0) {
+    /* receipts_after on the inbox: one long poll also ends on a receipt
+     * for this device's own messages, so a watching client waits in one
+     * request for everything that can come to it. */
+    int64_t receipts_after = -1;
+    int receipts_pending = 0;
+    const char *qr = inbox ? query(r, "receipts_after") : NULL;
+    if (qr) {
+        uint64_t ra;
+        if (ju_parse_u64(qr, INT64_MAX, &ra) < 0) {
+            free(p.buf);
+            relay_error(r, 400, "malformed", "receipts_after must be a cursor");
+            return;
+        }
+        receipts_after = (int64_t)ra;
+        struct page probe = {.cursor = receipts_after};
+        err = st(r)->ops->receipts(st(r), r->dev.id, receipts_after, 1, add_receipt, &probe);
+        free(probe.buf);
+        if (err < 0) {
+            free(p.buf);
+            storage_failed(r);
+            return;
+        }
+        receipts_pending = probe.n > 0;
+    }
+    if (p.n == 0 && !receipts_pending && wait > 0 && !r->woken &&
+        relay_wait(r, inbox ? (qr ? WAIT_INBOX | WAIT_RECEIPTS : WAIT_INBOX) : WAIT_RECEIPTS,
+                   wait) == 0) {
         free(p.buf);
         return; /* answered when resumed */
     }
     PAGE_PUT(&p, "],\"cursor\":");
     page_int(&p, p.cursor);
+    if (qr) {
+        if (receipts_pending)
+            PAGE_PUT(&p, ",\"receipts_pending\":true");
+        else
+            PAGE_PUT(&p, ",\"receipts_pending\":false");
+    }
     PAGE_PUT(&p, "}");
     if (p.failed) {
         free(p.buf);
@@ -1014,7 +1184,7 @@ static void finish_message(struct relay_request *r)
     if (load_message(r, m) < 0)
         goto out;
     char etag[70], sha[65];
-    relay_hex(m->sha256, 32, sha);
+    ju_hex_encode(m->sha256, 32, sha);
     snprintf(etag, sizeof etag, "\"%s\"", sha);
     const char *inm = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0)) {
@@ -1030,7 +1200,7 @@ static void finish_message(struct relay_request *r)
     int partial = 0;
     if (range && (!if_range || strcmp(if_range, etag) == 0)) {
         int err = relay_parse_range(range, m->length, &first, &last);
-        if (err == -ERANGE || err == -EINVAL) {
+        if (err == -ERANGE) {
             char cr[48];
             snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)m->length);
             json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "range_not_satisfiable",
@@ -1084,6 +1254,21 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 400, "malformed", "the body must be {\"state\": \"delivered\"|\"played\"}");
         return;
     }
+    /* The recipient's signature (docs/encryption.md, "Receipts"), kept and
+     * passed on as it came: base64, at most RELAY_PROOF_MAX characters. */
+    char proof[RELAY_PROOF_MAX + 1] = "";
+    {
+        json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+        const char *p = json_string_value(json_object_get(j, "proof"));
+        int ok = !p || relay_is_base64(p, RELAY_PROOF_MAX);
+        if (ok && p)
+            snprintf(proof, sizeof proof, "%s", p);
+        json_decref(j);
+        if (!ok) {
+            relay_error(r, 400, "malformed", "proof must be base64, at most 128 characters");
+            return;
+        }
+    }
     struct relay_upload *m = malloc(sizeof *m);
     if (!m) {
         relay_error(r, 500, "internal", "out of memory");
@@ -1094,7 +1279,8 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 403, "forbidden", "only a recipient sends receipts");
     if (err <= 0)
         goto out;
-    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, (int64_t)time(NULL));
+    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, proof[0] ? proof : NULL,
+                                  (int64_t)time(NULL));
     if (err < 0) {
         storage_failed(r);
         goto out;
@@ -1141,7 +1327,30 @@ void relay_route_finish(struct relay_request *r)
     case ROUTE_RECEIPT_POST:
         finish_receipt(r);
         break;
+    case ROUTE_PAIRINGS:
+    case ROUTE_PAIRING:
+    case ROUTE_PAIRING_CLAIM:
+    case ROUTE_PAIRING_ANSWER:
+    case ROUTE_PAIRING_RESULT:
+    case ROUTE_ROSTER:
+        relay_e2e_finish(r);
+        break;
     default:
         relay_error(r, 404, "not_found", "no such route");
     }
+}
+
+int relay_authenticate(struct relay_request *r)
+{
+    return authenticate(r);
+}
+
+uint64_t relay_peer_key(struct relay_request *r)
+{
+    return r->client_key;
+}
+
+void relay_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    sha256(data, len, out);
 }

@@ -10,28 +10,15 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "relay_parse.h"
-
-uint64_t relay_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 void jn_relay_config_init(struct jn_relay_config *cfg)
 {
@@ -47,9 +34,13 @@ void jn_relay_config_init(struct jn_relay_config *cfg)
     cfg->max_json_bytes = 4096;
     cfg->max_header_bytes = 16384;
     cfg->max_buffered_bytes = 64u << 20;
+    cfg->max_buffered_per_ip = 8u << 20;
     cfg->max_connections = 10000;
+    cfg->max_connections_per_ip = 64;
+    cfg->header_timeout_s = 10;
     cfg->idle_timeout_s = 30;
     cfg->max_request_s = 120;
+    cfg->min_body_rate = 256;
     cfg->max_wait_s = 60;
     cfg->invite_digits = 10;
     cfg->invite_ttl_s = 86400;
@@ -63,6 +54,8 @@ void jn_relay_config_init(struct jn_relay_config *cfg)
     cfg->join_burst = 5;
     cfg->join_rate_global = 1;
     cfg->join_burst_global = 30;
+    cfg->create_rate_global = 0.1;
+    cfg->create_burst_global = 20;
 }
 
 /* FNV-1a over the data, keyed by a per-process random seed so that nobody
@@ -99,7 +92,7 @@ static void limiter_finish(struct relay_limiter *l)
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after)
 {
     struct relay_bucket *b = &l->slots[key % l->n_slots];
-    uint64_t now = relay_now_ms();
+    uint64_t now = (uint64_t)ju_mono_ms();
     if (b->last_ms) {
         b->tokens += (double)(now - b->last_ms) / 1000.0 * l->rate;
         if (b->tokens > l->burst)
@@ -151,7 +144,7 @@ static int await_sync(struct relay_request *r)
 static void *syncer_main(void *arg)
 {
     struct jn_relay *relay = arg;
-    uint64_t last_checkpoint = relay_now_ms();
+    uint64_t last_checkpoint = (uint64_t)ju_mono_ms();
     pthread_mutex_lock(&relay->lock);
     for (;;) {
         while (!relay->sync_pending && !relay->sync_stop)
@@ -173,7 +166,7 @@ static void *syncer_main(void *arg)
         }
         /* Checkpoint at most once a second, between batches: the requests
          * keep coming in on the other thread meanwhile. */
-        uint64_t now = relay_now_ms();
+        uint64_t now = (uint64_t)ju_mono_ms();
         if (now - last_checkpoint >= 1000) {
             last_checkpoint = now;
             if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
@@ -205,6 +198,8 @@ void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response
         }
     }
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->close_after)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (r->route == ROUTE_UPLOADS || r->route == ROUTE_UPLOAD)
         MHD_add_response_header(resp, "Tus-Resumable", "1.0.0");
     r->responded = 1;
@@ -293,7 +288,7 @@ static void unlink_waiter(struct jn_relay *relay, struct relay_request *r)
     relay->n_waiters--;
 }
 
-int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seconds)
+int relay_wait(struct relay_request *r, unsigned kind, unsigned seconds)
 {
     struct jn_relay *relay = r->relay;
     pthread_mutex_lock(&relay->lock);
@@ -302,7 +297,7 @@ int relay_wait(struct relay_request *r, enum relay_wait_kind kind, unsigned seco
         return -ECANCELED;
     }
     r->wait_kind = kind;
-    r->deadline_ms = relay_now_ms() + (uint64_t)seconds * 1000u;
+    r->deadline_ms = (uint64_t)ju_mono_ms() + (uint64_t)seconds * 1000u;
     r->waiting = 1;
     r->wprev = NULL;
     r->wnext = relay->waiters;
@@ -322,12 +317,75 @@ void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_k
     pthread_mutex_lock(&relay->lock);
     for (struct relay_request *w = relay->waiters, *next; w; w = next) {
         next = w->wnext;
-        if (w->wait_kind == kind && strcmp(w->dev.id, device_id) == 0) {
+        if ((w->wait_kind & kind) && strcmp(w->dev.id, device_id) == 0) {
             unlink_waiter(relay, w);
             MHD_resume_connection(w->conn);
         }
     }
     pthread_mutex_unlock(&relay->lock);
+}
+
+static void list_unlink(struct relay_request **head, struct relay_request *r)
+{
+    if (r->rv_prev)
+        r->rv_prev->rv_next = r->rv_next;
+    else
+        *head = r->rv_next;
+    if (r->rv_next)
+        r->rv_next->rv_prev = r->rv_prev;
+    r->rv_prev = r->rv_next = NULL;
+}
+
+static void list_push(struct relay_request **head, struct relay_request *r)
+{
+    r->rv_prev = NULL;
+    r->rv_next = *head;
+    if (*head)
+        (*head)->rv_prev = r;
+    *head = r;
+}
+
+void relay_receiving_start(struct relay_request *r)
+{
+    if (r->receiving || r->upload_waiting)
+        return;
+    r->receiving = 1;
+    list_push(&r->relay->receivers, r);
+}
+
+static void resume_upload_waiters(struct jn_relay *relay)
+{
+    while (relay->upload_waiters) {
+        struct relay_request *w = relay->upload_waiters;
+        list_unlink(&relay->upload_waiters, w);
+        w->upload_waiting = 0;
+        MHD_resume_connection(w->conn);
+    }
+}
+
+void relay_receiving_end(struct relay_request *r)
+{
+    if (!r->receiving)
+        return;
+    r->receiving = 0;
+    list_unlink(&r->relay->receivers, r);
+    /* Few waiters, rarely: each checks again when it runs. */
+    resume_upload_waiters(r->relay);
+}
+
+int relay_upload_wait(struct relay_request *r, const char *message_id)
+{
+    struct jn_relay *relay = r->relay;
+    if (relay->stopped)
+        return 0;
+    for (struct relay_request *o = relay->receivers; o; o = o->rv_next)
+        if (o != r && o->upload && strcmp(o->upload->message_id, message_id) == 0) {
+            r->upload_waiting = 1;
+            list_push(&relay->upload_waiters, r);
+            MHD_suspend_connection(r->conn);
+            return 1;
+        }
+    return 0;
 }
 
 static void run_cleanup(struct jn_relay *relay)
@@ -343,15 +401,17 @@ static void run_cleanup(struct jn_relay *relay)
                 c.uploads, c.messages, c.invites);
 }
 
+static uint64_t reap_slow_headers(struct jn_relay *relay, uint64_t now);
+
 /* Ends long polls at their deadline and runs the cleanup; sleeps on a
  * condition variable in between, never polls. */
 static void *timer_main(void *arg)
 {
     struct jn_relay *relay = arg;
-    uint64_t next_cleanup = relay_now_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
+    uint64_t next_cleanup = (uint64_t)ju_mono_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
     pthread_mutex_lock(&relay->lock);
     while (!relay->stopping) {
-        uint64_t now = relay_now_ms(), next = next_cleanup;
+        uint64_t now = (uint64_t)ju_mono_ms(), next = next_cleanup;
         for (struct relay_request *w = relay->waiters, *nx; w; w = nx) {
             nx = w->wnext;
             if (w->deadline_ms <= now) {
@@ -361,11 +421,22 @@ static void *timer_main(void *arg)
                 next = w->deadline_ms;
             }
         }
+        if (relay->cfg.header_timeout_s) {
+            pthread_mutex_unlock(&relay->lock);
+            uint64_t reap = reap_slow_headers(relay, now);
+            pthread_mutex_lock(&relay->lock);
+            /* At most a second late, so a deadline is never missed by much
+             * while connections come and go between wake-ups. */
+            if (!reap || reap > now + 1000)
+                reap = now + 1000;
+            if (reap && reap < next)
+                next = reap;
+        }
         if (now >= next_cleanup) {
             pthread_mutex_unlock(&relay->lock);
             run_cleanup(relay);
             pthread_mutex_lock(&relay->lock);
-            next_cleanup = relay_now_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
+            next_cleanup = (uint64_t)ju_mono_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
             continue;
         }
         struct timespec ts;
@@ -374,6 +445,173 @@ static void *timer_main(void *arg)
     }
     pthread_mutex_unlock(&relay->lock);
     return NULL;
+}
+
+/* The bytes that identify an address to the per-address limits: an IPv4
+ * address, or an IPv6 /64 (one household's prefix). 0 when not IP. */
+static size_t addr_key_bytes(const struct sockaddr *sa, struct relay_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (sa && sa->sa_family == AF_INET) {
+        out->family = AF_INET;
+        memcpy(out->bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 4;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        out->family = AF_INET6;
+        memcpy(out->bytes, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return 8;
+    }
+    return 0;
+}
+
+static int is_proxy(const struct jn_relay *relay, const struct sockaddr *sa)
+{
+    struct relay_addr a;
+    if (!relay->n_proxies || !addr_key_bytes(sa, &a))
+        return 0;
+    for (unsigned i = 0; i < relay->n_proxies; i++)
+        if (relay->proxies[i].family == a.family &&
+            memcmp(relay->proxies[i].bytes, a.bytes, a.family == AF_INET ? 4 : 16) == 0)
+            return 1;
+    return 0;
+}
+
+static uint64_t addr_key(const struct jn_relay *relay, const struct relay_addr *a, size_t n)
+{
+    return n ? relay_key(relay, a->bytes, n) : 0;
+}
+
+static unsigned slot_of(uint64_t key)
+{
+    return (unsigned)(key % RELAY_ADDR_SLOTS);
+}
+
+/* Refused at accept, before any memory or file is spent on it: a
+ * connection beyond its address's share. Trusted proxies carry many
+ * clients and are not counted. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+    struct jn_relay *relay = cls;
+    struct relay_addr a;
+    size_t n = addr_key_bytes(sa, &a);
+    if (!relay->cfg.max_connections_per_ip || !n || is_proxy(relay, sa))
+        return MHD_YES;
+    return relay->conns_per_slot[slot_of(addr_key(relay, &a, n))] <
+                   relay->cfg.max_connections_per_ip
+               ? MHD_YES
+               : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct jn_relay *relay = cls;
+    struct relay_conn *c = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return; /* untracked: only the idle timeout closes it */
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ca =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ca ? ca->client_addr : NULL;
+        struct relay_addr a;
+        c->fd = fd ? fd->connect_fd : -1;
+        c->since_ms = (uint64_t)ju_mono_ms();
+        c->slot = slot_of(addr_key(relay, &a, addr_key_bytes(sa, &a)));
+        c->proxy = is_proxy(relay, sa);
+        if (!c->proxy)
+            relay->conns_per_slot[c->slot]++;
+        pthread_mutex_lock(&relay->conn_lock);
+        c->next = relay->conns;
+        if (c->next)
+            c->next->prev = c;
+        relay->conns = c;
+        relay->n_conns++;
+        pthread_mutex_unlock(&relay->conn_lock);
+        *socket_context = c;
+        return;
+    }
+    if (!c)
+        return;
+    /* libmicrohttpd tells of the close before it closes the descriptor:
+     * once unlinked here, the timer thread can no longer touch c->fd. */
+    pthread_mutex_lock(&relay->conn_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        relay->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    relay->n_conns--;
+    pthread_mutex_unlock(&relay->conn_lock);
+    if (!c->proxy)
+        relay->conns_per_slot[c->slot]--;
+    free(c);
+    *socket_context = NULL;
+}
+
+static void conn_set_in_request(struct jn_relay *relay, struct relay_conn *c, int in_request)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&relay->conn_lock);
+    c->in_request = in_request;
+    if (!in_request)
+        c->since_ms = (uint64_t)ju_mono_ms();
+    pthread_mutex_unlock(&relay->conn_lock);
+}
+
+/* Closes the connections whose header block has not arrived within
+ * header_timeout_s: libmicrohttpd's own timeout is an idle timeout, which a
+ * client sending one header line every few seconds never reaches. The
+ * shutdown() makes libmicrohttpd see the end of the stream and close it on
+ * its own thread. Returns when to look again (0: no connection to watch). */
+static uint64_t reap_slow_headers(struct jn_relay *relay, uint64_t now)
+{
+    uint64_t limit = (uint64_t)relay->cfg.header_timeout_s * 1000u, next = 0;
+    pthread_mutex_lock(&relay->conn_lock);
+    for (struct relay_conn *c = relay->conns; c; c = c->next) {
+        if (c->in_request || c->fd < 0)
+            continue;
+        if (now - c->since_ms >= limit) {
+            shutdown(c->fd, SHUT_RDWR);
+            c->fd = -1;
+        } else if (!next || c->since_ms + limit < next) {
+            next = c->since_ms + limit;
+        }
+    }
+    pthread_mutex_unlock(&relay->conn_lock);
+    return next;
+}
+
+/* The address a request counts against: the peer's, or, when the peer is a
+ * trusted proxy, the last address its Forwarded or X-Forwarded-For header
+ * names (the one that proxy added; earlier ones are the client's word). */
+static uint64_t client_key(struct jn_relay *relay, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    struct relay_addr a;
+    size_t n = addr_key_bytes(sa, &a);
+    if (!is_proxy(relay, sa))
+        return addr_key(relay, &a, n);
+    char text[64];
+    if (relay_forwarded_client(
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Forwarded"),
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For"), text,
+            sizeof text) == 0) {
+        struct relay_addr f;
+        memset(&f, 0, sizeof f);
+        if (inet_pton(AF_INET, text, f.bytes) == 1)
+            return relay_key(relay, f.bytes, 4);
+        if (inet_pton(AF_INET6, text, f.bytes) == 1)
+            return relay_key(relay, f.bytes, 8);
+    }
+    return addr_key(relay, &a, n); /* a proxy that names nobody is one client */
 }
 
 static const char *route_of(const char *url, enum relay_route *route, char *arg, size_t cap)
@@ -385,7 +623,8 @@ static const char *route_of(const char *url, enum relay_route *route, char *arg,
         {"/v1/families", ROUTE_FAMILIES}, {"/v1/invites", ROUTE_INVITES},
         {"/v1/join", ROUTE_JOIN},         {"/v1/family", ROUTE_FAMILY},
         {"/v1/uploads", ROUTE_UPLOADS},   {"/v1/inbox", ROUTE_INBOX},
-        {"/v1/receipts", ROUTE_RECEIPTS},
+        {"/v1/receipts", ROUTE_RECEIPTS}, {"/v1/pairings", ROUTE_PAIRINGS},
+        {"/v1/roster", ROUTE_ROSTER},
     };
     *route = ROUTE_UNKNOWN;
     arg[0] = '\0';
@@ -403,6 +642,10 @@ static const char *route_of(const char *url, enum relay_route *route, char *arg,
         {"/v1/devices/", "", ROUTE_DEVICE},
         {"/v1/messages/", "/receipts", ROUTE_RECEIPT_POST},
         {"/v1/messages/", "", ROUTE_MESSAGE},
+        {"/v1/pairings/", "/claim", ROUTE_PAIRING_CLAIM},
+        {"/v1/pairings/", "/answer", ROUTE_PAIRING_ANSWER},
+        {"/v1/pairings/", "/result", ROUTE_PAIRING_RESULT},
+        {"/v1/pairings/", "", ROUTE_PAIRING},
     };
     for (size_t i = 0; i < sizeof with_id / sizeof with_id[0]; i++) {
         size_t pl = strlen(with_id[i].prefix), sl = strlen(with_id[i].suffix);
@@ -430,27 +673,39 @@ static const char *route_of(const char *url, enum relay_route *route, char *arg,
     return NULL;
 }
 
+/* Memory for bodies is budgeted relay-wide and per client address, so one
+ * address cannot hold what every other client needs. */
 static int reserve_body(struct relay_request *r, uint64_t n)
 {
     struct jn_relay *relay = r->relay;
-    if (relay->buffered + n > relay->cfg.max_buffered_bytes)
+    uint64_t *mine = &relay->buffered_per_slot[r->client_slot];
+    if (relay->buffered + n > relay->cfg.max_buffered_bytes ||
+        *mine + n > relay->cfg.max_buffered_per_ip)
         return -EAGAIN;
     relay->buffered += n;
+    *mine += n;
     r->reserved += n;
     return 0;
 }
 
-/* The first capacity of a body: its Content-Length when it fits the
- * route's limit (a whole message is then read without a copy), else 4 KiB
- * doubling as the bytes come. */
-static size_t announced_length(struct relay_request *r)
+/* The next capacity of a body: twice what has arrived, from 64 KiB, and
+ * never more than its Content-Length. Only bytes that came count: a header
+ * announcing 2 MiB reserves 64 KiB until the bytes follow (a whole message
+ * costs five reallocations, no more). */
+static size_t next_capacity(struct relay_request *r, size_t need)
 {
+    size_t cap = r->body_cap ? r->body_cap : 65536;
+    while (cap < need)
+        cap *= 2;
     const char *h =
         MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    uint64_t n;
-    if (h && relay_parse_u64(h, r->body_limit, &n) == 0 && n >= 4096)
-        return (size_t)n;
-    return 4096;
+    uint64_t announced;
+    if (h && ju_parse_u64(h, r->body_limit, &announced) == 0 && announced >= need &&
+        announced < cap)
+        cap = (size_t)announced;
+    if (cap > r->body_limit)
+        cap = r->body_limit;
+    return cap;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -460,14 +715,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct jn_relay *relay = cls;
     struct relay_request *r = *con_cls;
     if (!r) {
+        /* The parents' page: static files from memory, no request state. */
+        if (relay_web_owns(relay->web, url))
+            return relay_web_answer(relay->web, conn, method, url);
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
         *con_cls = r;
         r->relay = relay;
         r->conn = conn;
-        r->t0_us = now_us();
+        r->t0_us = (uint64_t)ju_mono_us();
+        r->body_t0_ms = r->t0_us / 1000u;
+        const union MHD_ConnectionInfo *sc =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        r->tcp = sc ? sc->socket_context : NULL;
+        conn_set_in_request(relay, r->tcp, 1);
+        r->client_key = client_key(relay, conn);
+        r->client_slot = slot_of(r->client_key);
         snprintf(r->method, sizeof r->method, "%s", method);
+        /* Both framings at once is how requests are smuggled past a proxy
+         * that reads the other one (RFC 9112 section 6.3): refused, and the
+         * connection is closed after the answer since its framing is unknown. */
+        if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                        MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+            r->close_after = 1;
+            relay_error(r, 400, "malformed",
+                        "Content-Length and Transfer-Encoding together are refused");
+            return MHD_YES;
+        }
         const char *bad = route_of(url, &r->route, r->arg, sizeof r->arg);
         if (r->route == ROUTE_UNKNOWN) {
             relay_error(r, 404, "not_found", "no such route");
@@ -485,8 +761,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         r->bytes_in += n;
-        if (relay_now_ms() - r->t0_us / 1000u > (uint64_t)relay->cfg.max_request_s * 1000u)
+        uint64_t elapsed = (uint64_t)ju_mono_ms() - r->body_t0_ms;
+        if (elapsed > (uint64_t)relay->cfg.max_request_s * 1000u)
             return MHD_NO; /* too slow: drop the connection */
+        /* A body that trickles holds a connection and its memory for
+         * nothing: after a 10 s grace, it must average min_body_rate. */
+        if (relay->cfg.min_body_rate && elapsed > 10000 &&
+            r->bytes_in * 1000u < (uint64_t)relay->cfg.min_body_rate * (elapsed - 10000))
+            return MHD_NO;
         if (r->responded || r->body_too_large || r->body_over_budget)
             return MHD_YES; /* the answer is decided; the rest is read and dropped */
         if (n > r->body_limit - r->body_len) {
@@ -494,11 +776,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (r->body_len + n > r->body_cap) {
-            size_t cap = r->body_cap ? r->body_cap : announced_length(r);
-            while (cap < r->body_len + n)
-                cap *= 2;
-            if (cap > r->body_limit)
-                cap = r->body_limit;
+            size_t cap = next_capacity(r, r->body_len + n);
             if (cap > r->reserved && reserve_body(r, cap - r->reserved) < 0) {
                 r->body_over_budget = 1;
                 return MHD_YES;
@@ -533,6 +811,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         relay_error(r, 413, "too_large", "the request body is larger than allowed");
         return MHD_YES;
     }
+    relay_receiving_end(r);
     if (r->body_over_budget) {
         relay_error_retry(r, 429, "busy", "the relay holds too many request bodies now", 1);
         return MHD_YES;
@@ -549,15 +828,25 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
+    int kept = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && relay_route_abandoned(r);
+    relay_receiving_end(r);
+    if (r->upload_waiting) { /* only while the relay stops */
+        list_unlink(&relay->upload_waiters, r);
+        r->upload_waiting = 0;
+    }
     if (!relay->cfg.quiet) {
         /* Never the headers, never the query: tokens stay out of logs. */
-        double ms = (double)(now_us() - r->t0_us) / 1000.0;
+        double ms = (double)((uint64_t)ju_mono_us() - r->t0_us) / 1000.0;
         fprintf(stderr, "jiashu-relay: %s %s %u %llu %llu %.1fms%s\n", r->method,
                 relay_route_name(r->route), r->responded ? r->status : 0,
                 (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
-                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed)");
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+                : kept ? " (connection closed; bytes kept)"
+                       : " (connection closed)");
     }
     relay->buffered -= r->reserved;
+    relay->buffered_per_slot[r->client_slot] -= r->reserved;
+    conn_set_in_request(relay, r->tcp, 0);
     if (r->held_resp)
         MHD_destroy_response(r->held_resp);
     free(r->body);
@@ -572,7 +861,7 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
     char *w = s;
     for (const char *p = s; *p; p++) {
         int hi, lo;
-        if (*p == '%' && (hi = relay_hex_digit(p[1])) >= 0 && (lo = relay_hex_digit(p[2])) >= 0 &&
+        if (*p == '%' && (hi = ju_hex_digit(p[1])) >= 0 && (lo = ju_hex_digit(p[2])) >= 0 &&
             (hi || lo)) {
             *w++ = (char)(hi << 4 | lo);
             p += 2;
@@ -620,9 +909,52 @@ static int check_config(const struct jn_relay_config *c)
         c->max_message_bytes > (1u << 30) || c->max_wait_s > 3600 || c->cleanup_interval_s < 1 ||
         c->max_connections < 1 || c->max_request_s < 1 || c->idle_timeout_s < 1 ||
         c->token_rate <= 0 || c->join_rate <= 0 || c->join_rate_global <= 0 ||
-        c->max_buffered_bytes < c->max_message_bytes)
+        c->max_buffered_bytes < c->max_message_bytes ||
+        c->max_buffered_per_ip < c->max_message_bytes || c->create_rate_global <= 0)
         return JN_ERR_CONFIG;
     return 0;
+}
+
+/* "a,b,c" into relay->proxies; JN_ERR_CONFIG for anything not a numeric
+ * address. */
+static int parse_proxies(struct jn_relay *relay, const char *list)
+{
+    while (list && *list) {
+        size_t n = strcspn(list, ",");
+        char one[64];
+        if (n == 0 || n >= sizeof one || relay->n_proxies == RELAY_MAX_PROXIES)
+            return JN_ERR_CONFIG;
+        memcpy(one, list, n);
+        one[n] = '\0';
+        struct relay_addr *a = &relay->proxies[relay->n_proxies];
+        if (inet_pton(AF_INET, one, a->bytes) == 1)
+            a->family = AF_INET;
+        else if (inet_pton(AF_INET6, one, a->bytes) == 1)
+            a->family = AF_INET6;
+        else
+            return JN_ERR_CONFIG;
+        relay->n_proxies++;
+        list += n;
+        if (*list == ',')
+            list++;
+    }
+    return 0;
+}
+
+/* Connections the open-file limit leaves room for: beyond it accept()
+ * fails and libmicrohttpd stops accepting anyone for a while, so the
+ * connection limit is kept under it and excess connections are refused at
+ * once instead. 64 descriptors stay for the database, the listening socket
+ * and epoll. */
+static unsigned connection_limit(unsigned wanted)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return wanted;
+    if (rl.rlim_cur <= 128)
+        return 64;
+    uint64_t room = (uint64_t)rl.rlim_cur - 64;
+    return room < wanted ? (unsigned)room : wanted;
 }
 
 int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
@@ -636,12 +968,27 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     relay->cfg = *cfg;
     relay->cfg.host = NULL;
     relay->cfg.db_path = NULL;
-    if (RAND_bytes((unsigned char *)&relay->seed, sizeof relay->seed) != 1) {
-        err = -EIO;
+    relay->cfg.web_dir = NULL;
+    if (cfg->web_dir && relay_web_load(cfg->web_dir, &relay->web) < 0) {
+        err = JN_ERR_WEB;
         goto error_relay;
     }
+    if ((err = ju_random_bytes(&relay->seed, sizeof relay->seed)) < 0) {
+        goto error_relay;
+    }
+    if (parse_proxies(relay, cfg->trusted_proxies) < 0) {
+        err = JN_ERR_CONFIG;
+        goto error_relay;
+    }
+    relay->cfg.trusted_proxies = NULL;
+    relay->connection_limit = connection_limit(cfg->max_connections);
     err = -ENOMEM;
-    if (limiter_init(&relay->token_limit, 65536, cfg->token_rate, cfg->token_burst) < 0 ||
+    relay->buffered_per_slot = calloc(RELAY_ADDR_SLOTS, sizeof *relay->buffered_per_slot);
+    relay->conns_per_slot = calloc(RELAY_ADDR_SLOTS, sizeof *relay->conns_per_slot);
+    if (!relay->buffered_per_slot || !relay->conns_per_slot ||
+        limiter_init(&relay->create_global, 1, cfg->create_rate_global,
+                     cfg->create_burst_global) < 0 ||
+        limiter_init(&relay->token_limit, 65536, cfg->token_rate, cfg->token_burst) < 0 ||
         limiter_init(&relay->join_limit, 16384, cfg->join_rate, cfg->join_burst) < 0 ||
         limiter_init(&relay->join_global, 1, cfg->join_rate_global, cfg->join_burst_global) < 0 ||
         limiter_init(&relay->create_limit, 16384, cfg->join_rate, cfg->join_burst) < 0)
@@ -667,6 +1014,7 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&relay->sync_cond, NULL);
     pthread_mutex_init(&relay->lock, NULL);
+    pthread_mutex_init(&relay->conn_lock, NULL);
 
     struct sockaddr_storage ss;
     socklen_t sslen;
@@ -679,10 +1027,10 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
     relay->mhd = MHD_start_daemon(
-        flags, cfg->port, NULL, NULL, on_request, relay, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
+        flags, cfg->port, on_accept, relay, on_request, relay, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, relay->connection_limit,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        relay, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, relay,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, relay, MHD_OPTION_UNESCAPE_CALLBACK, unescape, relay,
@@ -717,6 +1065,7 @@ error_mhd:
     MHD_stop_daemon(relay->mhd);
 error_sync:
     pthread_mutex_destroy(&relay->lock);
+    pthread_mutex_destroy(&relay->conn_lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
     relay->sync_st->ops->close(relay->sync_st);
@@ -725,11 +1074,15 @@ error_cleanup_st:
 error_st:
     relay->st->ops->close(relay->st);
 error_limits:
+    limiter_finish(&relay->create_global);
+    free(relay->buffered_per_slot);
+    free(relay->conns_per_slot);
     limiter_finish(&relay->token_limit);
     limiter_finish(&relay->join_limit);
     limiter_finish(&relay->join_global);
     limiter_finish(&relay->create_limit);
 error_relay:
+    relay_web_free(relay->web);
     free(relay);
     return err;
 }
@@ -746,6 +1099,8 @@ void jn_relay_stop(struct jn_relay *relay)
     relay->stopped = 1;
     MHD_quiesce_daemon(relay->mhd);
     pthread_mutex_lock(&relay->lock);
+    /* Waiters for an upload are the MHD thread's: it resumes them itself
+     * when their receivers end, which the stop below brings about. */
     relay->stopping = 1;
     while (relay->waiters) {
         struct relay_request *w = relay->waiters;
@@ -772,8 +1127,7 @@ void jn_relay_stop(struct jn_relay *relay)
             MHD_get_daemon_info(relay->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
         if (!info || info->num_connections == 0)
             break;
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        ju_sleep_ms(100);
     }
     MHD_stop_daemon(relay->mhd);
     relay->mhd = NULL;
@@ -788,11 +1142,16 @@ void jn_relay_destroy(struct jn_relay *relay)
     relay->cleanup_st->ops->close(relay->cleanup_st);
     relay->st->ops->close(relay->st);
     pthread_mutex_destroy(&relay->lock);
+    pthread_mutex_destroy(&relay->conn_lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
+    limiter_finish(&relay->create_global);
+    free(relay->buffered_per_slot);
+    free(relay->conns_per_slot);
     limiter_finish(&relay->token_limit);
     limiter_finish(&relay->join_limit);
     limiter_finish(&relay->join_global);
     limiter_finish(&relay->create_limit);
+    relay_web_free(relay->web);
     free(relay);
 }

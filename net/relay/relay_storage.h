@@ -26,6 +26,7 @@
 #define RELAY_ID_LEN         32 /* ids are 16 random bytes in lowercase hex */
 #define RELAY_UUID_LEN       36
 #define RELAY_MAX_RECIPIENTS 64
+#define RELAY_PROOF_MAX      128
 
 struct relay_device {
     char id[RELAY_ID_LEN + 1];
@@ -48,6 +49,10 @@ struct relay_upload {
     int64_t expires;   /* only meaningful while incomplete */
     int64_t completed; /* 0 while incomplete */
     uint8_t sha256[32];
+    /* The whole message's SHA-256 as its sender declared it at creation;
+     * the upload completes only when its bytes match. */
+    int has_declared_sha256;
+    uint8_t declared_sha256[32];
     unsigned n_recipients;
     char recipients[RELAY_MAX_RECIPIENTS][RELAY_ID_LEN + 1];
     char metadata[1025]; /* the Upload-Metadata header as received, echoed on HEAD */
@@ -69,7 +74,24 @@ struct relay_receipt {
     char device_id[RELAY_ID_LEN + 1];
     const char *state; /* "delivered" or "played" */
     int64_t at;
+    char proof[RELAY_PROOF_MAX + 1]; /* the recipient's signature (base64), "" if none */
 };
+
+/* A pairing's mailbox (net/PROTOCOL.md, "Pairing"): three opaque messages,
+ * base64 text the relay never decodes, held for devices that are not
+ * online at the same time. */
+#define RELAY_PAIR_MSG_MAX 5464 /* base64 of 4096 bytes */
+struct relay_pairing {
+    char nameplate[8];
+    char family_id[RELAY_ID_LEN + 1];
+    int64_t expires;
+    int claimed;
+    uint8_t claim_hash[32];
+    char msg_a[RELAY_PAIR_MSG_MAX + 1];
+    char msg_b[RELAY_PAIR_MSG_MAX + 1]; /* "" until the joiner answers */
+    char msg_c[RELAY_PAIR_MSG_MAX + 1]; /* "" until the inviter confirms (or refuses) */
+};
+#define RELAY_ROSTER_MAX 8192
 
 struct relay_cleanup_counts {
     unsigned uploads;  /* expired partial uploads removed */
@@ -97,7 +119,9 @@ struct relay_storage_ops {
                          const uint8_t code_hash[32], int64_t expires, int64_t now,
                          unsigned max_invites);
     /* Redeems an invite: -ENOENT unknown or used, -ETIME expired, -ENOSPC the
-     * family has max_devices devices. On success dev->family_id is filled. */
+     * family has max_devices devices, -EEXIST a live device of the family
+     * has dev->name (ASCII case ignored; the invite stays usable then). On
+     * success dev->family_id is filled. */
     int (*join)(struct relay_storage *s, const uint8_t code_hash[32], int64_t now,
                 struct relay_device *dev, const uint8_t token_hash[32], unsigned max_devices);
     /* The device holding this token hash (revoked devices are -ENOENT). */
@@ -134,7 +158,10 @@ struct relay_storage_ops {
     /* Appends data at offset: -ESTALE when offset is not the upload's, -EFBIG
      * past its length. When the last byte lands, in the same transaction,
      * the message is hashed and put in each recipient's mailbox; returns 1
-     * then. u is refreshed either way. */
+     * then. When the hash is not the declared one, nothing is delivered:
+     * the upload is deleted (its sender creates it again) and -EBADMSG is
+     * returned. u is refreshed either way. upload_create's first bytes are
+     * checked the same way (-EBADMSG, nothing created). */
     int (*upload_write)(struct relay_storage *s, const char *upload_id, uint64_t offset,
                         const void *data, size_t len, int64_t now, struct relay_upload *u);
     int (*upload_delete)(struct relay_storage *s, const char *upload_id);
@@ -149,12 +176,31 @@ struct relay_storage_ops {
     int (*inbox)(struct relay_storage *s, const char *device_id, int64_t after, unsigned limit,
                  int (*cb)(void *ctx, const struct relay_inbox_entry *e), void *ctx);
     /* Records a receipt; "played" implies "delivered". Returns 1 when it
-     * was new, 0 when it was already there. */
+     * was new, 0 when it was already there. proof (base64, or NULL) is
+     * kept with the state named, the first one given. */
     int (*receipt_add)(struct relay_storage *s, int64_t rowid, const char *device_id,
-                       const char *state, int64_t now);
+                       const char *state, const char *proof, int64_t now);
     /* Receipts on messages sent by sender_id with cursor > after. */
     int (*receipts)(struct relay_storage *s, const char *sender_id, int64_t after, unsigned limit,
                     int (*cb)(void *ctx, const struct relay_receipt *r), void *ctx);
+
+    /* Pairings. create: -EEXIST the nameplate is open already, -ENOSPC the
+     * family has max_open open pairings. get: -ENOENT unknown or expired.
+     * set: writes one of "claim" (value: 32-byte hash), "msg_b" or "msg_c"
+     * (base64 text) only while it is empty; -EEXIST when it is not. */
+    int (*pairing_create)(struct relay_storage *s, const char *family_id, const char *nameplate,
+                          const char *msg_a, int64_t expires, int64_t now, unsigned max_open);
+    int (*pairing_get)(struct relay_storage *s, const char *nameplate, int64_t now,
+                       struct relay_pairing *out);
+    int (*pairing_set)(struct relay_storage *s, const char *nameplate, const char *field,
+                       const void *value, size_t len);
+
+    /* The family's roster, opaque bytes: get fills *data (malloc'd) or
+     * -ENOENT; put replaces it only if the held one's SHA-256 is expect
+     * (NULL: only if there is none), else -ESTALE. */
+    int (*roster_get)(struct relay_storage *s, const char *family_id, void **data, size_t *len);
+    int (*roster_put)(struct relay_storage *s, const char *family_id, const void *data, size_t len,
+                      const uint8_t expect[32]);
 
     /* Removes expired partial uploads and invites, and messages every
      * recipient has had for `retention` seconds or that are older than

@@ -22,6 +22,8 @@
  */
 #include "relay_storage.h"
 
+#include "util/sqlite.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum sql_id {
@@ -41,6 +44,7 @@ enum sql_id {
     SQL_INVITE_GET,
     SQL_INVITE_DELETE,
     SQL_DEVICE_COUNT,
+    SQL_NAME_TAKEN,
     SQL_DEVICE_BY_TOKEN,
     SQL_DEVICE_REVOKE,
     SQL_MEMBERS,
@@ -75,20 +79,22 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_INVITE_GET] = "SELECT family_id, expires FROM invites WHERE code_hash = ?1",
     [SQL_INVITE_DELETE] = "DELETE FROM invites WHERE code_hash = ?1",
     [SQL_DEVICE_COUNT] = "SELECT count(*) FROM devices WHERE family_id = ?1 AND revoked = 0",
+    [SQL_NAME_TAKEN] = "SELECT 1 FROM devices WHERE family_id = ?1 AND revoked = 0 "
+                       "AND name = ?2 COLLATE NOCASE",
     [SQL_DEVICE_BY_TOKEN] = "SELECT id, family_id, name, joined, token_hash FROM devices "
                             "WHERE token_hash = ?1 AND revoked = 0",
     [SQL_DEVICE_REVOKE] = "UPDATE devices SET revoked = 1 WHERE id = ?1 AND family_id = ?2 "
                           "AND revoked = 0",
     [SQL_MEMBERS] = "SELECT id, family_id, name, joined FROM devices WHERE family_id = ?1 "
-                    "AND revoked = 0 ORDER BY joined, id",
+                    "AND revoked = 0 ORDER BY joined, rowid",
     [SQL_IS_MEMBER] = "SELECT 1 FROM devices WHERE id = ?1 AND family_id = ?2 AND revoked = 0",
     [SQL_FAMILY_USAGE] = "SELECT bytes FROM families WHERE id = ?1",
     [SQL_MAILBOX_PENDING] = "SELECT pending FROM devices WHERE id = ?1",
     [SQL_UPLOAD_BY_MESSAGE] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE message_id = ?1",
     [SQL_UPLOAD_INSERT] =
         "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
-        "recipients, metadata, created, expires, data) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)))",
+        "recipients, metadata, created, expires, data, sha256) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)), ?12)",
     [SQL_UPLOAD_GET] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE upload_id = ?1",
     [SQL_UPLOAD_ADVANCE] = "UPDATE messages SET received = ?2 WHERE id = ?1",
     [SQL_UPLOAD_COMPLETE] = "UPDATE messages SET completed = ?2, sha256 = ?3 WHERE id = ?1",
@@ -102,12 +108,18 @@ static const char *const sql_text[SQL_COUNT_] = {
                            "VALUES (?1, ?2, ?3, ?4)",
     [SQL_MAILBOX_DELIVERED] = "UPDATE mailbox SET delivered = ?3 WHERE message = ?1 "
                               "AND device_id = ?2 AND delivered = 0",
-    [SQL_RECEIPTS] = "SELECT r.cursor, m.message_id, r.device_id, r.state, r.at FROM receipts r "
-                     "JOIN messages m ON m.id = r.message WHERE m.sender_id = ?1 AND "
+    [SQL_RECEIPTS] = "SELECT r.cursor, m.message_id, r.device_id, r.state, r.at, p.proof "
+                     "FROM receipts r JOIN messages m ON m.id = r.message "
+                     "LEFT JOIN receipt_proofs p ON p.message = r.message "
+                     "AND p.device_id = r.device_id AND p.state = r.state "
+                     "WHERE m.sender_id = ?1 AND "
                      "r.cursor > ?2 ORDER BY r.cursor LIMIT ?3",
 };
 
-static const char schema[] =
+/* schema_steps[v] takes the database from user_version v to v + 1
+ * (util/sqlite.h); a step that has shipped is never edited. */
+static const char *const schema_steps[] = {
+    /* 0 -> 1: the first schema. */
     "CREATE TABLE IF NOT EXISTS families(id TEXT PRIMARY KEY, created INTEGER NOT NULL,"
     "  bytes INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY,"
@@ -148,14 +160,45 @@ static const char schema[] =
     "  WHEN OLD.delivered = 0 AND NEW.delivered != 0 BEGIN"
     "  UPDATE devices SET pending = pending - 1 WHERE id = NEW.device_id; END;"
     "CREATE TRIGGER IF NOT EXISTS pending_sub AFTER DELETE ON mailbox WHEN OLD.delivered = 0 BEGIN"
-    "  UPDATE devices SET pending = pending - 1 WHERE id = OLD.device_id; END;"
-    "PRAGMA user_version = 1;";
+    "  UPDATE devices SET pending = pending - 1 WHERE id = OLD.device_id; END;",
+    /* 1 -> 2: end-to-end encryption (docs/encryption.md): the recipients'
+     * signed receipts, pairing mailboxes and each family's roster, all
+     * opaque to the relay. */
+    "CREATE TABLE IF NOT EXISTS receipt_proofs("
+    "  message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    "  device_id TEXT NOT NULL, state TEXT NOT NULL, proof TEXT NOT NULL,"
+    "  UNIQUE(message, device_id, state));"
+    "CREATE TABLE IF NOT EXISTS pairings(nameplate TEXT PRIMARY KEY,"
+    "  family_id TEXT NOT NULL, expires INTEGER NOT NULL, msg_a TEXT NOT NULL,"
+    "  claim BLOB, msg_b TEXT, msg_c TEXT);"
+    "CREATE INDEX IF NOT EXISTS pairings_family ON pairings(family_id);"
+    "CREATE TABLE IF NOT EXISTS rosters(family_id TEXT PRIMARY KEY, data BLOB NOT NULL);",
+};
+
+static const struct ju_sqlite_schema relay_schema = {
+    .steps = schema_steps,
+    .count = sizeof(schema_steps) / sizeof(schema_steps[0]),
+};
+
+/* Storage errors as relay_storage.h promises them: -EEXIST for a row that
+ * is already there, -EIO for the rest (the relay answers 500). */
+static const struct ju_sqlite_codes relay_codes = {
+    .disk_full = -EIO,
+    .read_only = -EIO,
+    .not_a_database = -EIO,
+    .too_new = -EIO,
+    .busy = -EIO,
+    .constraint = -EEXIST,
+    .invalid = -EIO,
+    .io = -EIO,
+};
 
 struct sqlite_storage {
     struct relay_storage base;
     sqlite3 *db;
     int wal_fd;
     sqlite3_stmt *stmts[SQL_COUNT_];
+    struct ju_sqlite_cache cache;
 };
 
 static struct sqlite_storage *impl(struct relay_storage *s)
@@ -167,16 +210,10 @@ static struct sqlite_storage *impl(struct relay_storage *s)
 static sqlite3_stmt *get(struct relay_storage *s, enum sql_id id)
 {
     struct sqlite_storage *q = impl(s);
-    if (!q->stmts[id]) {
-        if (sqlite3_prepare_v3(q->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &q->stmts[id],
-                               NULL) != SQLITE_OK) {
-            fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
-            return NULL;
-        }
-    }
-    sqlite3_reset(q->stmts[id]);
-    sqlite3_clear_bindings(q->stmts[id]);
-    return q->stmts[id];
+    sqlite3_stmt *st = ju_sqlite_cache_get(&q->cache, id);
+    if (!st)
+        fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
+    return st;
 }
 
 static int exec(struct relay_storage *s, const char *sql)
@@ -195,9 +232,7 @@ static int run(sqlite3_stmt *st)
         return -EIO;
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc == SQLITE_CONSTRAINT)
-        return -EEXIST;
-    return rc == SQLITE_DONE ? 0 : -EIO;
+    return rc == SQLITE_DONE ? 0 : ju_sqlite_error(sqlite3_db_handle(st), rc, &relay_codes);
 }
 
 /* Writers of this process take turns on this mutex rather than in
@@ -277,8 +312,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *t)
 static void sq_close(struct relay_storage *s)
 {
     struct sqlite_storage *q = impl(s);
-    for (int i = 0; i < SQL_COUNT_; i++)
-        sqlite3_finalize(q->stmts[i]);
+    ju_sqlite_cache_finish(&q->cache);
     sqlite3_close(q->db);
     if (q->wal_fd >= 0)
         close(q->wal_fd);
@@ -425,6 +459,21 @@ static int sq_join(struct relay_storage *s, const uint8_t code_hash[32], int64_t
         err = -ENOSPC;
         goto error_tx;
     }
+    /* Names are how the family tells its devices apart: one per live device. */
+    st = get(s, SQL_NAME_TAKEN);
+    if (!st) {
+        err = -EIO;
+        goto error_tx;
+    }
+    bind_text(st, 1, dev->family_id);
+    bind_text(st, 2, dev->name);
+    single_int(st, &err);
+    if (err == 0) {
+        err = -EEXIST;
+        goto error_tx;
+    }
+    if (err != -ENOENT)
+        goto error_tx;
     dev->joined = now;
     if ((err = insert_device(s, dev, token_hash)) < 0)
         goto error_tx;
@@ -543,8 +592,13 @@ static void read_upload(sqlite3_stmt *st, struct relay_upload *u)
     u->created = sqlite3_column_int64(st, 8);
     u->expires = sqlite3_column_int64(st, 9);
     u->completed = sqlite3_column_int64(st, 10);
-    if (sqlite3_column_bytes(st, 11) == 32)
-        memcpy(u->sha256, sqlite3_column_blob(st, 11), 32);
+    /* Until completion the column holds the hash the sender declared (a
+     * column of its own after the audio would make every read of the row
+     * walk the audio's overflow pages). */
+    if (sqlite3_column_bytes(st, 11) == 32) {
+        memcpy(u->completed ? u->sha256 : u->declared_sha256, sqlite3_column_blob(st, 11), 32);
+        u->has_declared_sha256 = !u->completed;
+    }
     const char *r = (const char *)sqlite3_column_text(st, 12);
     while (r && *r && u->n_recipients < RELAY_MAX_RECIPIENTS) {
         size_t n = strcspn(r, ",");
@@ -643,6 +697,8 @@ static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, con
     bind_text(st, 8, u->metadata);
     sqlite3_bind_int64(st, 9, u->created);
     sqlite3_bind_int64(st, 10, u->expires);
+    if (u->has_declared_sha256)
+        sqlite3_bind_blob(st, 12, u->declared_sha256, 32, SQLITE_STATIC);
     /* A whole message goes straight into the row, written once. */
     int whole = first_len && first_len == u->length;
     if (whole)
@@ -734,6 +790,10 @@ static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t
         }
         if (err < 0)
             goto error_blob;
+        if (u->has_declared_sha256 && memcmp(u->sha256, u->declared_sha256, 32) != 0) {
+            err = -EBADMSG; /* the caller rolls back: nothing is delivered */
+            goto error_blob;
+        }
     }
     sqlite3_blob_close(b);
     b = NULL;
@@ -787,6 +847,15 @@ static int sq_upload_write(struct relay_storage *s, const char *upload_id, uint6
         goto error_tx;
     }
     int completed = write_in_tx(s, u, offset, data, len, 0, now);
+    if (completed == -EBADMSG) {
+        /* The bytes are not the message declared: keeping them would only
+         * let the sender resume into the same wrong note. */
+        rollback(s);
+        sqlite3_stmt *del = get(s, SQL_UPLOAD_DELETE);
+        bind_text(del, 1, upload_id);
+        err = run_write(del);
+        return err < 0 ? err : -EBADMSG;
+    }
     if (completed < 0) {
         err = completed;
         goto error_tx;
@@ -891,12 +960,32 @@ static int add_receipt(struct relay_storage *s, int64_t rowid, const char *devic
     return err;
 }
 
+static int add_proof(struct relay_storage *s, int64_t rowid, const char *device_id,
+                     const char *state, const char *proof)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(impl(s)->db,
+                           "INSERT OR IGNORE INTO receipt_proofs(message, device_id, state, proof)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, rowid);
+    bind_text(st, 2, device_id);
+    bind_text(st, 3, state);
+    bind_text(st, 4, proof);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static int sq_receipt_add(struct relay_storage *s, int64_t rowid, const char *device_id,
-                          const char *state, int64_t now)
+                          const char *state, const char *proof, int64_t now)
 {
     int added = 0, err = begin(s);
     if (err < 0)
         return err;
+    if (proof && (err = add_proof(s, rowid, device_id, state, proof)) < 0)
+        goto error_tx;
     if ((err = add_receipt(s, rowid, device_id, "delivered", now, &added)) < 0)
         goto error_tx;
     if (strcmp(state, "played") == 0 &&
@@ -940,6 +1029,7 @@ static int sq_receipts(struct relay_storage *s, const char *sender_id, int64_t a
         const char *state = (const char *)sqlite3_column_text(st, 3);
         r.state = state && strcmp(state, "played") == 0 ? "played" : "delivered";
         r.at = sqlite3_column_int64(st, 4);
+        copy_text(r.proof, sizeof r.proof, st, 5);
         if ((err = cb(ctx, &r)) < 0)
             break;
     }
@@ -968,6 +1058,184 @@ static int changes_of(struct relay_storage *s, const char *sql, int64_t a, int64
     return 0;
 }
 
+/* ---- end-to-end: pairings and rosters (rare requests: ad-hoc statements) ---- */
+
+static sqlite3_stmt *prepare(struct relay_storage *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(impl(s)->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(impl(s)->db));
+        return NULL;
+    }
+    return st;
+}
+
+static int sq_pairing_create(struct relay_storage *s, const char *family_id, const char *nameplate,
+                             const char *msg_a, int64_t expires, int64_t now, unsigned max_open)
+{
+    sqlite3_stmt *st = NULL;
+    int err = begin(s);
+    if (err < 0)
+        return err;
+    /* An expired pairing frees its nameplate at once. */
+    if (!(st = prepare(s, "DELETE FROM pairings WHERE nameplate = ?1 AND expires < ?2")))
+        goto error_io;
+    bind_text(st, 1, nameplate);
+    sqlite3_bind_int64(st, 2, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto error_io;
+    sqlite3_finalize(st);
+    if (!(st = prepare(s, "SELECT count(*) FROM pairings WHERE family_id = ?1 AND expires >= ?2")))
+        goto error_io;
+    bind_text(st, 1, family_id);
+    sqlite3_bind_int64(st, 2, now);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto error_io;
+    if (sqlite3_column_int64(st, 0) >= max_open) {
+        err = -ENOSPC;
+        goto error_tx;
+    }
+    sqlite3_finalize(st);
+    if (!(st = prepare(s, "INSERT INTO pairings(nameplate, family_id, expires, msg_a)"
+                          " VALUES (?1, ?2, ?3, ?4)")))
+        goto error_io;
+    bind_text(st, 1, nameplate);
+    bind_text(st, 2, family_id);
+    sqlite3_bind_int64(st, 3, expires);
+    bind_text(st, 4, msg_a);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT) {
+        err = -EEXIST;
+        goto error_tx;
+    }
+    if (rc != SQLITE_DONE)
+        goto error_io;
+    sqlite3_finalize(st);
+    return commit(s);
+
+error_io:
+    err = -EIO;
+error_tx:
+    sqlite3_finalize(st);
+    rollback(s);
+    return err;
+}
+
+static int sq_pairing_get(struct relay_storage *s, const char *nameplate, int64_t now,
+                          struct relay_pairing *out)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT family_id, expires, msg_a, claim, msg_b, msg_c"
+                                  " FROM pairings WHERE nameplate = ?1 AND expires >= ?2");
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, nameplate);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st), err = 0;
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->nameplate, sizeof out->nameplate, "%s", nameplate);
+        copy_text(out->family_id, sizeof out->family_id, st, 0);
+        out->expires = sqlite3_column_int64(st, 1);
+        copy_text(out->msg_a, sizeof out->msg_a, st, 2);
+        if (sqlite3_column_bytes(st, 3) == 32) {
+            out->claimed = 1;
+            memcpy(out->claim_hash, sqlite3_column_blob(st, 3), 32);
+        }
+        copy_text(out->msg_b, sizeof out->msg_b, st, 4);
+        copy_text(out->msg_c, sizeof out->msg_c, st, 5);
+    } else {
+        err = rc == SQLITE_DONE ? -ENOENT : -EIO;
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
+static int sq_pairing_set(struct relay_storage *s, const char *nameplate, const char *field,
+                          const void *value, size_t len)
+{
+    const char *sql = strcmp(field, "claim") == 0
+                          ? "UPDATE pairings SET claim = ?2 WHERE nameplate = ?1 AND claim IS NULL"
+                      : strcmp(field, "msg_b") == 0
+                          ? "UPDATE pairings SET msg_b = ?2 WHERE nameplate = ?1 AND msg_b IS NULL"
+                          : "UPDATE pairings SET msg_c = ?2 WHERE nameplate = ?1 AND msg_c IS NULL"
+                            " AND msg_b IS NOT NULL";
+    sqlite3_stmt *st = prepare(s, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, nameplate);
+    if (strcmp(field, "claim") == 0)
+        sqlite3_bind_blob(st, 2, value, (int)len, SQLITE_STATIC);
+    else
+        sqlite3_bind_text(st, 2, value, (int)len, SQLITE_STATIC);
+    pthread_mutex_lock(&writer);
+    int rc = sqlite3_step(st);
+    int changed = sqlite3_changes(impl(s)->db);
+    pthread_mutex_unlock(&writer);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -EIO;
+    return changed ? 0 : -EEXIST;
+}
+
+static int sq_roster_get(struct relay_storage *s, const char *family_id, void **data, size_t *len)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT data FROM rosters WHERE family_id = ?1");
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, family_id);
+    int rc = sqlite3_step(st), err = 0;
+    if (rc == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        *data = malloc(n ? n : 1);
+        if (!*data)
+            err = -ENOMEM;
+        else {
+            memcpy(*data, sqlite3_column_blob(st, 0), n);
+            *len = n;
+        }
+    } else {
+        err = rc == SQLITE_DONE ? -ENOENT : -EIO;
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
+static int sq_roster_put(struct relay_storage *s, const char *family_id, const void *data,
+                         size_t len, const uint8_t expect[32])
+{
+    void *held = NULL;
+    size_t held_len = 0;
+    int err = begin(s);
+    if (err < 0)
+        return err;
+    err = sq_roster_get(s, family_id, &held, &held_len);
+    if (err == -ENOENT) {
+        err = expect ? -ESTALE : 0;
+    } else if (err == 0) {
+        uint8_t sum[32];
+        unsigned n = 32;
+        EVP_Digest(held, held_len, sum, &n, EVP_sha256(), NULL);
+        err = expect && CRYPTO_memcmp(sum, expect, 32) == 0 ? 0 : -ESTALE;
+    }
+    free(held);
+    if (err == 0) {
+        sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO rosters(family_id, data) VALUES (?1, ?2)");
+        if (!st) {
+            err = -EIO;
+        } else {
+            bind_text(st, 1, family_id);
+            sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+            err = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+            sqlite3_finalize(st);
+        }
+    }
+    if (err < 0) {
+        rollback(s);
+        return err;
+    }
+    return commit(s);
+}
+
 static int sq_cleanup(struct relay_storage *s, int64_t now, int64_t retention, int64_t max_age,
                       struct relay_cleanup_counts *counts)
 {
@@ -979,6 +1247,8 @@ static int sq_cleanup(struct relay_storage *s, int64_t now, int64_t retention, i
                           &counts->uploads)) < 0 ||
         (err = changes_of(s, "DELETE FROM invites WHERE expires < ?1", now, 0, 0,
                           &counts->invites)) < 0 ||
+        (err = changes_of(s, "DELETE FROM pairings WHERE expires < ?1", now, 0, 0,
+                          &(unsigned){0})) < 0 ||
         (err = changes_of(s,
                           "DELETE FROM messages WHERE completed > 0 AND ("
                           " completed < ?1 - ?2 OR ("
@@ -1018,6 +1288,11 @@ static const struct relay_storage_ops sqlite_ops = {
     .receipt_add = sq_receipt_add,
     .receipts = sq_receipts,
     .cleanup = sq_cleanup,
+    .pairing_create = sq_pairing_create,
+    .pairing_get = sq_pairing_get,
+    .pairing_set = sq_pairing_set,
+    .roster_get = sq_roster_get,
+    .roster_put = sq_roster_put,
 };
 
 static pthread_once_t configured = PTHREAD_ONCE_INIT;
@@ -1030,6 +1305,42 @@ static void configure_sqlite(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The database holds token and invite hashes and every family's audio: it
+ * is created 0600 in a directory created 0700, whatever the umask, and an
+ * existing database (and its WAL and shared-memory files, which SQLite
+ * creates with the database's mode) is brought back to 0600. An existing
+ * directory keeps its mode: it may be the operator's, shared on purpose. */
+static int private_files(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return -ENOMEM;
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0700) == 0 && chmod(dir, 0700) < 0) {
+            free(dir);
+            return -errno;
+        }
+    }
+    free(dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    int err = fchmod(fd, 0600) < 0 ? -errno : 0;
+    close(fd);
+    static const char *const suffixes[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2 && err == 0; i++) {
+        char *side = sqlite3_mprintf("%s%s", path, suffixes[i]);
+        if (!side)
+            return -ENOMEM;
+        if (chmod(side, 0600) < 0 && errno != ENOENT)
+            err = -errno;
+        sqlite3_free(side);
+    }
+    return err;
+}
+
 int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
 {
     int err = -ENOMEM;
@@ -1039,6 +1350,10 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
     q->base.ops = &sqlite_ops;
     q->wal_fd = -1;
     pthread_once(&configured, configure_sqlite);
+    if (private_files(path) < 0) {
+        err = -EIO;
+        goto error_db;
+    }
     /* NOMUTEX: a handle is used by one thread at a time (relay_storage.h),
      * so SQLite need not lock each call on it. */
     if (sqlite3_open_v2(path, &q->db,
@@ -1055,12 +1370,12 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
         err = -EIO;
         goto error_db;
     }
-    if (sqlite3_exec(q->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+    q->cache = (struct ju_sqlite_cache){q->db, sql_text, q->stmts, SQL_COUNT_};
+    if ((err = ju_sqlite_migrate(q->db, &relay_schema, &relay_codes)) < 0) {
         fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
-        err = -EIO;
         goto error_db;
     }
-    /* The schema statement wrote, so the WAL exists; it stays while the
+    /* Reading the schema opened the WAL, so it exists; it stays while the
      * relay holds a connection. Its directory entry is made durable once. */
     char *wal = sqlite3_mprintf("%s-wal", sqlite3_db_filename(q->db, "main"));
     if (!wal) {

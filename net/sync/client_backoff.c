@@ -24,7 +24,6 @@ static uint64_t next_random(uint64_t *state)
 void jn_backoff_init(struct jn_backoff *b, unsigned base_ms, unsigned cap_ms)
 {
     const char *env = getenv("JIASHU_BACKOFF_MS");
-    struct timespec now;
     unsigned eb, ec;
 
     b->base_ms = base_ms ? base_ms : 500;
@@ -34,8 +33,8 @@ void jn_backoff_init(struct jn_backoff *b, unsigned base_ms, unsigned cap_ms)
         b->cap_ms = ec;
     }
     b->attempt = 0;
-    clock_gettime(CLOCK_REALTIME, &now);
-    b->rng = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec ^ ((uint64_t)getpid() << 40);
+    if (ju_random_bytes(&b->rng, sizeof(b->rng)) < 0)
+        b->rng = (uint64_t)ju_mono_ns() ^ (uint64_t)getpid() << 40;
     if (!b->rng)
         b->rng = 0x9E3779B97F4A7C15ULL;
 }

@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/evp.h>
+#include <sodium.h>
 
 #include "sync.h"
 
@@ -22,12 +22,6 @@ struct fetch {
     uint64_t skip; /* bytes of a full answer already held */
 };
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 static int on_bytes(void *user, const unsigned char *bytes, size_t len)
 {
@@ -94,8 +88,7 @@ static bool etag_is_sha256(const char *etag, char out[65])
 static int verify(struct jn_download *d, const char *expected)
 {
     const unsigned char *bytes;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int n = 0, i;
+    unsigned char digest[crypto_hash_sha256_BYTES];
     char hex[65];
     size_t len;
     int err;
@@ -105,10 +98,8 @@ static int verify(struct jn_download *d, const char *expected)
         return err;
     if (len != d->total)
         return JN_ERR_CHECKSUM;
-    if (!EVP_Digest(bytes, len, digest, &n, EVP_sha256(), NULL) || n != 32)
-        return -ENOMEM;
-    for (i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    crypto_hash_sha256(digest, bytes, len);
+    ju_hex_encode(digest, sizeof(digest), hex);
     return strcmp(hex, expected) == 0 ? 0 : JN_ERR_CHECKSUM;
 }
 
@@ -184,6 +175,6 @@ int jn_download_run(jn_http *http, struct jn_download *d)
         }
         if (++failures >= max_attempts)
             return jn_error_is_transient(err) ? JN_ERR_GAVE_UP : err;
-        sleep_ms(jn_backoff_next_ms(&backoff, retry_after));
+        ju_sleep_ms(jn_backoff_next_ms(&backoff, retry_after));
     }
 }

@@ -7,6 +7,10 @@
 
 #include "client_internal.h"
 
+/* Copies a string member of at most size - 1 bytes. hex_only: ids and
+ * tokens, lower-case hex. Otherwise any text jansson accepted (UTF-8, no
+ * NUL): a name is shown by the program, which escapes what a terminal
+ * would act on, so one odd name does not hide the whole family. */
 static int copy_string(json_t *root, const char *key, char *dst, size_t size, bool hex_only)
 {
     json_t *v = json_object_get(root, key);
@@ -21,7 +25,7 @@ static int copy_string(json_t *root, const char *key, char *dst, size_t size, bo
         return JN_ERR_PROTOCOL;
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || (hex_only && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))))
+        if (hex_only && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
             return JN_ERR_PROTOCOL;
     }
     memcpy(dst, s, n + 1);
@@ -108,11 +112,16 @@ int jn_family_invite(jn_http *http, char *code, size_t size)
 
 int jn_family_members(jn_http *http, jn_member_fn fn, void *user)
 {
+    return jn_family_members_tries(http, 0, fn, user);
+}
+
+int jn_family_members_tries(jn_http *http, unsigned max_attempts, jn_member_fn fn, void *user)
+{
     json_t *answer = NULL, *members, *m;
     size_t i;
     int err, count = 0;
 
-    err = jn_json_call(http, "GET", "/v1/family", NULL, 0, 0, &answer);
+    err = jn_json_call(http, "GET", "/v1/family", NULL, 0, max_attempts, &answer);
     if (!err && !answer)
         err = JN_ERR_PROTOCOL;
     if (err)

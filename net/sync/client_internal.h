@@ -24,7 +24,7 @@ void jn_http_set_error(jn_http *http, const char *fmt, ...) __attribute__((forma
 int jn_json_call(jn_http *http, const char *method, const char *path, json_t *body,
                  long long_poll_s, unsigned max_attempts, json_t **out);
 
-/* Sleeps, restarting after signals. */
-void jn_sleep_ms(unsigned ms);
+/* jn_family_members() with max_attempts (0: jn_json_call's default). */
+int jn_family_members_tries(jn_http *http, unsigned max_attempts, jn_member_fn fn, void *user);
 
 #endif

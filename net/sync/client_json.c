@@ -12,12 +12,6 @@
 
 #include "client_internal.h"
 
-void jn_sleep_ms(unsigned ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 static void take_error_message(jn_http *http, const struct jn_http_response *resp)
 {
@@ -110,7 +104,7 @@ int jn_json_call(jn_http *http, const char *method, const char *path, json_t *bo
                 err = JN_ERR_GAVE_UP;
             break;
         }
-        jn_sleep_ms(jn_backoff_next_ms(&backoff, retry_after));
+        ju_sleep_ms(jn_backoff_next_ms(&backoff, retry_after));
     }
     free(text);
     return err;

@@ -33,12 +33,14 @@ struct jn_http {
     char last_error[CURL_ERROR_SIZE + 64];
     uint64_t sent;
     uint64_t received;
-    struct timespec last_ok; /* when the last exchange completed */
+    int64_t last_ok_ms; /* when the last exchange completed (monotonic), 0 never */
     unsigned connections;
+    int wake_fd; /* ends a long poll when readable; -1: none */
 };
 
 struct transfer {
     const struct jn_http_request *req;
+    size_t body_at; /* request body bytes handed to libcurl */
     struct jn_http_response *resp;
     size_t cap;
     size_t max_body;
@@ -156,6 +158,7 @@ int jn_http_create(const struct jn_http_config *config, jn_http **out)
         http->low_speed_time_s = t;
     }
 
+    http->wake_fd = -1;
     http->multi = curl_multi_init();
     if (!http->multi) {
         err = -ENOMEM;
@@ -217,6 +220,11 @@ void jn_http_set_error(jn_http *http, const char *fmt, ...)
     va_end(ap);
 }
 
+void jn_http_set_wake_fd(jn_http *http, int fd)
+{
+    http->wake_fd = fd;
+}
+
 unsigned jn_http_connections(const jn_http *http)
 {
     return http->connections;
@@ -255,20 +263,11 @@ static void response_reset_headers(struct jn_http_response *r)
     r->tus_resumable[0] = '\0';
 }
 
+/* A header's number (the line is trimmed already), or -1. */
 static int64_t parse_i64(const char *s)
 {
-    char *end;
-    long long v;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (!isdigit((unsigned char)*s))
-        return -1;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || v < 0)
-        return -1;
-    return v;
+    int64_t v;
+    return ju_parse_i64(s, 0, INT64_MAX, &v) == 0 ? v : -1;
 }
 
 static void copy_value(char *dst, size_t size, const char *value)
@@ -387,6 +386,33 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
     return len;
 }
 
+static size_t on_read(char *buffer, size_t size, size_t nitems, void *user)
+{
+    struct transfer *t = user;
+    size_t n = size * nitems, left = t->req->body_len - t->body_at;
+
+    if (n > left)
+        n = left;
+    if (n)
+        memcpy(buffer, t->req->body + t->body_at, n);
+    t->body_at += n;
+    return n;
+}
+
+/* libcurl silently sends a request again on a fresh connection when a
+ * reused one died before any answer, rewinding the body: for an upload cut
+ * in the middle that resends every byte, though the relay kept what
+ * arrived. Refusing the rewind once bytes went out makes the cut an error
+ * instead, and the tus client asks where the upload stands. */
+static int on_seek(void *user, curl_off_t offset, int origin)
+{
+    struct transfer *t = user;
+
+    if (origin == SEEK_SET && offset == 0 && t->body_at == 0)
+        return CURL_SEEKFUNC_OK;
+    return CURL_SEEKFUNC_CANTSEEK;
+}
+
 static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
@@ -445,11 +471,14 @@ static bool is_tls_failure(CURLcode code)
     }
 }
 
-static int perform(jn_http *http, CURLcode *result)
+/* Drives the transfer; 1 when wake_fd (if >= 0) became readable first:
+ * the transfer is then abandoned. */
+static int perform(jn_http *http, int wake_fd, CURLcode *result)
 {
     CURLMcode mc;
     CURLMsg *msg;
-    int running = 1, left;
+    int running = 1, left, woken = 0;
+    struct curl_waitfd extra = {.fd = wake_fd, .events = CURL_WAIT_POLLIN};
 
     *result = CURLE_OK;
     mc = curl_multi_add_handle(http->multi, http->easy);
@@ -463,16 +492,22 @@ static int perform(jn_http *http, CURLcode *result)
             break;
         /* libcurl shortens this to its own next timer; while a long poll
          * waits, that is the overall timeout, so the process sleeps. */
-        mc = curl_multi_poll(http->multi, NULL, 0, 600000, NULL);
+        extra.revents = 0;
+        mc = curl_multi_poll(http->multi, wake_fd >= 0 ? &extra : NULL, wake_fd >= 0 ? 1 : 0,
+                             600000, NULL);
         if (mc != CURLM_OK)
             break;
+        if (extra.revents) {
+            woken = 1;
+            break;
+        }
     }
     *result = mc == CURLM_OK ? CURLE_OK : CURLE_OUT_OF_MEMORY;
     while ((msg = curl_multi_info_read(http->multi, &left)))
         if (msg->msg == CURLMSG_DONE && msg->easy_handle == http->easy)
             *result = msg->data.result;
     curl_multi_remove_handle(http->multi, http->easy);
-    return 0;
+    return woken;
 }
 
 static struct curl_slist *append(struct curl_slist *list, const char *line, int *err)
@@ -564,14 +599,12 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
         curl_easy_setopt(h, CURLOPT_CAINFO, http->ca_file);
     if (req->long_poll_s > 0) {
         long total = req->long_poll_s + http->connect_timeout_s + 30L;
-        struct timespec now;
         curl_easy_setopt(h, CURLOPT_TIMEOUT, total);
         /* libcurl arms its connect timer even on a reused connection, which
          * would wake an idle long poll once for nothing. On a connection
          * that just worked (the relay keeps it 30 s), only the overall
          * timer is left. */
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (http->last_ok.tv_sec && now.tv_sec - http->last_ok.tv_sec < 20)
+        if (http->last_ok_ms && ju_mono_ms() - http->last_ok_ms < 20000)
             curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, total);
     } else {
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, http->low_speed_bytes);
@@ -586,15 +619,24 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (strcmp(method, "GET") != 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
+        if (req->body && req->body_len) {
+            curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+            curl_easy_setopt(h, CURLOPT_READDATA, &t);
+            curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+            curl_easy_setopt(h, CURLOPT_SEEKDATA, &t);
+        } else {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+        }
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         if (strcmp(method, "POST") != 0)
             curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     }
 
-    err = perform(http, &code);
-    if (err)
+    err = perform(http, req->long_poll_s > 0 ? http->wake_fd : -1, &code);
+    if (err < 0)
         goto error_headers;
+    bool woken = err == 1;
+    err = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
     resp->connects = (unsigned)connects;
@@ -602,9 +644,15 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
     http->sent += resp->bytes_sent;
     http->received += resp->bytes_received;
 
-    if (code == CURLE_OK)
-        clock_gettime(CLOCK_MONOTONIC, &http->last_ok);
-    if (code != CURLE_OK) {
+    if (woken) {
+        snprintf(http->last_error, sizeof(http->last_error), "the wait was ended by news here");
+        err = -EINTR;
+        free(resp->body);
+        resp->body = NULL;
+        resp->body_len = 0;
+    } else if (code == CURLE_OK) {
+        http->last_ok_ms = ju_mono_ms();
+    } else {
         if (t.too_large) {
             err = JN_ERR_TOO_LARGE;
             snprintf(http->last_error, sizeof(http->last_error), "answer longer than %zu bytes",

@@ -6,12 +6,17 @@
  * so a pass killed anywhere is finished by the next one.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
-#include <openssl/evp.h>
+#include <sodium.h>
 
 #include "client_internal.h"
 
@@ -79,6 +84,7 @@ int jn_sync_create(const struct jn_sync_config *config, jn_sync **out)
     }
     hc.base_url = url;
     hc.token = token;
+    hc.connect_timeout_s = config->connect_timeout_s;
     if (js_setting_get(sync->store, "ca_file", ca, sizeof(ca)) > 0)
         hc.ca_file = ca;
     err = jn_http_create(&hc, &sync->http);
@@ -118,6 +124,12 @@ static int refresh_members(jn_sync *sync)
         return err;
     sync->members_fresh = true;
     return 0;
+}
+
+int jn_sync_refresh_family(jn_sync *sync)
+{
+    int err = jn_family_members_tries(sync->http, 1, put_member, sync->store);
+    return err < 0 ? err : 0;
 }
 
 struct recipients {
@@ -180,7 +192,8 @@ static int append_meta(char *buf, size_t size, const char *key, const char *valu
     if (need > size)
         return JN_ERR_TOO_LARGE;
     n += (size_t)snprintf(buf + n, size - n, "%s%s ", n ? "," : "", key);
-    EVP_EncodeBlock((unsigned char *)buf + n, (const unsigned char *)value, (int)vlen);
+    sodium_bin2base64(buf + n, size - n, (const unsigned char *)value, vlen,
+                      sodium_base64_VARIANT_ORIGINAL);
     return 0;
 }
 
@@ -233,27 +246,37 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     struct upload_ctx u = {sync, m->id};
     struct jn_tus_upload up = {.create_path = "/v1/uploads"};
     struct recipients r;
-    char meta[1536] = "", duration[32];
-    unsigned char *data = NULL;
+    char meta[1536] = "", duration[32], sha_hex[65];
+    unsigned char *data = NULL, sha[crypto_hash_sha256_BYTES];
     int err;
 
     err = resolve_recipients(sync, m->peer, &r);
     if (err)
         return err;
-    snprintf(duration, sizeof(duration), "%" PRIu64, m->duration_ms);
-    if ((err = append_meta(meta, sizeof(meta), "message_id", m->id)) ||
-        (err = append_meta(meta, sizeof(meta), "recipients", r.list)) ||
-        (err = append_meta(meta, sizeof(meta), "duration_ms", duration)))
-        return err;
     err = read_audio(sync, m, &data);
     if (err)
         return err;
+    /* The relay checks the whole note against this before it delivers it. */
+    crypto_hash_sha256(sha, data, (size_t)m->length);
+    ju_hex_encode(sha, sizeof(sha), sha_hex);
+    snprintf(duration, sizeof(duration), "%" PRIu64, m->duration_ms);
+    if ((err = append_meta(meta, sizeof(meta), "message_id", m->id)) ||
+        (err = append_meta(meta, sizeof(meta), "recipients", r.list)) ||
+        (err = append_meta(meta, sizeof(meta), "duration_ms", duration)) ||
+        (err = append_meta(meta, sizeof(meta), "sha256", sha_hex)))
+        goto out;
     up.metadata = meta;
     up.data = data;
     up.len = (size_t)m->length;
     up.on_offset = on_upload_offset;
     up.progress = on_upload_progress;
     up.user = &u;
+    /* A message already marked uploading may be on the relay, whole or in
+     * part (a sync killed after its bytes left): ask before sending any.
+     * A first attempt is marked first, so the next run knows. */
+    up.upload_may_exist = m->state == JS_UPLOADING;
+    if (!up.upload_may_exist && (err = js_outbox_set_offset(sync->store, m->id, 0)) < 0)
+        goto out;
     emit(sync, JN_SYNC_UPLOAD_START, m->id, NULL, m->offset, m->length, 0);
     err = jn_tus_upload_run(sync->http, &up);
     sync->stats.bytes_resent += up.bytes_resent;
@@ -266,6 +289,7 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
         sync->stats.uploaded++;
         emit(sync, JN_SYNC_UPLOAD_DONE, m->id, NULL, m->length, m->length, 0);
     }
+out:
     free(data);
     return err;
 }
@@ -372,12 +396,12 @@ static int step_receipts_out(jn_sync *sync)
 static int64_t get_cursor(jn_sync *sync, const char *key)
 {
     char buf[32];
-    long long v;
+    int64_t v;
 
-    if (js_setting_get(sync->store, key, buf, sizeof(buf)) <= 0)
+    if (js_setting_get(sync->store, key, buf, sizeof(buf)) <= 0 ||
+        ju_parse_i64(buf, 0, INT64_MAX, &v) < 0)
         return 0;
-    v = strtoll(buf, NULL, 10);
-    return v > 0 ? v : 0;
+    return v;
 }
 
 static int set_cursor(jn_sync *sync, const char *key, int64_t cursor)
@@ -402,13 +426,18 @@ static int step_inbox(jn_sync *sync, unsigned wait_s)
     int err = 0;
 
     for (;;) {
-        char path[96];
+        char path[160];
         json_t *answer = NULL, *messages, *m, *next;
         size_t i, count;
         int64_t reached;
         bool full = false;
 
-        snprintf(path, sizeof(path), "/v1/inbox?after=%" PRId64 "&wait=%u", cursor, wait_s);
+        /* A watch's wait also ends on a receipt for one of our messages. */
+        if (wait_s)
+            snprintf(path, sizeof(path), "/v1/inbox?after=%" PRId64 "&wait=%u&receipts_after=%" PRId64,
+                     cursor, wait_s, get_cursor(sync, JS_SETTING_RECEIPT_CURSOR));
+        else
+            snprintf(path, sizeof(path), "/v1/inbox?after=%" PRId64, cursor);
         err = jn_json_call(sync->http, "GET", path, NULL, wait_s, 0, &answer);
         if (!err && !answer)
             err = JN_ERR_PROTOCOL;
@@ -633,13 +662,14 @@ static int step_receipts_in(jn_sync *sync)
             }
             s = !strcmp(state, "played") ? JS_PLAYED : JS_DELIVERED;
             err = js_outbox_mark(sync->store, id, s);
-            if (err == JS_ERR_NOT_FOUND)
-                err = 0; /* not a message this store knows (deleted here) */
-            if (err)
+            if (err && err != JS_ERR_NOT_FOUND)
                 break; /* JS_ERR_STATE: its upload is not settled; next pass */
-            sync->stats.receipts_received++;
-            emit(sync, JN_SYNC_RECEIPT_RECEIVED, id, s == JS_PLAYED ? "played" : "delivered", 0, 0,
-                 0);
+            if (!err) {
+                sync->stats.receipts_received++;
+                emit(sync, JN_SYNC_RECEIPT_RECEIVED, id, s == JS_PLAYED ? "played" : "delivered",
+                     0, 0, 0);
+            }
+            err = 0; /* JS_ERR_NOT_FOUND: no message of this store (deleted here) */
             if (json_integer_value(c) > reached)
                 reached = json_integer_value(c);
         }
@@ -714,21 +744,61 @@ int jn_sync_run(jn_sync *sync, struct jn_sync_stats *stats)
     return run_pass(sync, 0, stats);
 }
 
+/* An inotify descriptor on the store's wake file (store.h, JS_WAKE_FILE):
+ * readable when another process recorded, released or played something.
+ * -1 when it cannot be had; the watch then learns of local news at the end
+ * of its long poll, as before. */
+static int open_wake_watch(jn_sync *sync)
+{
+    char path[PATH_MAX];
+    int fd, file;
+
+    if (js_store_wake_path(sync->store, path, sizeof(path)) < 0)
+        return -1;
+    file = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    if (file < 0)
+        return -1;
+    close(file);
+    fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (inotify_add_watch(fd, path, IN_CLOSE_WRITE) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void drain(int fd)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+    while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+        ;
+}
+
 int jn_sync_watch(jn_sync *sync, unsigned wait_s)
 {
     struct jn_backoff backoff;
     unsigned wait = 0;
-    int err;
+    int wake_fd, err;
 
     if (!wait_s)
         wait_s = 60;
     jn_backoff_init(&backoff, 0, 0);
+    /* Local news (kernel-waited) and the relay's long poll are waited on in
+     * the same poll(): the long poll's request is abandoned when the wake
+     * file is written, and the pass starts again at once. */
+    wake_fd = open_wake_watch(sync);
+    jn_http_set_wake_fd(sync->http, wake_fd);
     for (;;) {
         if (wait)
             emit(sync, JN_SYNC_WAITING, NULL, NULL, 0, 0, 0);
+        /* Drained before the pass: news during the pass ends its wait. */
+        drain(wake_fd);
         js_store_recover(sync->store);
         err = run_pass(sync, wait, NULL);
-        if (!err) {
+        if (!err || err == -EINTR) {
             jn_backoff_reset(&backoff);
             wait = wait_s;
             continue;
@@ -737,12 +807,21 @@ int jn_sync_watch(jn_sync *sync, unsigned wait_s)
          * store are waited out; anything else needs a person. */
         if (!jn_error_is_transient(err) && err != JN_ERR_GAVE_UP && err != JN_ERR_PROTOCOL &&
             err != JS_ERR_BUSY)
-            return err;
+            break;
         {
             unsigned ms = jn_backoff_next_ms(&backoff, -1);
+            struct pollfd pfd = {.fd = wake_fd, .events = POLLIN};
             emit(sync, JN_SYNC_RETRY, NULL, NULL, ms, 0, err);
-            jn_sleep_ms(ms);
+            /* Local news cuts the wait short: a new note is worth a try. */
+            if (wake_fd < 0)
+                ju_sleep_ms(ms);
+            else
+                poll(&pfd, 1, (int)ms);
         }
         wait = 0;
     }
+    jn_http_set_wake_fd(sync->http, -1);
+    if (wake_fd >= 0)
+        close(wake_fd);
+    return err;
 }

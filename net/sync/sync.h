@@ -21,7 +21,7 @@
 
 
 enum jn_client_error {
-    JN_ERR_PROTOCOL = -3001,       /* the relay answered something the protocol does not allow */
+    JN_ERR_PROTOCOL = -3119,       /* the relay answered something the protocol does not allow */
     JN_ERR_NETWORK = -3101,       /* no answer: connection refused, cut, timed out (retry later) */
     JN_ERR_TLS = -3102,           /* the relay's certificate is not trusted (never retried) */
     JN_ERR_TOO_LARGE = -3103,     /* an answer or a request bigger than its limit */
@@ -149,6 +149,10 @@ JN_API int jn_http_request(jn_http *http, const struct jn_http_request *request,
 JN_API void jn_http_response_finish(struct jn_http_response *response);
 /* The last transport failure, one line (libcurl's words), "" if none. */
 JN_API const char *jn_http_last_error(const jn_http *http);
+/* A long poll (long_poll_s > 0) waits on fd too (-1: none): when fd
+ * becomes readable first, the request is abandoned (its connection closed)
+ * and jn_http_request() returns -EINTR. The caller drains fd. */
+JN_API void jn_http_set_wake_fd(jn_http *http, int fd);
 /* Bytes sent and received on the wire (HTTP headers and bodies) since created. */
 JN_API void jn_http_counters(const jn_http *http, uint64_t *sent, uint64_t *received);
 /* Connections opened since created: each one after the first means the
@@ -172,7 +176,15 @@ struct jn_tus_upload {
     int (*on_offset)(void *user, uint64_t offset);
     jn_progress_fn progress; /* whole-file progress, bytes of len */
     void *user;
-    size_t chunk_size;     /* 0: chosen from the measured rate, 16 KiB .. 256 KiB */
+    size_t chunk_size;     /* 0: the rest of the file in one PATCH */
+    /* Send Upload-Checksum (sha256) with every PATCH. Off by default: the
+     * server must then drop a cut request's bytes, which costs them twice;
+     * put the whole message's SHA-256 in the metadata instead. */
+    bool per_request_checksum;
+    /* An earlier run may have created the upload (and sent bytes that the
+     * relay took after that run died): the creation then carries no data
+     * and only asks where the upload stands. */
+    bool upload_may_exist;
     unsigned max_attempts; /* consecutive failed attempts before giving up; 0: 8 */
     /* Statistics, filled in. */
     uint64_t bytes_resent;  /* body bytes sent more than once */
@@ -185,8 +197,10 @@ struct jn_tus_upload {
 /* Uploads data to the end: creates the upload if url is "" (a relay whose
  * creation is idempotent, like ours, answers a repeat with the same upload
  * and its Upload-Offset, which is where this resumes), else asks (HEAD)
- * where to resume; then PATCHes chunks with Upload-Checksum
- * (sha1), each at the offset the relay confirmed. After any failure it
+ * where to resume; then PATCHes the rest (or chunks of chunk_size), each
+ * at the offset the relay confirmed. A 460 on the last bytes (the whole
+ * message did not match its declared sha256: our relay deletes the upload)
+ * leads to a HEAD, a 404, and the upload made again from its start. After any failure it
  * backs off, asks the offset again and resumes there. A 404/410 on a
  * remembered URL starts a new upload. Returns 0 when the relay holds every
  * byte, or the last error (JN_ERR_GAVE_UP wraps transient ones). */
@@ -276,6 +290,7 @@ typedef void (*jn_sync_event_fn)(void *user, const struct jn_sync_event *event);
 
 struct jn_sync_config {
     js_store *store;           /* borrowed; used by the sync only while it runs */
+    long connect_timeout_s;    /* 0: jn_http's default (30 s) */
     jn_sync_event_fn on_event; /* may be NULL */
     void *user;
 };
@@ -316,6 +331,11 @@ JN_API int jn_sync_run(jn_sync *sync, struct jn_sync_stats *stats);
  * (wait_s seconds, 0: 60), so nothing runs while nothing happens. Transient
  * failures back off; returns only on an error a retry cannot fix. */
 JN_API int jn_sync_watch(jn_sync *sync, unsigned wait_s);
+
+/* Asks the relay for the family's members now (GET /v1/family) and keeps
+ * them as the store's contacts: for a name nobody here has heard of yet,
+ * such as a member who joined a second ago. One attempt, no retry. */
+JN_API int jn_sync_refresh_family(jn_sync *sync);
 
 /* libcurl's or the relay's words on the last failure, one line; "" if none. */
 JN_API const char *jn_sync_last_error(const jn_sync *sync);

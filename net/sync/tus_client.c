@@ -1,8 +1,12 @@
 /*
- * tus 1.0.0 upload client (core, creation, checksum). Every chunk is a
- * PATCH at the offset the server last confirmed, with its SHA-1, so a cut
- * costs at most the chunk in flight: the server either took it whole and
- * verified, or the client asks (HEAD) and resends from there.
+ * tus 1.0.0 upload client (core, creation, checksum). The rest of the file
+ * goes in one PATCH at the offset the server last confirmed. A server that
+ * keeps what arrived of a cut request (tus asks it to; ours does) loses
+ * nothing to a cut: the client asks (HEAD) where it stands and sends only
+ * what follows. Integrity is the whole message's, declared by the caller
+ * in the metadata and checked by the server at completion; a per-request
+ * Upload-Checksum (sha256) is optional, because a server must drop the
+ * bytes of a cut request it cannot check.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,39 +14,20 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
+#include <sodium.h>
 
 #include "sync.h"
 
-#define MIN_CHUNK (16 * 1024)
-#define MAX_CHUNK (256 * 1024)
-/* A chunk should take about this long at the measured rate: long enough
- * that headers are a small share, short enough that a cut loses little. */
-#define CHUNK_SECONDS 8.0
 
-static double now_seconds(void)
+/* Upload-Checksum uses SHA-256, which the relay offers next to SHA-1
+ * (PROTOCOL.md): the client's one crypto library, libsodium, has no SHA-1,
+ * and needs none. */
+static void sha256_base64(const unsigned char *data, size_t len, char out[48])
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+    unsigned char digest[crypto_hash_sha256_BYTES];
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static int sha1_base64(const unsigned char *data, size_t len, char out[32])
-{
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-
-    if (!EVP_Digest(data, len, digest, &n, EVP_sha1(), NULL) || n != 20)
-        return -ENOMEM;
-    EVP_EncodeBlock((unsigned char *)out, digest, (int)n);
-    return 0;
+    crypto_hash_sha256(digest, data, len);
+    sodium_bin2base64(out, 48, digest, sizeof(digest), sodium_base64_VARIANT_ORIGINAL);
 }
 
 struct patch_progress {
@@ -60,13 +45,29 @@ static void on_patch_progress(void *user, uint64_t sent, uint64_t total)
         p->up->progress(p->up->user, p->offset + sent, p->up->len);
 }
 
-static int create_upload(jn_http *http, struct jn_tus_upload *up, uint64_t *offset)
+/* with_body: creation-with-upload, the whole file in the creation (one
+ * request, one round trip for a note that fits). Only a first creation
+ * carries it: a repeat may find the upload already holding bytes, and the
+ * relay ignores a body then, so it would cross the link for nothing. */
+static int create_upload(jn_http *http, struct jn_tus_upload *up, bool with_body,
+                         uint64_t *offset, uint64_t *sent)
 {
     struct jn_http_response resp;
     char length[48], meta[1024];
     const char *headers[4] = {"Tus-Resumable: 1.0.0", length, NULL, NULL};
+    struct patch_progress pp = {.up = up, .offset = 0};
     struct jn_http_request req = {.method = "POST", .path = up->create_path, .headers = headers};
     int err;
+
+    if (with_body) {
+        if (up->len > up->largest_chunk)
+            up->largest_chunk = up->len;
+        req.body = up->data;
+        req.body_len = up->len;
+        req.content_type = "application/offset+octet-stream";
+        req.progress = on_patch_progress;
+        req.progress_user = &pp;
+    }
 
     snprintf(length, sizeof(length), "Upload-Length: %zu", up->len);
     if (up->metadata && *up->metadata) {
@@ -76,6 +77,7 @@ static int create_upload(jn_http *http, struct jn_tus_upload *up, uint64_t *offs
         headers[2] = meta;
     }
     err = jn_http_request(http, &req, &resp);
+    *sent = resp.body_sent;
     up->connections += resp.connects;
     if (err)
         return err;
@@ -128,12 +130,13 @@ static int head_offset(jn_http *http, struct jn_tus_upload *up, uint64_t *offset
 }
 
 static int patch_chunk(jn_http *http, struct jn_tus_upload *up, uint64_t offset, size_t n,
-                       uint64_t *new_offset, uint64_t *sent, double *seconds)
+                       uint64_t *new_offset, uint64_t *sent)
 {
     struct jn_http_response resp;
     struct patch_progress pp = {.up = up, .offset = offset};
-    char off[48], sum[64], b64[32];
-    const char *headers[] = {"Tus-Resumable: 1.0.0", off, sum, NULL};
+    char off[48], sum[80], b64[48];
+    const char *headers[] = {"Tus-Resumable: 1.0.0", off, up->per_request_checksum ? sum : NULL,
+                             NULL};
     struct jn_http_request req = {
         .method = "PATCH",
         .path = up->url,
@@ -144,17 +147,14 @@ static int patch_chunk(jn_http *http, struct jn_tus_upload *up, uint64_t offset,
         .progress = on_patch_progress,
         .progress_user = &pp,
     };
-    double start;
     int err;
 
-    err = sha1_base64(up->data + offset, n, b64);
-    if (err)
-        return err;
+    if (up->per_request_checksum) {
+        sha256_base64(up->data + offset, n, b64);
+        snprintf(sum, sizeof(sum), "Upload-Checksum: sha256 %s", b64);
+    }
     snprintf(off, sizeof(off), "Upload-Offset: %" PRIu64, offset);
-    snprintf(sum, sizeof(sum), "Upload-Checksum: sha1 %s", b64);
-    start = now_seconds();
     err = jn_http_request(http, &req, &resp);
-    *seconds = now_seconds() - start;
     *sent = resp.body_sent;
     up->connections += resp.connects;
     if (err)
@@ -172,18 +172,6 @@ static int patch_chunk(jn_http *http, struct jn_tus_upload *up, uint64_t offset,
     return err;
 }
 
-static size_t next_chunk_size(const struct jn_tus_upload *up, double rate)
-{
-    size_t n;
-
-    if (up->chunk_size)
-        return up->chunk_size;
-    if (rate <= 0)
-        return MIN_CHUNK;
-    n = (size_t)(rate * CHUNK_SECONDS);
-    n -= n % 4096;
-    return n < MIN_CHUNK ? MIN_CHUNK : n > MAX_CHUNK ? MAX_CHUNK : n;
-}
 
 int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
 {
@@ -191,15 +179,23 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
     unsigned max_attempts = up->max_attempts ? up->max_attempts : 8;
     unsigned failures = 0;
     uint64_t offset = 0, body_out = 0;
-    bool offset_known = false;
-    double rate = 0;
+    bool offset_known = false, created_once = false;
     int err = 0;
 
     jn_backoff_init(&backoff, 0, 0);
     for (;;) {
         up->retry_after_s = -1;
         if (!up->url[0]) {
-            err = create_upload(http, up, &offset);
+            uint64_t sent = 0;
+            /* The body goes with a first creation only, and not under a
+             * per-request checksum (which our relay checks against the
+             * whole body, so one cut would cost it all). */
+            err = create_upload(http, up, !created_once && !up->upload_may_exist && !up->per_request_checksum &&
+                                          !up->chunk_size,
+                                &offset, &sent);
+            created_once = true;
+            body_out += sent;
+            up->bytes_resent = body_out > up->len ? body_out - up->len : 0;
             if (!err) {
                 offset_known = true;
             }
@@ -218,15 +214,14 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
                 err = up->on_offset(up->user, offset);
             return err;
         } else {
-            size_t n = next_chunk_size(up, rate);
+            size_t n = up->chunk_size ? up->chunk_size : up->len - offset;
             uint64_t next = offset, sent = 0;
-            double seconds = 0;
 
             if (n > up->len - offset)
                 n = (size_t)(up->len - offset);
             if (n > up->largest_chunk)
                 up->largest_chunk = n;
-            err = patch_chunk(http, up, offset, n, &next, &sent, &seconds);
+            err = patch_chunk(http, up, offset, n, &next, &sent);
             /* Whatever crossed beyond the file's length was a repeat. */
             body_out += sent;
             up->bytes_resent = body_out > up->len ? body_out - up->len : 0;
@@ -235,8 +230,6 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
                 jn_backoff_reset(&backoff);
             }
             if (!err) {
-                if (seconds > 0.05)
-                    rate = rate > 0 ? 0.5 * rate + 0.5 * (double)n / seconds : (double)n / seconds;
                 offset = next;
                 if (up->on_offset)
                     err = up->on_offset(up->user, offset);
@@ -258,6 +251,6 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
         up->interruptions++;
         if (++failures >= max_attempts)
             return jn_error_is_transient(err) ? JN_ERR_GAVE_UP : err;
-        sleep_ms(jn_backoff_next_ms(&backoff, up->retry_after_s));
+        ju_sleep_ms(jn_backoff_next_ms(&backoff, up->retry_after_s));
     }
 }

@@ -3,7 +3,10 @@
  * the decoder and salvage. Built with libFuzzer when the meson option
  * `fuzzing` is on (clang); otherwise a plain main() replays the seed corpus
  * in every test run, each seed also cut at every length and with every
- * byte flipped, so the damage paths run without a fuzzer.
+ * byte flipped, so the damage paths run without a fuzzer. Each seed carries
+ * its expected verdict in tests/fuzz/verdicts (accept: jc_note_check()
+ * takes it whole; reject: it refuses it), and the replay checks it: a seed
+ * without a verdict, or with the wrong one, fails the run.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -66,6 +69,62 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 #ifndef JIASHU_LIBFUZZER
 static unsigned long runs;
 
+/* The verdicts file: "accept NAME" or "reject NAME" a line, # comments. */
+#define MAX_VERDICTS 256
+static struct verdict {
+    char name[256];
+    int accept;
+    int seen;
+} verdicts[MAX_VERDICTS];
+static int nverdicts = -1; /* -1: no verdicts given */
+
+static int load_verdicts(const char *path)
+{
+    char line[512], word[16], name[256];
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        fprintf(stderr, "cannot read the verdicts %s\n", path);
+        return 1;
+    }
+    nverdicts = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (line[0] == '#' || sscanf(line, "%15s %255s", word, name) != 2)
+            continue;
+        if (nverdicts == MAX_VERDICTS || (strcmp(word, "accept") && strcmp(word, "reject"))) {
+            fprintf(stderr, "%s: bad line: %s", path, line);
+            fclose(f);
+            return 1;
+        }
+        snprintf(verdicts[nverdicts].name, sizeof(verdicts[nverdicts].name), "%s", name);
+        verdicts[nverdicts++].accept = !strcmp(word, "accept");
+    }
+    fclose(f);
+    return 0;
+}
+
+/* The seed at path is judged as its verdict says; 1 if not. */
+static int check_verdict(const char *path, const unsigned char *data, size_t size)
+{
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    int accepted = jc_note_check(data, size, NULL) == 0;
+
+    if (nverdicts < 0)
+        return 0;
+    for (int i = 0; i < nverdicts; i++) {
+        if (strcmp(verdicts[i].name, name))
+            continue;
+        verdicts[i].seen = 1;
+        if (verdicts[i].accept == accepted)
+            return 0;
+        fprintf(stderr, "seed %s: expected %s, the check %s it\n", name,
+                verdicts[i].accept ? "accept" : "reject", accepted ? "accepts" : "rejects");
+        return 1;
+    }
+    fprintf(stderr, "seed %s has no verdict in the verdicts file\n", name);
+    return 1;
+}
+
 static void run(const unsigned char *data, size_t size)
 {
     LLVMFuzzerTestOneInput(data, size);
@@ -92,6 +151,11 @@ static int replay_file(const char *path)
         abort();
     n = fread(data, 1, (size_t)st.st_size, f);
     fclose(f);
+    if (check_verdict(path, data, n)) {
+        free(work);
+        free(data);
+        return 1;
+    }
     run(data, n);
     for (size_t cut = 0; cut < n; cut++)
         run(data, cut);
@@ -136,12 +200,24 @@ int main(int argc, char **argv)
 {
     int failed = 0;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s SEED_FILE_OR_DIR...\n", argv[0]);
+    int first = 1;
+
+    if (argc > 2 && !strcmp(argv[1], "--verdicts")) {
+        if (load_verdicts(argv[2]))
+            return 1;
+        first = 3;
+    }
+    if (argc <= first) {
+        fprintf(stderr, "usage: %s [--verdicts FILE] SEED_FILE_OR_DIR...\n", argv[0]);
         return 2;
     }
-    for (int i = 1; i < argc; i++)
+    for (int i = first; i < argc; i++)
         failed |= replay(argv[i]);
+    for (int i = 0; i < nverdicts; i++)
+        if (!verdicts[i].seen) {
+            fprintf(stderr, "the verdicts name %s, which is not a seed\n", verdicts[i].name);
+            failed = 1;
+        }
     printf("%lu inputs replayed\n", runs);
     return failed;
 }

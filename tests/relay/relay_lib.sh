@@ -21,12 +21,13 @@ stop_relays() {
 trap 'rc=$?; stop_relays || rc=1; cleanup_scratch; exit $rc' EXIT
 
 # start_relay NAME [OPTIONS...]: a relay with its database $SCRATCH/NAME.db
-# and log $SCRATCH/NAME.log; sets RELAY_PID, PORT and BASE.
+# (or $RELAY_DB when set) and log $SCRATCH/NAME.log; sets RELAY_PID, PORT
+# and BASE.
 start_relay() {
   local name=$1; shift
   local log=$SCRATCH/$name.log
   : >"$log"
-  "$JIASHU_RELAY" --listen 127.0.0.1:0 --db "$SCRATCH/$name.db" "$@" 2>>"$log" &
+  "$JIASHU_RELAY" --listen 127.0.0.1:0 --db "${RELAY_DB:-$SCRATCH/$name.db}" "$@" 2>>"$log" &
   RELAY_PID=$!
   RELAY_PIDS="$RELAY_PIDS $RELAY_PID"
   local i

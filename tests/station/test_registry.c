@@ -1,5 +1,5 @@
 /*
- * The station's registry with real SQLite and real PBKDF2: PINs stored only
+ * The station's registry with real SQLite and real Argon2id: PINs stored only
  * as salted hashes, wrong PINs slowed down by growing waits that survive a
  * restart, one home per family, and a damaged file refused cleanly.
  */
@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
 
 #include "station_registry.h"
 #include "store/store.h"
@@ -278,6 +281,71 @@ static void damaged_registry_is_refused_cleanly(void)
     st_registry_destroy(NULL);
 }
 
+/* A registry written before Argon2id: schema version 1, the family's PIN
+ * as PBKDF2-HMAC-SHA256 (made here with OpenSSL, an implementation
+ * independent of the registry's). The PIN still opens the family, and the
+ * check rewrites the hash as Argon2id. */
+static void pbkdf2_pins_from_before_still_open_and_are_rehashed(void)
+{
+    const char *home = fresh_home();
+    char path[PATH_MAX + 32];
+    unsigned char salt[16] = "0123456789abcdef", hash[32];
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    st_registry *reg;
+    int64_t wait;
+    int version = -1, upgraded = -1;
+
+    CHECK(mkdir(home, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/station.db", home);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "CREATE TABLE pins (owner INTEGER PRIMARY KEY, salt BLOB NOT NULL,"
+                       "  hash BLOB NOT NULL, iterations INTEGER NOT NULL);"
+                       "CREATE TABLE families (number INTEGER PRIMARY KEY CHECK (number > 0),"
+                       "  added INTEGER NOT NULL, last_sync INTEGER NOT NULL DEFAULT 0);"
+                       "CREATE TABLE settings (key TEXT PRIMARY KEY, value);"
+                       "INSERT INTO families (number, added) VALUES (1, 0);"
+                       "PRAGMA user_version = 1;",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(PKCS5_PBKDF2_HMAC("2580", 4, salt, sizeof(salt), 20000, EVP_sha256(), sizeof(hash),
+                            hash) == 1);
+    CHECK(sqlite3_prepare_v2(db, "INSERT INTO pins VALUES (1, ?, ?, 20000)", -1, &stmt, NULL) ==
+          SQLITE_OK);
+    sqlite3_bind_blob(stmt, 1, salt, sizeof(salt), SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, hash, sizeof(hash), SQLITE_STATIC);
+    CHECK(sqlite3_step(stmt) == SQLITE_DONE);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+
+    CHECK(st_registry_create(home, false, &reg) == 0);
+    st_registry_set_delays(reg, 0, 0);
+    CHECK(st_registry_check_family(reg, 1, "2581", &wait) == ST_LOGIN_REFUSED);
+    CHECK(st_registry_check_family(reg, 1, "2580", &wait) == 0);
+    st_registry_destroy(reg);
+
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT (SELECT user_version FROM pragma_user_version),"
+                             " pwhash LIKE '$argon2id$%' FROM pins WHERE owner = 1",
+                             -1, &stmt, NULL) == SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        version = sqlite3_column_int(stmt, 0);
+        upgraded = sqlite3_column_int(stmt, 1);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    CHECK(version == 2);
+    CHECK(upgraded == 1);
+
+    /* And the rewritten hash still opens it, and only with that PIN. */
+    CHECK(st_registry_create(home, false, &reg) == 0);
+    st_registry_set_delays(reg, 0, 0);
+    CHECK(st_registry_check_family(reg, 1, "2580", &wait) == 0);
+    CHECK(st_registry_check_family(reg, 1, "0852", &wait) == ST_LOGIN_REFUSED);
+    st_registry_destroy(reg);
+}
+
 int main(void)
 {
     snprintf(base, sizeof(base), "%s/jiashu-registry-XXXXXX",
@@ -295,6 +363,7 @@ int main(void)
     each_family_has_its_own_home();
     settings_round_trip();
     damaged_registry_is_refused_cleanly();
+    pbkdf2_pins_from_before_still_open_and_are_rehashed();
     {
         char cmd[PATH_MAX + 16];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);

@@ -3,7 +3,7 @@
 // byte of served audio, or slows request bodies down. Control:
 //   POST /__fault {"fail":[{"status":503,"count":2,"method":"PATCH","retry_after":1}],
 //                  "corrupt":1, "upload_bps":20000}
-//   GET /__stats  what it did.
+//   GET /__stats  what it did ("inbox": the GET /v1/inbox requests begun).
 //   node fault_proxy.js PORT_FILE TARGET_PORT [--tls KEY CERT]
 'use strict';
 const http = require('http');
@@ -13,7 +13,7 @@ const fs = require('fs');
 const portFile = process.argv[2];
 const target = Number(process.argv[3]);
 let fault = { fail: [], corrupt: 0, upload_bps: 0 };
-const stats = { requests: 0, failed: {}, corrupted: 0 };
+const stats = { requests: 0, inbox: 0, failed: {}, corrupted: 0 };
 
 function handler(req, res) {
   if (req.url === '/__fault' && req.method === 'POST') {
@@ -24,6 +24,7 @@ function handler(req, res) {
   }
   if (req.url === '/__stats') return res.end(JSON.stringify(stats));
   stats.requests++;
+  if (req.method === 'GET' && /\/v1\/inbox(\?|$)/.test(req.url)) stats.inbox++;
   if (/^https?:\/\//.test(req.url)) {
     // Used as a forward proxy (http_proxy): the request names the relay.
     const u = new URL(req.url);

