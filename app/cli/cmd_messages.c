@@ -3,6 +3,7 @@
  * export, play.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "app/audio/audio.h"
 #include "commands.h"
+#include "net/e2e/e2e.h"
 #include "live_record.h"
 #include "net/sync/sync.h"
 #include "output.h"
@@ -62,6 +64,37 @@ static void on_stop(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+/* Whether the relay (its Tus-Max-Size, learned at setup and sync) would
+ * refuse the longest note this recording may make; says so in one line.
+ * Better now than a recording that meets 413 at every sync for ever. */
+static bool relay_would_refuse(js_store *store, const jc_wav_reader *reader,
+                               unsigned long max_seconds, unsigned long bitrate)
+{
+    char text[24];
+    uint64_t limit, seconds = max_seconds ? max_seconds : JC_MAX_NOTE_SECONDS;
+
+    if (js_setting_get(store, JS_SETTING_RELAY_MAX_UPLOAD, text, sizeof(text)) <= 0 ||
+        ju_parse_u64(text, UINT64_MAX, &limit) < 0)
+        return false; /* not known yet: the relay says at the first sync */
+    if (reader) {
+        uint64_t rate = jc_wav_reader_rate(reader);
+        uint64_t file_seconds = (jc_wav_reader_frames(reader) + rate - 1) / rate;
+        if (file_seconds < seconds)
+            seconds = file_seconds;
+    }
+    if (!bitrate)
+        bitrate = JC_DEFAULT_BITRATE;
+    /* Sealed for end-to-end encryption, a note grows by at most this. */
+    uint64_t bound = JU_NOTE_BYTES_BOUND(seconds, bitrate) + JU_SEAL_OVERHEAD_BYTES;
+    if (bound <= limit)
+        return false;
+    app_fail("record: %" PRIu64 " s at %lu bit/s may take up to %" PRIu64 " bytes, more than "
+             "the relay accepts (%" PRIu64 "); record shorter (--max-seconds) or at a lower "
+             "--bitrate",
+             seconds, bitrate, bound, limit);
+    return true;
 }
 
 int cmd_record(const struct app_context *ctx, int argc, char **argv)
@@ -137,6 +170,8 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
     config.input_rate = input ? jc_wav_reader_rate(reader) : AUDIO_RATE;
     if (!input && !max_seconds)
         max_seconds = live_record_max_seconds(store);
+    if (relay_would_refuse(store, reader, max_seconds, bitrate))
+        goto error_store;
     config.bitrate = (int)bitrate;
     config.max_seconds = (unsigned)max_seconds;
     config.to = to;
@@ -251,6 +286,7 @@ int cmd_discard(const struct app_context *ctx, int argc, char **argv)
 /* ---- listings ---- */
 
 struct listing {
+    js_store *store;
     bool json;
     json_t *array; /* --json: the messages, printed at the end */
     int64_t minute; /* of l->when */
@@ -313,9 +349,21 @@ static int print_message(void *user, const struct js_message *m)
 {
     struct listing *l = user;
     const char *peer = peer_name(l, m->peer);
+    /* A received note is marked: opened from an envelope ('E'), refused
+     * ('R', never played), or neither: plain, from before encryption. */
+    char e2e = 0;
+    int reason = 0;
 
+    if (m->box == JS_INBOX && je_vault_inbox_status(l->store, m->id, &e2e, &reason) != 0)
+        e2e = 0;
     if (l->json) {
         json_t *o = message_json(l, m);
+        if (o && m->box == JS_INBOX &&
+            (json_object_set_new(o, "encrypted", json_boolean(e2e == 'E')) ||
+             (e2e == 'R' && json_object_set_new(o, "refused", json_string(ju_strerror(reason)))))) {
+            json_decref(o);
+            o = NULL;
+        }
         if (!o || json_array_append_new(l->array, o))
             return -ENOMEM;
     } else {
@@ -334,8 +382,10 @@ static int print_message(void *user, const struct js_message *m)
             snprintf(state, sizeof(state), "%s %llu%%", js_state_name(m->state),
                      m->length ? (unsigned long long)(m->offset * 100 / m->length) : 0ULL);
         else
-            snprintf(state, sizeof(state), "%s%s", js_state_name(m->state),
-                     m->evicted ? " (removed)" : "");
+            snprintf(state, sizeof(state), "%s%s", e2e == 'R' ? "refused" : js_state_name(m->state),
+                     m->evicted                                        ? " (removed)"
+                     : m->box == JS_INBOX && !e2e && (m->state & (JS_READY | JS_PLAYED)) ? " plain"
+                                                                       : "");
         uint64_t tenths = (m->duration_ms + 50) / 100;
         printf("%s  %-20s %4llu.%llu s  %s  %s\n", out_text(m->id, id, sizeof(id)), state,
                (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10), l->when,
@@ -360,6 +410,7 @@ static int list_box(const struct app_context *ctx, int argc, char **argv, enum j
     }
     if (open_store(ctx, &store))
         return 1;
+    l.store = store;
     res = js_contacts_list(store, keep_contact, &l);
     if (res >= 0 && l.json && !(l.array = json_array()))
         res = -ENOMEM;
