@@ -121,6 +121,11 @@ JN_API uint16_t jn_relay_port(const struct jn_relay *relay);
  */
 JN_API void jn_relay_stop(struct jn_relay *relay);
 
+/* Group commit so far: fdatasync() calls made, and the answers to writing
+ * requests they made durable (their ratio is the batch size). */
+JN_API void jn_relay_sync_stats(const struct jn_relay *relay, uint64_t *syncs,
+                                uint64_t *requests);
+
 /* Stops the relay if needed and frees it; accepts NULL. */
 JN_API void jn_relay_destroy(struct jn_relay *relay);
 

@@ -167,6 +167,13 @@ static void *syncer_main(void *arg)
         int err = relay->sync_st->ops->make_durable(relay->sync_st);
         if (err < 0)
             fprintf(stderr, "jiashu-relay: cannot sync the database: %s\n", ju_strerror(err));
+        uint64_t n = 0;
+        for (struct relay_request *r = batch; r; r = r->snext)
+            n++;
+        pthread_mutex_lock(&relay->lock);
+        relay->syncs++;
+        relay->synced_requests += n;
+        pthread_mutex_unlock(&relay->lock);
         for (struct relay_request *r = batch, *next; r; r = next) {
             next = r->snext; /* r may be freed once resumed */
             r->sync_err = err;
@@ -1292,6 +1299,14 @@ void jn_relay_stop(struct jn_relay *relay)
     }
     MHD_stop_daemon(relay->mhd);
     relay->mhd = NULL;
+}
+
+void jn_relay_sync_stats(const struct jn_relay *relay, uint64_t *syncs, uint64_t *requests)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&relay->lock);
+    *syncs = relay->syncs;
+    *requests = relay->synced_requests;
+    pthread_mutex_unlock((pthread_mutex_t *)&relay->lock);
 }
 
 void jn_relay_destroy(struct jn_relay *relay)
