@@ -617,10 +617,19 @@ static const char *config_path(int argc, char **argv)
     return path;
 }
 
+/* The relay's log: one line each on stderr, which an init system keeps. */
+static void log_line(void *user, const char *line)
+{
+    (void)user;
+    fprintf(stderr, "jiashu-relay: %s\n", line);
+}
+
 int main(int argc, char **argv)
 {
     struct settings set = {0};
     jn_relay_config_init(&set.cfg);
+    set.cfg.log = log_line;
+    jn_relay_set_log(log_line, NULL);
     const char *localedir = getenv("JIASHU_LOCALEDIR");
     char **file_argv = NULL;
     int file_argc = 0;

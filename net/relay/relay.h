@@ -84,6 +84,10 @@ struct jn_relay_config {
     const char *web_dir;
 
     int quiet; /* 1: no per-request log lines */
+    /* Where the relay's log lines go, one call a line (no newline); NULL:
+     * nowhere. The library writes nothing itself; the program decides. */
+    void (*log)(void *user, const char *line);
+    void *log_user;
 };
 
 struct jn_relay;
@@ -98,6 +102,9 @@ struct jn_relay;
  * version) or JN_ERR_STORAGE.
  */
 JN_API int jn_relay_migrate(const char *db, int *version);
+/* Where the relay's log lines go for what runs without a config
+ * (jn_relay_migrate, jn_relay_check); jn_relay_create() takes cfg->log. */
+JN_API void jn_relay_set_log(void (*log)(void *user, const char *line), void *user);
 JN_API int jn_relay_check(const char *db);
 
 /* Fills cfg with the defaults (db_path NULL). */

@@ -223,14 +223,14 @@ static sqlite3_stmt *get(struct relay_storage *s, enum sql_id id)
     struct sqlite_storage *q = impl(s);
     sqlite3_stmt *st = ju_sqlite_cache_get(&q->cache, id);
     if (!st)
-        fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
+        relay_log("storage: %s", sqlite3_errmsg(q->db));
     return st;
 }
 
 static int exec(struct relay_storage *s, const char *sql)
 {
     if (sqlite3_exec(impl(s)->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-        fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(impl(s)->db));
+        relay_log("storage: %s", sqlite3_errmsg(impl(s)->db));
         return -EIO;
     }
     return 0;
@@ -1081,7 +1081,7 @@ static sqlite3_stmt *prepare(struct relay_storage *s, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(impl(s)->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(impl(s)->db));
+        relay_log("storage: %s", sqlite3_errmsg(impl(s)->db));
         return NULL;
     }
     return st;
@@ -1403,7 +1403,7 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
     }
     q->cache = (struct ju_sqlite_cache){q->db, sql_text, q->stmts, SQL_COUNT_};
     if ((err = ju_sqlite_migrate(q->db, &relay_schema, &relay_codes)) < 0) {
-        fprintf(stderr, "jiashu-relay: storage: %s\n", sqlite3_errmsg(q->db));
+        relay_log("storage: %s", sqlite3_errmsg(q->db));
         goto error_db;
     }
     /* Reading the schema opened the WAL, so it exists; it stays while the
