@@ -174,7 +174,9 @@ echo "  measured tus: uploads ${UP[tus]}/s, OPTIONS ${INBOX[tus]}/s" >&2
 
 # --- 3. one relay after 1,000,000 messages -------------------------------------
 T0=$(date +%s)
-pg_psql bench <<SQL
+# One transaction: the relays' cleanup never sees a message without its
+# mailbox rows (it would take it for delivered to everyone and remove it).
+pg_psql bench -1 <<SQL
 INSERT INTO families(id, created) SELECT md5('f' || i), 0 FROM generate_series(1, 10000) i;
 INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, received, duration_ms,
   recipients, metadata, created, expires, completed, sha256)
