@@ -14,11 +14,12 @@
  * The handles of one process (requests, cleanup, sync) read at once;
  * their writes take turns on a process-wide mutex.
  *
- * Audio lives in the row of its message: the creation allocates a zeroblob
- * of the announced length and each PATCH writes into it with the incremental
- * blob API, in the same transaction that moves the offset. So an offset the
- * relay acknowledged always has its bytes on disk, and a crash between two
- * PATCHes leaves the offset of the last acknowledged one.
+ * Audio lives in the row of its message: the creation stores what came with
+ * it (often everything) and each PATCH appends its bytes, in the same
+ * transaction that moves the offset; nothing is allocated for bytes only
+ * announced. So an offset the relay acknowledged always has its bytes on
+ * disk, and a crash between two PATCHes leaves the offset of the last
+ * acknowledged one.
  */
 #include "relay_storage.h"
 
@@ -55,6 +56,7 @@ enum sql_id {
     SQL_UPLOAD_INSERT,
     SQL_UPLOAD_GET,
     SQL_UPLOAD_ADVANCE,
+    SQL_UPLOAD_APPEND,
     SQL_UPLOAD_COMPLETE,
     SQL_MAILBOX_INSERT,
     SQL_UPLOAD_DELETE,
@@ -94,9 +96,11 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_UPLOAD_INSERT] =
         "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
         "recipients, metadata, created, expires, data, sha256) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)), ?12)",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, X''), ?12)",
     [SQL_UPLOAD_GET] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE upload_id = ?1",
     [SQL_UPLOAD_ADVANCE] = "UPDATE messages SET received = ?2 WHERE id = ?1",
+    /* || reads blobs as text; the CAST keeps the bytes as they are. */
+    [SQL_UPLOAD_APPEND] = "UPDATE messages SET data = CAST(data || ?2 AS BLOB) WHERE id = ?1",
     [SQL_UPLOAD_COMPLETE] = "UPDATE messages SET completed = ?2, sha256 = ?3 WHERE id = ?1",
     [SQL_MAILBOX_INSERT] = "INSERT OR IGNORE INTO mailbox(device_id, message) VALUES (?1, ?2)",
     [SQL_UPLOAD_DELETE] = "DELETE FROM messages WHERE upload_id = ?1",
@@ -769,15 +773,18 @@ static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t
     if (len > u->length - offset)
         return -EFBIG;
     sqlite3_blob *b = NULL;
-    if (!blob_holds_data) {
-        if (sqlite3_blob_open(q->db, "main", "messages", "data", u->rowid, 1, &b) != SQLITE_OK) {
-            sqlite3_blob_close(b);
+    /* The row's audio grows by what arrived: nothing is reserved for bytes
+     * a client only announced (a header-only creation of 2 MiB used to
+     * allocate 2 MiB at once). Voice notes are small enough that appending
+     * rewrites at most 2 MiB, and most arrive in one request. */
+    if (!blob_holds_data && len) {
+        sqlite3_stmt *st = get(s, SQL_UPLOAD_APPEND);
+        if (!st)
             return -EIO;
-        }
-        if (len && sqlite3_blob_write(b, data, (int)len, (int)offset) != SQLITE_OK) {
-            err = -EIO;
-            goto error_blob;
-        }
+        sqlite3_bind_int64(st, 1, u->rowid);
+        sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+        if ((err = run(st)) < 0)
+            return err;
     }
     u->offset = offset + len;
     int completed = u->offset == u->length;
@@ -785,6 +792,9 @@ static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t
         if (offset == 0) { /* the whole message is in hand: no need to read it back */
             unsigned n = 32;
             err = EVP_Digest(data, len, u->sha256, &n, EVP_sha256(), NULL) ? 0 : -EIO;
+        } else if (sqlite3_blob_open(q->db, "main", "messages", "data", u->rowid, 0, &b) !=
+                   SQLITE_OK) {
+            err = -EIO;
         } else {
             err = hash_blob(s, b, u->length, u->sha256);
         }
