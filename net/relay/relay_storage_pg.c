@@ -331,7 +331,8 @@ static int failure(struct pg_storage *q, const PGresult *res)
         q->lost = 1;
         return -ENOTCONN;
     }
-    fprintf(stderr, "jiashu-relay: storage: %s", PQerrorMessage(q->conn));
+    relay_log("storage: %.*s", (int)strcspn(PQerrorMessage(q->conn), "\n"),
+              PQerrorMessage(q->conn));
     return -EIO;
 }
 
@@ -382,7 +383,7 @@ static int ready(struct pg_storage *q)
     memset(q->prepared, 0, sizeof q->prepared);
     q->lost = 0;
     q->in_tx = 0;
-    fprintf(stderr, "jiashu-relay: storage: connected to PostgreSQL again\n");
+    relay_log("storage: connected to PostgreSQL again");
     return 0;
 }
 
@@ -1750,8 +1751,8 @@ static int migrate(struct pg_storage *q, int *version)
         (err = schema_version(q, version)) < 0)
         goto error_tx;
     if (*version > SCHEMA_VERSION) {
-        fprintf(stderr, "jiashu-relay: the database has schema version %d, newer than this "
-                        "relay's %d\n", *version, SCHEMA_VERSION);
+        relay_log("the database has schema version %d, newer than this relay's %d", *version,
+                  SCHEMA_VERSION);
         err = -EPROTO;
         goto error_tx;
     }
@@ -1760,7 +1761,7 @@ static int migrate(struct pg_storage *q, int *version)
         snprintf(record, sizeof record, "INSERT INTO schema_version(version) VALUES (%d)", v + 1);
         if ((err = simple(q, migrations[v])) < 0 || (err = simple(q, record)) < 0)
             goto error_tx;
-        fprintf(stderr, "jiashu-relay: database schema migrated to version %d\n", v + 1);
+        relay_log("database schema migrated to version %d", v + 1);
     }
     *version = SCHEMA_VERSION;
     return simple(q, "COMMIT");
@@ -1782,7 +1783,8 @@ int relay_storage_pg_open(const char *conninfo, int flags, struct relay_storage 
         goto error_q;
     q->conn = PQconnectdb(conninfo);
     if (PQstatus(q->conn) != CONNECTION_OK) {
-        fprintf(stderr, "jiashu-relay: storage: %s", PQerrorMessage(q->conn));
+        relay_log("storage: %.*s", (int)strcspn(PQerrorMessage(q->conn), "\n"),
+              PQerrorMessage(q->conn));
         err = -ENOTCONN;
         goto error_conn;
     }
