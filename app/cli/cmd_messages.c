@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,45 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
         return false;
     *out = (unsigned long)v;
     return true;
+}
+
+/* ---- ids ---- */
+
+struct prefix_match {
+    const char *prefix;
+    size_t len;
+    char id[JS_ID_LEN + 1];
+    int count;
+};
+
+static int match_prefix(void *user, const struct js_message *m)
+{
+    struct prefix_match *p = user;
+    if (strncasecmp(m->id, p->prefix, p->len) == 0) {
+        if (p->count++ == 0)
+            snprintf(p->id, sizeof(p->id), "%s", m->id);
+    }
+    return 0;
+}
+
+/* A message named by its id or by a short prefix of it, as the progress
+ * lines print them: the whole id into out, or one line and 1 when no
+ * message or more than one starts with it. */
+static int resolve_id(js_store *store, const char *what, const char *given,
+                      char out[JS_ID_LEN + 1])
+{
+    struct prefix_match p = {.prefix = given, .len = strlen(given)};
+    if (p.len == 0 || p.len > JS_ID_LEN)
+        return app_fail("%s: '%s' is not a message id", what, given);
+    js_messages_list(store, JS_OUTBOX, ~0u, match_prefix, &p);
+    js_messages_list(store, JS_INBOX, ~0u, match_prefix, &p);
+    if (p.count == 0)
+        return app_fail("%s %s: %s", what, given, app_strerror(JS_ERR_NOT_FOUND));
+    if (p.count > 1)
+        return app_fail("%s: %d messages start with '%s'; give more of the id", what, p.count,
+                        given);
+    memcpy(out, p.id, JS_ID_LEN + 1);
+    return 0;
 }
 
 /* ---- record ---- */
@@ -122,6 +162,9 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
                 return app_usage("--bitrate must be a number of bit/s");
         } else if (!strcmp(argv[i], "--input") && has_value) {
             input = argv[++i];
+        } else if (!strcmp(argv[i], "--draft")) {
+            /* Kept back until `send ID`: heard before it is sent. */
+            config.draft = true;
         } else {
             return app_usage("record: unexpected '%s'", argv[i]);
         }
@@ -244,6 +287,40 @@ error_store:
 error_reader:
     jc_wav_reader_destroy(reader);
     return status;
+}
+
+/* ---- drafts: listened to before they are sent ---- */
+
+/* send ID: the person chose to send a draft. discard ID: the person chose
+ * to throw it away. Neither touches a message that is not a draft. */
+static int draft_command(const struct app_context *ctx, int argc, char **argv, bool send)
+{
+    js_store *store;
+    int res;
+
+    if (argc != 2 || argv[1][0] == '-')
+        return app_usage(send ? "send needs the id of a draft" : "discard needs the id of a draft");
+    if (open_store(ctx, &store))
+        return 1;
+    res = send ? js_outbox_release(store, argv[1]) : js_outbox_discard(store, argv[1]);
+    js_store_destroy(store);
+    if (res == JS_ERR_STATE)
+        return app_fail(send ? "send %s: it is not a draft" : "discard %s: only a draft can be thrown away",
+                        argv[1]);
+    if (res < 0)
+        return app_fail("%s %s: %s", send ? "send" : "discard", argv[1], app_strerror(res));
+    printf("%s\n", argv[1]);
+    return 0;
+}
+
+int cmd_send(const struct app_context *ctx, int argc, char **argv)
+{
+    return draft_command(ctx, argc, argv, true);
+}
+
+int cmd_discard(const struct app_context *ctx, int argc, char **argv)
+{
+    return draft_command(ctx, argc, argv, false);
 }
 
 /* ---- listings ---- */
@@ -437,9 +514,14 @@ int cmd_export(const struct app_context *ctx, int argc, char **argv)
 
     if (argc != 3)
         return app_usage("export needs a message id and a file name");
+    char id[JS_ID_LEN + 1];
     if (open_store(ctx, &store))
         return 1;
-    res = js_message_load(store, argv[1], &data, &len);
+    if (resolve_id(store, "export", argv[1], id)) {
+        js_store_destroy(store);
+        return 1;
+    }
+    res = js_message_load(store, id, &data, &len);
     js_store_destroy(store);
     if (res < 0)
         return app_fail("export %s: %s", argv[1], app_strerror(res));
@@ -506,9 +588,12 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
     }
     if (next == (id != NULL))
         return app_usage("play needs a message id or --next");
+    char full_id[JS_ID_LEN + 1];
     if (open_store(ctx, &store))
         return 1;
-    res = next ? js_inbox_next(store, &m) : js_message_get(store, id, &m);
+    if (!next && resolve_id(store, "play", id, full_id))
+        goto error_store;
+    res = next ? js_inbox_next(store, &m) : js_message_get(store, full_id, &m);
     if (res < 0) {
         app_fail("play: %s",
                  res == JS_ERR_NOT_FOUND && next ? _("no new messages") : app_strerror(res));

@@ -32,7 +32,8 @@ struct st_text {
     const char *pin_mismatch, *pin_short, *saved, *bad_time;
     const char *busy;
     const char *teacher_pin;
-    const char *menu_add, *menu_list, *menu_quiet, *menu_quota, *menu_leave;
+    const char *menu_add, *menu_list, *menu_quiet, *menu_quota, *menu_voice, *menu_leave;
+    const char *voice, *voice_names[4]; /* spoken prompts: off, slow, normal, fast */
     const char *code;
     const char *newpin, *newpin_again;
     const char *list_head, *never, *list_empty, *list_hint;
@@ -40,9 +41,14 @@ struct st_text {
     const char *quota, *quota_now, *quota_none;                  /* quota_now: %lld */
     const char *quiet_badge, *full_badge;
     const char *too_small;
+    /* listen before sending */
+    const char *review, *review_listen, *review_again, *review_send, *review_discard;
+    const char *discard_ask, *discarded;
 };
 
-enum st_lang st_text_lang_from_env(void);
+/* The language of a locale name such as "zh_CN.UTF-8" (what the program
+ * found in LC_ALL, LC_MESSAGES or LANG); English for NULL or "". */
+enum st_lang st_text_lang_for(const char *locale_name);
 /* Fills a text's placeholders (%d, %u, %s, %lld), in order, with a and b,
  * already turned into strings; always NUL-terminates within size. */
 void st_text_fill(char *buf, size_t size, const char *tmpl, const char *a, const char *b);
