@@ -112,6 +112,11 @@ struct jn_relay {
     struct relay_request *waiters;
     unsigned n_waiters;
 
+    /* Upload bodies being received, and requests asking where an upload
+     * stands that wait for them to end (MHD thread only). */
+    struct relay_request *receivers;
+    struct relay_request *upload_waiters;
+
     /* Group commit: requests whose writes wait for one make_durable(). */
     pthread_t syncer;
     int syncer_started;
@@ -163,6 +168,11 @@ struct relay_request {
     int wake_recipients;                /* a message landed: wake r->upload's recipients */
     char wake_sender[RELAY_ID_LEN + 1]; /* a receipt landed: wake this sender */
 
+    /* Receiving an upload's bytes (relay->receivers), or waiting for
+     * such a request on the same message to end (relay->upload_waiters). */
+    int receiving, upload_waiting;
+    struct relay_request *rv_prev, *rv_next;
+
     /* Long poll. */
     unsigned wait_kind; /* enum relay_wait_kind bits */
     int waiting, woken;
@@ -177,6 +187,17 @@ uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
  * -ECANCELED when the relay is stopping (answer at once then). */
 int relay_wait(struct relay_request *r, unsigned kinds, unsigned seconds);
 void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_kind kind);
+
+/* Uploads: a request receiving bytes of a message is a receiver until its
+ * body ended (whole or cut). A request asking where that message's upload
+ * stands waits for its receivers first: a client killed mid-upload leaves
+ * its kernel sending the rest, and the new process would otherwise be told
+ * an old offset and send those bytes again beside them. */
+void relay_receiving_start(struct relay_request *r);
+void relay_receiving_end(struct relay_request *r);
+/* 1 (r suspended until a receiver ends; answer then) when another request
+ * is receiving bytes of message_id, else 0. */
+int relay_upload_wait(struct relay_request *r, const char *message_id);
 
 /* Answers: each queues one response and records status and size. When
  * the request wrote (needs_sync), the answer waits for durability. */

@@ -298,6 +298,28 @@ static int expect_upload_bytes(struct relay_request *r, uint64_t offset)
     }
     r->body_limit = (size_t)room;
     r->patch_offset = offset;
+    relay_receiving_start(r);
+    return 0;
+}
+
+/* r asks where its upload stands (HEAD, a repeated creation): 1 when it
+ * waits for a request still bringing bytes of the same message; else 0
+ * with r->upload read again, -1 after answering a storage failure. */
+static int settle_upload(struct relay_request *r)
+{
+    if (relay_upload_wait(r, r->upload->message_id))
+        return 1;
+    char upload_id[RELAY_ID_LEN + 1];
+    memcpy(upload_id, r->upload->upload_id, sizeof upload_id);
+    int err = st(r)->ops->upload_get(st(r), upload_id, r->upload);
+    if (err == -ENOENT) {
+        relay_error(r, 404, "not_found", "no such upload");
+        return -1;
+    }
+    if (err < 0) {
+        storage_failed(r);
+        return -1;
+    }
     return 0;
 }
 
@@ -437,6 +459,13 @@ static void begin_create_upload(struct relay_request *r)
     if (has_body && expect_upload_bytes(r, 0) < 0)
         return;
     if (has_body && !known) {
+        r->deferred_create = 1;
+        return;
+    }
+    /* A request still bringing this message's bytes (its sender was
+     * killed; its kernel sends on) is waited for: created here first, the
+     * upload would not take them. finish_uploads() creates it then. */
+    if (!has_body && relay_upload_wait(r, u->message_id)) {
         r->deferred_create = 1;
         return;
     }
@@ -846,9 +875,12 @@ static void finish_uploads(struct relay_request *r)
         }
         r->needs_sync = 1;
         r->wake_recipients = err == 2;
-    } else if (r->body_len && !r->upload->completed && r->patch_offset == r->upload->offset &&
-               write_bytes(r) < 0)
+    } else if (r->body_len && !r->upload->completed && r->patch_offset == r->upload->offset) {
+        if (write_bytes(r) < 0)
+            return;
+    } else if (!r->body_len && settle_upload(r) != 0) {
         return;
+    }
     char location[64];
     snprintf(location, sizeof location, "/v1/uploads/%s", r->upload->upload_id);
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -860,6 +892,8 @@ static void finish_uploads(struct relay_request *r)
 static void finish_upload(struct relay_request *r)
 {
     if (is(r, "HEAD")) {
+        if (settle_upload(r) != 0)
+            return;
         char v[24];
         struct MHD_Response *resp =
             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);

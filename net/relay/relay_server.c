@@ -325,6 +325,69 @@ void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_k
     pthread_mutex_unlock(&relay->lock);
 }
 
+static void list_unlink(struct relay_request **head, struct relay_request *r)
+{
+    if (r->rv_prev)
+        r->rv_prev->rv_next = r->rv_next;
+    else
+        *head = r->rv_next;
+    if (r->rv_next)
+        r->rv_next->rv_prev = r->rv_prev;
+    r->rv_prev = r->rv_next = NULL;
+}
+
+static void list_push(struct relay_request **head, struct relay_request *r)
+{
+    r->rv_prev = NULL;
+    r->rv_next = *head;
+    if (*head)
+        (*head)->rv_prev = r;
+    *head = r;
+}
+
+void relay_receiving_start(struct relay_request *r)
+{
+    if (r->receiving || r->upload_waiting)
+        return;
+    r->receiving = 1;
+    list_push(&r->relay->receivers, r);
+}
+
+static void resume_upload_waiters(struct jn_relay *relay)
+{
+    while (relay->upload_waiters) {
+        struct relay_request *w = relay->upload_waiters;
+        list_unlink(&relay->upload_waiters, w);
+        w->upload_waiting = 0;
+        MHD_resume_connection(w->conn);
+    }
+}
+
+void relay_receiving_end(struct relay_request *r)
+{
+    if (!r->receiving)
+        return;
+    r->receiving = 0;
+    list_unlink(&r->relay->receivers, r);
+    /* Few waiters, rarely: each checks again when it runs. */
+    resume_upload_waiters(r->relay);
+}
+
+int relay_upload_wait(struct relay_request *r, const char *message_id)
+{
+    struct jn_relay *relay = r->relay;
+    if (relay->stopped)
+        return 0;
+    for (struct relay_request *o = relay->receivers; o; o = o->rv_next)
+        if (o != r && o->upload && strcmp(o->upload->message_id, message_id) == 0) {
+            r->upload_waiting = 1;
+            list_push(&relay->upload_waiters, r);
+            MHD_suspend_connection(r->conn);
+            return 1;
+        }
+    return 0;
+}
+
 static void run_cleanup(struct jn_relay *relay)
 {
     struct relay_cleanup_counts c;
@@ -748,6 +811,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         relay_error(r, 413, "too_large", "the request body is larger than allowed");
         return MHD_YES;
     }
+    relay_receiving_end(r);
     if (r->body_over_budget) {
         relay_error_retry(r, 429, "busy", "the relay holds too many request bodies now", 1);
         return MHD_YES;
@@ -765,6 +829,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     *con_cls = NULL;
     int kept = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && relay_route_abandoned(r);
+    relay_receiving_end(r);
+    if (r->upload_waiting) { /* only while the relay stops */
+        list_unlink(&relay->upload_waiters, r);
+        r->upload_waiting = 0;
+    }
     if (!relay->cfg.quiet) {
         /* Never the headers, never the query: tokens stay out of logs. */
         double ms = (double)((uint64_t)ju_mono_us() - r->t0_us) / 1000.0;
@@ -1030,6 +1099,8 @@ void jn_relay_stop(struct jn_relay *relay)
     relay->stopped = 1;
     MHD_quiesce_daemon(relay->mhd);
     pthread_mutex_lock(&relay->lock);
+    /* Waiters for an upload are the MHD thread's: it resumes them itself
+     * when their receivers end, which the stop below brings about. */
     relay->stopping = 1;
     while (relay->waiters) {
         struct relay_request *w = relay->waiters;

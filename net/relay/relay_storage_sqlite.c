@@ -68,7 +68,7 @@ enum sql_id {
 
 #define UPLOAD_COLUMNS                                                                             \
     "id, upload_id, message_id, family_id, sender_id, length, received, duration_ms, created, "    \
-    "expires, completed, sha256, recipients, metadata, declared_sha256"
+    "expires, completed, sha256, recipients, metadata"
 
 static const char *const sql_text[SQL_COUNT_] = {
     [SQL_FAMILY_INSERT] = "INSERT INTO families(id, created) VALUES (?1, ?2)",
@@ -93,7 +93,7 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_UPLOAD_BY_MESSAGE] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE message_id = ?1",
     [SQL_UPLOAD_INSERT] =
         "INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, duration_ms, "
-        "recipients, metadata, created, expires, data, declared_sha256) "
+        "recipients, metadata, created, expires, data, sha256) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, zeroblob(?5)), ?12)",
     [SQL_UPLOAD_GET] = "SELECT " UPLOAD_COLUMNS " FROM messages WHERE upload_id = ?1",
     [SQL_UPLOAD_ADVANCE] = "UPDATE messages SET received = ?2 WHERE id = ?1",
@@ -173,9 +173,6 @@ static const char *const schema_steps[] = {
     "  claim BLOB, msg_b TEXT, msg_c TEXT);"
     "CREATE INDEX IF NOT EXISTS pairings_family ON pairings(family_id);"
     "CREATE TABLE IF NOT EXISTS rosters(family_id TEXT PRIMARY KEY, data BLOB NOT NULL);",
-    /* 2 -> 3: the whole message's SHA-256 its sender declared; uploads
-     * made before have none and complete unchecked. */
-    "ALTER TABLE messages ADD COLUMN declared_sha256 BLOB;",
 };
 
 static const struct ju_sqlite_schema relay_schema = {
@@ -595,8 +592,13 @@ static void read_upload(sqlite3_stmt *st, struct relay_upload *u)
     u->created = sqlite3_column_int64(st, 8);
     u->expires = sqlite3_column_int64(st, 9);
     u->completed = sqlite3_column_int64(st, 10);
-    if (sqlite3_column_bytes(st, 11) == 32)
-        memcpy(u->sha256, sqlite3_column_blob(st, 11), 32);
+    /* Until completion the column holds the hash the sender declared (a
+     * column of its own after the audio would make every read of the row
+     * walk the audio's overflow pages). */
+    if (sqlite3_column_bytes(st, 11) == 32) {
+        memcpy(u->completed ? u->sha256 : u->declared_sha256, sqlite3_column_blob(st, 11), 32);
+        u->has_declared_sha256 = !u->completed;
+    }
     const char *r = (const char *)sqlite3_column_text(st, 12);
     while (r && *r && u->n_recipients < RELAY_MAX_RECIPIENTS) {
         size_t n = strcspn(r, ",");
@@ -609,10 +611,6 @@ static void read_upload(sqlite3_stmt *st, struct relay_upload *u)
             r++;
     }
     copy_text(u->metadata, sizeof u->metadata, st, 13);
-    if (sqlite3_column_bytes(st, 14) == 32) {
-        memcpy(u->declared_sha256, sqlite3_column_blob(st, 14), 32);
-        u->has_declared_sha256 = 1;
-    }
 }
 
 static int fetch_upload(struct relay_storage *s, enum sql_id id, const char *key,

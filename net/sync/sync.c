@@ -271,6 +271,12 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     up.on_offset = on_upload_offset;
     up.progress = on_upload_progress;
     up.user = &u;
+    /* A message already marked uploading may be on the relay, whole or in
+     * part (a sync killed after its bytes left): ask before sending any.
+     * A first attempt is marked first, so the next run knows. */
+    up.upload_may_exist = m->state == JS_UPLOADING;
+    if (!up.upload_may_exist && (err = js_outbox_set_offset(sync->store, m->id, 0)) < 0)
+        goto out;
     emit(sync, JN_SYNC_UPLOAD_START, m->id, NULL, m->offset, m->length, 0);
     err = jn_tus_upload_run(sync->http, &up);
     sync->stats.bytes_resent += up.bytes_resent;

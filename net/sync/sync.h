@@ -181,6 +181,10 @@ struct jn_tus_upload {
      * server must then drop a cut request's bytes, which costs them twice;
      * put the whole message's SHA-256 in the metadata instead. */
     bool per_request_checksum;
+    /* An earlier run may have created the upload (and sent bytes that the
+     * relay took after that run died): the creation then carries no data
+     * and only asks where the upload stands. */
+    bool upload_may_exist;
     unsigned max_attempts; /* consecutive failed attempts before giving up; 0: 8 */
     /* Statistics, filled in. */
     uint64_t bytes_resent;  /* body bytes sent more than once */

@@ -190,7 +190,8 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
             /* The body goes with a first creation only, and not under a
              * per-request checksum (which our relay checks against the
              * whole body, so one cut would cost it all). */
-            err = create_upload(http, up, !created_once && !up->per_request_checksum && !up->chunk_size,
+            err = create_upload(http, up, !created_once && !up->upload_may_exist && !up->per_request_checksum &&
+                                          !up->chunk_size,
                                 &offset, &sent);
             created_once = true;
             body_out += sent;
