@@ -40,8 +40,9 @@ enum jc_error {
 };
 
 /* The longest voice note anyone may send or receive, in seconds. Every size
- * limit on audio in the project derives from this one constant. */
-#define JC_MAX_NOTE_SECONDS 600
+ * limit on audio in the project derives from this one constant (defined in
+ * util.h, so that the relay, which sees only util, derives from it too). */
+#define JC_MAX_NOTE_SECONDS JU_MAX_NOTE_SECONDS
 
 /* Sample rates a WAV input may have. */
 #define JC_MIN_INPUT_RATE 8000
@@ -50,7 +51,7 @@ enum jc_error {
 /* Bitrates a voice note may be encoded at, in bit/s, and the default (chosen
  * by measurement: see "Voice notes" in README.md). */
 #define JC_MIN_BITRATE     6000
-#define JC_MAX_BITRATE     64000
+#define JC_MAX_BITRATE     JU_MAX_BITRATE
 #define JC_DEFAULT_BITRATE 16000
 
 /* Opus always decodes at 48 kHz; voice notes decode to 48 kHz mono. */
@@ -59,7 +60,7 @@ enum jc_error {
 /* The largest voice note, in bytes, that anything in the project accepts:
  * JC_MAX_NOTE_SECONDS at JC_MAX_BITRATE, plus a quarter for container
  * overhead and headers from other encoders, plus 64 KiB for tags. */
-#define JC_MAX_NOTE_BYTES ((size_t)JC_MAX_NOTE_SECONDS * (JC_MAX_BITRATE / 8) * 5 / 4 + 65536)
+#define JC_MAX_NOTE_BYTES ((size_t)JU_MAX_NOTE_BYTES)
 
 
 /* ---- WAV input ---------------------------------------------------------- */

@@ -11,7 +11,7 @@ packages="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev gettext
   portaudio19-dev libasound2-plugins alsa-utils libncursesw5-dev libsoundtouch-dev
   espeak-ng opus-tools ffmpeg sox libfiu-dev fiu-utils
   jq bc xxd python3 openssl curl wrk nginx libnginx-mod-http-dav-ext tmux iproute2 nftables iptables strace
-  chromium fonts-wqy-microhei"
+  chromium fonts-wqy-microhei libpq-dev postgresql haproxy"
 
 missing=""
 for p in $packages; do

@@ -330,6 +330,8 @@ static int value_valid(const char *key, const char *value)
         return 0;
     if (!strcmp(key, JS_SETTING_QUOTA))
         return ju_parse_u64(value, UINT64_C(1) << 48, &n) == 0 && n >= JS_MIN_QUOTA;
+    if (!strcmp(key, JS_SETTING_RELAY_MAX_UPLOAD))
+        return ju_parse_u64(value, UINT64_MAX, &n) == 0 && n > 0;
     if (!strcmp(key, JS_SETTING_RECOVERED_STATE))
         return !strcmp(value, "ready") || !strcmp(value, "draft");
     return 1;

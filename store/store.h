@@ -43,9 +43,9 @@ enum js_error {
 #define JS_ID_LEN      36   /* a UUID in text, 8-4-4-4-12 lower-case hex */
 #define JS_PEER_MAX    127  /* a device id or a contact name, bytes */
 #define JS_SETTING_MAX 1023 /* a setting's value, bytes */
-/* The largest voice note the store accepts: JC_MAX_NOTE_SECONDS at the
- * codec's highest bitrate (64 kbit/s), plus room for the container. */
-#define JS_MAX_NOTE_BYTES ((uint64_t)JC_MAX_NOTE_SECONDS * 64000 / 8 + 512 * 1024)
+/* The largest voice note the store accepts: the codec's, which every size
+ * limit derives from. */
+#define JS_MAX_NOTE_BYTES ((uint64_t)JC_MAX_NOTE_BYTES)
 /* The schema version this build writes (PRAGMA user_version). */
 #define JS_SCHEMA_VERSION 2
 
@@ -262,6 +262,9 @@ JS_API int js_contacts_list(js_store *store, js_contact_fn fn, void *user);
 #define JS_SETTING_FAMILY_ID      "family_id"
 #define JS_SETTING_INBOX_CURSOR   "inbox_cursor"
 #define JS_SETTING_RECEIPT_CURSOR "receipt_cursor"
+/* The relay's Tus-Max-Size in bytes, learned at setup and sync; absent when
+ * not known yet or when the relay states none. */
+#define JS_SETTING_RELAY_MAX_UPLOAD "relay_max_upload_bytes"
 /* Bytes of audio the store may hold (default JS_DEFAULT_QUOTA, at least
  * JS_MIN_QUOTA). */
 #define JS_SETTING_QUOTA "quota_bytes"
@@ -289,7 +292,7 @@ JS_API int js_store_usage(js_store *store, uint64_t *bytes);
  * (net/e2e: device keys, the family's roster, sealed envelopes). The store
  * neither reads nor explains them. kind and key are 1..64 bytes of
  * [A-Za-z0-9_.-]; a value is at most JS_BLOB_MAX bytes. */
-#define JS_BLOB_MAX (JS_MAX_NOTE_BYTES + 256 * 1024)
+#define JS_BLOB_MAX ((uint64_t)JU_MAX_UPLOAD_BYTES)
 
 /* Sets (replacing) a value; the store copies data. */
 JS_API int js_blob_put(js_store *store, const char *kind, const char *key, const void *data,

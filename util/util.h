@@ -26,6 +26,28 @@ enum ju_error_range {
     JU_ERR_E2E_BASE = -5000,   /* net/e2e/e2e.h: JE_ERR_* */
 };
 
+/* ---- the size of a voice note ----
+ * The longest voice note anyone may send or receive, in seconds, and the
+ * highest bitrate it may be encoded at. Every size limit on audio in the
+ * project derives from these: codec.h names them JC_MAX_NOTE_SECONDS,
+ * JC_MAX_BITRATE and JC_MAX_NOTE_BYTES, the store and the client take them
+ * from there, and the relay, which sees only util, from here. */
+#define JU_MAX_NOTE_SECONDS 600
+#define JU_MAX_BITRATE      64000
+
+/* The most bytes a note of seconds at bitrate bit/s may take: the audio,
+ * plus a quarter for container overhead and headers from other encoders,
+ * plus 64 KiB for tags. */
+#define JU_NOTE_BYTES_BOUND(seconds, bitrate)                                                     \
+    ((uint64_t)(seconds) * ((uint64_t)(bitrate) / 8) * 5 / 4 + 65536)
+#define JU_MAX_NOTE_BYTES JU_NOTE_BYTES_BOUND(JU_MAX_NOTE_SECONDS, JU_MAX_BITRATE)
+
+/* What sealing a note for end-to-end encryption may add (its header and
+ * authentication tags take far less), and so the largest upload a relay
+ * must take: its default max_message_bytes. */
+#define JU_SEAL_OVERHEAD_BYTES (256 * 1024)
+#define JU_MAX_UPLOAD_BYTES    (JU_MAX_NOTE_BYTES + JU_SEAL_OVERHEAD_BYTES)
+
 /* One sentence a user can act on, in English (programs translate it with
  * gettext, domain "jiashu"); never NULL. */
 const char *ju_strerror(int err);

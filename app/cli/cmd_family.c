@@ -80,8 +80,14 @@ int cmd_setup(const struct app_context *ctx, int argc, char **argv)
     if (open_store(ctx, &store))
         return 1;
     err = 0;
-    if (relay)
-        err = js_setting_set(store, JS_SETTING_RELAY_URL, relay);
+    if (relay && !(err = js_setting_set(store, JS_SETTING_RELAY_URL, relay)))
+        err = js_setting_set(store, JS_SETTING_RELAY_MAX_UPLOAD, NULL); /* another relay's */
+    if (!err && relay && jn_http_create(&hc, &http) == 0) {
+        /* The relay's upload limit, for `record`; a relay not reachable
+         * yet is learned at the first sync. */
+        jn_learn_relay_limit(http, store);
+        jn_http_destroy(http);
+    }
     if (!err && name)
         err = js_setting_set(store, JS_SETTING_DEVICE_NAME, name);
     js_store_destroy(store);

@@ -3,6 +3,7 @@
  * export, play.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,37 @@ static void on_stop(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+/* Whether the relay (its Tus-Max-Size, learned at setup and sync) would
+ * refuse the longest note this recording may make; says so in one line.
+ * Better now than a recording that meets 413 at every sync for ever. */
+static bool relay_would_refuse(js_store *store, const jc_wav_reader *reader,
+                               unsigned long max_seconds, unsigned long bitrate)
+{
+    char text[24];
+    uint64_t limit, seconds = max_seconds ? max_seconds : JC_MAX_NOTE_SECONDS;
+
+    if (js_setting_get(store, JS_SETTING_RELAY_MAX_UPLOAD, text, sizeof(text)) <= 0 ||
+        ju_parse_u64(text, UINT64_MAX, &limit) < 0)
+        return false; /* not known yet: the relay says at the first sync */
+    if (reader) {
+        uint64_t rate = jc_wav_reader_rate(reader);
+        uint64_t file_seconds = (jc_wav_reader_frames(reader) + rate - 1) / rate;
+        if (file_seconds < seconds)
+            seconds = file_seconds;
+    }
+    if (!bitrate)
+        bitrate = JC_DEFAULT_BITRATE;
+    /* Sealed for end-to-end encryption, a note grows by at most this. */
+    uint64_t bound = JU_NOTE_BYTES_BOUND(seconds, bitrate) + JU_SEAL_OVERHEAD_BYTES;
+    if (bound <= limit)
+        return false;
+    app_fail("record: %" PRIu64 " s at %lu bit/s may take up to %" PRIu64 " bytes, more than "
+             "the relay accepts (%" PRIu64 "); record shorter (--max-seconds) or at a lower "
+             "--bitrate",
+             seconds, bitrate, bound, limit);
+    return true;
 }
 
 int cmd_record(const struct app_context *ctx, int argc, char **argv)
@@ -134,6 +166,8 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
     config.input_rate = input ? jc_wav_reader_rate(reader) : AUDIO_RATE;
     if (!input && !max_seconds)
         max_seconds = live_record_max_seconds(store);
+    if (relay_would_refuse(store, reader, max_seconds, bitrate))
+        goto error_store;
     config.bitrate = (int)bitrate;
     config.max_seconds = (unsigned)max_seconds;
     config.to = to;

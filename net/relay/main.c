@@ -25,8 +25,13 @@
  * leaves every other line's translation in place. */
 static const char *const usage_head =
     N_("usage: jiashu-relay --listen HOST:PORT --db PATH [options]\n"
+       "       jiashu-relay --db DATABASE --migrate | --check\n"
        "\n"
        "Runs a jiashu relay in the foreground (protocol: net/PROTOCOL.md).\n"
+       "DATABASE is a SQLite file, or postgresql://... for a PostgreSQL database\n"
+       "that several relay processes share (docs/relay-postgresql.md).\n"
+       "--migrate brings the database's schema to this version and exits;\n"
+       "--check exits 0 when the database answers and has this version's schema.\n"
        "PORT 0 picks a free port; the chosen one is printed on stderr.\n"
        "IPv6 addresses go in brackets: [::1]:8080.\n"
        "\n"
@@ -36,7 +41,7 @@ static const struct {
     const char *help;
 } usage_options[] = {
     {"--web DIR", N_("serve the parents' page from DIR, or 'none' [the one installed]")},
-    {"--max-message-bytes N", N_("longest message accepted [2097152]")},
+    {"--max-message-bytes N", N_("longest message accepted [6327680]")},
     {"--max-family-bytes N", N_("storage per family [268435456]")},
     {"--max-mailbox N", N_("undelivered messages per device [1000]")},
     {"--max-connections N", N_("simultaneous connections [10000]")},
@@ -81,6 +86,16 @@ static int fail(int status, const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return status;
+}
+
+/* What went wrong with the database, for an operator. */
+static const char *db_error(int err)
+{
+    if (err == -ENOTCONN)
+        return N_("the database cannot be reached");
+    if (err == -EPROTO)
+        return N_("the database's schema is not this relay's version (run --migrate)");
+    return ju_strerror(err);
 }
 
 static int number(const char *s, double max, double *out)
@@ -144,6 +159,8 @@ int main(int argc, char **argv)
         O_BUFFERED_IP,
         O_QUIET, /* options before this one take a number */
         O_PROXY,
+        O_MIGRATE,
+        O_CHECK,
     };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -174,12 +191,15 @@ int main(int argc, char **argv)
         {"max-buffered-per-ip", required_argument, NULL, O_BUFFERED_IP},
         {"trusted-proxy", required_argument, NULL, O_PROXY},
         {"quiet", no_argument, NULL, O_QUIET},
+        {"migrate", no_argument, NULL, O_MIGRATE},
+        {"check", no_argument, NULL, O_CHECK},
         {NULL, 0, NULL, 0},
     };
     struct jn_relay_config cfg;
     jn_relay_config_init(&cfg);
     char *listen_arg = NULL;
     const char *db = NULL;
+    int migrate = 0, check = 0;
     /* The page installed with the relay, unless --web names another folder
      * (a build tree) or "none". */
     const char *web = NULL;
@@ -282,12 +302,35 @@ int main(int argc, char **argv)
         case O_QUIET:
             cfg.quiet = 1;
             break;
+        case O_MIGRATE:
+            migrate = 1;
+            break;
+        case O_CHECK:
+            check = 1;
+            break;
         default:
             return fail(2, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
         }
     }
     if (optind < argc)
         return fail(2, "unexpected argument '%s' (see --help)", argv[optind]);
+    if ((migrate || check) && !db)
+        return fail(2, "--migrate and --check need --db DATABASE (see --help)");
+    if (migrate) {
+        int version = 0;
+        int err = jn_relay_migrate(db, &version);
+        if (err < 0)
+            return fail(1, "cannot migrate the database: %s", gettext(db_error(err)));
+        fprintf(stderr, "jiashu-relay: the database has schema version %d\n", version);
+        return 0;
+    }
+    if (check) {
+        int err = jn_relay_check(db);
+        if (err < 0)
+            return fail(1, "database check failed: %s", gettext(db_error(err)));
+        fprintf(stderr, "jiashu-relay: the database answers and its schema is current\n");
+        return 0;
+    }
     if (!listen_arg || !db)
         return fail(2, "--listen HOST:PORT and --db PATH are required (see --help)");
     unsigned port;

@@ -37,7 +37,7 @@ struct jn_relay_config {
     uint16_t port;       /* 0: any free port (see jn_relay_port) */
     const char *db_path; /* the SQLite database, created if missing; required */
 
-    uint64_t max_message_bytes;      /* Upload-Length ceiling (default 2 MiB) */
+    uint64_t max_message_bytes;      /* Upload-Length ceiling (default JU_MAX_UPLOAD_BYTES) */
     uint64_t max_family_bytes;       /* all messages and uploads of a family (default 256 MiB) */
     unsigned max_mailbox;            /* undelivered messages per device (default 1000) */
     unsigned max_devices;            /* devices per family (default 32) */
@@ -87,6 +87,18 @@ struct jn_relay_config {
 };
 
 struct jn_relay;
+
+/*
+ * The database (db_path) is a SQLite file, or a PostgreSQL database given as
+ * a postgresql:// URI, which several relay processes may share
+ * (docs/relay-postgresql.md). jn_relay_create() brings a PostgreSQL schema
+ * up to date itself; jn_relay_migrate() does only that (*version: the
+ * schema version reached). jn_relay_check() connects and checks that the
+ * schema is this program's: 0, -ENOTCONN (unreachable), -EPROTO (another
+ * version) or JN_ERR_STORAGE.
+ */
+JN_API int jn_relay_migrate(const char *db, int *version);
+JN_API int jn_relay_check(const char *db);
 
 /* Fills cfg with the defaults (db_path NULL). */
 JN_API void jn_relay_config_init(struct jn_relay_config *cfg);

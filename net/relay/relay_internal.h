@@ -50,6 +50,10 @@ struct relay_limiter {
     unsigned n_slots;
     double rate;
     double burst;
+    /* With a storage that keeps buckets for every process (PostgreSQL), the
+     * buckets live there; the local ones serve while it cannot be reached. */
+    struct relay_storage *shared;
+    unsigned id;
 };
 
 struct relay_request;
@@ -79,6 +83,10 @@ struct jn_relay {
     struct relay_storage *st;         /* used by the MHD thread only */
     struct relay_storage *cleanup_st; /* used by the timer thread only */
     struct relay_storage *sync_st;    /* used by the sync thread only */
+    struct relay_storage *listen_st;  /* cross-process wake-ups (PostgreSQL only) */
+    pthread_t listener;
+    int listener_started;
+    int listen_stop[2]; /* a pipe: written to stop the listener */
     struct MHD_Daemon *mhd;
     uint16_t port;
     uint64_t seed;
@@ -187,6 +195,9 @@ uint64_t relay_key(const struct jn_relay *relay, const void *data, size_t len);
  * -ECANCELED when the relay is stopping (answer at once then). */
 int relay_wait(struct relay_request *r, unsigned kinds, unsigned seconds);
 void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_kind kind);
+/* Answers a storage failure: 503 with Retry-After when the database cannot
+ * be reached (it may come back), 500 otherwise. */
+void relay_storage_failed(struct relay_request *r, int err);
 
 /* Uploads: a request receiving bytes of a message is a receiver until its
  * body ended (whole or cut). A request asking where that message's upload
@@ -205,6 +216,11 @@ void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response
 void relay_error(struct relay_request *r, unsigned status, const char *code, const char *message);
 void relay_error_retry(struct relay_request *r, unsigned status, const char *code,
                        const char *message, unsigned retry_after);
+/* Every error answer comes from here: its JSON body, Retry-After when
+ * retry_after is not 0, and one more header when extra_name is not NULL. */
+void relay_error_full(struct relay_request *r, unsigned status, const char *code,
+                      const char *message, unsigned retry_after, const char *extra_name,
+                      const char *extra_value);
 struct json_t;
 void relay_json(struct relay_request *r, unsigned status, struct json_t *body); /* steals body */
 /* Answers with JSON text already written; takes text (malloc'd). */
@@ -217,6 +233,18 @@ void relay_route_begin(struct relay_request *r);
 /* The body has arrived (or there was none): does the work and answers. */
 void relay_route_finish(struct relay_request *r);
 const char *relay_route_name(enum relay_route route);
+
+/* One row of the relay's route table (relay_routes.c). */
+struct relay_route_def {
+    enum relay_route route;
+    const char *prefix; /* the whole path, or what comes before the id */
+    const char *suffix; /* NULL: no id; else what follows the id ("" for nothing) */
+    const char *name;   /* for the log: the path with {id} */
+    const char *methods; /* the methods it takes, as an Allow header lists them */
+    void (*begin)(struct relay_request *r);
+    void (*finish)(struct relay_request *r);
+};
+const struct relay_route_def *relay_routes(size_t *count);
 /* Shared with relay_routes_e2e.c: 0, or -1 after answering 401/429/500. */
 int relay_authenticate(struct relay_request *r);
 uint64_t relay_peer_key(struct relay_request *r);

@@ -19,30 +19,6 @@
 
 #define PAGE 100 /* inbox entries or receipts per answer */
 
-const char *relay_route_name(enum relay_route route)
-{
-    static const char *const names[ROUTE_COUNT_] = {
-        [ROUTE_UNKNOWN] = "(no route)",
-        [ROUTE_FAMILIES] = "/v1/families",
-        [ROUTE_INVITES] = "/v1/invites",
-        [ROUTE_JOIN] = "/v1/join",
-        [ROUTE_FAMILY] = "/v1/family",
-        [ROUTE_DEVICE] = "/v1/devices/{id}",
-        [ROUTE_UPLOADS] = "/v1/uploads",
-        [ROUTE_UPLOAD] = "/v1/uploads/{id}",
-        [ROUTE_INBOX] = "/v1/inbox",
-        [ROUTE_MESSAGE] = "/v1/messages/{id}",
-        [ROUTE_RECEIPT_POST] = "/v1/messages/{id}/receipts",
-        [ROUTE_RECEIPTS] = "/v1/receipts",
-        [ROUTE_PAIRINGS] = "/v1/pairings",
-        [ROUTE_PAIRING] = "/v1/pairings/{nameplate}",
-        [ROUTE_PAIRING_CLAIM] = "/v1/pairings/{nameplate}/claim",
-        [ROUTE_PAIRING_ANSWER] = "/v1/pairings/{nameplate}/answer",
-        [ROUTE_PAIRING_RESULT] = "/v1/pairings/{nameplate}/result",
-        [ROUTE_ROSTER] = "/v1/roster",
-    };
-    return route < ROUTE_COUNT_ ? names[route] : "(no route)";
-}
 
 static const char *header(struct relay_request *r, const char *name)
 {
@@ -66,7 +42,7 @@ static int is(struct relay_request *r, const char *method)
 
 static void storage_failed(struct relay_request *r)
 {
-    relay_error(r, 500, "internal", "the relay could not read or write its storage");
+    relay_storage_failed(r, 0);
 }
 
 static void random_hex(char *out, size_t bytes)
@@ -202,17 +178,8 @@ static int expect_json(struct relay_request *r, int required)
 
 static int method_not_allowed(struct relay_request *r, const char *allow)
 {
-    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "method_not_allowed", "message",
-                             "this route does not take that method");
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!text)
-        return -1;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    MHD_add_response_header(resp, "Allow", allow);
-    relay_respond(r, 405, resp);
+    relay_error_full(r, 405, "method_not_allowed", "this route does not take that method", 0,
+                     "Allow", allow);
     return -1;
 }
 
@@ -498,96 +465,157 @@ static void begin_patch(struct relay_request *r)
     expect_upload_bytes(r, offset);
 }
 
+/* ---- beginnings: what a route checks before its body is read ---- */
+
+static void begin_join_or_create(struct relay_request *r)
+{
+    /* The per-address bucket is taken now, before the body is read;
+     * the relay-wide ones only once the body is well formed (see
+     * take_global), so one address sending garbage spends nobody's
+     * attempts but its own. */
+    unsigned retry;
+    struct relay_limiter *l =
+        r->route == ROUTE_JOIN ? &r->relay->join_limit : &r->relay->create_limit;
+    if (relay_limit_take(l, r->client_key, &retry) < 0) {
+        relay_error_retry(r, 429, "rate_limited", "too many attempts; wait and try again", retry);
+        return;
+    }
+    expect_json(r, 1);
+}
+
+static void begin_tus(struct relay_request *r)
+{
+    if (is(r, "OPTIONS")) {
+        tus_options(r);
+        return;
+    }
+    const char *v = header(r, "Tus-Resumable");
+    if (!v || strcmp(v, "1.0.0") != 0) {
+        relay_error(r, 412, "precondition_failed", "Tus-Resumable: 1.0.0 is required");
+        return;
+    }
+    if (authenticate(r) < 0)
+        return;
+    if (r->route == ROUTE_UPLOADS)
+        begin_create_upload(r);
+    else if (is(r, "PATCH"))
+        begin_patch(r);
+    else
+        load_own_upload(r);
+}
+
+static void begin_authed_json(struct relay_request *r)
+{
+    if (authenticate(r) < 0)
+        return;
+    expect_json(r, r->route == ROUTE_RECEIPT_POST);
+}
+
+static void begin_authed(struct relay_request *r)
+{
+    authenticate(r);
+}
+
+/* ---- the routes ---- */
+
+static void finish_families(struct relay_request *r);
+static void finish_invites(struct relay_request *r);
+static void finish_join(struct relay_request *r);
+static void finish_family(struct relay_request *r);
+static void finish_device(struct relay_request *r);
+static void finish_uploads(struct relay_request *r);
+static void finish_upload(struct relay_request *r);
+static void finish_poll(struct relay_request *r);
+static void finish_message(struct relay_request *r);
+static void finish_receipt(struct relay_request *r);
+
+/* Every route of the relay, in the order paths are tried: a path without
+ * suffix is matched whole; one with a suffix (maybe "") is prefix, one id,
+ * suffix. methods is the Allow list of a 405; begin runs once the headers
+ * are in, finish once the body is. Adding a route: an enum value in
+ * relay_internal.h, a row here, its handlers. */
+static const struct relay_route_def routes[] = {
+    {ROUTE_FAMILIES, "/v1/families", NULL, "/v1/families", "POST", begin_join_or_create,
+     finish_families},
+    {ROUTE_INVITES, "/v1/invites", NULL, "/v1/invites", "POST", begin_authed_json, finish_invites},
+    {ROUTE_JOIN, "/v1/join", NULL, "/v1/join", "POST", begin_join_or_create, finish_join},
+    {ROUTE_FAMILY, "/v1/family", NULL, "/v1/family", "GET", begin_authed, finish_family},
+    {ROUTE_UPLOADS, "/v1/uploads", NULL, "/v1/uploads", "POST, OPTIONS", begin_tus,
+     finish_uploads},
+    {ROUTE_INBOX, "/v1/inbox", NULL, "/v1/inbox", "GET", begin_authed, finish_poll},
+    {ROUTE_RECEIPTS, "/v1/receipts", NULL, "/v1/receipts", "GET", begin_authed, finish_poll},
+    {ROUTE_PAIRINGS, "/v1/pairings", NULL, "/v1/pairings", "POST", relay_e2e_begin,
+     relay_e2e_finish},
+    {ROUTE_ROSTER, "/v1/roster", NULL, "/v1/roster", "GET, PUT", relay_e2e_begin,
+     relay_e2e_finish},
+    {ROUTE_UPLOAD, "/v1/uploads/", "", "/v1/uploads/{id}", "HEAD, PATCH, DELETE, OPTIONS",
+     begin_tus, finish_upload},
+    {ROUTE_DEVICE, "/v1/devices/", "", "/v1/devices/{id}", "DELETE", begin_authed,
+     finish_device},
+    {ROUTE_RECEIPT_POST, "/v1/messages/", "/receipts", "/v1/messages/{id}/receipts", "POST",
+     begin_authed_json, finish_receipt},
+    {ROUTE_MESSAGE, "/v1/messages/", "", "/v1/messages/{id}", "GET, HEAD", begin_authed,
+     finish_message},
+    {ROUTE_PAIRING_CLAIM, "/v1/pairings/", "/claim", "/v1/pairings/{nameplate}/claim", "POST",
+     relay_e2e_begin, relay_e2e_finish},
+    {ROUTE_PAIRING_ANSWER, "/v1/pairings/", "/answer", "/v1/pairings/{nameplate}/answer", "POST",
+     relay_e2e_begin, relay_e2e_finish},
+    {ROUTE_PAIRING_RESULT, "/v1/pairings/", "/result", "/v1/pairings/{nameplate}/result", "POST",
+     relay_e2e_begin, relay_e2e_finish},
+    {ROUTE_PAIRING, "/v1/pairings/", "", "/v1/pairings/{nameplate}", "GET, PUT", relay_e2e_begin,
+     relay_e2e_finish},
+};
+
+const struct relay_route_def *relay_routes(size_t *count)
+{
+    *count = sizeof routes / sizeof routes[0];
+    return routes;
+}
+
+static const struct relay_route_def *route_def(enum relay_route route)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (routes[i].route == route)
+            return &routes[i];
+    return NULL;
+}
+
+const char *relay_route_name(enum relay_route route)
+{
+    const struct relay_route_def *def = route_def(route);
+    return def ? def->name : "(no route)";
+}
+
+/* Whether method is one of the comma-separated list. */
+static int method_in(const char *method, const char *list)
+{
+    size_t n = strlen(method);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, method, n) == 0)
+            return 1;
+        if (!end)
+            break;
+        p = end + 1;
+        while (*p == ' ')
+            p++;
+    }
+    return 0;
+}
+
 void relay_route_begin(struct relay_request *r)
 {
-    switch (r->route) {
-    case ROUTE_FAMILIES:
-    case ROUTE_JOIN: {
-        if (!is(r, "POST")) {
-            method_not_allowed(r, "POST");
-            return;
-        }
-        /* The per-address bucket is taken now, before the body is read;
-         * the relay-wide ones only once the body is well formed (see
-         * take_global), so one address sending garbage spends nobody's
-         * attempts but its own. */
-        unsigned retry;
-        struct relay_limiter *l =
-            r->route == ROUTE_JOIN ? &r->relay->join_limit : &r->relay->create_limit;
-        if (relay_limit_take(l, r->client_key, &retry) < 0) {
-            relay_error_retry(r, 429, "rate_limited", "too many attempts; wait and try again",
-                              retry);
-            return;
-        }
-        expect_json(r, 1);
-        return;
-    }
-    case ROUTE_UPLOADS:
-    case ROUTE_UPLOAD:
-        if (is(r, "OPTIONS")) {
-            tus_options(r);
-            return;
-        }
-        if (!(r->route == ROUTE_UPLOADS ? is(r, "POST")
-                                        : is(r, "HEAD") || is(r, "PATCH") || is(r, "DELETE"))) {
-            method_not_allowed(r, r->route == ROUTE_UPLOADS ? "POST, OPTIONS"
-                                                            : "HEAD, PATCH, DELETE, OPTIONS");
-            return;
-        }
-        {
-            const char *v = header(r, "Tus-Resumable");
-            if (!v || strcmp(v, "1.0.0") != 0) {
-                relay_error(r, 412, "precondition_failed", "Tus-Resumable: 1.0.0 is required");
-                return;
-            }
-        }
-        if (authenticate(r) < 0)
-            return;
-        if (r->route == ROUTE_UPLOADS)
-            begin_create_upload(r);
-        else if (is(r, "PATCH"))
-            begin_patch(r);
-        else
-            load_own_upload(r);
-        return;
-    case ROUTE_INVITES:
-    case ROUTE_RECEIPT_POST:
-        if (!is(r, "POST")) {
-            method_not_allowed(r, "POST");
-            return;
-        }
-        if (authenticate(r) < 0)
-            return;
-        expect_json(r, r->route == ROUTE_RECEIPT_POST);
-        return;
-    case ROUTE_DEVICE:
-        if (!is(r, "DELETE")) {
-            method_not_allowed(r, "DELETE");
-            return;
-        }
-        authenticate(r);
-        return;
-    case ROUTE_FAMILY:
-    case ROUTE_INBOX:
-    case ROUTE_RECEIPTS:
-    case ROUTE_MESSAGE:
-        if (!is(r, "GET") && !(r->route == ROUTE_MESSAGE && is(r, "HEAD"))) {
-            method_not_allowed(r, r->route == ROUTE_MESSAGE ? "GET, HEAD" : "GET");
-            return;
-        }
-        authenticate(r);
-        return;
-    case ROUTE_PAIRINGS:
-    case ROUTE_PAIRING:
-    case ROUTE_PAIRING_CLAIM:
-    case ROUTE_PAIRING_ANSWER:
-    case ROUTE_PAIRING_RESULT:
-    case ROUTE_ROSTER:
-        relay_e2e_begin(r);
-        return;
-    default:
+    const struct relay_route_def *def = route_def(r->route);
+    if (!def) {
         relay_error(r, 404, "not_found", "no such route");
+        return;
     }
+    if (!method_in(r->method, def->methods)) {
+        method_not_allowed(r, def->methods);
+        return;
+    }
+    def->begin(r);
 }
 
 /* A relay-wide bucket, taken by well-formed requests only. */
@@ -1203,15 +1231,8 @@ static void finish_message(struct relay_request *r)
         if (err == -ERANGE) {
             char cr[48];
             snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)m->length);
-            json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "range_not_satisfiable",
-                                     "message", "the Range is outside the message");
-            char *text = json_dumps(body, JSON_COMPACT);
-            json_decref(body);
-            struct MHD_Response *resp = MHD_create_response_from_buffer(
-                text ? strlen(text) : 0, text, MHD_RESPMEM_MUST_FREE);
-            MHD_add_response_header(resp, "Content-Range", cr);
-            MHD_add_response_header(resp, "Content-Type", "application/json");
-            relay_respond(r, 416, resp);
+            relay_error_full(r, 416, "range_not_satisfiable", "the Range is outside the message",
+                             0, "Content-Range", cr);
             goto out;
         }
         partial = err == 0;
@@ -1295,49 +1316,12 @@ out:
 
 void relay_route_finish(struct relay_request *r)
 {
-    switch (r->route) {
-    case ROUTE_FAMILIES:
-        finish_families(r);
-        break;
-    case ROUTE_INVITES:
-        finish_invites(r);
-        break;
-    case ROUTE_JOIN:
-        finish_join(r);
-        break;
-    case ROUTE_FAMILY:
-        finish_family(r);
-        break;
-    case ROUTE_DEVICE:
-        finish_device(r);
-        break;
-    case ROUTE_UPLOADS:
-        finish_uploads(r);
-        break;
-    case ROUTE_UPLOAD:
-        finish_upload(r);
-        break;
-    case ROUTE_INBOX:
-    case ROUTE_RECEIPTS:
-        finish_poll(r);
-        break;
-    case ROUTE_MESSAGE:
-        finish_message(r);
-        break;
-    case ROUTE_RECEIPT_POST:
-        finish_receipt(r);
-        break;
-    case ROUTE_PAIRINGS:
-    case ROUTE_PAIRING:
-    case ROUTE_PAIRING_CLAIM:
-    case ROUTE_PAIRING_ANSWER:
-    case ROUTE_PAIRING_RESULT:
-    case ROUTE_ROSTER:
-        relay_e2e_finish(r);
-        break;
-    default:
+    const struct relay_route_def *def = route_def(r->route);
+    if (!def) {
         relay_error(r, 404, "not_found", "no such route");
+        return;
     }
+    def->finish(r);
 }
 
 int relay_authenticate(struct relay_request *r)

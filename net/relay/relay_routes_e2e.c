@@ -57,9 +57,8 @@ static int nameplate_ok(const char *s)
 
 static void not_allowed(struct relay_request *r, const char *allow)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(resp, "Allow", allow);
-    relay_respond(r, 405, resp);
+    relay_error_full(r, 405, "method_not_allowed", "this route does not take that method", 0,
+                     "Allow", allow);
 }
 
 /* A body of at most limit bytes of the given type. */

@@ -24,7 +24,10 @@ void jn_relay_config_init(struct jn_relay_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->host = "127.0.0.1";
-    cfg->max_message_bytes = 2u << 20;
+    /* Every note a client can record, at the longest and the highest
+     * bitrate, sealed: a lower default records fine and then meets 413 at
+     * every sync, for ever. */
+    cfg->max_message_bytes = JU_MAX_UPLOAD_BYTES;
     cfg->max_family_bytes = 256u << 20;
     cfg->max_mailbox = 1000;
     cfg->max_devices = 32;
@@ -91,6 +94,13 @@ static void limiter_finish(struct relay_limiter *l)
 
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after)
 {
+    if (l->shared) {
+        int err = l->shared->ops->limit_take(l->shared, l->id, key % l->n_slots, l->rate,
+                                             l->burst, retry_after);
+        if (err == 0 || err == -EAGAIN)
+            return err;
+        /* The database is away: this process's own buckets hold meanwhile. */
+    }
     struct relay_bucket *b = &l->slots[key % l->n_slots];
     uint64_t now = (uint64_t)ju_mono_ms();
     if (b->last_ms) {
@@ -179,6 +189,15 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
+void relay_storage_failed(struct relay_request *r, int err)
+{
+    struct relay_storage *st = r->relay->st;
+    if (err == -ENOTCONN || st->ops->ping(st, 0) == -ENOTCONN)
+        relay_error_retry(r, 503, "unavailable", "the relay's database cannot be reached now", 1);
+    else
+        relay_error(r, 500, "internal", "the relay could not read or write its storage");
+}
+
 void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response *resp)
 {
     if (r->responded || !resp) {
@@ -193,7 +212,7 @@ void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response
         r->held_resp = NULL;
         if (r->sync_err) {
             MHD_destroy_response(resp);
-            relay_error(r, 500, "internal", "the relay could not make the write durable");
+            relay_storage_failed(r, r->sync_err);
             return;
         }
     }
@@ -237,8 +256,10 @@ void relay_json(struct relay_request *r, unsigned status, json_t *body)
     relay_json_text(r, status, text, strlen(text));
 }
 
-void relay_error_retry(struct relay_request *r, unsigned status, const char *code,
-                       const char *message, unsigned retry_after)
+/* The one place an error body is built: {"error":{"code","message"}}. */
+void relay_error_full(struct relay_request *r, unsigned status, const char *code,
+                      const char *message, unsigned retry_after, const char *extra_name,
+                      const char *extra_value)
 {
     json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -259,13 +280,21 @@ void relay_error_retry(struct relay_request *r, unsigned status, const char *cod
     }
     if (status == 412)
         MHD_add_response_header(resp, "Tus-Version", "1.0.0");
+    if (extra_name)
+        MHD_add_response_header(resp, extra_name, extra_value);
     r->bytes_out += n;
     relay_respond(r, status, resp);
 }
 
+void relay_error_retry(struct relay_request *r, unsigned status, const char *code,
+                       const char *message, unsigned retry_after)
+{
+    relay_error_full(r, status, code, message, retry_after, NULL, NULL);
+}
+
 void relay_error(struct relay_request *r, unsigned status, const char *code, const char *message)
 {
-    relay_error_retry(r, status, code, message, 0);
+    relay_error_full(r, status, code, message, 0, NULL, NULL);
 }
 
 static void timespec_at(struct timespec *ts, uint64_t ms)
@@ -323,6 +352,38 @@ void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_k
         }
     }
     pthread_mutex_unlock(&relay->lock);
+}
+
+/* Every waiter looks again (after the listener lost notifications). */
+static void wake_all(struct jn_relay *relay)
+{
+    pthread_mutex_lock(&relay->lock);
+    while (relay->waiters) {
+        struct relay_request *w = relay->waiters;
+        unlink_waiter(relay, w);
+        MHD_resume_connection(w->conn);
+    }
+    pthread_mutex_unlock(&relay->lock);
+}
+
+static void on_event(void *ctx, int kind, const char *device_id)
+{
+    struct jn_relay *relay = ctx;
+    if (kind == RELAY_EVENT_ALL || !device_id)
+        wake_all(relay);
+    else
+        relay_wake(relay, device_id, (enum relay_wait_kind)kind);
+}
+
+/* Wakes this process's long polls for what other processes stored. */
+static void *listener_main(void *arg)
+{
+    struct jn_relay *relay = arg;
+    int err = relay->listen_st->ops->listen(relay->listen_st, relay->listen_stop[0], on_event,
+                                            relay);
+    if (err < 0)
+        fprintf(stderr, "jiashu-relay: the listener stopped: %s\n", ju_strerror(err));
+    return NULL;
 }
 
 static void list_unlink(struct relay_request **head, struct relay_request *r)
@@ -616,47 +677,27 @@ static uint64_t client_key(struct jn_relay *relay, struct MHD_Connection *conn)
 
 static const char *route_of(const char *url, enum relay_route *route, char *arg, size_t cap)
 {
-    static const struct {
-        const char *path;
-        enum relay_route route;
-    } fixed[] = {
-        {"/v1/families", ROUTE_FAMILIES}, {"/v1/invites", ROUTE_INVITES},
-        {"/v1/join", ROUTE_JOIN},         {"/v1/family", ROUTE_FAMILY},
-        {"/v1/uploads", ROUTE_UPLOADS},   {"/v1/inbox", ROUTE_INBOX},
-        {"/v1/receipts", ROUTE_RECEIPTS}, {"/v1/pairings", ROUTE_PAIRINGS},
-        {"/v1/roster", ROUTE_ROSTER},
-    };
+    size_t count;
+    const struct relay_route_def *routes = relay_routes(&count);
     *route = ROUTE_UNKNOWN;
     arg[0] = '\0';
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        if (strcmp(url, fixed[i].path) == 0) {
-            *route = fixed[i].route;
+    for (size_t i = 0; i < count; i++) {
+        const struct relay_route_def *def = &routes[i];
+        if (!def->suffix) {
+            if (strcmp(url, def->prefix) != 0)
+                continue;
+            *route = def->route;
             return NULL;
         }
-    static const struct {
-        const char *prefix;
-        const char *suffix;
-        enum relay_route route;
-    } with_id[] = {
-        {"/v1/uploads/", "", ROUTE_UPLOAD},
-        {"/v1/devices/", "", ROUTE_DEVICE},
-        {"/v1/messages/", "/receipts", ROUTE_RECEIPT_POST},
-        {"/v1/messages/", "", ROUTE_MESSAGE},
-        {"/v1/pairings/", "/claim", ROUTE_PAIRING_CLAIM},
-        {"/v1/pairings/", "/answer", ROUTE_PAIRING_ANSWER},
-        {"/v1/pairings/", "/result", ROUTE_PAIRING_RESULT},
-        {"/v1/pairings/", "", ROUTE_PAIRING},
-    };
-    for (size_t i = 0; i < sizeof with_id / sizeof with_id[0]; i++) {
-        size_t pl = strlen(with_id[i].prefix), sl = strlen(with_id[i].suffix);
+        size_t pl = strlen(def->prefix), sl = strlen(def->suffix);
         size_t ul = strlen(url);
-        if (ul <= pl + sl || strncmp(url, with_id[i].prefix, pl) != 0 ||
-            strcmp(url + ul - sl, with_id[i].suffix) != 0)
+        if (ul <= pl + sl || strncmp(url, def->prefix, pl) != 0 ||
+            strcmp(url + ul - sl, def->suffix) != 0)
             continue;
         size_t n = ul - pl - sl;
         if (!sl && memchr(url + pl, '/', n))
             continue;
-        *route = with_id[i].route;
+        *route = def->route;
         /* Ids are hex or UUIDs: anything else ("..", "/", NUL) is refused here. */
         if (n >= cap)
             return "the id in the path is too long";
@@ -708,6 +749,35 @@ static size_t next_capacity(struct relay_request *r, size_t need)
     return cap;
 }
 
+/* GET /healthz, for load balancers: 200 while this relay takes requests
+ * and reaches its database, 503 while it stops or cannot. Not a route of
+ * the protocol: no token, no rate limit, nothing about families. */
+static void health(struct relay_request *r)
+{
+    struct jn_relay *relay = r->relay;
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        relay_error(r, 405, "method_not_allowed", "the health check is GET");
+        return;
+    }
+    pthread_mutex_lock(&relay->lock);
+    int stopping = relay->stopping;
+    pthread_mutex_unlock(&relay->lock);
+    if (stopping) {
+        relay_error_retry(r, 503, "stopping", "this relay is stopping", 1);
+        return;
+    }
+    if (relay->st->ops->ping(relay->st, 1) < 0) {
+        relay_error_retry(r, 503, "unavailable", "the relay's database cannot be reached now", 1);
+        return;
+    }
+    static const char ok[] = "{\"status\":\"ok\"}";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof ok - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    r->bytes_out += sizeof ok - 1;
+    relay_respond(r, 200, resp);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -733,6 +803,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->client_key = client_key(relay, conn);
         r->client_slot = slot_of(r->client_key);
         snprintf(r->method, sizeof r->method, "%s", method);
+        if (strcmp(url, "/healthz") == 0) {
+            health(r);
+            return MHD_YES;
+        }
         /* Both framings at once is how requests are smuggled past a proxy
          * that reads the other one (RFC 9112 section 6.3): refused, and the
          * connection is closed after the answer since its framing is unknown. */
@@ -801,7 +875,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->held_resp = NULL;
         if (r->sync_err) {
             MHD_destroy_response(resp);
-            relay_error(r, 500, "internal", "the relay could not make the write durable");
+            relay_storage_failed(r, r->sync_err);
         } else {
             relay_respond(r, r->held_status, resp);
         }
@@ -915,6 +989,52 @@ static int check_config(const struct jn_relay_config *c)
     return 0;
 }
 
+int relay_storage_is_pg(const char *db)
+{
+    return strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0;
+}
+
+/* The database argument picks the storage: a PostgreSQL URI, or a file. */
+static int open_storage(const char *db, int flags, struct relay_storage **out)
+{
+    if (relay_storage_is_pg(db))
+        return relay_storage_pg_open(db, flags, out);
+    return relay_storage_sqlite_open(db, out);
+}
+
+static void close_listener(struct jn_relay *relay)
+{
+    if (relay->listen_st)
+        relay->listen_st->ops->close(relay->listen_st);
+    relay->listen_st = NULL;
+    for (int i = 0; i < 2; i++)
+        if (relay->listen_stop[i] >= 0)
+            close(relay->listen_stop[i]);
+    relay->listen_stop[0] = relay->listen_stop[1] = -1;
+}
+
+int jn_relay_migrate(const char *db, int *version)
+{
+    struct relay_storage *st;
+    int err = open_storage(db, RELAY_OPEN_MIGRATE, &st);
+    if (err < 0)
+        return err == -ENOTCONN || err == -EPROTO ? err : JN_ERR_STORAGE;
+    *version = relay_storage_is_pg(db) ? relay_storage_pg_version() : 1;
+    st->ops->close(st);
+    return 0;
+}
+
+int jn_relay_check(const char *db)
+{
+    struct relay_storage *st;
+    int err = open_storage(db, 0, &st);
+    if (err < 0)
+        return err == -ENOTCONN || err == -EPROTO ? err : JN_ERR_STORAGE;
+    err = st->ops->ping(st, 1);
+    st->ops->close(st);
+    return err;
+}
+
 /* "a,b,c" into relay->proxies; JN_ERR_CONFIG for anything not a numeric
  * address. */
 static int parse_proxies(struct jn_relay *relay, const char *list)
@@ -994,17 +1114,37 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         limiter_init(&relay->create_limit, 16384, cfg->join_rate, cfg->join_burst) < 0)
         goto error_limits;
 
-    if (relay_storage_sqlite_open(cfg->db_path, &relay->st) < 0) {
+    relay->listen_stop[0] = relay->listen_stop[1] = -1;
+    if (open_storage(cfg->db_path, RELAY_OPEN_MIGRATE, &relay->st) < 0) {
         err = JN_ERR_STORAGE;
         goto error_limits;
     }
-    if (relay_storage_sqlite_open(cfg->db_path, &relay->cleanup_st) < 0) {
+    if (open_storage(cfg->db_path, 0, &relay->cleanup_st) < 0) {
         err = JN_ERR_STORAGE;
         goto error_st;
     }
-    if (relay_storage_sqlite_open(cfg->db_path, &relay->sync_st) < 0) {
+    if (open_storage(cfg->db_path, RELAY_OPEN_DURABLE, &relay->sync_st) < 0) {
         err = JN_ERR_STORAGE;
         goto error_cleanup_st;
+    }
+    if (relay->st->ops->listen &&
+        (open_storage(cfg->db_path, 0, &relay->listen_st) < 0 || pipe(relay->listen_stop) < 0)) {
+        err = JN_ERR_STORAGE;
+        goto error_listen_st;
+    }
+    /* Shared limits: the buckets and their hash key come from the database,
+     * so a device or an address is counted the same on every relay. */
+    if (relay->st->ops->limit_take && relay->st->ops->shared_seed) {
+        if (relay->st->ops->shared_seed(relay->st, &relay->seed) < 0) {
+            err = JN_ERR_STORAGE;
+            goto error_listen_st;
+        }
+        struct relay_limiter *ls[] = {&relay->token_limit, &relay->join_limit,
+                                      &relay->join_global, &relay->create_limit};
+        for (unsigned i = 0; i < sizeof ls / sizeof ls[0]; i++) {
+            ls[i]->shared = relay->st;
+            ls[i]->id = i + 1;
+        }
     }
 
     pthread_condattr_t ca;
@@ -1052,9 +1192,22 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
         goto error_timer;
     }
     relay->syncer_started = 1;
+    if (relay->listen_st) {
+        if (pthread_create(&relay->listener, NULL, listener_main, relay) != 0) {
+            err = -EAGAIN;
+            goto error_syncer;
+        }
+        relay->listener_started = 1;
+    }
     *out = relay;
     return 0;
 
+error_syncer:
+    pthread_mutex_lock(&relay->lock);
+    relay->sync_stop = 1;
+    pthread_cond_signal(&relay->sync_cond);
+    pthread_mutex_unlock(&relay->lock);
+    pthread_join(relay->syncer, NULL);
 error_timer:
     pthread_mutex_lock(&relay->lock);
     relay->stopping = 1;
@@ -1068,6 +1221,8 @@ error_sync:
     pthread_mutex_destroy(&relay->conn_lock);
     pthread_cond_destroy(&relay->cond);
     pthread_cond_destroy(&relay->sync_cond);
+error_listen_st:
+    close_listener(relay);
     relay->sync_st->ops->close(relay->sync_st);
 error_cleanup_st:
     relay->cleanup_st->ops->close(relay->cleanup_st);
@@ -1120,6 +1275,12 @@ void jn_relay_stop(struct jn_relay *relay)
     if (relay->syncer_started)
         pthread_join(relay->syncer, NULL);
     relay->syncer_started = 0;
+    if (relay->listener_started) {
+        ssize_t w = write(relay->listen_stop[1], "x", 1);
+        (void)w;
+        pthread_join(relay->listener, NULL);
+    }
+    relay->listener_started = 0;
 
     /* Let the requests in flight (and the long polls just woken) answer. */
     for (int i = 0; i < 50; i++) {
@@ -1138,6 +1299,7 @@ void jn_relay_destroy(struct jn_relay *relay)
     if (!relay)
         return;
     jn_relay_stop(relay);
+    close_listener(relay);
     relay->sync_st->ops->close(relay->sync_st);
     relay->cleanup_st->ops->close(relay->cleanup_st);
     relay->st->ops->close(relay->st);

@@ -16,6 +16,12 @@
  *
  * A handle is used by one thread at a time, except make_durable(), which may
  * run on another thread at the same time as the handle's other calls.
+ *
+ * relay_storage_pg.c keeps the same guarantees for several relay processes
+ * on one PostgreSQL database; the ops marked "optional" below are NULL in
+ * the SQLite implementation, where one process holds all the state. A
+ * PostgreSQL handle whose connection is lost answers -ENOTCONN until it is
+ * back (the relay then answers 503 with Retry-After).
  */
 #ifndef JIASHU_NET_RELAY_STORAGE_H
 #define JIASHU_NET_RELAY_STORAGE_H
@@ -97,6 +103,13 @@ struct relay_cleanup_counts {
     unsigned uploads;  /* expired partial uploads removed */
     unsigned messages; /* messages removed after retention */
     unsigned invites;  /* expired or used invites removed */
+};
+
+/* What a cross-process wake-up is for (listen() below). */
+enum relay_event_kind {
+    RELAY_EVENT_ALL = 0,      /* every waiter: notifications may have been lost */
+    RELAY_EVENT_INBOX = 1,    /* a message reached the device's mailbox */
+    RELAY_EVENT_RECEIPTS = 2, /* a receipt reached the sender */
 };
 
 struct relay_storage;
@@ -207,6 +220,24 @@ struct relay_storage_ops {
      * max_age seconds. */
     int (*cleanup)(struct relay_storage *s, int64_t now, int64_t retention, int64_t max_age,
                    struct relay_cleanup_counts *counts);
+
+    /* 0 when the database answers, -ENOTCONN when it cannot be reached.
+     * With probe 0 it only tells what the last call found. */
+    int (*ping)(struct relay_storage *s, int probe);
+
+    /* Optional: a token bucket shared by every process. Takes a token from
+     * bucket (limiter, slot): 0, or -EAGAIN with *retry_after in seconds. */
+    int (*limit_take)(struct relay_storage *s, unsigned limiter, uint64_t slot, double rate,
+                      double burst, unsigned *retry_after);
+    /* Optional: a random value kept in the database, the same for every
+     * process (the key of the rate limits' hash). */
+    int (*shared_seed)(struct relay_storage *s, uint64_t *seed);
+    /* Optional: blocks, calling wake() for each message or receipt that any
+     * process stored (device_id NULL with RELAY_EVENT_ALL after a lost
+     * connection), until stop_fd becomes readable. Reconnects by itself.
+     * Its handle does nothing else. */
+    int (*listen)(struct relay_storage *s, int stop_fd,
+                  void (*wake)(void *ctx, int kind, const char *device_id), void *ctx);
 };
 
 struct relay_storage {
@@ -215,5 +246,20 @@ struct relay_storage {
 
 /* Opens (creating if needed) the SQLite database at path. */
 int relay_storage_sqlite_open(const char *path, struct relay_storage **out);
+
+enum relay_open_flags {
+    RELAY_OPEN_MIGRATE = 1, /* bring the schema to this program's version first */
+    RELAY_OPEN_DURABLE = 2, /* the handle that runs make_durable() */
+};
+
+/* Connects to PostgreSQL (a libpq connection string or postgresql:// URI).
+ * -ENOTCONN when unreachable, -EPROTO when the schema is not this
+ * program's version (and RELAY_OPEN_MIGRATE was not given). */
+int relay_storage_pg_open(const char *conninfo, int flags, struct relay_storage **out);
+/* The schema version this program's PostgreSQL storage needs. */
+int relay_storage_pg_version(void);
+
+/* True when db names a PostgreSQL database rather than a SQLite file. */
+int relay_storage_is_pg(const char *db);
 
 #endif

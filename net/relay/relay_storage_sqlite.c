@@ -1263,6 +1263,11 @@ error_tx:
     return err;
 }
 
+static int sq_ping(struct relay_storage *s, int probe)
+{
+    return probe ? exec(s, "SELECT 1") : 0;
+}
+
 static const struct relay_storage_ops sqlite_ops = {
     .close = sq_close,
     .make_durable = sq_make_durable,
@@ -1288,6 +1293,7 @@ static const struct relay_storage_ops sqlite_ops = {
     .receipt_add = sq_receipt_add,
     .receipts = sq_receipts,
     .cleanup = sq_cleanup,
+    .ping = sq_ping,
     .pairing_create = sq_pairing_create,
     .pairing_get = sq_pairing_get,
     .pairing_set = sq_pairing_set,

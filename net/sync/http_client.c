@@ -258,6 +258,7 @@ static void response_reset_headers(struct jn_http_response *r)
     r->range_start = -1;
     r->range_total = -1;
     r->content_length = -1;
+    r->tus_max_size = -1;
     r->location[0] = '\0';
     r->etag[0] = '\0';
     r->tus_resumable[0] = '\0';
@@ -318,6 +319,8 @@ static size_t on_header(char *buffer, size_t size, size_t nitems, void *user)
         r->upload_length = parse_i64(value);
     } else if (strcasecmp(line, "Content-Length") == 0) {
         r->content_length = parse_i64(value);
+    } else if (strcasecmp(line, "Tus-Max-Size") == 0) {
+        r->tus_max_size = parse_i64(value);
     } else if (strcasecmp(line, "Location") == 0) {
         copy_value(r->location, sizeof(r->location), value);
     } else if (strcasecmp(line, "Tus-Resumable") == 0) {

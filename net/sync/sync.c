@@ -321,6 +321,11 @@ static int step_uploads(jn_sync *sync)
     int err;
 
     err = js_messages_list(sync->store, JS_OUTBOX, JS_READY | JS_UPLOADING, collect, &list);
+    /* Before sending, the relay's limit as it stands now, for `record` to
+     * refuse up front what it would not take; a relay that cannot say
+     * keeps the one learned before. */
+    if (err >= 0 && list.count > 0)
+        jn_learn_relay_limit(sync->http, sync->store);
     for (i = 0; err >= 0 && i < list.count; i++) {
         err = upload_one(sync, &list.items[i]);
         if (err && !stops_the_pass(err)) {

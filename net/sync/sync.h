@@ -128,6 +128,7 @@ struct jn_http_response {
     int64_t range_start;    /* Content-Range start, -1 if absent */
     int64_t range_total;    /* Content-Range total, -1 if absent or "*" */
     int64_t content_length; /* -1 if absent */
+    int64_t tus_max_size;   /* tus Tus-Max-Size, -1 if absent */
     char location[512];     /* Location, "" if absent */
     char etag[80];          /* ETag without quotes, "" if absent */
     char tus_resumable[16];
@@ -205,6 +206,16 @@ struct jn_tus_upload {
  * remembered URL starts a new upload. Returns 0 when the relay holds every
  * byte, or the last error (JN_ERR_GAVE_UP wraps transient ones). */
 JN_API int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *upload);
+
+/* The largest upload the relay takes (its Tus-Max-Size, asked with OPTIONS
+ * on path, such as "/v1/uploads"): 0 with *bytes set, 0 with *bytes = 0
+ * when the relay states no limit, or an error after one attempt. */
+JN_API int jn_tus_max_size(jn_http *http, const char *path, uint64_t *bytes);
+
+/* Asks the relay its upload limit and keeps it in the store
+ * (JS_SETTING_RELAY_MAX_UPLOAD), where `record` finds it; 0 or an error,
+ * the setting then left as it was. */
+JN_API int jn_learn_relay_limit(jn_http *http, js_store *store);
 
 /* ---- verified resumable download ---------------------------------------- */
 

@@ -254,3 +254,33 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
         ju_sleep_ms(jn_backoff_next_ms(&backoff, up->retry_after_s));
     }
 }
+
+int jn_tus_max_size(jn_http *http, const char *path, uint64_t *bytes)
+{
+    struct jn_http_response resp;
+    const char *headers[] = {"Tus-Resumable: 1.0.0", NULL};
+    struct jn_http_request req = {.method = "OPTIONS", .path = path, .headers = headers};
+    int err = jn_http_request(http, &req, &resp);
+
+    if (err)
+        return err;
+    err = jn_http_status_error(resp.status);
+    if (!err)
+        *bytes = resp.tus_max_size > 0 ? (uint64_t)resp.tus_max_size : 0;
+    jn_http_response_finish(&resp);
+    return err;
+}
+
+int jn_learn_relay_limit(jn_http *http, js_store *store)
+{
+    uint64_t bytes;
+    char text[24];
+    int err = jn_tus_max_size(http, "/v1/uploads", &bytes);
+
+    if (err)
+        return err;
+    if (!bytes)
+        return js_setting_set(store, JS_SETTING_RELAY_MAX_UPLOAD, NULL);
+    snprintf(text, sizeof(text), "%" PRIu64, bytes);
+    return js_setting_set(store, JS_SETTING_RELAY_MAX_UPLOAD, text);
+}

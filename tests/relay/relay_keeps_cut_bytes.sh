@@ -106,9 +106,7 @@ head -c 30000 "$SCRATCH/audio" >"$SCRATCH/part1"
 tail -c 30000 "$SCRATCH/audio" >"$SCRATCH/part2"
 patch "$DAD" "$UPLOAD" 0 "$SCRATCH/part1"
 expect_status "first half" 204
-sqlite3 "$SCRATCH/main.db" ".timeout 5000" \
-  "UPDATE messages SET data = substr(data, 1, 999) || (CASE WHEN substr(data, 1000, 1) = x'00' THEN x'01' ELSE x'00' END) || substr(data, 1001) WHERE message_id = '$MSG3'" \
-  || fail "could not corrupt the stored upload"
+flip_stored_byte main "$MSG3" 999 || fail "could not corrupt the stored upload"
 patch "$DAD" "$UPLOAD" 30000 "$SCRATCH/part2"
 expect_error "completion of a corrupted upload" 460 message_checksum_mismatch
 as "$DAD" HEAD "$UPLOAD" -H 'Tus-Resumable: 1.0.0'

@@ -1,5 +1,28 @@
 # Helpers for the relay's shell tests: start a relay on a free port, talk to
 # it with curl, and always stop it at the end. Source after tests/lib.sh.
+#
+# JIASHU_TEST_DB picks the relay's storage: sqlite (the default: a file per
+# relay name) or postgresql (a database per relay name in a throwaway
+# cluster of the test's own, tests/relay/pg_lib.sh). The same tests run on
+# either.
+JIASHU_TEST_DB=${JIASHU_TEST_DB:-sqlite}
+case $JIASHU_TEST_DB in
+  sqlite) pg_stop() { :; } ;;
+  postgresql) . "$TESTS_DIR/relay/pg_lib.sh" ;;
+  *) fail "JIASHU_TEST_DB is sqlite or postgresql, not '$JIASHU_TEST_DB'" ;;
+esac
+
+# relay_db NAME: sets RELAY_DB_ARG to the --db argument of relay NAME, making
+# the database when it needs making. With RELAY_DB_NAME set, every relay
+# shares that PostgreSQL database.
+relay_db() {
+  if [ "$JIASHU_TEST_DB" = postgresql ]; then
+    pg_createdb "${RELAY_DB_NAME:-$1}"
+    RELAY_DB_ARG=$(pg_url "${RELAY_DB_NAME:-$1}")
+  else
+    RELAY_DB_ARG=$SCRATCH/$1.db
+  fi
+}
 
 RELAY_PIDS=""
 # Stops every relay started; a relay that exits badly on SIGTERM, or a
@@ -18,16 +41,17 @@ stop_relays() {
   fi
   return $bad
 }
-trap 'rc=$?; stop_relays || rc=1; cleanup_scratch; exit $rc' EXIT
+trap 'rc=$?; stop_relays || rc=1; pg_stop; cleanup_scratch; exit $rc' EXIT
 
-# start_relay NAME [OPTIONS...]: a relay with its database $SCRATCH/NAME.db
-# (or $RELAY_DB when set) and log $SCRATCH/NAME.log; sets RELAY_PID, PORT
-# and BASE.
+# start_relay NAME [OPTIONS...]: a relay with its database (relay_db NAME,
+# or $RELAY_DB when set) and log $SCRATCH/NAME.log, on RELAY_LISTEN (default
+# a free port of 127.0.0.1); sets RELAY_PID, PORT and BASE.
 start_relay() {
   local name=$1; shift
   local log=$SCRATCH/$name.log
   : >"$log"
-  "$JIASHU_RELAY" --listen 127.0.0.1:0 --db "${RELAY_DB:-$SCRATCH/$name.db}" "$@" 2>>"$log" &
+  relay_db "$name"
+  "$JIASHU_RELAY" --listen "${RELAY_LISTEN:-127.0.0.1:0}" --db "${RELAY_DB:-$RELAY_DB_ARG}" "$@" 2>>"$log" &
   RELAY_PID=$!
   RELAY_PIDS="$RELAY_PIDS $RELAY_PID"
   local i
@@ -121,6 +145,21 @@ send() {
   expect_status "create upload" 201
   patch "$1" "$UPLOAD" 0 "$3"
   expect_status "upload bytes" 204
+}
+
+# flip_stored_byte NAME MESSAGE_ID OFFSET: changes one stored byte of a
+# message behind the relay's back, in whichever database relay NAME uses.
+flip_stored_byte() {
+  if [ "$JIASHU_TEST_DB" = postgresql ]; then
+    [ "$(pg_psql "${RELAY_DB_NAME:-$1}" -c "UPDATE chunks c SET data = overlay(c.data PLACING
+        (CASE WHEN get_byte(c.data, $3 - c.off::int) = 0 THEN '\\x01' ELSE '\\x00' END)::bytea
+        FROM $3 - c.off::int + 1 FOR 1) FROM messages m WHERE m.id = c.message
+        AND m.message_id = '$2' AND c.off <= $3 AND c.off + octet_length(c.data) > $3
+        RETURNING 1")" = 1 ]
+  else
+    sqlite3 "$SCRATCH/$1.db" ".timeout 5000" \
+      "UPDATE messages SET data = substr(data, 1, $3) || (CASE WHEN substr(data, $3 + 1, 1) = x'00' THEN x'01' ELSE x'00' END) || substr(data, $3 + 2) WHERE message_id = '$2'"
+  fi
 }
 
 relay_alive() {

@@ -35,7 +35,8 @@ T1=$(date +%s%N)
 grep -q 'stopped on signal 15' "$SCRATCH/term.log" || fail "no stop line"
 wait "$POLL" || true
 [ "$(cat "$SCRATCH/poll.status")" = 200 ] || fail "the waiting long poll got $(cat "$SCRATCH/poll.status") at shutdown"
-"$JIASHU_RELAY" --listen 127.0.0.1:0 --db "$SCRATCH/term.db" 2>>"$SCRATCH/term.log" &
+relay_db term
+"$JIASHU_RELAY" --listen 127.0.0.1:0 --db "$RELAY_DB_ARG" 2>>"$SCRATCH/term.log" &
 RELAY_PID=$!; RELAY_PIDS="$RELAY_PIDS $RELAY_PID"
 for i in $(seq 100); do
   PORT=$(sed -n 's/^jiashu-relay: listening on .*:\([0-9][0-9]*\)$/\1/p' "$SCRATCH/term.log" | tail -1)

@@ -62,7 +62,8 @@ for ext in creation checksum termination expiration; do
   hdr tus-extension | tr ',' '\n' | grep -qx "$ext" || fail "Tus-Extension lacks $ext"
 done
 hdr tus-checksum-algorithm | tr ',' '\n' | grep -qx sha1 || fail "sha1 not offered"
-[ "$(hdr tus-max-size)" = 2097152 ] || fail "Tus-Max-Size is not the limit"
+# The default: the largest note a client records (util/util.h JU_MAX_UPLOAD_BYTES).
+[ "$(hdr tus-max-size)" = 6327680 ] || fail "Tus-Max-Size is not the limit"
 
 head -c 60000 /dev/urandom >"$SCRATCH/audio"
 head -c 30000 "$SCRATCH/audio" >"$SCRATCH/part1"
@@ -75,7 +76,7 @@ expect_error "creation without Tus-Resumable" 412 precondition_failed
 [ "$(hdr tus-version)" = 1.0.0 ] || fail "412 without Tus-Version"
 as "$DAD" POST /v1/uploads -H 'Tus-Resumable: 1.0.0' -H "Upload-Metadata: $META"
 expect_error "creation without Upload-Length" 400 malformed
-create_upload "$DAD" 3000000 "$META"
+create_upload "$DAD" 6327681 "$META"
 expect_error "creation longer than the limit" 413 too_large
 create_upload "$DAD" -5 "$META"
 expect_error "creation with a negative length" 400 malformed
