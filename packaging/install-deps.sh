@@ -11,7 +11,10 @@ packages="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev gettext
   portaudio19-dev libasound2-plugins alsa-utils libncursesw5-dev libsoundtouch-dev
   espeak-ng opus-tools ffmpeg sox libfiu-dev fiu-utils
   jq bc xxd python3 openssl curl wrk nginx libnginx-mod-http-dav-ext tmux iproute2 nftables iptables strace
-  chromium fonts-wqy-microhei libpq-dev postgresql haproxy"
+  chromium fonts-wqy-microhei libpq-dev postgresql haproxy
+  debhelper lintian mmdebstrap systemd valgrind
+  gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
+  qemu-user qemu-user-static binfmt-support"
 
 missing=""
 for p in $packages; do

@@ -122,6 +122,18 @@ void js_rollback(js_store *store)
         sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* The home holds the device token and every message: an existing home
+ * open to the group or others (made by hand, `mkdir H`) is tightened to
+ * 0700, as a home it creates is. */
+static int tighten_home(const char *home, const struct stat *st)
+{
+    if ((st->st_mode & 077) == 0)
+        return 0;
+    if (st->st_uid != geteuid())
+        return -EPERM; /* not ours to change: refused rather than left open */
+    return chmod(home, st->st_mode & 07700) < 0 ? -errno : 0;
+}
+
 /* mkdir -p with mode 0700 for what it creates. */
 static int make_home(const char *home)
 {
@@ -129,7 +141,7 @@ static int make_home(const char *home)
     struct stat st;
 
     if (stat(home, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        return S_ISDIR(st.st_mode) ? tighten_home(home, &st) : -ENOTDIR;
     if (strlen(home) >= sizeof(path))
         return -ENAMETOOLONG;
     strcpy(path, home);
@@ -183,6 +195,18 @@ int js_store_open(const char *home, js_store **out)
     res = check_header(path);
     if (res < 0)
         return res;
+    /* The database and its WAL and shared-memory files (which SQLite makes
+     * with the database's mode) are 0600 whatever the umask. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+        fchmod(fd, 0600);
+        close(fd);
+        for (int i = 0; i < 2; i++) {
+            char side[PATH_MAX + 8];
+            snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
+            chmod(side, 0600);
+        }
+    } /* else SQLite's own open below says what is wrong (read-only, ...) */
 
     store = calloc(1, sizeof(*store));
     if (!store)

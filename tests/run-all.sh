@@ -25,3 +25,8 @@ run_suite build-test --werror
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false
 echo "run-all: every suite passed in both builds"
+
+# Debian packages (built, linted, installed in a clean chroot) and the ARM
+# builds under qemu-user: slow, so once, after both builds.
+tests/packaging/run.sh build-test
+echo "run-all: packages and ARM builds passed"

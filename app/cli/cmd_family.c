@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "net/e2e/e2e.h"
 #include "output.h"
 #include "net/sync/sync.h"
 #include "util/util.h"
@@ -155,6 +156,59 @@ static int family_join(js_store *store, jn_http *http, const char *code, const c
     return err;
 }
 
+/* Prints the members of the roster this device holds (encrypted family). */
+static int print_roster(js_store *store)
+{
+    struct je_roster *r = malloc(sizeof(*r));
+    uint8_t self[JE_ID_BYTES];
+    char self_hex[JS_SETTING_MAX + 1] = "";
+    int err = r ? je_vault_roster(store, r, NULL, NULL) : -ENOMEM;
+
+    js_setting_get(store, JS_SETTING_DEVICE_ID, self_hex, sizeof(self_hex));
+    if (!err && je_id_parse(self_hex, self))
+        memset(self, 0, sizeof(self));
+    for (unsigned i = 0; !err && i < r->count; i++) {
+        char hex[33];
+        je_id_hex(r->members[i].device_id, hex);
+        printf("%s\t%s%s\n", r->members[i].name, hex,
+               memcmp(r->members[i].device_id, self, JE_ID_BYTES) ? "" : "\t(this device)");
+    }
+    free(r);
+    return err;
+}
+
+/* Joins by pairing code: claims the pairing and answers it, then waits up
+ * to wait_s seconds for the inviting phone to confirm (a later sync
+ * finishes it otherwise). */
+static int pair_join(const struct app_context *ctx, js_store *store, jn_http *http,
+                     const char *code, const char *name, unsigned wait_s)
+{
+    int err = jn_e2e_join(http, store, code, name);
+
+    if (err == JN_ERR_NOT_FOUND)
+        return app_fail("family join: no such code on the relay (wrong code, or it expired);"
+                        " ask for a new one");
+    if (err == JN_ERR_CONFLICT)
+        return app_fail("family join: this code was used already; ask for a new one");
+    if (err)
+        return relay_fail("family join", err, http);
+    for (unsigned waited = 0;; waited++) {
+        err = jn_e2e_join_finish(http, store);
+        if (err != JE_ERR_PENDING || waited >= wait_s)
+            break;
+        ju_sleep_ms(1000);
+    }
+    if (err == JE_ERR_PENDING) {
+        printf("waiting for the inviting phone to confirm; 'jiashu sync' finishes the pairing\n");
+        return 0;
+    }
+    if (err)
+        return relay_fail("family join", err, http);
+    printf("joined; end-to-end encrypted\n");
+    (void)ctx;
+    return 0;
+}
+
 int cmd_family(const struct app_context *ctx, int argc, char **argv)
 {
     char name[JS_SETTING_MAX + 1], code[32], token[8];
@@ -163,7 +217,8 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
     struct jn_family_identity id;
     js_store *store;
     jn_http *http = NULL;
-    bool joined;
+    bool joined, plain = false;
+    unsigned wait_s = 0;
     int err, status = 0;
 
     if (!strcmp(verb, "--json") || (!strcmp(verb, "list") && argc == 3 && !strcmp(argv[2], "--json"))) {
@@ -172,26 +227,51 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
         argc = 1;
     }
     if (strcmp(verb, "create") && strcmp(verb, "invite") && strcmp(verb, "join") &&
-        strcmp(verb, "list"))
+        strcmp(verb, "list") && strcmp(verb, "remove") && strcmp(verb, "upgrade"))
         return app_usage("family: unknown word '%s'", verb);
-    if (!strcmp(verb, "join") && (argc != 3 || strspn(argv[2], "0123456789") != strlen(argv[2]) ||
-                                  !argv[2][0] || strlen(argv[2]) > 24))
-        return app_usage("family join needs the invite code (digits)");
-    if (strcmp(verb, "join") && argc > 2)
+    if (!strcmp(verb, "join")) {
+        const char *c = NULL;
+        for (int i = 2; i < argc; i++) {
+            uint64_t v;
+            if (!strcmp(argv[i], "--plain"))
+                plain = true;
+            else if (!strcmp(argv[i], "--wait") && i + 1 < argc && ju_parse_u64(argv[i + 1], 3600, &v) == 0)
+                wait_s = (unsigned)v, i++;
+            else if (!c)
+                c = argv[i];
+            else
+                return app_usage("family join: unexpected argument '%s'", argv[i]);
+        }
+        if (!c || strspn(c, "0123456789") != strlen(c) || !c[0] || strlen(c) > 24)
+            return app_usage("family join needs the invite code (digits)");
+        argv[2] = (char *)c;
+        if (!plain && strlen(c) != JE_CODE_DIGITS)
+            return app_usage("family join: a pairing code has %d digits", JE_CODE_DIGITS);
+    } else if (!strcmp(verb, "remove")) {
+        if (argc != 3)
+            return app_usage("family remove needs the member's name (or device id)");
+    } else if (argc > 2) {
         return app_usage("family %s takes no argument", verb);
+    }
+    if (je_init() < 0)
+        return app_fail("family: %s", app_strerror(JE_ERR_CRYPTO));
     if (open_store(ctx, &store))
         return 1;
     joined =
         js_setting_get(store, JS_SETTING_DEVICE_TOKEN, token, sizeof(token)) != JS_ERR_NOT_FOUND;
     if (!strcmp(verb, "create") || !strcmp(verb, "join")) {
-        if (joined) {
-            status = app_fail("family %s: this device is already in a family", verb);
+        if (joined || jn_e2e_join_pending(store)) {
+            status = app_fail("family %s: this device is already in a family%s", verb,
+                              joined ? "" : " (its pairing waits for the other phone; run sync)");
             goto out;
         }
         if (js_setting_get(store, JS_SETTING_DEVICE_NAME, name, sizeof(name)) < 0) {
             status = app_fail("family %s: no name yet: run 'jiashu setup --name NAME'", verb);
             goto out;
         }
+    } else if (!joined && strcmp(verb, "list")) {
+        status = app_fail("family %s: %s", verb, app_strerror(JN_ERR_NOT_SET_UP));
+        goto out;
     }
     err = open_relay(store, joined, &http);
     if (err) {
@@ -199,27 +279,94 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
         goto out;
     }
     if (!strcmp(verb, "create")) {
+        /* A new family encrypts from the start: its roster is this device,
+         * and the code printed is a pairing code (docs/encryption.md). */
         err = jn_family_create(http, name, &id);
         if (!err)
             err = save_identity(store, &id, name);
         if (!err)
-            printf("%s\n", id.invite);
-    } else if (!strcmp(verb, "join")) {
-        err = family_join(store, http, argv[2], name);
-    } else if (!strcmp(verb, "invite")) {
-        err = jn_family_invite(http, code, sizeof(code));
+            err = jn_http_set_token(http, id.token);
+        if (!err)
+            err = jn_e2e_found_family(http, store);
+        if (!err)
+            err = jn_e2e_invite(http, store, code);
         if (!err)
             printf("%s\n", code);
-    } else {
-        struct member_print mp = {store, "", true, json ? json_array() : NULL};
-        js_setting_get(store, JS_SETTING_DEVICE_ID, mp.self, sizeof(mp.self));
-        err = json && !mp.array ? -ENOMEM : jn_family_members(http, on_member, &mp);
-        err = err < 0 ? err : 0;
-        if (!err && json) {
-            err = out_json_document(mp.array);
-            mp.array = NULL;
+    } else if (!strcmp(verb, "join")) {
+        if (plain)
+            err = family_join(store, http, argv[2], name);
+        else {
+            status = pair_join(ctx, store, http, argv[2], name, wait_s);
+            goto out;
         }
-        json_decref(mp.array);
+    } else if (!strcmp(verb, "invite")) {
+        if (je_vault_encrypted(store)) {
+            err = jn_e2e_invite(http, store, code);
+        } else {
+            /* A family from before encryption: the relay's invite code
+             * (joined with --plain), until a member runs 'family upgrade'. */
+            err = jn_family_invite(http, code, sizeof(code));
+            if (!err)
+                fprintf(stderr, "jiashu: this family is not encrypted yet; 'jiashu family upgrade'"
+                                " on one phone encrypts it\n");
+        }
+        if (!err)
+            printf("%s\n", code);
+    } else if (!strcmp(verb, "upgrade")) {
+        if (je_vault_encrypted(store)) {
+            status = app_fail("family upgrade: this family is encrypted already");
+            goto out;
+        }
+        err = jn_e2e_found_family(http, store);
+        if (err == JN_ERR_CONFLICT) {
+            status = app_fail("family upgrade: another phone upgraded this family already; join"
+                              " it again with a code from that phone");
+            goto out;
+        }
+        if (!err)
+            err = jn_e2e_invite(http, store, code);
+        if (!err)
+            printf("%s\n", code);
+        if (!err)
+            fprintf(stderr, "jiashu: encrypted; every other phone joins again with a code"
+                            " like this one ('jiashu family join CODE'); old notes stay playable\n");
+    } else if (!strcmp(verb, "remove")) {
+        char removed[JE_NAME_MAX + 1];
+        bool revoked;
+        if (!je_vault_encrypted(store)) {
+            status = app_fail("family remove: %s", app_strerror(JE_ERR_NO_KEYS));
+            goto out;
+        }
+        err = jn_e2e_remove(http, store, argv[2], removed, sizeof(removed), &revoked);
+        if (err == JS_ERR_NOT_FOUND) {
+            status = app_fail("family remove: no member named '%s'", argv[2]);
+            goto out;
+        }
+        if (err == JS_ERR_INVALID) {
+            status = app_fail("family remove: a phone does not remove itself; remove it from"
+                              " another member's phone");
+            goto out;
+        }
+        if (!err)
+            printf("removed %s: notes sent from now on are not encrypted for it%s\n", removed,
+                   revoked ? "" : " (the relay keeps its token until the family's first phone"
+                                  " removes it too)");
+    } else {
+        if (je_vault_encrypted(store) && !json) {
+            if (http && joined)
+                jn_e2e_roster_refresh(http, store);
+            err = print_roster(store);
+        } else {
+            struct member_print mp = {store, "", true, json ? json_array() : NULL};
+            js_setting_get(store, JS_SETTING_DEVICE_ID, mp.self, sizeof(mp.self));
+            err = json && !mp.array ? -ENOMEM : jn_family_members(http, on_member, &mp);
+            err = err < 0 ? err : 0;
+            if (!err && json) {
+                err = out_json_document(mp.array);
+                mp.array = NULL;
+            }
+            json_decref(mp.array);
+        }
     }
     if (err) {
         char what[32];
@@ -374,6 +521,32 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
         if (p->json)
             json_event("waiting", ev, 0);
         break;
+    case JN_SYNC_PAIRED:
+        if (p->json)
+            json_event("paired", ev, 0);
+        else
+            printf("paired: %s joined the family\n", ev->state ? ev->state : "a phone");
+        break;
+    case JN_SYNC_PAIRING_FAILED:
+        if (p->json)
+            json_event("pairing_failed", ev, 0);
+        else
+            printf("%s\n", ju_strerror(ev->err));
+        break;
+    case JN_SYNC_REFUSED:
+        if (p->json)
+            json_event("refused", ev, 0);
+        else
+            printf("refused %s: %s; it will not be played\n", ev->message_id,
+                   ju_strerror(ev->err));
+        break;
+    case JN_SYNC_RECEIPT_REFUSED:
+        if (p->json)
+            json_event("receipt_refused", ev, 0);
+        else
+            printf("ignored a '%s' receipt for %s: %s\n", ev->state, ev->message_id,
+                   ju_strerror(ev->err));
+        break;
     }
     fflush(stdout);
 }
@@ -381,7 +554,8 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
 int cmd_sync(const struct app_context *ctx, int argc, char **argv)
 {
     struct progress p = {0};
-    struct jn_sync_config config = {.on_event = on_sync_event, .user = &p};
+    /* A one-shot sync ends, whatever the relay does; --watch keeps going. */
+    struct jn_sync_config config = {.on_event = on_sync_event, .user = &p, .deadline_s = 180};
     struct jn_sync_stats stats = {0};
     bool watch = false;
     unsigned wait_s = 0;
@@ -399,19 +573,58 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
             if (ju_parse_u64(argv[++i], 86400, &v) < 0)
                 return app_usage("sync: --wait wants whole seconds up to 86400, not '%s'", argv[i]);
             wait_s = (unsigned)v;
+        } else if (!strcmp(argv[i], "--deadline") && i + 1 < argc) {
+            uint64_t v;
+            if (ju_parse_u64(argv[++i], 86400, &v) < 0 || v == 0)
+                return app_usage("sync: --deadline wants whole seconds, 1 to 86400, not '%s'",
+                                 argv[i]);
+            config.deadline_s = (unsigned)v;
         }
         else
             return app_usage("sync: unexpected argument '%s'", argv[i]);
     }
     p.tty = !p.json && isatty(STDOUT_FILENO);
+    if (je_init() < 0)
+        return app_fail("sync: %s", app_strerror(JE_ERR_CRYPTO));
     if (open_store(ctx, &store))
         return 1;
+    if (jn_e2e_join_pending(store)) {
+        /* A pairing this device answered: finish it (or keep waiting). */
+        jn_http *http = NULL;
+        err = open_relay(store, false, &http);
+        for (unsigned waited = 0; !err;) {
+            err = jn_e2e_join_finish(http, store);
+            if (err != JE_ERR_PENDING || !watch)
+                break;
+            ju_sleep_ms(waited++ < 30 ? 2000 : 15000);
+        }
+        if (err && err != JE_ERR_PENDING) {
+            status = relay_fail("sync: pairing", err, http);
+            jn_http_destroy(http);
+            js_store_destroy(store);
+            return status;
+        }
+        jn_http_destroy(http);
+        if (err == JE_ERR_PENDING) {
+            if (p.json)
+                printf("{\"event\":\"pairing_waiting\"}\n");
+            else
+                printf("waiting for the inviting phone to confirm the pairing\n");
+            js_store_destroy(store);
+            return 0;
+        }
+        if (!p.json)
+            printf("joined; end-to-end encrypted\n");
+    }
     config.store = store;
     err = jn_sync_create(&config, &sync);
     if (err) {
         js_store_destroy(store);
         return app_fail("sync: %s", app_strerror(err));
     }
+    if (!je_vault_encrypted(store) && !p.json)
+        fprintf(stderr, "jiashu: this family is not end-to-end encrypted yet; 'jiashu family"
+                        " upgrade' on one phone encrypts it\n");
     if (watch)
         err = jn_sync_watch(sync, wait_s);
     else
@@ -441,6 +654,12 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
         const char *detail = jn_sync_last_error(sync);
         status = detail[0] ? app_fail("sync: %s (%s)", app_strerror(err), detail)
                            : app_fail("sync: %s", app_strerror(err));
+    } else if (stats.failed) {
+        /* A pass that left messages behind is not a success: scripts and
+         * the station's log see a non-zero status and one line saying so. */
+        status = app_fail("sync: %u message%s could not move this time; they are retried on the "
+                          "next sync",
+                          stats.failed, stats.failed == 1 ? "" : "s");
     }
     jn_sync_destroy(sync);
     js_store_destroy(store);

@@ -13,6 +13,7 @@
 
 #include "app/audio/audio.h"
 #include "commands.h"
+#include "net/e2e/e2e.h"
 #include "live_record.h"
 #include "net/sync/sync.h"
 #include "output.h"
@@ -248,6 +249,7 @@ error_reader:
 /* ---- listings ---- */
 
 struct listing {
+    js_store *store;
     bool json;
     json_t *array; /* --json: the messages, printed at the end */
     int64_t minute; /* of l->when */
@@ -310,9 +312,21 @@ static int print_message(void *user, const struct js_message *m)
 {
     struct listing *l = user;
     const char *peer = peer_name(l, m->peer);
+    /* A received note is marked: opened from an envelope ('E'), refused
+     * ('R', never played), or neither: plain, from before encryption. */
+    char e2e = 0;
+    int reason = 0;
 
+    if (m->box == JS_INBOX && je_vault_inbox_status(l->store, m->id, &e2e, &reason) != 0)
+        e2e = 0;
     if (l->json) {
         json_t *o = message_json(l, m);
+        if (o && m->box == JS_INBOX &&
+            (json_object_set_new(o, "encrypted", json_boolean(e2e == 'E')) ||
+             (e2e == 'R' && json_object_set_new(o, "refused", json_string(ju_strerror(reason)))))) {
+            json_decref(o);
+            o = NULL;
+        }
         if (!o || json_array_append_new(l->array, o))
             return -ENOMEM;
     } else {
@@ -331,8 +345,10 @@ static int print_message(void *user, const struct js_message *m)
             snprintf(state, sizeof(state), "%s %llu%%", js_state_name(m->state),
                      m->length ? (unsigned long long)(m->offset * 100 / m->length) : 0ULL);
         else
-            snprintf(state, sizeof(state), "%s%s", js_state_name(m->state),
-                     m->evicted ? " (removed)" : "");
+            snprintf(state, sizeof(state), "%s%s", e2e == 'R' ? "refused" : js_state_name(m->state),
+                     m->evicted                                        ? " (removed)"
+                     : m->box == JS_INBOX && !e2e && (m->state & (JS_READY | JS_PLAYED)) ? " plain"
+                                                                       : "");
         uint64_t tenths = (m->duration_ms + 50) / 100;
         printf("%s  %-20s %4llu.%llu s  %s  %s\n", out_text(m->id, id, sizeof(id)), state,
                (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10), l->when,
@@ -357,6 +373,7 @@ static int list_box(const struct app_context *ctx, int argc, char **argv, enum j
     }
     if (open_store(ctx, &store))
         return 1;
+    l.store = store;
     res = js_contacts_list(store, keep_contact, &l);
     if (res >= 0 && l.json && !(l.array = json_array()))
         res = -ENOMEM;

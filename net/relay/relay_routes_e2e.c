@@ -95,6 +95,13 @@ static int limit_guessers(struct relay_request *r)
 
 void relay_e2e_begin(struct relay_request *r)
 {
+    const struct relay_storage_ops *ops = st(r)->ops;
+    if (!ops->pairing_create || !ops->pairing_get || !ops->pairing_set || !ops->roster_get ||
+        !ops->roster_put) {
+        relay_error(r, 501, "not_implemented",
+                    "this relay's storage keeps no pairings or rosters yet");
+        return;
+    }
     switch (r->route) {
     case ROUTE_PAIRINGS:
         if (!is(r, "POST")) {

@@ -175,6 +175,6 @@ int jn_download_run(jn_http *http, struct jn_download *d)
         }
         if (++failures >= max_attempts)
             return jn_error_is_transient(err) ? JN_ERR_GAVE_UP : err;
-        ju_sleep_ms(jn_backoff_next_ms(&backoff, retry_after));
+        jn_http_sleep_ms(http, jn_backoff_next_ms(&backoff, retry_after));
     }
 }

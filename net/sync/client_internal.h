@@ -6,11 +6,17 @@
 #define JIASHU_NET_CLIENT_INTERNAL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "sync.h"
 
 /* Largest JSON answer the client reads (an inbox page of 100 entries fits). */
 #define JN_MAX_JSON_BYTES (256 * 1024)
+
+/* true when a URL a relay handed out (an upload's Location) is on the
+ * relay's own origin: a path, or the same scheme, host and port. The
+ * client sends its token only there. */
+bool jn_http_same_origin(const jn_http *http, const char *location);
 
 /* Replaces the one-line description of the last failure. */
 void jn_http_set_error(jn_http *http, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -104,7 +104,7 @@ int jn_json_call(jn_http *http, const char *method, const char *path, json_t *bo
                 err = JN_ERR_GAVE_UP;
             break;
         }
-        ju_sleep_ms(jn_backoff_next_ms(&backoff, retry_after));
+        jn_http_sleep_ms(http, jn_backoff_next_ms(&backoff, retry_after));
     }
     free(text);
     return err;

@@ -35,6 +35,7 @@ struct jn_http {
     uint64_t received;
     int64_t last_ok_ms; /* when the last exchange completed (monotonic), 0 never */
     unsigned connections;
+    int64_t deadline_ms; /* monotonic; 0: none */
     int wake_fd; /* ends a long poll when readable; -1: none */
 };
 
@@ -243,6 +244,49 @@ void jn_http_counters(const jn_http *http, uint64_t *sent, uint64_t *received)
         *received = http->received;
 }
 
+/* Where the scheme and authority of an http(s) URL end; NULL if it is not one. */
+static const char *origin_end(const char *url)
+{
+    const char *p;
+    if (strncasecmp(url, "http://", 7) == 0)
+        p = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        p = url + 8;
+    else
+        return NULL;
+    return p + strcspn(p, "/?#");
+}
+
+bool jn_http_same_origin(const jn_http *http, const char *location)
+{
+    if (location[0] == '/')
+        return location[1] != '/' && location[1] != '\\'; /* "//host/..." names another host */
+    const char *a = origin_end(location), *b = origin_end(http->base_url);
+    if (!a || !b || a - location != b - http->base_url)
+        return false;
+    /* Scheme and host compare without case; the port and any user part
+     * must be exactly the relay's. */
+    return strncasecmp(location, http->base_url, (size_t)(a - location)) == 0 &&
+           (*a == '/' || *a == '\0');
+}
+
+void jn_http_set_deadline(jn_http *http, int64_t mono_ms)
+{
+    http->deadline_ms = mono_ms;
+}
+
+void jn_http_sleep_ms(jn_http *http, unsigned ms)
+{
+    if (http->deadline_ms) {
+        int64_t left = http->deadline_ms - (int64_t)ju_mono_ms();
+        if (left <= 0)
+            return;
+        if ((int64_t)ms > left)
+            ms = (unsigned)left;
+    }
+    ju_sleep_ms(ms);
+}
+
 void jn_http_response_finish(struct jn_http_response *response)
 {
     free(response->body);
@@ -448,8 +492,21 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
     default:
         break;
     }
-    if (t->trace && type != CURLINFO_DATA_OUT && type != CURLINFO_DATA_IN &&
-        type != CURLINFO_SSL_DATA_IN && type != CURLINFO_SSL_DATA_OUT)
+    if (t->trace && type == CURLINFO_HEADER_OUT) {
+        /* The token opens the whole account: a trace pasted into a bug
+         * report must not carry it. */
+        for (size_t at = 0; at < size;) {
+            const char *line = data + at;
+            const char *nl = memchr(line, '\n', size - at);
+            size_t n = nl ? (size_t)(nl - line) + 1 : size - at;
+            if (n >= 14 && strncasecmp(line, "Authorization:", 14) == 0)
+                fprintf(stderr, "> Authorization: Bearer [redacted]\r\n");
+            else
+                fprintf(stderr, "> %.*s", (int)n, line);
+            at += n;
+        }
+    } else if (t->trace && type != CURLINFO_DATA_OUT && type != CURLINFO_DATA_IN &&
+               type != CURLINFO_SSL_DATA_IN && type != CURLINFO_SSL_DATA_OUT)
         fprintf(stderr, "%c %.*s",
                 type == CURLINFO_TEXT        ? '*'
                 : type == CURLINFO_HEADER_IN ? '<'
@@ -612,6 +669,20 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
     } else {
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, http->low_speed_bytes);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, http->low_speed_time_s);
+    }
+    if (http->deadline_ms) {
+        /* The whole sync has a deadline: no request outlives it. */
+        int64_t left = http->deadline_ms - (int64_t)ju_mono_ms();
+        if (left <= 0) {
+            err = JN_ERR_GAVE_UP;
+            jn_http_set_error(http, "the sync ran out of time before the relay answered");
+            goto error_headers;
+        }
+        if (req->long_poll_s <= 0 ||
+            left < (req->long_poll_s + http->connect_timeout_s + 30L) * 1000L)
+            curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left);
+        if (req->long_poll_s > 0 && http->connect_timeout_s * 1000 > left)
+            curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)left);
     }
     if (req->progress) {
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "client_internal.h"
+#include "net/e2e/e2e.h"
 
 struct jn_sync {
     js_store *store;
@@ -28,6 +29,14 @@ struct jn_sync {
     char device_id[JS_PEER_MAX + 1];
     struct jn_sync_stats stats;
     bool members_fresh;
+    unsigned deadline_s;
+    /* End-to-end state for this pass (docs/encryption.md): set when the
+     * home holds a roster; then every note goes up sealed, every note that
+     * comes down must open, and every receipt carries a signature. */
+    bool encrypted;
+    struct je_roster *roster;
+    struct je_identity self;
+    uint8_t self_id[JE_ID_BYTES];
 };
 
 struct message_list {
@@ -75,6 +84,7 @@ int jn_sync_create(const struct jn_sync_config *config, jn_sync **out)
     sync->store = config->store;
     sync->on_event = config->on_event;
     sync->user = config->user;
+    sync->deadline_s = config->deadline_s;
     if (js_setting_get(sync->store, JS_SETTING_RELAY_URL, url, sizeof(url)) < 0 ||
         js_setting_get(sync->store, JS_SETTING_DEVICE_TOKEN, token, sizeof(token)) < 0 ||
         js_setting_get(sync->store, JS_SETTING_DEVICE_ID, sync->device_id,
@@ -103,7 +113,51 @@ void jn_sync_destroy(jn_sync *sync)
     if (!sync)
         return;
     jn_http_destroy(sync->http);
+    free(sync->roster);
+    je_wipe(&sync->self, sizeof(sync->self));
     free(sync);
+}
+
+/* ---- end-to-end ------------------------------------------------------------ */
+
+static void report_pairing(void *user, const char *nameplate, const char *name, int err)
+{
+    jn_sync *sync = user;
+
+    emit(sync, err ? JN_SYNC_PAIRING_FAILED : JN_SYNC_PAIRED, NULL, name, 0, 0, err);
+    (void)nameplate;
+}
+
+/* Brings the roster up to date, finishes pairings this device started, and
+ * loads what the pass needs to seal and open. */
+static int e2e_prepare(jn_sync *sync)
+{
+    int err;
+
+    sync->encrypted = je_vault_encrypted(sync->store);
+    if (!sync->encrypted)
+        return 0;
+    if (!sync->roster && !(sync->roster = malloc(sizeof(*sync->roster))))
+        return -ENOMEM;
+    err = jn_e2e_roster_refresh(sync->http, sync->store);
+    if (err == JE_ERR_ROSTER || err == JE_ERR_SIGNATURE || err == JE_ERR_MALFORMED)
+        err = 0; /* a roster no member signed is not kept; the held one stands */
+    if (err < 0)
+        return err;
+    err = jn_e2e_pairings_step(sync->http, sync->store, report_pairing, sync);
+    if (err)
+        return err;
+    err = je_vault_roster(sync->store, sync->roster, NULL, NULL);
+    if (!err)
+        err = je_vault_identity(sync->store, &sync->self);
+    if (!err)
+        err = je_id_parse(sync->device_id, sync->self_id) ? JN_ERR_NOT_SET_UP : 0;
+    return err;
+}
+
+static bool e2e_error(int err)
+{
+    return err <= -5001 && err > -5100;
 }
 
 /* ---- members ---------------------------------------------------------------- */
@@ -200,12 +254,17 @@ static int append_meta(char *buf, size_t size, const char *key, const char *valu
 struct upload_ctx {
     jn_sync *sync;
     const char *id;
+    /* A sealed note is longer than the note the store holds: its progress
+     * is kept in the store scaled to the note's length. */
+    uint64_t scale_to, scale_from;
 };
 
 static int on_upload_offset(void *user, uint64_t offset)
 {
     struct upload_ctx *u = user;
 
+    if (u->scale_from)
+        offset = offset >= u->scale_from ? u->scale_to : offset * u->scale_to / u->scale_from;
     return js_outbox_set_offset(u->sync->store, u->id, offset);
 }
 
@@ -241,23 +300,106 @@ static int read_audio(jn_sync *sync, const struct js_message *m, unsigned char *
     return 0;
 }
 
+/* The recipients of a sealed note: its peer (a name or device id) if it has
+ * one, else every other member of the roster. */
+static int sealed_recipients(jn_sync *sync, const char *peer, struct je_recipient *out,
+                             unsigned *count)
+{
+    const struct je_roster *r = sync->roster;
+
+    *count = 0;
+    for (unsigned i = 0; i < r->count; i++) {
+        const struct je_member *mb = &r->members[i];
+        char hex[33];
+        je_id_hex(mb->device_id, hex);
+        if (!memcmp(mb->device_id, sync->self_id, JE_ID_BYTES))
+            continue;
+        if (peer[0] && strcmp(peer, hex) && strcmp(peer, mb->name))
+            continue;
+        memcpy(out[*count].device_id, mb->device_id, JE_ID_BYTES);
+        memcpy(out[*count].box_pk, mb->box_pk, JE_BOX_PK_BYTES);
+        (*count)++;
+    }
+    return *count ? 0 : JS_ERR_NOT_FOUND;
+}
+
+static int read_audio(jn_sync *sync, const struct js_message *m, unsigned char **out);
+
+/* The note's envelope: the one sealed before (an upload resumes with the
+ * very same bytes), or sealed now and kept until the relay holds it. */
+static int sealed_note(jn_sync *sync, const struct js_message *m, uint8_t **env, size_t *env_len)
+{
+    struct je_recipient rcpt[JE_MAX_MEMBERS];
+    struct je_seal_params sp = {.sender = &sync->self, .created_ms = (uint64_t)m->created_ms,
+                                .recipients = rcpt};
+    unsigned char *note = NULL;
+    int err = je_vault_sealed_get(sync->store, m->id, env, env_len);
+
+    if (err != JS_ERR_NOT_FOUND)
+        return err;
+    if (!je_roster_find(sync->roster, sync->self_id))
+        return JE_ERR_REMOVED;
+    err = sealed_recipients(sync, m->peer, rcpt, &sp.recipient_count);
+    if (!err)
+        err = je_id_parse(m->id, sp.message_id);
+    if (!err) {
+        memcpy(sp.family_id, sync->roster->family_id, JE_ID_BYTES);
+        memcpy(sp.sender_device_id, sync->self_id, JE_ID_BYTES);
+        err = read_audio(sync, m, &note);
+    }
+    if (!err)
+        err = je_seal(&sp, note, (size_t)m->length, env, env_len);
+    if (note) {
+        sodium_memzero(note, (size_t)m->length);
+        free(note);
+    }
+    if (!err)
+        err = je_vault_sealed_put(sync->store, m->id, *env, *env_len);
+    return err;
+}
+
+/* The device ids an envelope was sealed for, comma-separated. */
+static void envelope_recipients(const uint8_t *env, struct recipients *r)
+{
+    unsigned count = env[JE_HEADER_FIXED - 1];
+
+    r->list[0] = '\0';
+    for (unsigned i = 0; i < count; i++) {
+        char hex[33];
+        size_t n = strlen(r->list);
+        je_id_hex(env + JE_HEADER_FIXED + i * JE_RECIPIENT_BYTES, hex);
+        snprintf(r->list + n, sizeof(r->list) - n, "%s%s", n ? "," : "", hex);
+    }
+}
+
 static int upload_one(jn_sync *sync, const struct js_message *m)
 {
-    struct upload_ctx u = {sync, m->id};
+    struct upload_ctx u = {sync, m->id, 0, 0};
     struct jn_tus_upload up = {.create_path = "/v1/uploads"};
     struct recipients r;
     char meta[1536] = "", duration[32], sha_hex[65];
     unsigned char *data = NULL, sha[crypto_hash_sha256_BYTES];
     int err;
 
-    err = resolve_recipients(sync, m->peer, &r);
-    if (err)
-        return err;
-    err = read_audio(sync, m, &data);
-    if (err)
-        return err;
-    /* The relay checks the whole note against this before it delivers it. */
-    crypto_hash_sha256(sha, data, (size_t)m->length);
+    size_t len = (size_t)m->length;
+
+    if (sync->encrypted) {
+        err = sealed_note(sync, m, &data, &len);
+        if (err)
+            return err;
+        envelope_recipients(data, &r);
+        u.scale_to = m->length;
+        u.scale_from = len;
+    } else {
+        err = resolve_recipients(sync, m->peer, &r);
+        if (!err)
+            err = read_audio(sync, m, &data);
+        if (err)
+            goto out;
+    }
+    /* The relay checks the whole upload (the envelope, when sealed)
+     * against this before it delivers it. */
+    crypto_hash_sha256(sha, data, len);
     ju_hex_encode(sha, sizeof(sha), sha_hex);
     snprintf(duration, sizeof(duration), "%" PRIu64, m->duration_ms);
     if ((err = append_meta(meta, sizeof(meta), "message_id", m->id)) ||
@@ -267,7 +409,7 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
         goto out;
     up.metadata = meta;
     up.data = data;
-    up.len = (size_t)m->length;
+    up.len = len;
     up.on_offset = on_upload_offset;
     up.progress = on_upload_progress;
     up.user = &u;
@@ -285,6 +427,8 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     sync->stats.interruptions += up.interruptions + (up.connections > 1 ? up.connections - 1 : 0);
     if (!err)
         err = js_outbox_mark(sync->store, m->id, JS_SENT);
+    if (!err && sync->encrypted)
+        je_vault_sealed_delete(sync->store, m->id); /* the relay holds it now */
     if (!err) {
         sync->stats.uploaded++;
         emit(sync, JN_SYNC_UPLOAD_DONE, m->id, NULL, m->length, m->length, 0);
@@ -371,8 +515,21 @@ static int step_receipts_out(jn_sync *sync)
     for (i = 0; err >= 0 && i < list.count; i++) {
         const struct js_receipt *r = &list.items[i];
         const char *state = r->state == JS_PLAYED ? "played" : "delivered";
-        char path[96];
-        json_t *body = json_pack("{s:s}", "state", state);
+        char path[96], proof[100] = "";
+        json_t *body;
+
+        if (sync->encrypted) {
+            /* The recipient's word, signed: the relay cannot forge it. */
+            uint8_t mid[JE_ID_BYTES], sig[JE_SIG_BYTES];
+            if (je_id_parse(r->message_id, mid) == 0 &&
+                je_receipt_sign(&sync->self, mid, sync->roster->family_id, sync->self_id,
+                                r->state == JS_PLAYED ? JE_RECEIPT_PLAYED : JE_RECEIPT_DELIVERED,
+                                sig) == 0)
+                sodium_bin2base64(proof, sizeof(proof), sig, sizeof(sig),
+                                  sodium_base64_VARIANT_ORIGINAL);
+        }
+        body = proof[0] ? json_pack("{s:s,s:s}", "state", state, "proof", proof)
+                        : json_pack("{s:s}", "state", state);
 
         if (!body) {
             err = -ENOMEM;
@@ -569,6 +726,36 @@ static void dl_progress(void *user, uint64_t done, uint64_t total)
     emit(c->sync, JN_SYNC_DOWNLOAD_PROGRESS, c->m->id, NULL, done, c->m->length, 0);
 }
 
+/* Opens a sealed note for the store (js_inbox_complete_opened()). */
+static int open_note(void *user, const unsigned char *sealed, size_t len, unsigned char **note,
+                     size_t *note_len)
+{
+    const struct download_ctx *c = user;
+    jn_sync *sync = c->sync;
+    struct je_open_params op = {.roster = sync->roster, .self = &sync->self};
+    struct je_open_info info;
+    char sender[33];
+    int err;
+
+    if (!je_is_sealed(sealed, len))
+        return JE_ERR_NOT_ENCRYPTED;
+    memcpy(op.self_device_id, sync->self_id, JE_ID_BYTES);
+    if (je_id_parse(c->m->id, op.expect_message_id))
+        return JE_ERR_REPLAYED;
+    err = je_open(&op, sealed, len, note, note_len, &info);
+    if (err)
+        return err;
+    je_id_hex(info.sender_device_id, sender);
+    if (strcmp(sender, c->m->peer)) {
+        /* The relay names another sender than the one who signed. */
+        sodium_memzero(*note, *note_len);
+        free(*note);
+        *note = NULL;
+        return JE_ERR_REPLAYED;
+    }
+    return 0;
+}
+
 static int download_one(jn_sync *sync, const struct js_message *m)
 {
     struct download_ctx c = {sync, m, NULL};
@@ -585,14 +772,35 @@ static int download_one(jn_sync *sync, const struct js_message *m)
     };
     int err;
 
+    if (sync->encrypted) {
+        char what;
+        int reason;
+        if (je_vault_inbox_status(sync->store, m->id, &what, &reason) == 0 && what == 'R')
+            return 0; /* refused before: never fetched again */
+    }
     snprintf(path, sizeof(path), "/v1/messages/%s", m->id);
     emit(sync, JN_SYNC_DOWNLOAD_START, m->id, NULL, m->offset, m->length, 0);
     err = jn_download_run(sync->http, &d);
     sync->stats.interruptions += d.interruptions;
     if (!err && strcmp(d.sha256, m->sha256) != 0)
         err = JN_ERR_PROTOCOL; /* the relay announced one note and served another */
-    if (!err) {
+    if (!err && sync->encrypted) {
+        err = js_inbox_complete_opened(sync->store, m->id, open_note, &c);
+        if (e2e_error(err)) {
+            /* Refused for good, with its reason: nothing of it is kept,
+             * no receipt goes out, and it is not fetched again. */
+            je_vault_inbox_mark(sync->store, m->id, 'R', err);
+            sync->stats.rejected++;
+            emit(sync, JN_SYNC_REFUSED, m->id, NULL, 0, m->length, err);
+            free(c.buf);
+            return 0;
+        }
+        if (!err)
+            je_vault_inbox_mark(sync->store, m->id, 'E', 0);
+    } else if (!err) {
         err = js_inbox_complete(sync->store, m->id);
+    }
+    if (err) {
         if (err == JS_ERR_CHECKSUM || (err <= JC_ERR_WAV_FORMAT && err > -2000)) {
             /* Dropped by the store, fetched again next time; never ready. */
             sync->stats.rejected++;
@@ -630,6 +838,25 @@ static int step_downloads(jn_sync *sync)
 
 /* ---- receipts in ------------------------------------------------------------ */
 
+/* Whether a receipt lacks a proof that verifies under the key of the
+ * member who is said to have sent it (docs/encryption.md, "Receipts"). */
+static bool receipt_refused(jn_sync *sync, json_t *r, const char *id, enum js_state state)
+{
+    const char *device = string_field(r, "device_id", 64), *proof = string_field(r, "proof", 128);
+    uint8_t dev[JE_ID_BYTES], mid[JE_ID_BYTES], sig[JE_SIG_BYTES];
+    const struct je_member *mb;
+    size_t n;
+
+    if (!device || !proof || je_id_parse(device, dev) || je_id_parse(id, mid) ||
+        sodium_base642bin(sig, sizeof(sig), proof, strlen(proof), NULL, &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        n != sizeof(sig) || !(mb = je_roster_find(sync->roster, dev)))
+        return true;
+    return je_receipt_verify(mb->sign_pk, mid, sync->roster->family_id, dev,
+                             state == JS_PLAYED ? JE_RECEIPT_PLAYED : JE_RECEIPT_DELIVERED,
+                             sig) != 0;
+}
+
 static int step_receipts_in(jn_sync *sync)
 {
     int64_t cursor = get_cursor(sync, JS_SETTING_RECEIPT_CURSOR);
@@ -666,6 +893,12 @@ static int step_receipts_in(jn_sync *sync)
                 break;
             }
             s = !strcmp(state, "played") ? JS_PLAYED : JS_DELIVERED;
+            if (sync->encrypted && receipt_refused(sync, r, id, s)) {
+                emit(sync, JN_SYNC_RECEIPT_REFUSED, id, state, 0, 0, JE_ERR_RECEIPT);
+                if (json_integer_value(c) > reached)
+                    reached = json_integer_value(c);
+                continue;
+            }
             err = js_outbox_mark(sync->store, id, s);
             if (err && err != JS_ERR_NOT_FOUND)
                 break; /* JS_ERR_STATE: its upload is not settled; next pass */
@@ -706,7 +939,9 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
     unsigned conn0 = jn_http_connections(sync->http);
 
     jn_http_counters(sync->http, &sent0, &recv0);
-    err = step_uploads(sync);
+    err = e2e_prepare(sync);
+    if (!err)
+        err = step_uploads(sync);
     if (!err)
         err = step_receipts_out(sync);
     if (!err)
@@ -746,7 +981,11 @@ const char *jn_sync_last_error(const jn_sync *sync)
 
 int jn_sync_run(jn_sync *sync, struct jn_sync_stats *stats)
 {
-    return run_pass(sync, 0, stats);
+    if (sync->deadline_s)
+        jn_http_set_deadline(sync->http, ju_mono_ms() + (int64_t)sync->deadline_s * 1000);
+    int err = run_pass(sync, 0, stats);
+    jn_http_set_deadline(sync->http, 0);
+    return err;
 }
 
 /* An inotify descriptor on the store's wake file (store.h, JS_WAKE_FILE):

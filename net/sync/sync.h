@@ -90,6 +90,12 @@ JN_API int jn_http_create(const struct jn_http_config *config, jn_http **out);
 JN_API void jn_http_destroy(jn_http *http);
 /* Replaces the bearer token (after joining a family). */
 JN_API int jn_http_set_token(jn_http *http, const char *token);
+/* From now on no request runs past this monotonic time (ju_mono_ms()); a
+ * request begun after it fails with JN_ERR_GAVE_UP at once. 0: none. */
+JN_API void jn_http_set_deadline(jn_http *http, int64_t mono_ms);
+/* Sleeps ms, or until the deadline if that comes first (the retry loops'
+ * backoff, so a late retry never outlives the sync). */
+JN_API void jn_http_sleep_ms(jn_http *http, unsigned ms);
 
 /* Receives response body bytes; return 0, or a negative code to abort. */
 typedef int (*jn_sink_fn)(void *user, const unsigned char *bytes, size_t len);
@@ -269,6 +275,40 @@ typedef int (*jn_member_fn)(void *user, const char *device_id, const char *name)
 /* GET /v1/family: calls fn for each member; returns the count. */
 JN_API int jn_family_members(jn_http *http, jn_member_fn fn, void *user);
 
+/* ---- end-to-end encryption against the relay (docs/encryption.md) ------------ */
+
+/* Makes this device's keys (unless it has them) and the family's first
+ * roster (this device alone), and puts it on the relay. After
+ * jn_family_create(), or to upgrade a family made before encryption. */
+JN_API int jn_e2e_found_family(jn_http *http, js_store *store);
+/* A new 10-digit pairing code (into code, 11 bytes): message A goes to the
+ * relay under the code's first four digits; the rest never leaves. The
+ * pairing is finished by jn_e2e_pairings_step() (a sync) once the other
+ * phone answered. JE_ERR_NO_KEYS for a family that does not encrypt yet. */
+JN_API int jn_e2e_invite(jn_http *http, js_store *store, char *code);
+typedef void (*jn_e2e_report_fn)(void *user, const char *nameplate, const char *name, int err);
+/* Inviter: finishes every pairing whose answer arrived (the new device
+ * joined, the roster signed and shared, message C sent), or refuses it
+ * (report with JE_ERR_CODE_MISMATCH). */
+JN_API int jn_e2e_pairings_step(jn_http *http, js_store *store, jn_e2e_report_fn report,
+                                void *user);
+/* Joiner: claims the pairing of code and answers it; http needs no token.
+ * Then jn_e2e_join_finish() (any later sync) completes it. */
+JN_API int jn_e2e_join(jn_http *http, js_store *store, const char *code, const char *name);
+JN_API bool jn_e2e_join_pending(js_store *store);
+/* 0 when done (or nothing pending): the device has its token, family and
+ * roster; JE_ERR_PENDING while the inviter has not answered; JE_ERR_CODE_MISMATCH
+ * or JE_ERR_PAIRING_REFUSED (nothing kept), JN_ERR_GONE (expired). */
+JN_API int jn_e2e_join_finish(jn_http *http, js_store *store);
+/* Fetches the family's roster from the relay and keeps it if a member
+ * signed a newer one: 1 kept, 0 nothing new, or an error. */
+JN_API int jn_e2e_roster_refresh(jn_http *http, js_store *store);
+/* Signs a roster without the member named (or with that device id) and
+ * puts it on the relay, then asks the relay to revoke the device
+ * (*relay_revoked says whether it did: only the family's keeper may). */
+JN_API int jn_e2e_remove(jn_http *http, js_store *store, const char *who, char *removed_name,
+                         size_t name_size, bool *relay_revoked);
+
 /* ---- the sync engine ------------------------------------------------------- */
 
 typedef struct jn_sync jn_sync;
@@ -286,6 +326,10 @@ enum jn_sync_event_kind {
     JN_SYNC_FAILED,  /* one message could not be sent or fetched now (err) */
     JN_SYNC_RETRY,   /* a pass failed on a transient error (err); waiting done ms */
     JN_SYNC_WAITING, /* watch: waiting on the relay for news */
+    JN_SYNC_PAIRED,  /* a device joined with this device's code (state: its name) */
+    JN_SYNC_PAIRING_FAILED, /* a pairing was refused: the codes did not match (err) */
+    JN_SYNC_REFUSED, /* a received note failed its end-to-end checks: never played (err) */
+    JN_SYNC_RECEIPT_REFUSED, /* a receipt whose signature does not verify: ignored */
 };
 
 struct jn_sync_event {
@@ -304,6 +348,10 @@ struct jn_sync_config {
     long connect_timeout_s;    /* 0: jn_http's default (30 s) */
     jn_sync_event_fn on_event; /* may be NULL */
     void *user;
+    /* jn_sync_run() gives up (JN_ERR_GAVE_UP) after this many seconds in
+     * all, however the relay behaves; 0: no deadline. jn_sync_watch() has
+     * none: it keeps backing off. */
+    unsigned deadline_s;
 };
 
 struct jn_sync_stats {

@@ -16,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "sync.h"
+#include "client_internal.h"
 
 
 /* Upload-Checksum uses SHA-256, which the relay offers next to SHA-1
@@ -89,6 +89,12 @@ static int create_upload(jn_http *http, struct jn_tus_upload *up, bool with_body
         goto out;
     }
     if (strlen(resp.location) >= sizeof(up->url)) {
+        err = JN_ERR_PROTOCOL;
+        goto out;
+    }
+    /* The PATCHes carry the device token: only to the relay itself. */
+    if (!jn_http_same_origin(http, resp.location)) {
+        jn_http_set_error(http, "the relay sent the upload to another host, port or scheme");
         err = JN_ERR_PROTOCOL;
         goto out;
     }
@@ -178,13 +184,16 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
     struct jn_backoff backoff;
     unsigned max_attempts = up->max_attempts ? up->max_attempts : 8;
     unsigned failures = 0;
-    uint64_t offset = 0, body_out = 0;
-    bool offset_known = false, created_once = false;
+    uint64_t offset = 0, body_out = 0, confirmed = 0;
+    bool offset_known = false, created_once = false, progressed;
     int err = 0;
 
     jn_backoff_init(&backoff, 0, 0);
+    if (up->url[0] && !jn_http_same_origin(http, up->url))
+        up->url[0] = '\0'; /* kept from before the check: begin again at the relay */
     for (;;) {
         up->retry_after_s = -1;
+        progressed = false;
         if (!up->url[0]) {
             uint64_t sent = 0;
             /* The body goes with a first creation only, and not under a
@@ -198,6 +207,7 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
             up->bytes_resent = body_out > up->len ? body_out - up->len : 0;
             if (!err) {
                 offset_known = true;
+                progressed = offset > confirmed; /* a creation alone moves nothing */
             }
         } else if (!offset_known) {
             err = head_offset(http, up, &offset);
@@ -207,8 +217,13 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
                 up->url[0] = '\0';
                 continue;
             }
-            if (!err)
+            if (!err) {
                 offset_known = true;
+                /* Only the server's offset moving is progress: a failure
+                 * after bytes were sent (a 500 on a full disk, a 460) that
+                 * left it where it was counts toward giving up. */
+                progressed = offset > confirmed;
+            }
         } else if (offset >= up->len) {
             if (up->on_offset)
                 err = up->on_offset(up->user, offset);
@@ -225,11 +240,8 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
             /* Whatever crossed beyond the file's length was a repeat. */
             body_out += sent;
             up->bytes_resent = body_out > up->len ? body_out - up->len : 0;
-            if (sent > 0 && err) {
-                failures = 0; /* progress was made before the cut */
-                jn_backoff_reset(&backoff);
-            }
             if (!err) {
+                progressed = true;
                 offset = next;
                 if (up->on_offset)
                     err = up->on_offset(up->user, offset);
@@ -240,8 +252,12 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
             }
         }
         if (!err) {
-            failures = 0;
-            jn_backoff_reset(&backoff);
+            if (offset_known && offset > confirmed)
+                confirmed = offset;
+            if (progressed) {
+                failures = 0;
+                jn_backoff_reset(&backoff);
+            }
             continue;
         }
         if (!jn_error_is_transient(err) && err != JN_ERR_PROTOCOL)
@@ -251,7 +267,7 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
         up->interruptions++;
         if (++failures >= max_attempts)
             return jn_error_is_transient(err) ? JN_ERR_GAVE_UP : err;
-        ju_sleep_ms(jn_backoff_next_ms(&backoff, up->retry_after_s));
+        jn_http_sleep_ms(http, jn_backoff_next_ms(&backoff, up->retry_after_s));
     }
 }
 

@@ -36,7 +36,10 @@ check_schema family "$SCRATCH/family.json"
   fail "family --json changed the name: $(cat "$SCRATCH/family.json")"
 
 # sync: the entry with a bad id is refused, by its escaped id; the two others arrive.
-"$JIASHU" "${H[@]}" sync >"$SCRATCH/sync.txt" || fail "sync: $(cat -v "$SCRATCH/sync.txt")"
+# (A message that could not move makes sync exit 1, with one line saying so.)
+rc=0; "$JIASHU" "${H[@]}" sync >"$SCRATCH/sync.txt" 2>"$SCRATCH/sync.err" || rc=$?
+[ "$rc" = 1 ] && [ "$(wc -l <"$SCRATCH/sync.err")" = 1 ] || fail "sync: exit $rc: $(cat -v "$SCRATCH/sync.txt" "$SCRATCH/sync.err")"
+no_raw_controls "$SCRATCH/sync.err" "sync's error line"
 no_raw_controls "$SCRATCH/sync.txt" "sync"
 grep -qF 'not moved \x1b[31m"id\x0a\u{009b}x' "$SCRATCH/sync.txt" || fail "sync does not name the refused id escaped: $(cat -v "$SCRATCH/sync.txt")"
 grep -q "^sync: 0 sent, 2 received" "$SCRATCH/sync.txt" || fail "sync did not receive the two good messages: $(cat -v "$SCRATCH/sync.txt")"
@@ -45,7 +48,8 @@ grep -q "^sync: 0 sent, 2 received" "$SCRATCH/sync.txt" || fail "sync did not re
 H2=(--home "$SCRATCH/home2")
 "$JIASHU" "${H2[@]}" setup --relay "http://127.0.0.1:$(cat "$SCRATCH/port")" --name me2 || fail "setup 2"
 "$JIASHU" "${H2[@]}" family create >/dev/null || fail "family create 2"
-"$JIASHU" "${H2[@]}" sync --json >"$SCRATCH/sync.json" || fail "sync --json"
+rc=0; "$JIASHU" "${H2[@]}" sync --json >"$SCRATCH/sync.json" 2>"$SCRATCH/sync2.err" || rc=$?
+[ "$rc" = 1 ] || fail "sync --json: exit $rc: $(cat "$SCRATCH/sync2.err")"
 check_schema sync-event "$SCRATCH/sync.json" --lines
 jq -se --argjson e "$evil" '[.[] | select(.event == "failed") | .id] == [$e.id]' "$SCRATCH/sync.json" >/dev/null ||
   fail "sync --json did not give the refused id back exactly: $(cat "$SCRATCH/sync.json")"

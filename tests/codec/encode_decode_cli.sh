@@ -22,31 +22,39 @@ opus_ok() {
 
 # rms FILE: RMS amplitude of a WAV, from sox.
 rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/ { print $3 }'; }
+# same_sound REF.wav GOT.wav MIN: one second of GOT (from 1 s in) is
+# found in REF by correlation of at least MIN, both at 4 kHz mono (content,
+# not only length: a format read wrong or a bad downmix is noise).
+same_sound() {
+  sox -q "$2" -r 4000 -c 1 -b 16 -e signed -t raw got.raw trim 1 1
+  sox -q "$1" -r 4000 -c 1 -b 16 -e signed -t raw ref.raw remix -
+  "$SIGNAL_CHECK" find got.raw ref.raw "$3" >/dev/null
+}
 # freq FILE: sox's rough frequency estimate.
 freq() { sox "$1" -n stat 2>&1 | awk '/Rough +frequency/ { print $3 }'; }
 
 # 1. Exact round-trip length at 8, 16, 44.1 and 48 kHz, speech and a tone,
-#    with clean-up on and off: 10.000 s in, 480000 frames at 48 kHz out.
+#    with clean-up on and off: 4.000 s in, 192000 frames at 48 kHz out.
 speech speech16.wav 16000
 for rate in 8000 16000 44100 48000; do
-  sox -q speech16.wav -r "$rate" s.wav pad 0 10 trim 0 10
-  [ "$(soxi -s s.wav)" -eq $((rate * 10)) ] || fail "sox made a wrong test file"
+  sox -q speech16.wav -r "$rate" s.wav pad 0 4 trim 0 4
+  [ "$(soxi -s s.wav)" -eq $((rate * 4)) ] || fail "sox made a wrong test file"
   for cleanup in "" --no-cleanup; do
     "$JIASHU" encode s.wav s.opus $cleanup
-    opus_ok s.opus 10.0065
+    opus_ok s.opus 4.0065
     "$JIASHU" decode s.opus s.out.wav
     [ "$(soxi -r s.out.wav)" -eq 48000 ] || fail "decode writes 48 kHz"
     [ "$(soxi -c s.out.wav)" -eq 1 ] || fail "decode writes mono"
     [ "$(soxi -b s.out.wav)" -eq 16 ] || fail "decode writes 16-bit"
     frames=$(soxi -s s.out.wav)
-    [ "$frames" -eq 480000 ] || fail "$rate Hz $cleanup: 10.000 s decoded to $frames frames"
+    [ "$frames" -eq 192000 ] || fail "$rate Hz $cleanup: 4.000 s decoded to $frames frames"
     awk -v r="$(rms s.out.wav)" 'BEGIN { exit !(r > 0.01) }' || fail "$rate Hz $cleanup: decoded speech is silent"
   done
-  sox -q -n -r "$rate" -b 16 t.wav synth 10 sine 440 vol 0.3
+  sox -q -n -r "$rate" -b 16 t.wav synth 4 sine 440 vol 0.3
   "$JIASHU" encode t.wav t.opus --no-cleanup
-  opus_ok t.opus 10.0065
+  opus_ok t.opus 4.0065
   "$JIASHU" decode t.opus t.out.wav
-  [ "$(soxi -s t.out.wav)" -eq 480000 ] || fail "$rate Hz tone: wrong length"
+  [ "$(soxi -s t.out.wav)" -eq 192000 ] || fail "$rate Hz tone: wrong length"
   awk -v f="$(freq t.out.wav)" 'BEGIN { exit !(f > 420 && f < 460) }' ||
     fail "$rate Hz tone: decoded at $(freq t.out.wav) Hz, expected 440"
 done
@@ -64,7 +72,16 @@ for f in "${formats[@]}"; do
   "$JIASHU" decode in.opus in.out.wav
   awk -v a="$(soxi -D in.out.wav)" -v b="$(soxi -D in.wav)" 'BEGIN { exit !(a - b < 0.0001 && b - a < 0.0001) }' ||
     fail "sox $f: $(soxi -D in.wav) s decoded to $(soxi -D in.out.wav) s"
+  same_sound sp.wav in.out.wav 0.8 || fail "sox $f: what decodes is not the speech that went in"
 done
+# Downmix: the speech on the left, a 300 Hz tone on the right; the note
+# must hold both (a left-only or right-only read fails one of them).
+sox -q -n -r 22050 -b 16 tone.wav synth "$want" sine 300 vol 0.3
+sox -q -M sp.wav tone.wav lr.wav
+"$JIASHU" encode lr.wav lr.opus --no-cleanup && "$JIASHU" decode lr.opus lr.out.wav
+# (Measured: 0.45 and 0.88; the left channel alone gives 0.93 and 0.01.)
+same_sound sp.wav lr.out.wav 0.3 || fail "the downmix lost the left channel"
+same_sound tone.wav lr.out.wav 0.5 || fail "the downmix lost the right channel"
 sox -q sp.wav -b 24 ext.wav
 [ "$(xxd -s 20 -l 2 -p ext.wav)" = "feff" ] || fail "sox no longer writes WAVE_FORMAT_EXTENSIBLE for 24-bit"
 ffmpeg -v error -y -i sp.wav -ac 2 -c:a pcm_s24le ff.wav
@@ -94,10 +111,14 @@ lo=$(stat -c %s lo.opus) hi=$(stat -c %s hi.opus)
 zeros=$(od -An -v -tx1 lo.opus | tr -s ' \n' '\n\n' | awk '$1 == "00" { run++; if (run > m) m = run; next } { run = 0 } END { print m + 0 }')
 [ "$zeros" -lt 64 ] || fail "the note holds a run of $zeros zero bytes (padding?)"
 
-# 4. Decode output is what opusdec makes of the same note (same length).
+# 4. Decode output is what opusdec makes of the same note: same length, and
+#    the same samples (their difference 40 dB below the sound).
 opusdec --quiet --rate 48000 lo.opus ref.wav
 "$JIASHU" decode lo.opus mine.wav
 [ "$(soxi -s ref.wav)" -eq "$(soxi -s mine.wav)" ] || fail "opusdec decodes $(soxi -s ref.wav) frames, jiashu $(soxi -s mine.wav)"
+sox -q -m -v 1 ref.wav -v -1 mine.wav diff.wav
+awk -v d="$(rms diff.wav)" -v r="$(rms ref.wav)" 'BEGIN { exit !(d < r / 100) }' ||
+  fail "jiashu decodes other samples than opusdec: difference $(rms diff.wav), sound $(rms ref.wav)"
 
 # 5. A note from another encoder (opusenc) decodes, mono, exact length.
 opusenc --quiet --bitrate 16 ten.wav other.opus

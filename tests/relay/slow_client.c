@@ -32,6 +32,14 @@ struct conn {
     double opened_at, closed_after;
 };
 
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -119,12 +127,15 @@ int main(int argc, char **argv)
         count = argc - 8;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* SIGTERM ends the run early and still prints the line. */
+    struct sigaction sa = {.sa_handler = on_term};
+    sigaction(SIGTERM, &sa, NULL);
     struct conn *c = calloc((size_t)count, sizeof *c);
     if (!c)
         return 1;
     int opened = 0, refused = 0, closed = 0;
     double t0 = now_s();
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count && !stopping; i++) {
         c[i].fd = connect_from(source, port);
         if (c[i].fd < 0) {
             refused++;
@@ -150,6 +161,7 @@ int main(int argc, char **argv)
         c[i].opened_at = now_s();
         opened++;
     }
+    fprintf(stderr, "slow_client: connected\n"); /* the attack is at full strength */
     /* A connection refused at accept is closed at once: it counts as refused. */
     usleep(200000);
     for (int i = 0; i < count; i++)
@@ -160,8 +172,10 @@ int main(int argc, char **argv)
             refused++;
         }
     double *ages = calloc((size_t)count + 1, sizeof *ages);
-    while (now_s() - t0 < seconds) {
+    while (!stopping && now_s() - t0 < seconds) {
         usleep((useconds_t)interval_ms * 1000);
+        if (stopping)
+            break;
         for (int i = 0; i < count; i++) {
             if (!c[i].open)
                 continue;

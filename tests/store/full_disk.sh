@@ -1,6 +1,7 @@
 #!/bin/bash
-# A full disk while recording, while finalising, and at the start; a
-# read-only home. Each gives one clear line and a non-zero exit, leaves the
+# A full disk while recording, while finalising, and at the start (each
+# time checked to be full: df shows less than a block free); a read-only
+# home. Each gives one clear line and a non-zero exit, leaves the
 # database intact, and recording works again once the disk has room.
 # Needs root: it mounts a small tmpfs in a private mount namespace.
 . "$TESTS_DIR/lib.sh"
@@ -19,14 +20,21 @@ unmount_all() { umount "$H" 2>/dev/null || true; umount "$D" 2>/dev/null || true
 trap unmount_all EXIT
 H="$D/home"
 
-fill() { dd if=/dev/zero of="$D/filler" bs=16k 2>/dev/null || true; }
+# fill: fills the disk and checks that it is full (less than one 16 KiB
+# block left), so no step below passes on a disk that still had room.
+free_bytes() { df -B1 --output=avail "$D" | tail -1 | tr -d ' '; }
+fill() {
+  dd if=/dev/zero of="$D/filler" bs=16k 2>/dev/null || true
+  dd if=/dev/zero of="$D/filler2" bs=512 2>/dev/null || true
+  [ "$(free_bytes)" -lt 16384 ] || fail "the disk did not fill: $(free_bytes) bytes free"
+}
 # The check itself needs a little room (SQLite's shared-memory file): lend
 # it 256 KB and fill the disk again afterwards if it was full.
 sql() {
   local was_full=0
   if [ -e "$D/filler" ]; then was_full=1; rm -f "$D/spare"; truncate -s -256K "$D/filler"; fi
   sqlite3 "$H/jiashu.db" "$1"
-  if [ "$was_full" = 1 ]; then dd if=/dev/zero of="$D/spare" bs=16k 2>/dev/null || true; fi
+  if [ "$was_full" = 1 ]; then dd if=/dev/zero of="$D/spare" bs=512 2>/dev/null || true; fi
 }
 integrity() { [ "$(sql "PRAGMA integrity_check")" = ok ] || fail "$1: integrity_check failed"; }
 count() { "$JIASHU" --home "$H" outbox --json | jq length; }
@@ -41,6 +49,7 @@ for _ in $(seq 1 200); do
   grep -Eq '^fed up to ([2-9][0-9]{3}|[0-9]{5,}) ms' "$SCRATCH/fed" && break
   sleep 0.05
 done
+grep -Eq '^fed up to ([2-9][0-9]{3}|[0-9]{5,}) ms' "$SCRATCH/fed" || fail "the recording did not reach 2 s in 10 s"
 fill
 rc=0
 wait "$pid" || rc=$?
@@ -61,6 +70,7 @@ integrity "after finalising on a full disk"
 
 # 3. Starting a recording with no room: refused before anything is written.
 n=$(sql "SELECT count(*) FROM messages")
+[ "$(free_bytes)" -lt 16384 ] || fail "the disk has room again before step 3: $(free_bytes) bytes free"
 expect_error_matching "record on a full disk" "disk is full" \
   "$JIASHU" --home "$H" record --input "$SCRATCH/in.wav"
 [ "$(sql "SELECT count(*) FROM messages")" = "$n" ] || fail "a refused recording left a row"
@@ -68,7 +78,7 @@ integrity "after a refused recording"
 
 # 4. Room again: the interrupted recording is a ready message that kept what
 #    was fed before the disk filled, and recording works.
-rm -f "$D/filler" "$D/spare"
+rm -f "$D/filler" "$D/filler2" "$D/spare"
 "$JIASHU" --home "$H" outbox --json >"$SCRATCH/list.json" || fail "outbox once there is room"
 jq -e 'length == 2 and all(.[]; .state == "ready")' "$SCRATCH/list.json" >/dev/null \
   || fail "after freeing space: $(jq -c '[.[] | [.state, .duration_ms]]' "$SCRATCH/list.json")"
@@ -97,7 +107,7 @@ for trial in $(seq 1 8); do
       || fail "finish trial $trial: exit $rc, said $(cat "$SCRATCH/err3")"
   fi
   integrity "finish trial $trial"
-  rm -f "$D/filler" "$D/spare"
+  rm -f "$D/filler" "$D/filler2" "$D/spare"
   after=$(count)
   [ "$after" -ge "$before" ] || fail "finish trial $trial: lost a message"
   "$JIASHU" --home "$H" outbox --json | jq -e 'all(.[]; .state == "ready")' >/dev/null \

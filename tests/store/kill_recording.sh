@@ -2,10 +2,10 @@
 # SIGKILL a recording at random moments. After each kill the next command
 # finalises the recording: it decodes, is at most one second shorter than
 # what had been fed before the kill, and the database passes integrity_check.
-# TRIALS (default 50, 400 with SOAK=1) and SEED make it reproducible.
+# TRIALS (default 30, 400 with SOAK=1) and SEED make it reproducible.
 . "$TESTS_DIR/lib.sh"
 
-trials=${TRIALS:-50}
+trials=${TRIALS:-30}
 [ "${SOAK:-0}" = 1 ] && trials=${TRIALS:-400}
 seed=${SEED:-20261123}
 RANDOM=$seed

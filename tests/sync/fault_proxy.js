@@ -2,7 +2,9 @@
 // forwards to the real relay, and on request answers errors instead, flips a
 // byte of served audio, or slows request bodies down. Control:
 //   POST /__fault {"fail":[{"status":503,"count":2,"method":"PATCH","retry_after":1}],
-//                  "corrupt":1, "upload_bps":20000}
+//                  "corrupt":1, "upload_bps":20000,
+//                  "location":"http://elsewhere:1234",  (rewrites upload Locations there)
+//                  "hang":[{"method":"GET","path":"/v1/inbox"}]}  (never answers those)
 //   GET /__stats  what it did ("inbox": the GET /v1/inbox requests begun).
 //   node fault_proxy.js PORT_FILE TARGET_PORT [--tls KEY CERT]
 'use strict';
@@ -12,19 +14,27 @@ const fs = require('fs');
 
 const portFile = process.argv[2];
 const target = Number(process.argv[3]);
-let fault = { fail: [], corrupt: 0, upload_bps: 0 };
-const stats = { requests: 0, inbox: 0, failed: {}, corrupted: 0 };
+let fault = { fail: [], corrupt: 0, upload_bps: 0, hang: [] };
+const stats = { requests: 0, inbox: 0, failed: {}, corrupted: 0, methods: {}, hung: 0 };
 
 function handler(req, res) {
   if (req.url === '/__fault' && req.method === 'POST') {
     let body = '';
     req.on('data', (d) => (body += d));
-    req.on('end', () => { fault = Object.assign({ fail: [], corrupt: 0, upload_bps: 0 }, JSON.parse(body)); res.end('ok'); });
+    req.on('end', () => { fault = Object.assign({ fail: [], corrupt: 0, upload_bps: 0, hang: [] }, JSON.parse(body)); res.end('ok'); });
     return;
   }
   if (req.url === '/__stats') return res.end(JSON.stringify(stats));
   stats.requests++;
   if (req.method === 'GET' && /\/v1\/inbox(\?|$)/.test(req.url)) stats.inbox++;
+  stats.methods[req.method] = (stats.methods[req.method] || 0) + 1;
+  for (const h of fault.hang) {
+    if ((!h.method || h.method === req.method) && (!h.path || req.url.includes(h.path))) {
+      stats.hung++;
+      req.resume();
+      return; // no answer, ever: the connection stays open
+    }
+  }
   if (/^https?:\/\//.test(req.url)) {
     // Used as a forward proxy (http_proxy): the request names the relay.
     const u = new URL(req.url);
@@ -47,6 +57,9 @@ function handler(req, res) {
   }
   const up = http.request({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (ur) => {
     const corrupt = fault.corrupt > 0 && req.method === 'GET' && req.url.startsWith('/v1/messages/') && (ur.statusCode === 200 || ur.statusCode === 206);
+    if (fault.location && ur.headers.location && req.method === 'POST') {
+      ur.headers.location = fault.location + new URL(ur.headers.location, 'http://x').pathname;
+    }
     res.writeHead(ur.statusCode, ur.headers);
     if (!corrupt) return ur.pipe(res);
     fault.corrupt--;

@@ -28,6 +28,8 @@ code=$("$JIASHU" "${PARENT[@]}" family invite) || fail "family invite"
 echo "$code" | grep -Eq '^[0-9]+$' || fail "family invite printed '$code'"
 "$JIASHU" --home "$SCRATCH/uncle" setup --relay "http://127.0.0.1:$RELAY_PORT" --name jiujiu
 "$JIASHU" --home "$SCRATCH/uncle" family join "$code" || fail "join with a second invite"
+"$JIASHU" "${PARENT[@]}" sync >/dev/null || fail "parent sync (pairing the uncle)"
+"$JIASHU" --home "$SCRATCH/uncle" sync >/dev/null || fail "uncle sync (pairing)"
 "$JIASHU" --home "$SCRATCH/aunt" setup --relay "http://127.0.0.1:$RELAY_PORT" --name ayi
 expect_error_matching "a used invite" "not|used|found" "$JIASHU" --home "$SCRATCH/aunt" family join "$code"
 [ "$("$JIASHU" "${PARENT[@]}" family | wc -l)" = 3 ] || fail "the family does not list three members"

@@ -1,16 +1,19 @@
 #!/bin/bash
-# Twenty messages across a 2G link: 20 kbit/s each way, 2 % of packets lost
-# each way, and a connection cut in the middle of every transfer. Each
-# message must arrive exactly once, whole, and what is re-sent after each
-# cut must be at most one note. SOAK=1: longer notes.
+# Messages of several upload chunks each across a 2G link: 20 kbit/s each
+# way, 2 % of packets lost each way, and connections cut every half note.
+# Each message must arrive exactly once, whole; every upload and every
+# download must have been cut and resumed where it stopped (the parent's
+# and the child's HTTP traces show it, request by request), and what is
+# re-sent after each cut must be at most one chunk. SOAK=1: more notes.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/sync/sync_lib.sh"
 . "$TESTS_DIR/sync/netns_lib.sh"
 netns_up
 export JIASHU_BACKOFF_MS=200,4000
 
-count=20 secs=1.5 rate=20kbit
-[ "$SOAK" = 1 ] && count=10 secs=12
+# 24 s at 16 kbit/s is about 48 KB: three 16 KiB chunks.
+count=3 secs=24 rate=20kbit
+[ "$SOAK" = 1 ] && count=10
 shape "$rate"
 lose 0.02
 
@@ -43,30 +46,31 @@ note "$SCRATCH/n.wav" "$secs"
 for i in $(seq "$count"); do
   "$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/n.wav" >>"$SCRATCH/ids" || fail "record $i"
 done
-size=$("$JIASHU" "${PARENT[@]}" outbox --json | jq '[.[].bytes] | max')
+size=$("$JIASHU" "${PARENT[@]}" outbox --json | jq '[.[].bytes] | min')
 total=$("$JIASHU" "${PARENT[@]}" outbox --json | jq '[.[].bytes] | add')
-chunk=$(( size < 16384 ? size : 16384 ))
-echo "$count notes of $secs s, $size bytes at most, $total in all"
+echo "$count notes of $secs s, $size bytes at least, $total in all"
+[ "$size" -gt $((2 * 16384)) ] || fail "a note of $size bytes is not several 16 KiB chunks"
 
-# Transfers are cut about halfway. Up: the relay keeps what arrived of a
-# cut request and the client resumes after it; down: Range resumes where
-# the cut fell. The cuts fall by bytes, so how many transfers they hit
-# depends on how requests line up: at least half of them each way.
-start_cutter "$RELAY_PORT" $(( chunk * 3 / 2 + 600 )) $(( chunk + 900 ))
+# A cut every half note up, every third down: whatever the lost packets and
+# the headers add, every transfer (a note's bytes) spans at least one cut.
+# Up: the relay keeps what arrived of a cut request and the client resumes
+# after it; down: Range resumes where the cut fell.
+start_cutter "$RELAY_PORT" $(( size / 2 )) $(( size / 3 ))
 
 # The child waits in --watch while the parent sends: both directions busy.
-ip netns exec "$NS_C" "$JIASHU" "${CHILD[@]}" sync --watch --json >"$SCRATCH/watch" 2>&1 &
+ip netns exec "$NS_C" env JIASHU_HTTP_TRACE=1 "$JIASHU" "${CHILD[@]}" sync --watch --json >"$SCRATCH/watch" 2>"$SCRATCH/child.trace" &
 watcher=$!
 SYNC_PIDS="$SYNC_PIDS $watcher"
 start=$(date +%s)
-J "${PARENT[@]}" sync --json >"$SCRATCH/parent.json" 2>"$SCRATCH/parent.err" ||
-  fail "the parent's sync failed over 2G: $(cat "$SCRATCH/parent.err")"
+ip netns exec "$NS_C" env JIASHU_HTTP_TRACE=1 "$JIASHU" "${PARENT[@]}" sync --json >"$SCRATCH/parent.json" 2>"$SCRATCH/parent.trace" ||
+  fail "the parent's sync failed over 2G: $(grep -v '^[<>*]' "$SCRATCH/parent.trace")"
 up_s=$(( $(date +%s) - start ))
 for _ in $(seq 600); do
   n=$("$JIASHU" "${CHILD[@]}" inbox --json | jq '[.[] | select(.state == "ready")] | length')
   [ "$n" = "$count" ] && break
   sleep 0.5
 done
+[ "$n" = "$count" ] || fail "$n of $count messages ready on the child after 300 s"
 all_s=$(( $(date +%s) - start ))
 kill -9 "$CUTTER_PID" "$watcher" 2>/dev/null || true
 
@@ -84,8 +88,39 @@ cuts_up=$(cat "$SCRATCH/cuts.up") cuts_down=$(cat "$SCRATCH/cuts.down")
 done_line=$(tail -1 "$SCRATCH/parent.json")
 resent=$(echo "$done_line" | jq .bytes_resent)
 echo "2G: $count messages in ${all_s}s (parent's sync ${up_s}s); cuts: $cuts_up up, $cuts_down down; parent: $done_line"
-[ "$cuts_up" -ge $((count / 2)) ] || fail "only $cuts_up uploads were cut"
-[ "$cuts_down" -ge $((count / 2)) ] || fail "only $cuts_down downloads were cut"
+# Every upload was cut: the trace shows a request of it (its PATCH, or
+# the creation that carries its first chunk) that got no final answer.
+# Requests on one handle follow each other, so an answer belongs to the
+# request before it; a cut creation belongs to the upload its repetition
+# names. None restarted from zero: the offsets an upload's PATCHes start
+# from never go back.
+awk '/^> / { if (pend == "POST") cutpost = 1; else if (pend != "" && pend != "-") cut[pend] = 1
+             pend = "-"
+             inpatch = ""
+             if ($2 == "PATCH") { pend = $3; sub(/.*\//, "", pend); ids[pend] = 1; inpatch = pend }
+             else if ($2 == "POST" && $3 == "/v1/uploads") pend = "POST"
+             next }
+     /^Upload-Offset: / { if (inpatch != "") { off = $2 + 0
+                            if (off < last[inpatch]) back++
+                            last[inpatch] = off } }
+     /^[<*]/ { inpatch = "" }
+     /^< HTTP\/1.1 [2-9]/ { waspost = (pend == "POST"); pend = ""; next }
+     /^< Location: / { l = $3; sub(/\r$/, "", l); sub(/.*\//, "", l); ids[l] = 1
+                       if (waspost && cutpost) { cut[l] = 1; cutpost = 0 } }
+     END { if (pend != "" && pend != "-" && pend != "POST") cut[pend] = 1
+           for (i in ids) { n++; if (cut[i]) c++ }
+           printf "%d %d %d\n", n, c, back + 0 }' "$SCRATCH/parent.trace" >"$SCRATCH/up.count"
+read -r uploads cut_up backwards <"$SCRATCH/up.count"
+[ "$backwards" = 0 ] || fail "$backwards PATCHes went back to an earlier offset of their upload"
+[ "$uploads" = "$count" ] || fail "the parent's trace shows $uploads uploads, not $count"
+[ "$cut_up" = "$count" ] || fail "only $cut_up of $count uploads were cut"
+# Every download: a GET of the message resumed with a Range from past 0.
+for id in $(cat "$SCRATCH/ids"); do
+  awk -v get="> GET /v1/messages/$id " 'index($0, get) == 1 { on = 1; next }
+       on && /^\r?$/ { on = 0 } on && /^[<>*]/ { on = 0 }
+       on && /^Range: bytes=[1-9][0-9]*-/ { found = 1 } END { exit !found }' "$SCRATCH/child.trace" ||
+    fail "the download of $id was not cut and resumed with a Range: $(grep -a -c "^> GET /v1/messages/$id " "$SCRATCH/child.trace") GETs"
+done
 largest=$(echo "$done_line" | jq .largest_chunk)
 # Every connection after the first replaced one that was lost: the cutter's
 # cuts and any the lossy link caused itself.
@@ -103,7 +138,7 @@ id=$("$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/dead.wav")
 ip netns exec "$NS_C" "$JIASHU" "${PARENT[@]}" sync >/dev/null 2>"$SCRATCH/dead.err" &
 syncer=$!
 SYNC_PIDS="$SYNC_PIDS $syncer"
-sleep 1.5
+sleep 1.5 # the link dies in the middle of the upload (6 s of audio take 5 s at 20 kbit/s)
 ip netns exec "$NS_R" iptables -I INPUT 1 -j DROP
 start=$(date +%s)
 rc=0; wait "$syncer" || rc=$?

@@ -61,6 +61,10 @@ family() {
   echo "$code" | grep -Eq '^[0-9]+$' || fail "family create printed '$code', not an invite code"
   "$JIASHU" "${CHILD[@]}" setup --relay "$url" --name nainai || fail "setup (child)"
   "$JIASHU" "${CHILD[@]}" family join "$code" || fail "family join"
+  # Pairing finishes when the inviter has seen the answer and the joiner
+  # has seen the confirmation (docs/encryption.md): one sync each.
+  "$JIASHU" "${PARENT[@]}" sync >/dev/null || fail "sync (parent, pairing)"
+  "$JIASHU" "${CHILD[@]}" sync >/dev/null || fail "sync (child, pairing)"
 }
 
 # note FILE.wav SECONDS: a short spoken note.
