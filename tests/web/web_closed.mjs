@@ -1,17 +1,17 @@
 // A recording survives the page being closed: the tab is closed four
 // seconds into a recording; the next visit offers what was recorded for
 // listening (never sends it unasked), and once sent it arrives whole.
-import { main, startRelay, startBrowser, pairPage, speechWav, cInbox, jiashu, scratch, fail, until, sleep,
+import { main, startRelay, startBrowser, pairPage, speechWav, cInbox, jiashu, scratch, fail, until,
          readWav } from './web_lib.mjs';
 import { join } from 'node:path';
 
 main(async () => {
   const relay = await startRelay();
   const nainai = join(scratch, 'nainai');
-  const browser = await startBrowser({ wav: speechWav(join(scratch, 'mic.wav'), 8) });
+  const browser = await startBrowser({ wav: speechWav(join(scratch, 'mic.wav'), 30) });
   const { page, context } = await pairPage(browser, relay, nainai);
   await page.click('#record');
-  await sleep(4000);
+  await until('4 s recorded', async () => Number(await page.getAttribute('#timer', 'data-seconds') || 0) >= 4, 60000, 100);
   await page.close({ runBeforeUnload: false });
 
   const again = await context.newPage();
