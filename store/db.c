@@ -64,6 +64,12 @@ static const char *const migrations[] = {
     "  key TEXT NOT NULL,"
     "  data BLOB NOT NULL,"
     "  PRIMARY KEY (kind, key)) WITHOUT ROWID;",
+    /* 2 -> 3: where playback stopped lives in the message's own column
+     * (play_position_ms), no longer in a setting per message
+     * ("resume_" and the id with '-' as '_') that outlived its message. */
+    "UPDATE messages SET play_position_ms = coalesce((SELECT CAST(value AS INTEGER) FROM settings"
+    "  WHERE key = 'resume_' || replace(messages.id, '-', '_')), play_position_ms);"
+    "DELETE FROM settings WHERE key GLOB 'resume_*';",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JS_SCHEMA_VERSION,

@@ -531,6 +531,22 @@ out:
     return res < 0 ? res : verdict;
 }
 
+int js_message_set_position(js_store *store, const char *id, uint64_t position_ms)
+{
+    int res;
+
+    if (!id || position_ms > INT64_MAX)
+        return JS_ERR_INVALID;
+    /* One statement: the row is found and written at once. */
+    res = run(store,
+              "UPDATE messages SET play_position_ms = ?1 WHERE rowid ="
+              " (SELECT rowid FROM messages WHERE id = ?2 ORDER BY box LIMIT 1)",
+              "it", (int64_t)position_ms, id);
+    if (res == 0 && sqlite3_changes(store->db) == 0)
+        res = JS_ERR_NOT_FOUND;
+    return res;
+}
+
 int js_inbox_mark_played(js_store *store, const char *id, uint64_t position_ms)
 {
     enum js_state state;

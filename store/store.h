@@ -47,7 +47,7 @@ enum js_error {
  * limit derives from. */
 #define JS_MAX_NOTE_BYTES ((uint64_t)JC_MAX_NOTE_BYTES)
 /* The schema version this build writes (PRAGMA user_version). */
-#define JS_SCHEMA_VERSION 2
+#define JS_SCHEMA_VERSION 3
 
 /* ---- Opening ------------------------------------------------------------ */
 
@@ -121,7 +121,7 @@ struct js_message {
     uint64_t duration_ms;       /* playable length; 0 until known */
     uint64_t length;            /* bytes of audio (inbox: the announced length) */
     uint64_t offset;            /* bytes uploaded / downloaded so far */
-    uint64_t play_position_ms;  /* where playback stopped (inbox) */
+    uint64_t play_position_ms;  /* where playback stopped, to resume there */
     char sha256[65];            /* hex, "" until known */
     bool evicted;               /* audio removed by the quota policy */
 };
@@ -213,6 +213,11 @@ JS_API int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn 
  * first call moves ready -> played and queues a "played" receipt; later
  * calls only move the position. */
 JS_API int js_inbox_mark_played(js_store *store, const char *id, uint64_t position_ms);
+
+/* Where playback of a message (either box, the outbox first, as
+ * js_message_load) stopped, in ms, kept for resuming; 0 starts over. Moves
+ * no state. JS_ERR_NOT_FOUND. */
+JS_API int js_message_set_position(js_store *store, const char *id, uint64_t position_ms);
 
 /* The oldest ready (unplayed) inbox message: 0 and *out filled, or
  * JS_ERR_NOT_FOUND. */

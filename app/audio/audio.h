@@ -42,6 +42,10 @@ enum audio_error {
 /* Starts PortAudio (once per process; calls nest). Must precede every other
  * function here. AUDIO_ERR_INIT on failure. */
 int audio_init(void);
+/* Makes every stream opened from now on run the device at rate Hz
+ * (8000..192000), or lets each choose again with 0: tests use it to stand
+ * in for a device that runs at another rate. The program decides it. */
+void audio_force_device_rate(unsigned rate);
 /* Ends what audio_init() started; every stream must be destroyed first. */
 void audio_finish(void);
 

@@ -107,14 +107,16 @@ static PaDeviceIndex pick_device(bool input)
     return input ? Pa_GetDefaultInputDevice() : Pa_GetDefaultOutputDevice();
 }
 
+static unsigned forced_device_rate;
+
+void audio_force_device_rate(unsigned rate)
+{
+    forced_device_rate = rate >= 8000 && rate <= MAX_DEVICE_RATE ? rate : 0;
+}
+
 static unsigned forced_rate(void)
 {
-    const char *env = getenv("JIASHU_AUDIO_RATE");
-    uint64_t rate;
-
-    if (!env || ju_parse_u64(env, MAX_DEVICE_RATE, &rate) < 0 || rate < 8000)
-        return 0;
-    return (unsigned)rate;
+    return forced_device_rate;
 }
 
 /* Chooses a rate and channel count the device accepts: the wanted rate and

@@ -45,9 +45,10 @@ static int open_relay(js_store *store, bool with_token, jn_http **http)
 static int relay_fail(const char *what, int err, jn_http *http)
 {
     const char *detail = http ? jn_http_last_error(http) : "";
+    char safe[OUT_TEXT_SIZE(512)]; /* the relay's own words: any bytes */
 
     if (detail[0])
-        return app_fail("%s: %s (%s)", what, app_strerror(err), detail);
+        return app_fail("%s: %s (%s)", what, app_strerror(err), out_text(detail, safe, sizeof(safe)));
     return app_fail("%s: %s", what, app_strerror(err));
 }
 
@@ -168,9 +169,9 @@ static int print_roster(js_store *store)
     if (!err && je_id_parse(self_hex, self))
         memset(self, 0, sizeof(self));
     for (unsigned i = 0; !err && i < r->count; i++) {
-        char hex[33];
+        char hex[33], name[OUT_TEXT_SIZE(sizeof(r->members[i].name))];
         je_id_hex(r->members[i].device_id, hex);
-        printf("%s\t%s%s\n", r->members[i].name, hex,
+        printf("%s\t%s%s\n", out_text(r->members[i].name, name, sizeof(name)), hex,
                memcmp(r->members[i].device_id, self, JE_ID_BYTES) ? "" : "\t(this device)");
     }
     free(r);
@@ -525,7 +526,8 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
         if (p->json)
             json_event("paired", ev, 0);
         else
-            printf("paired: %s joined the family\n", ev->state ? ev->state : "a phone");
+            printf("paired: %s joined the family\n",
+                   ev->state ? out_text(ev->state, id, sizeof(id)) : "a phone");
         break;
     case JN_SYNC_PAIRING_FAILED:
         if (p->json)
@@ -537,15 +539,15 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
         if (p->json)
             json_event("refused", ev, 0);
         else
-            printf("refused %s: %s; it will not be played\n", ev->message_id,
-                   ju_strerror(ev->err));
+            printf("refused %s: %s; it will not be played\n",
+                   out_text(ev->message_id, id, sizeof(id)), ju_strerror(ev->err));
         break;
     case JN_SYNC_RECEIPT_REFUSED:
         if (p->json)
             json_event("receipt_refused", ev, 0);
         else
-            printf("ignored a '%s' receipt for %s: %s\n", ev->state, ev->message_id,
-                   ju_strerror(ev->err));
+            printf("ignored a '%s' receipt for %s: %s\n", out_text(ev->state, state, sizeof(state)),
+                   out_text(ev->message_id, id, sizeof(id)), ju_strerror(ev->err));
         break;
     }
     fflush(stdout);
@@ -607,7 +609,7 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
         jn_http_destroy(http);
         if (err == JE_ERR_PENDING) {
             if (p.json)
-                printf("{\"event\":\"pairing_waiting\"}\n");
+                out_json_line(json_pack("{s:s}", "event", "pairing_waiting"));
             else
                 printf("waiting for the inviting phone to confirm the pairing\n");
             js_store_destroy(store);
@@ -652,7 +654,9 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
     fflush(stdout);
     if (err) {
         const char *detail = jn_sync_last_error(sync);
-        status = detail[0] ? app_fail("sync: %s (%s)", app_strerror(err), detail)
+        char safe[OUT_TEXT_SIZE(512)]; /* the relay's own words: any bytes */
+        status = detail[0] ? app_fail("sync: %s (%s)", app_strerror(err),
+                                      out_text(detail, safe, sizeof(safe)))
                            : app_fail("sync: %s", app_strerror(err));
     } else if (stats.failed) {
         /* A pass that left messages behind is not a success: scripts and

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,45 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
         return false;
     *out = (unsigned long)v;
     return true;
+}
+
+/* ---- ids ---- */
+
+struct prefix_match {
+    const char *prefix;
+    size_t len;
+    char id[JS_ID_LEN + 1];
+    int count;
+};
+
+static int match_prefix(void *user, const struct js_message *m)
+{
+    struct prefix_match *p = user;
+    if (strncasecmp(m->id, p->prefix, p->len) == 0) {
+        if (p->count++ == 0)
+            snprintf(p->id, sizeof(p->id), "%s", m->id);
+    }
+    return 0;
+}
+
+/* A message named by its id or by a short prefix of it, as the progress
+ * lines print them: the whole id into out, or one line and 1 when no
+ * message or more than one starts with it. */
+static int resolve_id(js_store *store, const char *what, const char *given,
+                      char out[JS_ID_LEN + 1])
+{
+    struct prefix_match p = {.prefix = given, .len = strlen(given)};
+    if (p.len == 0 || p.len > JS_ID_LEN)
+        return app_fail("%s: '%s' is not a message id", what, given);
+    js_messages_list(store, JS_OUTBOX, ~0u, match_prefix, &p);
+    js_messages_list(store, JS_INBOX, ~0u, match_prefix, &p);
+    if (p.count == 0)
+        return app_fail("%s %s: %s", what, given, app_strerror(JS_ERR_NOT_FOUND));
+    if (p.count > 1)
+        return app_fail("%s: %d messages start with '%s'; give more of the id", what, p.count,
+                        given);
+    memcpy(out, p.id, JS_ID_LEN + 1);
+    return 0;
 }
 
 /* ---- record ---- */
@@ -437,9 +477,14 @@ int cmd_export(const struct app_context *ctx, int argc, char **argv)
 
     if (argc != 3)
         return app_usage("export needs a message id and a file name");
+    char id[JS_ID_LEN + 1];
     if (open_store(ctx, &store))
         return 1;
-    res = js_message_load(store, argv[1], &data, &len);
+    if (resolve_id(store, "export", argv[1], id)) {
+        js_store_destroy(store);
+        return 1;
+    }
+    res = js_message_load(store, id, &data, &len);
     js_store_destroy(store);
     if (res < 0)
         return app_fail("export %s: %s", argv[1], app_strerror(res));
@@ -506,9 +551,12 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
     }
     if (next == (id != NULL))
         return app_usage("play needs a message id or --next");
+    char full_id[JS_ID_LEN + 1];
     if (open_store(ctx, &store))
         return 1;
-    res = next ? js_inbox_next(store, &m) : js_message_get(store, id, &m);
+    if (!next && resolve_id(store, "play", id, full_id))
+        goto error_store;
+    res = next ? js_inbox_next(store, &m) : js_message_get(store, full_id, &m);
     if (res < 0) {
         app_fail("play: %s",
                  res == JS_ERR_NOT_FOUND && next ? _("no new messages") : app_strerror(res));

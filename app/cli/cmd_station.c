@@ -34,6 +34,20 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+/* The locale messages follow, as the C library picks it: the first of
+ * LC_ALL, LC_MESSAGES and LANG that is set and not empty. */
+static const char *messages_locale(void)
+{
+    static const char *const vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return v;
+    }
+    return NULL;
+}
+
 /* A whole number from the environment within [min, max], else fallback. */
 static int64_t env_number(const char *name, int64_t fallback, int64_t min, int64_t max)
 {
@@ -176,7 +190,7 @@ static int run_screen(const struct app_context *ctx)
     cc.station = bc.station;
     cc.idle_ms = env_number("JIASHU_STATION_IDLE_SECONDS", 60, 1, 86400) * 1000;
     cc.notice_ms = env_number("JIASHU_STATION_NOTICE_MS", 2500, 500, 60000);
-    info.lang = st_text_lang_from_env();
+    info.lang = st_text_lang_for(messages_locale());
     info.strerror = explain;
     st_backend_poll(be, ju_mono_ms());
     st_core_init(core, &cc, st_backend_ops(), be, ju_mono_ms());

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 
 #include "app/audio/audio.h"
 #include "commands.h"
+#include "net/sync/sync.h"
+#include "util/util.h"
 
 static const struct {
     const char *name;
@@ -99,6 +102,52 @@ static const char *resolve_home(const char *option, char *buf, size_t size)
     return NULL;
 }
 
+/* "A,B" or "A,B,C" of whole numbers into n values; 0 or -EINVAL. */
+static int parse_list(const char *text, uint64_t *values, int n)
+{
+    char buf[64];
+    char *p = buf, *comma;
+
+    if (!text || strlen(text) >= sizeof(buf))
+        return -EINVAL;
+    strcpy(buf, text);
+    for (int i = 0; i < n; i++) {
+        comma = strchr(p, ',');
+        if ((comma != NULL) != (i < n - 1))
+            return -EINVAL;
+        if (comma)
+            *comma = '\0';
+        if (ju_parse_u64(p, 86400000, &values[i]) < 0)
+            return -EINVAL;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+/* The libraries read no environment: what the tests and a debugging user
+ * set there is read here, once, and handed down. */
+static void configure_from_environment(void)
+{
+    struct jn_net_overrides net = {0};
+    uint64_t v[3];
+    const char *rate = getenv("JIASHU_AUDIO_RATE");
+
+    net.ca_file = getenv("CURL_CA_BUNDLE");
+    if (parse_list(getenv("JIASHU_NET_TIMEOUTS"), v, 3) == 0) { /* CONNECT_S,LOW_BYTES,LOW_S */
+        net.connect_timeout_s = (long)v[0];
+        net.low_speed_bytes = (long)v[1];
+        net.low_speed_time_s = (long)v[2];
+    }
+    if (parse_list(getenv("JIASHU_BACKOFF_MS"), v, 2) == 0) { /* BASE_MS,CAP_MS */
+        net.backoff_base_ms = (unsigned)v[0];
+        net.backoff_cap_ms = (unsigned)v[1];
+    }
+    net.trace_http = getenv("JIASHU_HTTP_TRACE") != NULL;
+    jn_net_set_overrides(&net);
+    if (rate && ju_parse_u64(rate, 192000, &v[0]) == 0)
+        audio_force_device_rate((unsigned)v[0]);
+}
+
 int main(int argc, char **argv)
 {
     const char *home_option = NULL;
@@ -116,6 +165,7 @@ int main(int argc, char **argv)
     bindtextdomain("jiashu", localedir && *localedir ? localedir : JIASHU_LOCALEDIR);
     bind_textdomain_codeset("jiashu", "UTF-8");
     textdomain("jiashu");
+    configure_from_environment();
 
     while (arg < argc && argv[arg][0] == '-') {
         if (!strcmp(argv[arg], "--help") || !strcmp(argv[arg], "-h")) {

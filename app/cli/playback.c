@@ -33,39 +33,6 @@ struct note {
     int16_t in[960];
 };
 
-static void resume_key(const char *id, char *key, size_t size)
-{
-    size_t n = strlen(PLAYBACK_RESUME_PREFIX);
-
-    snprintf(key, size, "%s", PLAYBACK_RESUME_PREFIX);
-    for (size_t i = 0; id[i] && n + 1 < size; i++) {
-        unsigned char c = (unsigned char)id[i];
-        key[n++] = (char)(isalnum(c) ? tolower(c) : '_');
-    }
-    key[n] = '\0';
-}
-
-static uint64_t resume_position(js_store *store, const char *id)
-{
-    char key[JS_ID_LEN + 16], value[32];
-
-    resume_key(id, key, sizeof(key));
-    if (js_setting_get(store, key, value, sizeof(value)) < 0)
-        return 0;
-    return strtoull(value, NULL, 10);
-}
-
-static int set_resume_position(js_store *store, const char *id, uint64_t ms)
-{
-    char key[JS_ID_LEN + 16], value[32];
-
-    resume_key(id, key, sizeof(key));
-    if (ms == 0)
-        return js_setting_set(store, key, NULL);
-    snprintf(value, sizeof(value), "%" PRIu64, ms);
-    return js_setting_set(store, key, value);
-}
-
 static int pull(void *user, int16_t *pcm, size_t max_frames)
 {
     struct note *note = user;
@@ -252,23 +219,23 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
         }
         ret = jc_note_check(data, len, &info);
         total_ms = ret < 0 ? m.duration_ms : (uint64_t)(info.seconds * 1000);
-        start_ms = resume_position(store, m.id);
+        start_ms = m.play_position_ms;
         if (start_ms >= total_ms)
             start_ms = 0;
         ret = ret < 0 ? ret : play_note(&p, data, len, start_ms, total_ms, &heard_ms);
         free(data);
         if (ret < 0) {
             if (ret == AUDIO_ERR_LOST)
-                set_resume_position(store, m.id, heard_ms);
+                js_message_set_position(store, m.id, heard_ms);
             app_fail("play %s: %s", m.id, app_strerror(ret));
             goto error_keys;
         }
         outcome = ret;
         if (outcome == OUTCOME_STOPPED && !nearly_whole(heard_ms, total_ms)) {
-            set_resume_position(store, m.id, heard_ms);
+            js_message_set_position(store, m.id, heard_ms);
             break;
         }
-        set_resume_position(store, m.id, 0);
+        js_message_set_position(store, m.id, 0);
         if (m.box == JS_INBOX) {
             ret = js_inbox_mark_played(store, m.id, total_ms);
             if (ret < 0) {

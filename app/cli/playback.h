@@ -17,9 +17,8 @@
 
 #include "store/store.h"
 
-/* Where an unfinished message stopped, in ms, is kept in the setting
- * "resume_<id>" (the id's '-' as '_'), removed once it is heard to the end. */
-#define PLAYBACK_RESUME_PREFIX "resume_"
+/* Where an unfinished message stopped, in ms, is kept in the message's
+ * play_position_ms (js_message_set_position), 0 once it is heard to the end. */
 
 /* Plays first and, if next, every unplayed inbox message after it. Prints
  * the id of every message heard to the end on stdout. Returns the process

@@ -109,16 +109,9 @@ static const struct st_text chinese = {
     .too_small = "屏幕太小",
 };
 
-enum st_lang st_text_lang_from_env(void)
+enum st_lang st_text_lang_for(const char *locale_name)
 {
-    static const char *const vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
-
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-        const char *v = getenv(vars[i]);
-        if (v && *v)
-            return strncmp(v, "zh", 2) == 0 ? ST_LANG_ZH : ST_LANG_EN;
-    }
-    return ST_LANG_EN;
+    return locale_name && strncmp(locale_name, "zh", 2) == 0 ? ST_LANG_ZH : ST_LANG_EN;
 }
 
 const struct st_text *st_text_get(enum st_lang lang)

@@ -42,7 +42,9 @@ struct st_text {
     const char *too_small;
 };
 
-enum st_lang st_text_lang_from_env(void);
+/* The language of a locale name such as "zh_CN.UTF-8" (what the program
+ * found in LC_ALL, LC_MESSAGES or LANG); English for NULL or "". */
+enum st_lang st_text_lang_for(const char *locale_name);
 /* Fills a text's placeholders (%d, %u, %s, %lld), in order, with a and b,
  * already turned into strings; always NUL-terminates within size. */
 void st_text_fill(char *buf, size_t size, const char *tmpl, const char *a, const char *b);

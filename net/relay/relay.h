@@ -84,6 +84,10 @@ struct jn_relay_config {
     const char *web_dir;
 
     int quiet; /* 1: no per-request log lines */
+    /* Where the relay's log lines go, one call a line (no newline); NULL:
+     * nowhere. The library writes nothing itself; the program decides. */
+    void (*log)(void *user, const char *line);
+    void *log_user;
 };
 
 struct jn_relay;
@@ -98,6 +102,9 @@ struct jn_relay;
  * version) or JN_ERR_STORAGE.
  */
 JN_API int jn_relay_migrate(const char *db, int *version);
+/* Where the relay's log lines go for what runs without a config
+ * (jn_relay_migrate, jn_relay_check); jn_relay_create() takes cfg->log. */
+JN_API void jn_relay_set_log(void (*log)(void *user, const char *line), void *user);
 JN_API int jn_relay_check(const char *db);
 
 /* Fills cfg with the defaults (db_path NULL). */
@@ -120,6 +127,11 @@ JN_API uint16_t jn_relay_port(const struct jn_relay *relay);
  * the relay acknowledged is already durable. Safe to call more than once.
  */
 JN_API void jn_relay_stop(struct jn_relay *relay);
+
+/* Group commit so far: fdatasync() calls made, and the answers to writing
+ * requests they made durable (their ratio is the batch size). */
+JN_API void jn_relay_sync_stats(const struct jn_relay *relay, uint64_t *syncs,
+                                uint64_t *requests);
 
 /* Stops the relay if needed and frees it; accepts NULL. */
 JN_API void jn_relay_destroy(struct jn_relay *relay);

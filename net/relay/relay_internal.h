@@ -131,6 +131,7 @@ struct jn_relay {
     int sync_stop;
     pthread_cond_t sync_cond;
     struct relay_request *sync_pending;
+    uint64_t syncs, synced_requests; /* under lock */
 };
 
 struct relay_request {

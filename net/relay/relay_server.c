@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,30 @@
 #include <unistd.h>
 
 #include "relay_parse.h"
+
+/* The program's log callback (jn_relay_config.log), for every file of the
+ * relay: one relay per process. */
+static void (*log_fn)(void *user, const char *line);
+static void *log_user;
+
+void jn_relay_set_log(void (*log)(void *user, const char *line), void *user)
+{
+    log_fn = log;
+    log_user = user;
+}
+
+void relay_log(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+
+    if (!log_fn)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_fn(log_user, line);
+}
 
 void jn_relay_config_init(struct jn_relay_config *cfg)
 {
@@ -166,7 +191,14 @@ static void *syncer_main(void *arg)
         pthread_mutex_unlock(&relay->lock);
         int err = relay->sync_st->ops->make_durable(relay->sync_st);
         if (err < 0)
-            fprintf(stderr, "jiashu-relay: cannot sync the database: %s\n", ju_strerror(err));
+            relay_log("cannot sync the database: %s", ju_strerror(err));
+        uint64_t n = 0;
+        for (struct relay_request *r = batch; r; r = r->snext)
+            n++;
+        pthread_mutex_lock(&relay->lock);
+        relay->syncs++;
+        relay->synced_requests += n;
+        pthread_mutex_unlock(&relay->lock);
         for (struct relay_request *r = batch, *next; r; r = next) {
             next = r->snext; /* r may be freed once resumed */
             r->sync_err = err;
@@ -180,7 +212,7 @@ static void *syncer_main(void *arg)
         if (now - last_checkpoint >= 1000) {
             last_checkpoint = now;
             if (relay->sync_st->ops->checkpoint(relay->sync_st) < 0)
-                fprintf(stderr, "jiashu-relay: checkpoint failed\n");
+                relay_log("checkpoint failed");
         }
         pthread_mutex_lock(&relay->lock);
     }
@@ -382,7 +414,7 @@ static void *listener_main(void *arg)
     int err = relay->listen_st->ops->listen(relay->listen_st, relay->listen_stop[0], on_event,
                                             relay);
     if (err < 0)
-        fprintf(stderr, "jiashu-relay: the listener stopped: %s\n", ju_strerror(err));
+        relay_log("the listener stopped: %s", ju_strerror(err));
     return NULL;
 }
 
@@ -455,10 +487,10 @@ static void run_cleanup(struct jn_relay *relay)
     int err = relay->cleanup_st->ops->cleanup(relay->cleanup_st, (int64_t)time(NULL),
                                               relay->cfg.retention_s, relay->cfg.max_age_s, &c);
     if (err < 0)
-        fprintf(stderr, "jiashu-relay: cleanup failed: %s\n", ju_strerror(err));
+        relay_log("cleanup failed: %s", ju_strerror(err));
     else if (!relay->cfg.quiet && (c.uploads || c.messages || c.invites))
-        fprintf(stderr,
-                "jiashu-relay: cleanup removed %u expired uploads, %u messages, %u invites\n",
+        relay_log(
+                "cleanup removed %u expired uploads, %u messages, %u invites",
                 c.uploads, c.messages, c.invites);
 }
 
@@ -911,7 +943,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!relay->cfg.quiet) {
         /* Never the headers, never the query: tokens stay out of logs. */
         double ms = (double)((uint64_t)ju_mono_us() - r->t0_us) / 1000.0;
-        fprintf(stderr, "jiashu-relay: %s %s %u %llu %llu %.1fms%s\n", r->method,
+        relay_log("%s %s %u %llu %llu %.1fms%s", r->method,
                 relay_route_name(r->route), r->responded ? r->status : 0,
                 (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
@@ -1086,6 +1118,8 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     if (!relay)
         return -ENOMEM;
     relay->cfg = *cfg;
+    if (cfg->log)
+        jn_relay_set_log(cfg->log, cfg->log_user);
     relay->cfg.host = NULL;
     relay->cfg.db_path = NULL;
     relay->cfg.web_dir = NULL;
@@ -1292,6 +1326,14 @@ void jn_relay_stop(struct jn_relay *relay)
     }
     MHD_stop_daemon(relay->mhd);
     relay->mhd = NULL;
+}
+
+void jn_relay_sync_stats(const struct jn_relay *relay, uint64_t *syncs, uint64_t *requests)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&relay->lock);
+    *syncs = relay->syncs;
+    *requests = relay->synced_requests;
+    pthread_mutex_unlock((pthread_mutex_t *)&relay->lock);
 }
 
 void jn_relay_destroy(struct jn_relay *relay)

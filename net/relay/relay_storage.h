@@ -247,6 +247,10 @@ struct relay_storage {
 /* Opens (creating if needed) the SQLite database at path. */
 int relay_storage_sqlite_open(const char *path, struct relay_storage **out);
 
+/* One line to the relay's log: the program's callback (jn_relay_config.log),
+ * or nowhere. printf-style, without the newline. */
+void relay_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 enum relay_open_flags {
     RELAY_OPEN_MIGRATE = 1, /* bring the schema to this program's version first */
     RELAY_OPEN_DURABLE = 2, /* the handle that runs make_durable() */

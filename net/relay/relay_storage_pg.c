@@ -325,7 +325,8 @@ static int failure(struct pg_storage *q, const PGresult *res)
         q->lost = 1;
         return -ENOTCONN;
     }
-    fprintf(stderr, "jiashu-relay: storage: %s", PQerrorMessage(q->conn));
+    relay_log("storage: %.*s", (int)strcspn(PQerrorMessage(q->conn), "\n"),
+              PQerrorMessage(q->conn));
     return -EIO;
 }
 
@@ -376,7 +377,7 @@ static int ready(struct pg_storage *q)
     memset(q->prepared, 0, sizeof q->prepared);
     q->lost = 0;
     q->in_tx = 0;
-    fprintf(stderr, "jiashu-relay: storage: connected to PostgreSQL again\n");
+    relay_log("storage: connected to PostgreSQL again");
     return 0;
 }
 
@@ -1744,8 +1745,8 @@ static int migrate(struct pg_storage *q, int *version)
         (err = schema_version(q, version)) < 0)
         goto error_tx;
     if (*version > SCHEMA_VERSION) {
-        fprintf(stderr, "jiashu-relay: the database has schema version %d, newer than this "
-                        "relay's %d\n", *version, SCHEMA_VERSION);
+        relay_log("the database has schema version %d, newer than this relay's %d", *version,
+                  SCHEMA_VERSION);
         err = -EPROTO;
         goto error_tx;
     }
@@ -1754,7 +1755,7 @@ static int migrate(struct pg_storage *q, int *version)
         snprintf(record, sizeof record, "INSERT INTO schema_version(version) VALUES (%d)", v + 1);
         if ((err = simple(q, migrations[v])) < 0 || (err = simple(q, record)) < 0)
             goto error_tx;
-        fprintf(stderr, "jiashu-relay: database schema migrated to version %d\n", v + 1);
+        relay_log("database schema migrated to version %d", v + 1);
     }
     *version = SCHEMA_VERSION;
     return simple(q, "COMMIT");
@@ -1776,7 +1777,8 @@ int relay_storage_pg_open(const char *conninfo, int flags, struct relay_storage 
         goto error_q;
     q->conn = PQconnectdb(conninfo);
     if (PQstatus(q->conn) != CONNECTION_OK) {
-        fprintf(stderr, "jiashu-relay: storage: %s", PQerrorMessage(q->conn));
+        relay_log("storage: %.*s", (int)strcspn(PQerrorMessage(q->conn), "\n"),
+              PQerrorMessage(q->conn));
         err = -ENOTCONN;
         goto error_conn;
     }
@@ -1791,8 +1793,9 @@ int relay_storage_pg_open(const char *conninfo, int flags, struct relay_storage 
     if (err < 0)
         goto error_conn;
     if (version != SCHEMA_VERSION) {
-        fprintf(stderr, "jiashu-relay: the database has schema version %d, this relay needs %d "
-                        "(run jiashu-relay --migrate)\n", version, SCHEMA_VERSION);
+        relay_log("the database has schema version %d, this relay needs %d "
+                  "(run jiashu-relay --migrate)",
+                  version, SCHEMA_VERSION);
         err = -EPROTO;
         goto error_conn;
     }

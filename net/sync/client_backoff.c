@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sync.h"
+#include "client_internal.h"
 
 static uint64_t next_random(uint64_t *state)
 {
@@ -21,16 +21,26 @@ static uint64_t next_random(uint64_t *state)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
+/* Set once by the program before any client runs (sync.h). */
+static struct jn_net_overrides overrides;
+
+void jn_net_set_overrides(const struct jn_net_overrides *o)
+{
+    overrides = *o;
+}
+
+const struct jn_net_overrides *jn_net_overrides_get(void)
+{
+    return &overrides;
+}
+
 void jn_backoff_init(struct jn_backoff *b, unsigned base_ms, unsigned cap_ms)
 {
-    const char *env = getenv("JIASHU_BACKOFF_MS");
-    unsigned eb, ec;
-
     b->base_ms = base_ms ? base_ms : 500;
     b->cap_ms = cap_ms ? cap_ms : 180000;
-    if (env && sscanf(env, "%u,%u", &eb, &ec) == 2 && eb > 0 && ec >= eb) {
-        b->base_ms = eb;
-        b->cap_ms = ec;
+    if (overrides.backoff_base_ms && overrides.backoff_cap_ms >= overrides.backoff_base_ms) {
+        b->base_ms = overrides.backoff_base_ms;
+        b->cap_ms = overrides.backoff_cap_ms;
     }
     b->attempt = 0;
     if (ju_random_bytes(&b->rng, sizeof(b->rng)) < 0)

@@ -27,6 +27,9 @@ void jn_http_set_error(jn_http *http, const char *fmt, ...) __attribute__((forma
  * are retried with backoff up to max_attempts times (0: 6), then
  * JN_ERR_GAVE_UP (a single attempt returns its own error); the relay's
  * error message becomes jn_http_last_error(). */
+/* What the program set with jn_net_set_overrides(); never NULL. */
+const struct jn_net_overrides *jn_net_overrides_get(void);
+
 int jn_json_call(jn_http *http, const char *method, const char *path, json_t *body,
                  long long_poll_s, unsigned max_attempts, json_t **out);
 

@@ -123,8 +123,7 @@ static char *dup_or_null(const char *s, int *err)
 int jn_http_create(const struct jn_http_config *config, jn_http **out)
 {
     jn_http *http;
-    const char *ca = config->ca_file, *env;
-    long c, b, t;
+    const char *ca = config->ca_file;
     size_t n;
     int err = 0;
 
@@ -140,7 +139,7 @@ int jn_http_create(const struct jn_http_config *config, jn_http **out)
     if (!http)
         return -ENOMEM;
     if (!ca || !*ca)
-        ca = getenv("CURL_CA_BUNDLE");
+        ca = jn_net_overrides_get()->ca_file;
     http->base_url = dup_or_null(config->base_url, &err);
     http->token = dup_or_null(config->token, &err);
     http->ca_file = ca && *ca ? dup_or_null(ca, &err) : NULL;
@@ -152,11 +151,11 @@ int jn_http_create(const struct jn_http_config *config, jn_http **out)
     http->connect_timeout_s = config->connect_timeout_s > 0 ? config->connect_timeout_s : 30;
     http->low_speed_bytes = config->low_speed_bytes > 0 ? config->low_speed_bytes : 1;
     http->low_speed_time_s = config->low_speed_time_s > 0 ? config->low_speed_time_s : 45;
-    env = getenv("JIASHU_NET_TIMEOUTS");
-    if (env && sscanf(env, "%ld,%ld,%ld", &c, &b, &t) == 3 && c > 0 && b > 0 && t > 0) {
-        http->connect_timeout_s = c;
-        http->low_speed_bytes = b;
-        http->low_speed_time_s = t;
+    const struct jn_net_overrides *o = jn_net_overrides_get();
+    if (o->connect_timeout_s > 0 && o->low_speed_bytes > 0 && o->low_speed_time_s > 0) {
+        http->connect_timeout_s = o->connect_timeout_s;
+        http->low_speed_bytes = o->low_speed_bytes;
+        http->low_speed_time_s = o->low_speed_time_s;
     }
 
     http->wake_fd = -1;
@@ -651,7 +650,7 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 60L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 30L);
-    t.trace = getenv("JIASHU_HTTP_TRACE") != NULL;
+    t.trace = jn_net_overrides_get()->trace_http;
     curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
     curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
     curl_easy_setopt(h, CURLOPT_DEBUGDATA, &t);

@@ -75,15 +75,28 @@ typedef struct jn_http jn_http;
 struct jn_http_config {
     const char *base_url;   /* "http://host:port" or "https://...", copied */
     const char *token;      /* device token for "Authorization: Bearer", or NULL; copied */
-    const char *ca_file;    /* CA bundle; NULL: $CURL_CA_BUNDLE, else libcurl's default */
+    const char *ca_file;    /* CA bundle; NULL: the override's, else libcurl's default */
     long connect_timeout_s; /* 0: 30 s (a 2G handshake can take seconds) */
     /* A link slower than low_speed_bytes per second for low_speed_time_s is
      * treated as dead. 0: 1 byte/s for 45 s, so a slow link never trips it. */
     long low_speed_bytes;
     long low_speed_time_s;
-    /* JIASHU_NET_TIMEOUTS="CONNECT_S,LOW_BYTES,LOW_S" in the environment
-     * overrides the three (tests). */
+    /* jn_net_set_overrides() may override the three (tests). */
 };
+
+/* What the program sets once, before it makes any client, from what only a
+ * program reads (the environment, for tests and debugging): this library
+ * reads none. A zero field changes nothing. */
+struct jn_net_overrides {
+    const char *ca_file;    /* CA bundle for clients whose config names none; not copied */
+    long connect_timeout_s; /* these three, when all set, replace every config's */
+    long low_speed_bytes;
+    long low_speed_time_s;
+    unsigned backoff_base_ms; /* these two, when both set, replace every backoff's */
+    unsigned backoff_cap_ms;
+    bool trace_http;        /* libcurl's exchanges on stderr, for debugging by hand */
+};
+JN_API void jn_net_set_overrides(const struct jn_net_overrides *overrides);
 
 /* Returns 0 or a negative code (-ENOMEM, JN_ERR_URL). */
 JN_API int jn_http_create(const struct jn_http_config *config, jn_http **out);

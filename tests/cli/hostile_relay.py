@@ -52,10 +52,16 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/v1/families":
             self.answer(201, {"family_id": "cd" * 16, "device_id": "ef" * 16, "token": "01" * 32,
                               "invite": {"code": "0123456789", "expires_at": 1795554060}})
+        elif self.path == "/v1/pairings":
+            self.answer(201, {"expires_at": 1795554060})
         elif self.path.startswith("/v1/messages/") and self.path.endswith("/receipts"):
             self.answer(204)
         else:
             self.answer(404, {"error": {"code": "not_found", "message": EVIL}})
+
+    def do_PUT(self):
+        self.read_body()  # the family's signed roster: taken, never served back
+        self.answer(204)
 
     def do_GET(self):
         path, _, query = self.path.partition("?")

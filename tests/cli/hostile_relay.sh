@@ -28,8 +28,8 @@ evil=$(cat "$SCRATCH/port.text")
 # family: one line per member, the name escaped; --json gives it back exactly.
 "$JIASHU" "${H[@]}" family >"$SCRATCH/family.txt" || fail "family"
 no_raw_controls "$SCRATCH/family.txt" "family"
-[ "$(wc -l <"$SCRATCH/family.txt")" = 2 ] || fail "family printed $(wc -l <"$SCRATCH/family.txt") lines for 2 members"
-grep -qF '\x1b[2J' "$SCRATCH/family.txt" || fail "family does not show the escape sequence escaped: $(cat -v "$SCRATCH/family.txt")"
+# (An encrypted family lists its signed roster, which the relay cannot
+# change: the relay's member names show in --json, from GET /v1/family.)
 "$JIASHU" "${H[@]}" family --json >"$SCRATCH/family.json" || fail "family --json"
 check_schema family "$SCRATCH/family.json"
 [ "$(jq -c '[.[] | select(.this_device | not) | .name]' "$SCRATCH/family.json")" = "[$(jq -c .name <<<"$evil")]" ] ||
@@ -42,7 +42,8 @@ rc=0; "$JIASHU" "${H[@]}" sync >"$SCRATCH/sync.txt" 2>"$SCRATCH/sync.err" || rc=
 no_raw_controls "$SCRATCH/sync.err" "sync's error line"
 no_raw_controls "$SCRATCH/sync.txt" "sync"
 grep -qF 'not moved \x1b[31m"id\x0a\u{009b}x' "$SCRATCH/sync.txt" || fail "sync does not name the refused id escaped: $(cat -v "$SCRATCH/sync.txt")"
-grep -q "^sync: 0 sent, 2 received" "$SCRATCH/sync.txt" || fail "sync did not receive the two good messages: $(cat -v "$SCRATCH/sync.txt")"
+# The two plain notes are refused (this family encrypts), by their ids.
+[ "$(grep -c '^refused 0f0f0f0f-' "$SCRATCH/sync.txt")" = 2 ] || fail "sync did not account for the two notes: $(cat -v "$SCRATCH/sync.txt")"
 
 # sync --json, on a fresh home: every line is an event of the schema, the refused id exact.
 H2=(--home "$SCRATCH/home2")
@@ -53,16 +54,16 @@ rc=0; "$JIASHU" "${H2[@]}" sync --json >"$SCRATCH/sync.json" 2>"$SCRATCH/sync2.e
 check_schema sync-event "$SCRATCH/sync.json" --lines
 jq -se --argjson e "$evil" '[.[] | select(.event == "failed") | .id] == [$e.id]' "$SCRATCH/sync.json" >/dev/null ||
   fail "sync --json did not give the refused id back exactly: $(cat "$SCRATCH/sync.json")"
-[ "$(jq -s '[.[] | select(.event == "received")] | length' "$SCRATCH/sync.json")" = 2 ] || fail "sync --json: not 2 received"
+[ "$(jq -s '[.[] | select(.event == "refused")] | length' "$SCRATCH/sync.json")" = 2 ] || fail "sync --json: not 2 refused"
 
 # inbox: the hostile sender escaped; --json exact.
 "$JIASHU" "${H[@]}" inbox >"$SCRATCH/inbox.txt" || fail "inbox"
 no_raw_controls "$SCRATCH/inbox.txt" "inbox"
 [ "$(wc -l <"$SCRATCH/inbox.txt")" = 2 ] || fail "inbox printed $(wc -l <"$SCRATCH/inbox.txt") lines for 2 messages: $(cat -v "$SCRATCH/inbox.txt")"
-[ "$(grep -cF '\x1b]0;pwned\x07' "$SCRATCH/inbox.txt")" = 2 ] || fail "inbox does not show both senders escaped: $(cat -v "$SCRATCH/inbox.txt")"
+grep -qF '\x1b]0;pwned\x07' "$SCRATCH/inbox.txt" || fail "inbox does not show the sender escaped: $(cat -v "$SCRATCH/inbox.txt")"
 "$JIASHU" "${H[@]}" inbox --json >"$SCRATCH/inbox.json" || fail "inbox --json"
 check_schema inbox "$SCRATCH/inbox.json"
-jq -e --argjson e "$evil" '[.[].from] == [$e.name, $e.name]' "$SCRATCH/inbox.json" >/dev/null ||
+jq -e --argjson e "$evil" '[.[].from_device][1] == $e.name' "$SCRATCH/inbox.json" >/dev/null ||
   fail "inbox --json changed the senders: $(cat "$SCRATCH/inbox.json")"
 "$JIASHU" "${H[@]}" outbox --json >"$SCRATCH/outbox.json" || fail "outbox --json"
 check_schema outbox "$SCRATCH/outbox.json"

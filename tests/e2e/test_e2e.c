@@ -175,7 +175,11 @@ static void test_stream(void)
     crypto_sign_detached(sealed + len - 64, NULL, msg, sizeof(msg), ids[1].sign_sk);
     CHECK("reordered chunks fail to authenticate even under a valid signature",
           open_as(2, sealed, len, sp.message_id, &plain, &plain_len) == JE_ERR_CHUNK);
-    /* Cut after chunk 1 (its last flag is 0), re-signed. */
+    /* Put the chunks back in order, then cut after chunk 1 (its last flag
+     * is 0) and re-sign. */
+    memcpy(tmp, sealed + hlen, 1040);
+    memcpy(sealed + hlen, sealed + hlen + 1040, 1040);
+    memcpy(sealed + hlen + 1040, tmp, 1040);
     size_t cut = hlen + 2 * 1040 + 64;
     crypto_hash_sha512(digest, sealed, cut - 64);
     memcpy(msg + 14, digest, 64);

@@ -16,12 +16,12 @@ command -v nginx >/dev/null || fail "nginx is not installed"
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 NGINX_PID=""
-stop_all() { [ -n "$NGINX_PID" ] && kill -TERM "$NGINX_PID" 2>/dev/null; stop_relays; cleanup_scratch; }
+stop_all() { [ -n "$NGINX_PID" ] && kill -TERM "$NGINX_PID" 2>/dev/null; stop_peer; stop_relays; cleanup_scratch; }
 trap stop_all EXIT
 
 start_relay bench --quiet --token-rate 1000000 --token-burst 1000000 --max-mailbox 10000000 \
   --max-family-bytes 100000000000 --max-wait 60
-new_family dad; DAD=$TOKEN
+new_family dad; DAD=$TOKEN DAD_ID=$DEVICE FAM=$FAMILY
 join "$CODE" grandma; MA_ID=$DEVICE
 as "$DAD" POST /v1/invites; join "$(json .code)" child; KID=$TOKEN KID_ID=$DEVICE
 as "$DAD" POST /v1/invites; join "$(json .code)" idle; IDLE=$TOKEN
@@ -107,6 +107,13 @@ function request()
 end
 LUA
 
+# --- @tus/server (file store): the same creation-with-upload requests ----
+. "$TESTS_DIR/sync/peer_lib.sh"
+need_tus_peer
+start_peer "$SCRATCH/tuspeer"
+TUS_PID=$PEER_PID
+sed -e 's|\["Authorization"\] = "Bearer [0-9a-f]*", ||' "$SCRATCH/upload.lua" >"$SCRATCH/upload-tus.lua"
+
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 errors() { grep -E 'Non-2xx|Socket errors' "$1" | tr -s ' ' || true; }
 run_wrk() { # OUT ARGS...
@@ -117,11 +124,13 @@ run_wrk() { # OUT ARGS...
 # The machine is shared: relay and nginx take turns, ROUNDS times, and the
 # median round of each is reported.
 ROUNDS=${ROUNDS:-3}
-UP_R=() UP_N=() IN_R=() IN_N=()
+UP_R=() UP_N=() IN_R=() IN_N=() UP_T=()
 for round in $(seq "$ROUNDS"); do
   run_wrk "$SCRATCH/w-relay-up" -s "$SCRATCH/upload.lua" "$BASE/v1/uploads"
   UP_R+=("$(rps "$SCRATCH/w-relay-up")")
   errors "$SCRATCH/w-relay-up" | grep . && fail "relay upload errors: $(cat "$SCRATCH/w-relay-up")"
+  run_wrk "$SCRATCH/w-tus-up" -s "$SCRATCH/upload-tus.lua" "http://127.0.0.1:$PEER_PORT/files"
+  UP_T+=("$(rps "$SCRATCH/w-tus-up")")
   run_wrk "$SCRATCH/w-nginx-put" -s "$SCRATCH/put.lua" "http://127.0.0.1:$NGINX_PORT/"
   UP_N+=("$(rps "$SCRATCH/w-nginx-put")")
   run_wrk "$SCRATCH/w-relay-inbox" -H "Authorization: Bearer $KID" "$BASE/v1/inbox?after=0"
@@ -146,6 +155,59 @@ for i in "${!UP_R[@]}"; do
   UP_RATIOS+=("$(ratio "${UP_R[$i]}" "${UP_N[$i]}")")
   IN_RATIOS+=("$(ratio "${IN_R[$i]}" "${IN_N[$i]}")")
 done
+
+# --- the same uploads on a relay that holds FILL messages -----------------
+# The relay stops (its last line counts the fdatasyncs of the empty-relay
+# runs), FILL complete 60 KB messages go straight into its database, and it
+# starts again on it.
+FILL=${FILL:-100000}
+kill -TERM "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null || true
+RELAY_PIDS=""
+SYNC_EMPTY=$(sed -n 's/.*: \([0-9]*\) writing requests acknowledged after \([0-9]*\) fdatasyncs/\1 \2/p' "$SCRATCH/bench.log" | tail -1)
+now=$(date +%s)
+# Written without the WAL (the relay is stopped): the fill is set-up, not measured.
+sqlite3 "$SCRATCH/bench.db" <<SQL >/dev/null || fail "cannot fill the relay's database"
+.timeout 10000
+PRAGMA journal_mode = DELETE;
+PRAGMA synchronous = OFF;
+BEGIN;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $FILL)
+INSERT INTO messages(upload_id, message_id, family_id, sender_id, length, received, duration_ms,
+  recipients, metadata, created, expires, completed, sha256, data)
+SELECT printf('f%031x', i), printf('f0000000-0000-4000-8000-%012x', i), '$FAM', '$DAD_ID', 61440,
+  61440, 5000, '$MA_ID', '', $now, $now + 86400, $now, randomblob(32), zeroblob(61440) FROM n;
+INSERT INTO mailbox(device_id, message)
+  SELECT '$MA_ID', id FROM messages WHERE message_id LIKE 'f0000000-0000-4000-8000-%';
+COMMIT;
+PRAGMA journal_mode = WAL;
+SQL
+# What one cleanup costs on it: the scan it used to run, and the indexed
+# queries it runs now (both rolled back; seconds of wall time).
+cleanup_s() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  sqlite3 "$SCRATCH/bench.db" "BEGIN; $1; ROLLBACK;" >/dev/null || fail "cleanup query failed: $1"
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc
+}
+CLEAN_OLD=$(cleanup_s "DELETE FROM messages WHERE completed = 0 AND expires < $now; DELETE FROM messages WHERE completed > 0 AND (completed < $now - 2592000 OR (NOT EXISTS (SELECT 1 FROM mailbox b WHERE b.message = messages.id AND (b.delivered = 0 OR b.delivered >= $now - 604800))))")
+CLEAN_NEW=$(cleanup_s "DELETE FROM messages WHERE completed = 0 AND expires < $now; DELETE FROM messages WHERE completed > 0 AND completed < $now - 2592000; DELETE FROM messages WHERE id IN (SELECT b.message FROM mailbox b WHERE b.delivered > 0 AND b.delivered < $now - 604800) AND completed > 0 AND NOT EXISTS (SELECT 1 FROM mailbox b WHERE b.message = messages.id AND (b.delivered = 0 OR b.delivered >= $now - 604800))")
+DB_MB=$(( $(stat -c %s "$SCRATCH/bench.db") / 1048576 ))
+# A cleanup every 2 s, so that several fall inside each measured run.
+start_relay bench --quiet --token-rate 1000000 --token-burst 1000000 --max-mailbox 10000000 \
+  --max-family-bytes 100000000000 --max-wait 60 --cleanup-interval 2
+UP_F=()
+for round in $(seq "$ROUNDS"); do
+  run_wrk "$SCRATCH/w-relay-full" -s "$SCRATCH/upload.lua" "$BASE/v1/uploads"
+  UP_F+=("$(rps "$SCRATCH/w-relay-full")")
+  errors "$SCRATCH/w-relay-full" | grep . && fail "relay upload errors (full): $(cat "$SCRATCH/w-relay-full")"
+done
+RELAY_FULL=$(median "${UP_F[@]}") TUS_UP=$(median "${UP_T[@]}")
+kill -TERM "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null || true
+RELAY_PIDS=""
+SYNC_FULL=$(sed -n 's/.*: \([0-9]*\) writing requests acknowledged after \([0-9]*\) fdatasyncs/\1 \2/p' "$SCRATCH/bench.log" | tail -1)
+start_relay bench --quiet --token-rate 1000000 --token-burst 1000000 --max-mailbox 10000000 \
+  --max-family-bytes 100000000000 --max-wait 60
 
 # --- idle long polls -------------------------------------------------------
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
@@ -175,6 +237,10 @@ relay benchmark ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) a
   rounds: relay uploads ${UP_R[*]} | nginx PUT ${UP_N[*]} | relay inbox ${IN_R[*]} | nginx GET ${IN_N[*]}
   60 KB uploads/s   relay (tus creation-with-upload, fsync'd): $RELAY_UP   nginx dav PUT: $NGINX_PUT   ratio $(ratio "$RELAY_UP" "$NGINX_PUT")
   inbox requests/s  relay GET /v1/inbox: $RELAY_INBOX   nginx static 27-byte JSON: $NGINX_GET   ratio $(ratio "$RELAY_INBOX" "$NGINX_GET")
+  60 KB uploads/s   @tus/server $(node -p 'require(process.env.PEERS_DIR + "/@tus/server/package.json").version' 2>/dev/null) (file store, creation-with-upload): $TUS_UP (rounds ${UP_T[*]})   relay/@tus ratio $(ratio "$RELAY_UP" "$TUS_UP")
+  60 KB uploads/s   relay holding $FILL more messages (database $DB_MB MB, a cleanup every 2 s): $RELAY_FULL (rounds ${UP_F[*]})   full/empty $(ratio "$RELAY_FULL" "$RELAY_UP")
+  one cleanup on that database: the old full scan $CLEAN_OLD s, the indexed queries $CLEAN_NEW s
+  group commit, -c$CONNS (writing requests acknowledged, fdatasyncs): empty-relay runs $SYNC_EMPTY; full-relay runs $SYNC_FULL
   per-round ratios: uploads ${UP_RATIOS[*]} (median $(median "${UP_RATIOS[@]}")) | inbox ${IN_RATIOS[*]} (median $(median "${IN_RATIOS[@]}"))
   nginx put errors (last round): $(errors "$SCRATCH/w-nginx-put")
   messages stored by the relay: $stored

@@ -153,6 +153,17 @@ int main(int argc, char **argv)
         return 2;
     }
     config.base_url = argv[2];
+    {
+        /* This program reads the environment the tests set, as jiashu does. */
+        struct jn_net_overrides net = {.ca_file = getenv("CURL_CA_BUNDLE")};
+        const char *t = getenv("JIASHU_NET_TIMEOUTS"), *b = getenv("JIASHU_BACKOFF_MS");
+        if (t)
+            sscanf(t, "%ld,%ld,%ld", &net.connect_timeout_s, &net.low_speed_bytes,
+                   &net.low_speed_time_s);
+        if (b)
+            sscanf(b, "%u,%u", &net.backoff_base_ms, &net.backoff_cap_ms);
+        jn_net_set_overrides(&net);
+    }
     err = jn_http_create(&config, &http);
     if (!err)
         err = strcmp(argv[1], "upload") == 0 ? upload(http, argc, argv) : download(http, argv);
