@@ -33,6 +33,7 @@ struct js_recording {
     uint64_t bytes;
     bool failed;
     bool finished;
+    bool draft; /* finished as a draft, kept back until the person sends it */
     int64_t last_sync_ms; /* monotonic time of the last fsynced page */
 };
 
@@ -118,6 +119,23 @@ static int write_page(void *user, const unsigned char *bytes, size_t len)
     return 0;
 }
 
+static int delete_message(js_store *store, int64_t row);
+
+int js_outbox_discard(js_store *store, const char *id)
+{
+    enum js_state state;
+    int64_t row;
+    int res = js_message_row(store, JS_OUTBOX, id, &row, &state);
+
+    if (res < 0)
+        return res;
+    /* Only what the person kept back and chose to throw away: never a
+     * message on its way. */
+    if (state != JS_DRAFT)
+        return JS_ERR_STATE;
+    return delete_message(store, row);
+}
+
 static int disk_room(js_store *store, uint64_t need)
 {
     struct statvfs st;
@@ -176,6 +194,7 @@ int js_recording_create(js_store *store, const struct js_recording_config *confi
         return -ENOMEM;
     rec->store = store;
     rec->rate = config->input_rate;
+    rec->draft = config->draft;
     rec->max_frames = (uint64_t)seconds * config->input_rate;
     res = js_uuid(rec->id);
     if (res < 0)
@@ -311,7 +330,8 @@ int js_recording_finish(js_recording *rec, char *id_out)
         goto error;
     res = js_begin(rec->store);
     if (res == 0) {
-        res = seal(rec->store, rec->row, data, len, JS_READY, (int64_t)js_recording_fed_ms(rec));
+        res = seal(rec->store, rec->row, data, len, rec->draft ? JS_DRAFT : JS_READY,
+                   (int64_t)js_recording_fed_ms(rec));
         res = res < 0 ? (js_rollback(rec->store), res) : js_commit(rec->store);
     }
     free(data);

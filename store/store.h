@@ -162,6 +162,11 @@ JS_API int js_outbox_add(js_store *store, const unsigned char *data, size_t len,
 /* draft -> ready: the user chose to send a kept-back recording. */
 JS_API int js_outbox_release(js_store *store, const char *id);
 
+/* Deletes a draft and its audio: the person chose to throw it away.
+ * JS_ERR_STATE for anything but a draft (nothing on its way is ever
+ * deleted), JS_ERR_NOT_FOUND for an unknown id. */
+JS_API int js_outbox_discard(js_store *store, const char *id);
+
 /* ready|uploading -> uploading at offset (0..length). Moving back (the
  * relay lost part of an upload) is allowed. */
 JS_API int js_outbox_set_offset(js_store *store, const char *id, uint64_t offset);
@@ -332,6 +337,7 @@ struct js_recording_config {
     unsigned max_seconds; /* the longest this recording may run, 1..JC_MAX_NOTE_SECONDS;
                              0 means JC_MAX_NOTE_SECONDS. Room for it is made up front. */
     const char *to;       /* recipient (name or device id), NULL for the whole family */
+    bool draft;           /* finish as a draft (listened to before it is sent), not ready */
 };
 
 typedef struct js_recording js_recording;

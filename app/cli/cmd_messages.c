@@ -162,6 +162,9 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
                 return app_usage("--bitrate must be a number of bit/s");
         } else if (!strcmp(argv[i], "--input") && has_value) {
             input = argv[++i];
+        } else if (!strcmp(argv[i], "--draft")) {
+            /* Kept back until `send ID`: heard before it is sent. */
+            config.draft = true;
         } else {
             return app_usage("record: unexpected '%s'", argv[i]);
         }
@@ -284,6 +287,40 @@ error_store:
 error_reader:
     jc_wav_reader_destroy(reader);
     return status;
+}
+
+/* ---- drafts: listened to before they are sent ---- */
+
+/* send ID: the person chose to send a draft. discard ID: the person chose
+ * to throw it away. Neither touches a message that is not a draft. */
+static int draft_command(const struct app_context *ctx, int argc, char **argv, bool send)
+{
+    js_store *store;
+    int res;
+
+    if (argc != 2 || argv[1][0] == '-')
+        return app_usage(send ? "send needs the id of a draft" : "discard needs the id of a draft");
+    if (open_store(ctx, &store))
+        return 1;
+    res = send ? js_outbox_release(store, argv[1]) : js_outbox_discard(store, argv[1]);
+    js_store_destroy(store);
+    if (res == JS_ERR_STATE)
+        return app_fail(send ? "send %s: it is not a draft" : "discard %s: only a draft can be thrown away",
+                        argv[1]);
+    if (res < 0)
+        return app_fail("%s %s: %s", send ? "send" : "discard", argv[1], app_strerror(res));
+    printf("%s\n", argv[1]);
+    return 0;
+}
+
+int cmd_send(const struct app_context *ctx, int argc, char **argv)
+{
+    return draft_command(ctx, argc, argv, true);
+}
+
+int cmd_discard(const struct app_context *ctx, int argc, char **argv)
+{
+    return draft_command(ctx, argc, argv, false);
 }
 
 /* ---- listings ---- */

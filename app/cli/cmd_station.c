@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "app/station/station.h"
+#include "config.h"
 #include "util/util.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -125,6 +126,29 @@ static int self_exe(char *buf, size_t size)
     return 0;
 }
 
+/* Where the spoken prompts are: $JIASHU_PROMPTS_DIR, else beside this
+ * program in a build tree (app/cli/jiashu -> app/station/prompts), else
+ * where they are installed. */
+static void prompts_dir(const char *exe, char *out, size_t size)
+{
+    const char *env = getenv("JIASHU_PROMPTS_DIR");
+    char build[PATH_MAX];
+    const char *slash = strrchr(exe, '/');
+    struct stat st;
+
+    if (env && *env) {
+        snprintf(out, size, "%s", env);
+        return;
+    }
+    if (slash && snprintf(build, sizeof(build), "%.*s/../station/prompts", (int)(slash - exe),
+                          exe) < (int)sizeof(build) &&
+        stat(build, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(out, size, "%s", build);
+        return;
+    }
+    snprintf(out, size, "%s", JIASHU_PROMPTSDIR);
+}
+
 static int run_screen(const struct app_context *ctx)
 {
     struct st_backend_config bc = {0};
@@ -135,7 +159,7 @@ static int run_screen(const struct app_context *ctx)
     struct sigaction sa;
     st_registry *reg = NULL;
     st_backend *be = NULL;
-    char exe[PATH_MAX];
+    char exe[PATH_MAX], prompts[PATH_MAX];
     bool shown_quiet = false, shown_full = false;
     int64_t last_draw = 0;
     int res;
@@ -166,6 +190,12 @@ static int run_screen(const struct app_context *ctx)
     bc.max_record_seconds = (int)env_number("JIASHU_STATION_MAX_RECORD_SECONDS", 120, 1, 600);
     bc.trace_path = getenv("JIASHU_STATION_TRACE");
     bc.audio_dir = getenv("JIASHU_STATION_AUDIO_DIR");
+    prompts_dir(exe, prompts, sizeof(prompts));
+    bc.prompts_dir = prompts;
+    bc.lang = st_text_lang_for(messages_locale()) == ST_LANG_ZH ? "zh" : "en";
+    /* Home mode has no teacher: JIASHU_STATION_VOICE (0 off, 1 slow,
+     * 2 normal, 3 fast) stands in for the teacher's setting. */
+    bc.home_voice = (int)env_number("JIASHU_STATION_VOICE", ST_VOICE_NORMAL, 0, 3);
     if ((res = st_backend_create(&bc, reg, &be)) < 0) {
         res = app_fail("station: %s", ju_strerror(res));
         goto error_reg;

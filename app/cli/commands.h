@@ -42,6 +42,8 @@ int cmd_outbox(const struct app_context *ctx, int argc, char **argv);
 int cmd_inbox(const struct app_context *ctx, int argc, char **argv);
 int cmd_export(const struct app_context *ctx, int argc, char **argv);
 int cmd_play(const struct app_context *ctx, int argc, char **argv);
+int cmd_send(const struct app_context *ctx, int argc, char **argv);
+int cmd_discard(const struct app_context *ctx, int argc, char **argv);
 int cmd_config(const struct app_context *ctx, int argc, char **argv);
 
 /* cmd_family.c */

@@ -24,6 +24,7 @@ static const struct {
     {"family", cmd_family}, {"record", cmd_record},   {"sync", cmd_sync},
     {"inbox", cmd_inbox},   {"outbox", cmd_outbox},   {"play", cmd_play},
     {"export", cmd_export}, {"station", cmd_station}, {"config", cmd_config},
+    {"send", cmd_send},     {"discard", cmd_discard},
 };
 
 static const char *const usage_text =
@@ -37,7 +38,8 @@ static const char *const usage_text =
        "  family create | invite | join CODE [--wait S] [--plain]\n"
        "  family remove NAME | upgrade\n"
        "  family [--json]           list the members\n"
-       "  record [--to NAME] [--max-seconds N] [--input FILE.wav]\n"
+       "  record [--to NAME] [--max-seconds N] [--input FILE.wav] [--draft]\n"
+       "  send ID | discard ID      send a draft, or throw it away\n"
        "  sync [--watch] [--json] [--deadline S]  one pass (at most S seconds, 180), or keep going\n"
        "  inbox [--json]\n"
        "  outbox [--json]\n"

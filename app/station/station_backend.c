@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "station_backend.h"
+#include "station_prompts.h"
 #include "station_sound.h"
 #include "util/util.h"
 
@@ -50,6 +51,8 @@ struct st_backend {
     char root[PATH_MAX];
     char trace[PATH_MAX];
     char audio_dir[PATH_MAX];
+    char prompts_dir[PATH_MAX];
+    char lang[8];
     st_sound *sound;
     unsigned played_files;
     struct home *homes; /* grows with the registry */
@@ -69,6 +72,7 @@ struct st_backend {
     int64_t record_started;
     int64_t record_stopping; /* when it was asked to stop, 0 if not */
     int record_status;       /* of the recording that ended last */
+    char draft[ID_MAX];      /* the reply it left, kept back until sent */
     int count;
     int64_t count_at;
 };
@@ -371,6 +375,8 @@ static void update_conditions(st_backend *be)
     localtime_r(&t, &tm);
     if (be->reg)
         st_registry_get_settings(be->reg, &be->settings);
+    else
+        be->settings.voice = be->config.home_voice;
     be->quiet = st_quiet_now(&be->settings, tm.tm_hour * 60 + tm.tm_min);
     if (be->now >= be->next_usage) {
         be->used_bytes = dir_bytes(be->root, 0);
@@ -507,6 +513,7 @@ static void op_logout(void *p)
         wipe(be->session_home, sizeof(be->session_home));
     }
     wipe(be->last_played, sizeof(be->last_played));
+    wipe(be->draft, sizeof(be->draft)); /* it stays in the store, a draft, unsent */
     be->count = -1;
     be->count_at = 0;
 }
@@ -538,8 +545,10 @@ static int start_play(st_backend *be, const char *id)
         args[2] = "--output";
         args[3] = out;
     }
-    if (be->sound)
-        st_sound_wait_idle(be->sound, 1000); /* the speaker is the message's now */
+    if (be->sound) {
+        st_sound_hush(be->sound); /* the speaker is the message's now */
+        st_sound_wait_idle(be->sound, 1000);
+    }
     pid = spawn(be, be->session_home, args, -1);
     if (pid < 0)
         return (int)pid;
@@ -620,12 +629,21 @@ static void op_audio_stop(void *p)
     stop_audio(p);
 }
 
+/* Where a recording child writes the id of the draft it made. */
+static int draft_id_path(const st_backend *be, char *path, size_t size)
+{
+    if (snprintf(path, size, "%s/station-reply.id", be->session_home) >= (int)size)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
 static int op_record_start(void *p)
 {
     st_backend *be = p;
-    char seconds[16], in[PATH_MAX + 32];
-    const char *args[] = {"record", "--max-seconds", seconds, NULL, NULL, NULL};
+    char seconds[16], in[PATH_MAX + 32], idpath[PATH_MAX];
+    const char *args[] = {"record", "--draft", "--max-seconds", seconds, NULL, NULL, NULL};
     pid_t pid;
+    int fd, res;
 
     if (!be->open)
         return -EPERM;
@@ -633,14 +651,21 @@ static int op_record_start(void *p)
     snprintf(seconds, sizeof(seconds), "%d", be->config.max_record_seconds);
     if (be->audio_dir[0]) {
         snprintf(in, sizeof(in), "%s/reply.wav", be->audio_dir);
-        args[3] = "--input";
-        args[4] = in;
+        args[4] = "--input";
+        args[5] = in;
     }
     be->record_status = 0;
     be->record_stopping = 0;
+    be->draft[0] = '\0';
+    if ((res = draft_id_path(be, idpath, sizeof(idpath))) < 0)
+        return res;
+    fd = open(idpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
     if (be->sound)
         st_sound_wait_idle(be->sound, 1000); /* the start beep, not in the reply */
-    pid = spawn(be, be->session_home, args, -1);
+    pid = spawn(be, be->session_home, args, fd);
+    close(fd);
     if (pid < 0)
         return (int)pid;
     be->record_pid = pid;
@@ -658,6 +683,26 @@ static int op_record_stop(void *p)
         kill(be->record_pid, SIGINT);
         be->record_stopping = ju_mono_ms();
     }
+    return 0;
+}
+
+/* The id `record --draft` printed: its one line of output. */
+static int read_draft_id(st_backend *be)
+{
+    char path[PATH_MAX], line[ID_MAX + 2];
+    size_t len;
+    FILE *f;
+
+    if (draft_id_path(be, path, sizeof(path)) < 0 || !(f = fopen(path, "r")))
+        return -EIO;
+    if (!fgets(line, sizeof(line), f))
+        line[0] = '\0';
+    fclose(f);
+    len = strcspn(line, "\r\n");
+    line[len] = '\0';
+    if (!len || len >= ID_MAX || strchr(line, '/') || line[0] == '-')
+        return -EIO;
+    snprintf(be->draft, sizeof(be->draft), "%s", line);
     return 0;
 }
 
@@ -679,8 +724,62 @@ static int op_record_poll(void *p, int *seconds)
     }
     be->record_pid = 0;
     be->record_stopping = 0;
-    be->record_status = status == 0 ? 0 : -EIO;
+    be->record_status = status == 0 ? read_draft_id(be) : -EIO;
     return be->record_status;
+}
+
+static int run_on_draft(st_backend *be, const char *command)
+{
+    const char *args[] = {command, be->draft, NULL};
+    char *out = NULL;
+    int res;
+
+    if (!be->open || !be->draft[0])
+        return -ENOENT;
+    res = run_capture(be, be->session_home, args, &out);
+    free(out);
+    return res;
+}
+
+static int op_draft_play(void *p)
+{
+    st_backend *be = p;
+    char last[ID_MAX];
+    int res;
+
+    if (!be->open || !be->draft[0])
+        return -ENOENT;
+    stop_audio(be);
+    /* Hearing one's own reply is not "the last letter heard". */
+    snprintf(last, sizeof(last), "%s", be->last_played);
+    be->queue_len = 1;
+    be->queue_pos = 0;
+    snprintf(be->queue[0], ID_MAX, "%s", be->draft);
+    res = start_play(be, be->draft);
+    snprintf(be->last_played, sizeof(be->last_played), "%s", last);
+    return res;
+}
+
+static int op_draft_send(void *p)
+{
+    st_backend *be = p;
+    int res = run_on_draft(be, "send");
+
+    if (res == 0)
+        be->draft[0] = '\0';
+    return res;
+}
+
+static int op_draft_discard(void *p)
+{
+    st_backend *be = p;
+    int res;
+
+    stop_audio(be);
+    res = run_on_draft(be, "discard");
+    if (res == 0)
+        be->draft[0] = '\0';
+    return res;
 }
 
 static void op_earcon(void *p, enum st_earcon e)
@@ -697,6 +796,96 @@ static void op_earcon(void *p, enum st_earcon e)
     }
     if (be->sound)
         st_sound_play(be->sound, e);
+}
+
+/* The earcon a prompt falls back to when its clip is missing. */
+static enum st_earcon prompt_earcon(enum st_prompt p)
+{
+    switch (p) {
+    case ST_PROMPT_REFUSED:
+    case ST_PROMPT_WAIT:
+    case ST_PROMPT_FAILED:
+    case ST_PROMPT_KEY_REFUSED:
+    case ST_PROMPT_PIN_MISMATCH:
+    case ST_PROMPT_BAD_TIME:
+        return ST_EARCON_ERROR;
+    case ST_PROMPT_SENT:
+    case ST_PROMPT_SAVED:
+    case ST_PROMPT_ADDED:
+    case ST_PROMPT_ARRIVED:
+        return ST_EARCON_OK;
+    case ST_PROMPT_ALL_DONE:
+        return ST_EARCON_LEAVE;
+    default:
+        return ST_EARCON_KEY;
+    }
+}
+
+static bool clip_path(const st_backend *be, const char *stem, char *path, size_t size)
+{
+    return snprintf(path, size, "%s/prompt-%s-%s.opus", be->prompts_dir, be->lang, stem) <
+               (int)size &&
+           access(path, R_OK) == 0;
+}
+
+static void op_say(void *p, enum st_prompt prompt, int number)
+{
+    static const double tempo[] = {1.0, 0.8, 1.0, 1.25};
+    st_backend *be = p;
+    const char *id = st_prompt_id(prompt);
+    char paths[ST_SOUND_CLIPS][PATH_MAX], stem[96], label[96];
+    const char *list[ST_SOUND_CLIPS];
+    bool numbered = st_prompt_has_number(prompt), found = true;
+    int n = 0, voice = be->settings.voice;
+    FILE *f;
+
+    if (!id || be->quiet)
+        return;
+    if (number < 0)
+        number = 0;
+    if (number > ST_PROMPT_NUMBER_MAX)
+        number = ST_PROMPT_NUMBER_MAX;
+    if (numbered)
+        snprintf(label, sizeof(label), "%s %s %d", be->lang, id, number);
+    else
+        snprintf(label, sizeof(label), "%s %s", be->lang, id);
+    if (voice != ST_VOICE_OFF) {
+        if (numbered) {
+            snprintf(stem, sizeof(stem), "%s.a", id);
+            found = found && clip_path(be, stem, paths[n], sizeof(paths[n]));
+            n++;
+            snprintf(stem, sizeof(stem), "num-%d", number);
+            found = found && clip_path(be, stem, paths[n], sizeof(paths[n]));
+            n++;
+            snprintf(stem, sizeof(stem), "%s.b", id);
+            found = found && clip_path(be, stem, paths[n], sizeof(paths[n]));
+            n++;
+        } else {
+            found = clip_path(be, id, paths[n], sizeof(paths[n]));
+            n++;
+        }
+    }
+    if (be->trace[0] && (f = fopen(be->trace, "a")) != NULL) {
+        fprintf(f, "say %s%s\n", label,
+                voice == ST_VOICE_OFF ? " off" : found ? "" : " missing");
+        fclose(f);
+    }
+    if (voice == ST_VOICE_OFF)
+        return;
+    if (!found) {
+        op_earcon(be, prompt_earcon(prompt));
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        list[i] = paths[i];
+    if (be->sound)
+        st_sound_say(be->sound, label, list, n, tempo[voice]);
+}
+
+static int op_speaking(void *p)
+{
+    st_backend *be = p;
+    return be->sound && st_sound_speaking(be->sound);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -795,7 +984,12 @@ static const struct st_backend_ops ops = {
     .record_start = op_record_start,
     .record_stop = op_record_stop,
     .record_poll = op_record_poll,
+    .draft_play = op_draft_play,
+    .draft_send = op_draft_send,
+    .draft_discard = op_draft_discard,
     .earcon = op_earcon,
+    .say = op_say,
+    .speaking = op_speaking,
     .add_family = op_add_family,
     .list_families = op_list_families,
     .get_settings = op_get_settings,
@@ -826,7 +1020,9 @@ int st_backend_create(const struct st_backend_config *config, st_registry *reg, 
         snprintf(be->trace, sizeof(be->trace), "%s",
                  config->trace_path ? config->trace_path : "") >= (int)sizeof(be->trace) ||
         snprintf(be->audio_dir, sizeof(be->audio_dir), "%s",
-                 config->audio_dir ? config->audio_dir : "") >= (int)sizeof(be->audio_dir)) {
+                 config->audio_dir ? config->audio_dir : "") >= (int)sizeof(be->audio_dir) ||
+        snprintf(be->prompts_dir, sizeof(be->prompts_dir), "%s",
+                 config->prompts_dir ? config->prompts_dir : "") >= (int)sizeof(be->prompts_dir)) {
         res = -ENAMETOOLONG;
         goto error_be;
     }
@@ -834,6 +1030,10 @@ int st_backend_create(const struct st_backend_config *config, st_registry *reg, 
     be->config.home = be->root;
     be->config.trace_path = be->trace;
     be->config.audio_dir = be->audio_dir;
+    be->config.prompts_dir = be->prompts_dir;
+    snprintf(be->lang, sizeof(be->lang), "%s", config->lang && !strcmp(config->lang, "zh") ? "zh" : "en");
+    be->config.lang = be->lang;
+    be->settings.voice = config->station ? ST_VOICE_NORMAL : config->home_voice;
     if (!config->station) {
         be->homes = calloc(1, sizeof(*be->homes));
         if (!be->homes) {
@@ -852,6 +1052,8 @@ int st_backend_create(const struct st_backend_config *config, st_registry *reg, 
     /* Without sound the station still works: the screen says everything. */
     if (st_sound_create(&be->sound) < 0)
         be->sound = NULL;
+    else
+        st_sound_set_trace(be->sound, be->trace);
     *out = be;
     return 0;
 

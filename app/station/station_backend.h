@@ -28,6 +28,14 @@ struct st_backend_config {
      * sound card: each message played is written to played-N.wav (N from
      * 1), and a reply is recorded from reply.wav. */
     const char *audio_dir;
+    /* Spoken prompts: the directory of prompt-LANG-ID.opus files (NULL or
+     * missing files: each prompt falls back to an earcon), the language
+     * ("en" or "zh"), and in home mode (no registry, no teacher) whether
+     * and how fast they are spoken (enum st_voice; station mode reads the
+     * teacher's setting). */
+    const char *prompts_dir;
+    const char *lang;
+    int home_voice;
 };
 
 typedef struct st_backend st_backend;

@@ -17,8 +17,12 @@
 enum pending_op {
     PENDING_NONE,
     PENDING_ADD_FAMILY,
-    PENDING_RECORD_END, /* a reply asked to stop, being finished */
+    PENDING_RECORD_END,   /* a reply asked to stop, being finished */
+    PENDING_RECORD_START, /* the record prompt is spoken; then the tone and the microphone */
 };
+
+/* How long a spoken prompt may hold back the microphone. */
+#define RECORD_PROMPT_MAX_MS 15000
 
 /* Memory that held a PIN is wiped in a way the compiler may not drop. */
 static void wipe(void *p, size_t n)
@@ -34,6 +38,89 @@ static void earcon(struct st_core *core, enum st_earcon e)
         core->ops->earcon(core->be, e);
 }
 
+static void say(struct st_core *core, enum st_prompt p, int number)
+{
+    core->said = p;
+    core->said_number = number;
+    if (core->ops->say)
+        core->ops->say(core->be, p, number);
+}
+
+/* A key this screen does not take: the error sound, and why, aloud. */
+static void refuse_key(struct st_core *core)
+{
+    earcon(core, ST_EARCON_ERROR);
+    say(core, ST_PROMPT_KEY_REFUSED, 0);
+}
+
+static int seconds_of(int64_t ms)
+{
+    return (int)((ms + 999) / 1000);
+}
+
+static void say_count(struct st_core *core, bool arrived)
+{
+    int n = core->view.new_count;
+
+    if (arrived)
+        say(core, ST_PROMPT_ARRIVED, n);
+    else if (n == 1)
+        say(core, ST_PROMPT_HOME_ONE, 1);
+    else if (n > 1)
+        say(core, ST_PROMPT_HOME_COUNT, n);
+    else
+        say(core, ST_PROMPT_HOME_NONE, 0);
+}
+
+/* What a screen says when it opens. Screens with a number say it after
+ * the caller has set it (speak_screen). */
+static void speak_screen(struct st_core *core)
+{
+    switch (core->view.screen) {
+    case ST_SCREEN_START:
+        say(core, ST_PROMPT_START, 0);
+        break;
+    case ST_SCREEN_PIN:
+        say(core, ST_PROMPT_PIN, (int)core->view.family);
+        break;
+    case ST_SCREEN_HOME:
+        say_count(core, false);
+        break;
+    case ST_SCREEN_BUSY:
+        say(core, ST_PROMPT_BUSY, 0);
+        break;
+    case ST_SCREEN_TEACHER_PIN:
+        say(core, ST_PROMPT_TEACHER_PIN, 0);
+        break;
+    case ST_SCREEN_TEACHER_MENU:
+        say(core, ST_PROMPT_TEACHER_MENU, 0);
+        break;
+    case ST_SCREEN_TEACHER_CODE:
+        say(core, ST_PROMPT_TEACHER_CODE, 0);
+        break;
+    case ST_SCREEN_TEACHER_NEWPIN:
+        say(core, core->view.step ? ST_PROMPT_NEWPIN_AGAIN : ST_PROMPT_NEWPIN, 0);
+        break;
+    case ST_SCREEN_TEACHER_LIST:
+        say(core, ST_PROMPT_TEACHER_LIST, core->view.nrows);
+        break;
+    case ST_SCREEN_TEACHER_QUIET:
+        say(core, core->view.step ? ST_PROMPT_QUIET_END : ST_PROMPT_QUIET_START, 0);
+        break;
+    case ST_SCREEN_TEACHER_QUOTA:
+        say(core, ST_PROMPT_QUOTA, 0);
+        break;
+    case ST_SCREEN_TEACHER_VOICE:
+        say(core, ST_PROMPT_VOICE, 0);
+        break;
+    case ST_SCREEN_REVIEW:
+        say(core, core->view.step ? ST_PROMPT_DISCARD_ASK : ST_PROMPT_REVIEW, 0);
+        break;
+    default: /* PLAYING and RECORDING: the speaker is the letter's, or the microphone listens */
+        break;
+    }
+}
+
 static void clear_entry(struct st_core *core)
 {
     wipe(core->view.entry, sizeof(core->view.entry));
@@ -45,7 +132,8 @@ static void refresh_count(struct st_core *core)
     core->last_count = core->now;
 }
 
-static void go(struct st_core *core, enum st_screen screen)
+/* Opens a screen without a word (the caller speaks). */
+static void go_quietly(struct st_core *core, enum st_screen screen)
 {
     clear_entry(core);
     core->view.screen = screen;
@@ -53,6 +141,26 @@ static void go(struct st_core *core, enum st_screen screen)
     if (screen == ST_SCREEN_HOME)
         refresh_count(core);
 }
+
+static void go(struct st_core *core, enum st_screen screen)
+{
+    go_quietly(core, screen);
+    speak_screen(core);
+}
+
+static const enum st_prompt notice_prompts[] = {
+    [ST_NOTICE_NONE] = ST_PROMPT_NONE,
+    [ST_NOTICE_SENT] = ST_PROMPT_SENT,
+    [ST_NOTICE_NOTHING_NEW] = ST_PROMPT_NOTHING_NEW,
+    [ST_NOTICE_NOTHING_YET] = ST_PROMPT_NOTHING_YET,
+    [ST_NOTICE_FAILED] = ST_PROMPT_FAILED,
+    [ST_NOTICE_ADDED] = ST_PROMPT_ADDED,
+    [ST_NOTICE_PIN_MISMATCH] = ST_PROMPT_PIN_MISMATCH,
+    [ST_NOTICE_PIN_SHORT] = ST_PROMPT_NEWPIN,
+    [ST_NOTICE_SAVED] = ST_PROMPT_SAVED,
+    [ST_NOTICE_BAD_TIME] = ST_PROMPT_BAD_TIME,
+    [ST_NOTICE_DISCARDED] = ST_PROMPT_DISCARDED,
+};
 
 static void notice(struct st_core *core, enum st_notice n, int error, enum st_screen after)
 {
@@ -62,6 +170,8 @@ static void notice(struct st_core *core, enum st_notice n, int error, enum st_sc
     core->view.screen = ST_SCREEN_NOTICE;
     core->after_notice = after;
     core->notice_until = core->now + core->config.notice_ms;
+    if (notice_prompts[n] != ST_PROMPT_NONE)
+        say(core, notice_prompts[n], n == ST_NOTICE_ADDED ? (int)core->view.family : 0);
 }
 
 static enum st_screen rest_screen(const struct st_core *core)
@@ -82,6 +192,7 @@ void st_core_reset(struct st_core *core)
         core->in_session = false;
     }
     core->teacher = false;
+    core->playing_draft = false;
     wipe(&core->view, sizeof(core->view));
     wipe(core->code, sizeof(core->code));
     wipe(core->first_pin, sizeof(core->first_pin));
@@ -119,7 +230,7 @@ static bool type_digit(struct st_core *core, int key, size_t max)
     size_t len = strlen(core->view.entry);
 
     if (key < '0' || key > '9' || len >= max) {
-        earcon(core, ST_EARCON_ERROR);
+        refuse_key(core);
         return false;
     }
     core->view.entry[len] = (char)key;
@@ -155,19 +266,20 @@ static void key_start(struct st_core *core, int key)
             clear_entry(core);
             earcon(core, ST_EARCON_KEY);
         } else if (!erase_digit(core)) {
-            earcon(core, ST_EARCON_ERROR);
+            refuse_key(core);
         }
     } else if (key == ST_KEY_ENTER && core->view.entry[0]) {
         uint64_t number = 0;
         ju_parse_u64(core->view.entry, UINT_MAX, &number); /* digits only, a few of them */
         earcon(core, ST_EARCON_KEY);
-        go(core, ST_SCREEN_PIN);
+        go_quietly(core, ST_SCREEN_PIN);
         core->view.family = (unsigned)number;
+        speak_screen(core);
     } else if (key == ST_KEY_STAR && !core->view.entry[0]) {
         earcon(core, ST_EARCON_KEY);
         go(core, ST_SCREEN_TEACHER_PIN);
     } else {
-        earcon(core, ST_EARCON_ERROR);
+        refuse_key(core);
     }
 }
 
@@ -177,6 +289,7 @@ static void refused(struct st_core *core, int64_t wait_ms)
     clear_entry(core);
     core->view.screen = ST_SCREEN_REFUSED;
     core->view.wait_ms = wait_ms > 0 ? wait_ms : 0;
+    say(core, ST_PROMPT_REFUSED, seconds_of(core->view.wait_ms));
     /* The backend counts its wait from the end of its (slow) check, which
      * is later than this key: the wait here starts on the next tick, and the
      * keypad comes back a little after the backend's own wait ends, so the
@@ -204,7 +317,7 @@ static void key_pin(struct st_core *core, int key, bool teacher)
         return;
     }
     if (key != ST_KEY_ENTER || strlen(core->view.entry) < ST_PIN_MIN) {
-        earcon(core, ST_EARCON_ERROR);
+        refuse_key(core);
         return;
     }
     if (teacher)
@@ -252,15 +365,13 @@ static void key_home(struct st_core *core, int key)
         }
         break;
     case '2':
-        earcon(core, ST_EARCON_START);
-        res = core->ops->record_start(core->be);
-        if (res == 0) {
-            go(core, ST_SCREEN_RECORDING);
-            core->view.record_seconds = 0;
-        } else {
-            earcon(core, ST_EARCON_ERROR);
-            notice(core, ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
-        }
+        /* The prompt says what to do; the microphone opens after it, on
+         * the tone (run_pending), so the prompt is not in the reply. */
+        earcon(core, ST_EARCON_KEY);
+        go_quietly(core, ST_SCREEN_BUSY);
+        core->pending = PENDING_RECORD_START;
+        core->pending_since = core->now;
+        say(core, ST_PROMPT_RECORD, 0);
         break;
     case '3':
         earcon(core, ST_EARCON_KEY);
@@ -283,7 +394,81 @@ static void key_home(struct st_core *core, int key)
         }
         /* fall through */
     default:
+        refuse_key(core);
+        break;
+    }
+}
+
+static void start_recording(struct st_core *core)
+{
+    int res;
+
+    earcon(core, ST_EARCON_START);
+    res = core->ops->record_start(core->be);
+    if (res == 0) {
+        go(core, ST_SCREEN_RECORDING);
+        core->view.record_seconds = 0;
+    } else {
         earcon(core, ST_EARCON_ERROR);
+        notice(core, ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+    }
+}
+
+/* Listen before sending: nothing leaves until 3, nothing is thrown away
+ * until * twice. */
+static void key_review(struct st_core *core, int key)
+{
+    int res;
+
+    if (core->view.step == 1 && key != ST_KEY_STAR) {
+        earcon(core, ST_EARCON_KEY); /* kept: back to the choices */
+        core->view.step = 0;
+        speak_screen(core);
+        return;
+    }
+    switch (key) {
+    case '1':
+        earcon(core, ST_EARCON_KEY);
+        res = core->ops->draft_play(core->be);
+        if (res < 0) {
+            earcon(core, ST_EARCON_ERROR);
+            notice(core, ST_NOTICE_FAILED, res, ST_SCREEN_REVIEW);
+            break;
+        }
+        go(core, ST_SCREEN_PLAYING);
+        core->playing_draft = true;
+        core->view.play_index = 1;
+        core->view.play_total = 1;
+        break;
+    case '2':
+        /* Record it again: this take goes, as the person asked. */
+        earcon(core, ST_EARCON_KEY);
+        core->ops->draft_discard(core->be);
+        go_quietly(core, ST_SCREEN_BUSY);
+        core->pending = PENDING_RECORD_START;
+        core->pending_since = core->now;
+        say(core, ST_PROMPT_RECORD, 0);
+        break;
+    case '3':
+        res = core->ops->draft_send(core->be);
+        earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
+        notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res,
+               res == 0 ? ST_SCREEN_HOME : ST_SCREEN_REVIEW);
+        break;
+    case ST_KEY_STAR:
+        if (core->view.step == 0) {
+            earcon(core, ST_EARCON_KEY);
+            core->view.step = 1;
+            speak_screen(core);
+            break;
+        }
+        res = core->ops->draft_discard(core->be);
+        earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
+        notice(core, res == 0 ? ST_NOTICE_DISCARDED : ST_NOTICE_FAILED, res,
+               res == 0 ? ST_SCREEN_HOME : ST_SCREEN_REVIEW);
+        break;
+    default:
+        refuse_key(core);
         break;
     }
 }
@@ -291,6 +476,12 @@ static void key_home(struct st_core *core, int key)
 static void key_playing(struct st_core *core, int key)
 {
     core->ops->audio_stop(core->be);
+    if (core->playing_draft) {
+        core->playing_draft = false;
+        earcon(core, ST_EARCON_KEY);
+        go(core, ST_SCREEN_REVIEW);
+        return;
+    }
     if (key == ST_KEY_STAR && core->config.station) {
         core->view.screen = ST_SCREEN_HOME; /* stopped already; reset must not stop twice */
         leave(core);
@@ -317,11 +508,10 @@ static void key_recording(struct st_core *core, int key)
             return;
         }
         earcon(core, ST_EARCON_KEY);
-        clear_entry(core);
-        core->view.screen = ST_SCREEN_BUSY;
+        go(core, ST_SCREEN_BUSY);
         core->pending = PENDING_RECORD_END;
     } else {
-        earcon(core, ST_EARCON_ERROR);
+        refuse_key(core);
     }
 }
 
@@ -337,9 +527,10 @@ static void key_teacher_menu(struct st_core *core, int key)
     case '2':
         earcon(core, ST_EARCON_KEY);
         n = core->ops->list_families(core->be, core->view.rows, ST_ROWS_MAX);
-        go(core, ST_SCREEN_TEACHER_LIST);
+        go_quietly(core, ST_SCREEN_TEACHER_LIST);
         core->view.nrows = n > 0 ? n : 0;
         core->view.first_row = 0;
+        speak_screen(core);
         break;
     case '3':
     case '4':
@@ -348,12 +539,18 @@ static void key_teacher_menu(struct st_core *core, int key)
         if (core->ops->get_settings(core->be, &core->view.settings) < 0)
             memset(&core->view.settings, 0, sizeof(core->view.settings));
         break;
+    case '5':
+        earcon(core, ST_EARCON_KEY);
+        if (core->ops->get_settings(core->be, &core->view.settings) < 0)
+            memset(&core->view.settings, 0, sizeof(core->view.settings));
+        go(core, ST_SCREEN_TEACHER_VOICE);
+        break;
     case ST_KEY_STAR:
     case ST_KEY_BACK:
         leave(core);
         break;
     default:
-        earcon(core, ST_EARCON_ERROR);
+        refuse_key(core);
         break;
     }
 }
@@ -383,7 +580,7 @@ static void key_teacher_code(struct st_core *core, int key)
     if (teacher_entry_key(core, key, ST_CODE_MAX))
         return;
     if (key != ST_KEY_ENTER || strlen(core->view.entry) < 4) {
-        earcon(core, ST_EARCON_ERROR);
+        refuse_key(core);
         return;
     }
     earcon(core, ST_EARCON_KEY);
@@ -396,11 +593,12 @@ static void key_teacher_newpin(struct st_core *core, int key)
     if (teacher_entry_key(core, key, ST_PIN_MAX))
         return;
     if (key != ST_KEY_ENTER) {
-        earcon(core, ST_EARCON_ERROR);
+        refuse_key(core);
         return;
     }
     if (strlen(core->view.entry) < ST_PIN_MIN) {
         earcon(core, ST_EARCON_ERROR);
+        say(core, ST_PROMPT_NEWPIN, 0);
         clear_entry(core);
         return;
     }
@@ -409,6 +607,7 @@ static void key_teacher_newpin(struct st_core *core, int key)
         memcpy(core->first_pin, core->view.entry, sizeof(core->first_pin));
         clear_entry(core);
         core->view.step = 1;
+        speak_screen(core);
         return;
     }
     if (strcmp(core->first_pin, core->view.entry) != 0) {
@@ -418,9 +617,8 @@ static void key_teacher_newpin(struct st_core *core, int key)
         return;
     }
     earcon(core, ST_EARCON_KEY);
-    clear_entry(core);
     /* Joining talks to the relay: draw "please wait" first, run it on the tick. */
-    core->view.screen = ST_SCREEN_BUSY;
+    go(core, ST_SCREEN_BUSY);
     core->pending = PENDING_ADD_FAMILY;
 }
 
@@ -440,7 +638,7 @@ static void key_teacher_list(struct st_core *core, int key)
         earcon(core, ST_EARCON_KEY);
         go(core, ST_SCREEN_TEACHER_MENU);
     } else {
-        earcon(core, ST_EARCON_ERROR);
+        refuse_key(core);
     }
 }
 
@@ -460,7 +658,7 @@ static void key_teacher_quiet(struct st_core *core, int key)
     if (teacher_entry_key(core, key, 4))
         return;
     if (key != ST_KEY_ENTER || strlen(core->view.entry) != 4) {
-        earcon(core, ST_EARCON_ERROR);
+        refuse_key(core);
         return;
     }
     if (ju_parse_u64(core->view.entry, 2359, &hhmm) < 0 || hhmm / 100 > 23 || hhmm % 100 > 59) {
@@ -474,6 +672,7 @@ static void key_teacher_quiet(struct st_core *core, int key)
         core->first_quiet = minutes;
         clear_entry(core);
         core->view.step = 1;
+        speak_screen(core);
         return;
     }
     core->view.settings.quiet_start = core->first_quiet;
@@ -486,13 +685,27 @@ static void key_teacher_quota(struct st_core *core, int key)
     if (teacher_entry_key(core, key, 7))
         return;
     if (key != ST_KEY_ENTER || !core->view.entry[0]) {
-        earcon(core, ST_EARCON_ERROR);
+        refuse_key(core);
         return;
     }
     uint64_t quota_mb = 0;
     ju_parse_u64(core->view.entry, 9999999, &quota_mb); /* at most 7 digits */
     core->view.settings.quota_mb = (int64_t)quota_mb;
     save_settings(core);
+}
+
+/* Spoken prompts: one key, 0 off, 1 slow, 2 normal, 3 fast. */
+static void key_teacher_voice(struct st_core *core, int key)
+{
+    if (key >= '0' && key <= '3') {
+        core->view.settings.voice = key - '0';
+        save_settings(core);
+    } else if (key == ST_KEY_STAR || key == ST_KEY_BACK) {
+        earcon(core, ST_EARCON_KEY);
+        go(core, ST_SCREEN_TEACHER_MENU);
+    } else {
+        refuse_key(core);
+    }
 }
 
 void st_core_key(struct st_core *core, int key, int64_t now)
@@ -511,9 +724,19 @@ void st_core_key(struct st_core *core, int key, int64_t now)
         key_pin(core, key, true);
         break;
     case ST_SCREEN_REFUSED:
-    case ST_SCREEN_BUSY:
         /* Keys do nothing while the station makes a wrong guesser wait. */
         earcon(core, ST_EARCON_ERROR);
+        say(core, ST_PROMPT_WAIT, seconds_of(core->view.wait_ms));
+        break;
+    case ST_SCREEN_BUSY:
+        if (core->pending == PENDING_RECORD_START) {
+            /* A key cuts the prompt short: the recording starts now. */
+            start_recording(core);
+            core->pending = PENDING_NONE;
+            break;
+        }
+        earcon(core, ST_EARCON_ERROR);
+        say(core, ST_PROMPT_BUSY, 0);
         break;
     case ST_SCREEN_HOME:
         key_home(core, key);
@@ -550,6 +773,12 @@ void st_core_key(struct st_core *core, int key, int64_t now)
     case ST_SCREEN_TEACHER_QUOTA:
         key_teacher_quota(core, key);
         break;
+    case ST_SCREEN_TEACHER_VOICE:
+        key_teacher_voice(core, key);
+        break;
+    case ST_SCREEN_REVIEW:
+        key_review(core, key);
+        break;
     }
 }
 
@@ -559,14 +788,27 @@ static void run_pending(struct st_core *core)
     int res, seconds = 0;
 
     switch (core->pending) {
+    case PENDING_RECORD_START:
+        core->last_key = core->now;
+        if (core->ops->speaking && core->ops->speaking(core->be) > 0 &&
+            core->now - core->pending_since < RECORD_PROMPT_MAX_MS)
+            break;
+        core->pending = PENDING_NONE;
+        start_recording(core);
+        break;
     case PENDING_RECORD_END:
         res = core->ops->record_poll(core->be, &seconds);
         core->last_key = core->now;
         if (res > 0)
             break;
         core->pending = PENDING_NONE;
-        earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
-        notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+        if (res == 0) {
+            earcon(core, ST_EARCON_OK);
+            go(core, ST_SCREEN_REVIEW); /* heard before it is sent */
+        } else {
+            earcon(core, ST_EARCON_ERROR);
+            notice(core, ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+        }
         break;
     case PENDING_ADD_FAMILY:
         res = core->ops->add_family(core->be, core->code, core->first_pin, &number);
@@ -613,18 +855,25 @@ void st_core_tick(struct st_core *core, int64_t now)
         if (res > 0) {
             core->view.play_index = index;
             core->view.play_total = total;
+        } else if (core->playing_draft) {
+            core->playing_draft = false;
+            go(core, ST_SCREEN_REVIEW);
         } else {
-            go(core, ST_SCREEN_HOME);
+            go_quietly(core, ST_SCREEN_HOME);
+            say(core, ST_PROMPT_ALL_DONE, 0);
         }
         return;
     case ST_SCREEN_RECORDING:
         res = core->ops->record_poll(core->be, &seconds);
         core->last_key = now;
         core->view.record_seconds = seconds;
-        if (res <= 0) {
-            /* It stopped by itself (longest length, or the device failed). */
-            earcon(core, res == 0 ? ST_EARCON_OK : ST_EARCON_ERROR);
-            notice(core, res == 0 ? ST_NOTICE_SENT : ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
+        if (res == 0) {
+            /* It stopped by itself at its longest length: heard before sent. */
+            earcon(core, ST_EARCON_OK);
+            go(core, ST_SCREEN_REVIEW);
+        } else if (res < 0) {
+            earcon(core, ST_EARCON_ERROR);
+            notice(core, ST_NOTICE_FAILED, res, ST_SCREEN_HOME);
         }
         return;
     case ST_SCREEN_NOTICE:
@@ -632,8 +881,14 @@ void st_core_tick(struct st_core *core, int64_t now)
             go(core, core->after_notice);
         break;
     case ST_SCREEN_HOME:
-        if (now - core->last_count >= 1000)
+        if (now - core->last_count >= 1000) {
+            int before = core->view.new_count;
             refresh_count(core);
+            /* A letter that arrives while the home screen shows is
+             * announced at once, aloud. */
+            if (before >= 0 && core->view.new_count > before)
+                say_count(core, true);
+        }
         break;
     default:
         break;

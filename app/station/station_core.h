@@ -17,8 +17,9 @@
  *    teacher's menu. After the idle timeout every screen returns to the
  *    start and the session is forgotten.
  *
- * Every key answers with an earcon (backend->earcon), so the device can be
- * used without reading.
+ * Every key answers with an earcon (backend->earcon), and every screen,
+ * refused key, error and notice is also spoken (backend->say), so the
+ * device can be used without reading.
  */
 #ifndef JIASHU_APP_STATION_CORE_H
 #define JIASHU_APP_STATION_CORE_H
@@ -50,6 +51,8 @@ enum st_screen {
     ST_SCREEN_TEACHER_LIST,   /* families: storage and last sync */
     ST_SCREEN_TEACHER_QUIET,  /* quiet hours: HHMM start, then HHMM end */
     ST_SCREEN_TEACHER_QUOTA,  /* storage quota in MB */
+    ST_SCREEN_TEACHER_VOICE,  /* spoken prompts: off, slow, normal, fast */
+    ST_SCREEN_REVIEW,         /* a reply recorded: 1 listen, 2 again, 3 send, * throw away */
 };
 
 /* Short notices; the screen turns them into words. */
@@ -64,6 +67,7 @@ enum st_notice {
     ST_NOTICE_PIN_SHORT,    /* PIN shorter than ST_PIN_MIN */
     ST_NOTICE_SAVED,        /* teacher: setting saved */
     ST_NOTICE_BAD_TIME,     /* teacher: not an HHMM time */
+    ST_NOTICE_DISCARDED,    /* the reply was thrown away, as asked twice */
 };
 
 enum st_earcon {
@@ -72,6 +76,53 @@ enum st_earcon {
     ST_EARCON_OK,    /* done: logged in, sent, saved */
     ST_EARCON_START, /* recording starts */
     ST_EARCON_LEAVE, /* back to the start screen */
+};
+
+/* Spoken prompts (station_prompts.h has their words); ids are stable file names. */
+enum st_prompt {
+    ST_PROMPT_NONE,
+    ST_PROMPT_START,        /* type your family number */
+    ST_PROMPT_PIN,          /* {n}: family number; type your PIN */
+    ST_PROMPT_REFUSED,      /* wrong number or PIN; {n} seconds to wait */
+    ST_PROMPT_WAIT,         /* a key while refused: {n} seconds left */
+    ST_PROMPT_HOME_NONE,    /* no new letters; the keys */
+    ST_PROMPT_HOME_ONE,     /* one new letter; press 1 */
+    ST_PROMPT_HOME_COUNT,   /* {n} new letters; press 1 */
+    ST_PROMPT_ARRIVED,      /* a letter came while the home screen showed; {n} new */
+    ST_PROMPT_ALL_DONE,     /* that was all; 3 again, 2 reply */
+    ST_PROMPT_RECORD,       /* after the tone, speak; 2 when done */
+    ST_PROMPT_BUSY,         /* please wait */
+    ST_PROMPT_SENT,         /* the reply will be sent */
+    ST_PROMPT_NOTHING_NEW,  /* 1 with nothing new */
+    ST_PROMPT_NOTHING_YET,  /* 3 with nothing heard yet */
+    ST_PROMPT_FAILED,       /* something did not work */
+    ST_PROMPT_KEY_REFUSED,  /* that key does nothing here */
+    ST_PROMPT_TEACHER_PIN,  /* teacher: type your PIN */
+    ST_PROMPT_TEACHER_MENU, /* the menu's keys */
+    ST_PROMPT_TEACHER_CODE, /* type the invite code */
+    ST_PROMPT_NEWPIN,       /* a PIN for the new family */
+    ST_PROMPT_NEWPIN_AGAIN, /* the same PIN again */
+    ST_PROMPT_TEACHER_LIST, /* {n} families */
+    ST_PROMPT_ADDED,        /* family {n} added */
+    ST_PROMPT_PIN_MISMATCH, /* the two PINs differ */
+    ST_PROMPT_SAVED,        /* saved */
+    ST_PROMPT_BAD_TIME,     /* not a time */
+    ST_PROMPT_QUIET_START,  /* start of quiet hours */
+    ST_PROMPT_QUIET_END,    /* end of quiet hours */
+    ST_PROMPT_QUOTA,        /* storage quota in MB */
+    ST_PROMPT_VOICE,        /* spoken prompts: 0 off, 1 slow, 2 normal, 3 fast */
+    ST_PROMPT_REVIEW,       /* 1 listen, 2 record again, 3 send, * throw away */
+    ST_PROMPT_DISCARD_ASK,  /* * again throws it away, any other key keeps it */
+    ST_PROMPT_DISCARDED,    /* thrown away */
+    ST_PROMPT_COUNT
+};
+
+/* Spoken prompts setting (st_settings.voice). */
+enum st_voice {
+    ST_VOICE_OFF = 0,
+    ST_VOICE_SLOW = 1,
+    ST_VOICE_NORMAL = 2,
+    ST_VOICE_FAST = 3,
 };
 
 #define ST_NUMBER_MAX 6 /* digits of a family number */
@@ -97,6 +148,7 @@ struct st_settings {
     int quiet_start; /* minutes after midnight; start == end means no quiet hours */
     int quiet_end;
     int64_t quota_mb; /* 0 means no quota */
+    int voice;        /* enum st_voice: spoken prompts off, or their speed */
 };
 
 /* What the core asks of the world. Every function gets the backend's own
@@ -122,17 +174,29 @@ struct st_backend_ops {
     /* Stops any playback now. */
     void (*audio_stop)(void *be);
     /* Starts recording a reply. record_stop() asks it to end, without
-     * waiting: the reply is then finished and queued for sending, which
-     * record_poll() reports. A reply once begun is never thrown away:
-     * leaving, or the session ending, stops and keeps it too. */
+     * waiting: the reply is then finished and kept as a draft, which
+     * record_poll() reports; it is sent only by draft_send(). A reply once
+     * begun is never thrown away unasked: leaving, or the session ending,
+     * stops it and keeps it as a draft. */
     int (*record_start)(void *be);
     int (*record_stop)(void *be);
     /* *seconds recorded so far; returns 1 while the recording runs or is
      * being finished, 0 once the reply is queued (also when it stopped by
      * itself at its longest length), or < 0 if it failed. */
     int (*record_poll)(void *be, int *seconds);
+    /* The draft the last recording left: play it (audio_poll follows it),
+     * send it, or throw it away. */
+    int (*draft_play)(void *be);
+    int (*draft_send)(void *be);
+    int (*draft_discard)(void *be);
     /* A short sound; the backend keeps quiet during quiet hours. */
     void (*earcon)(void *be, enum st_earcon earcon);
+    /* Speaks a prompt (number: its {n}, else ignored), after any earcon
+     * asked for before it. A newer earcon or prompt cuts it short: a key
+     * interrupts a prompt. Optional (NULL: earcons only). */
+    void (*say)(void *be, enum st_prompt prompt, int number);
+    /* 1 while a prompt is being spoken. Optional (NULL: never). */
+    int (*speaking)(void *be);
     /* Teacher: joins a family by invite code and gives it a PIN; *number is
      * its new family number. */
     int (*add_family)(void *be, const char *invite, const char *pin, unsigned *number);
@@ -178,8 +242,12 @@ struct st_core {
     char first_pin[ST_PIN_MAX + 1]; /* teacher: the new PIN, first time */
     int first_quiet;
     int pending; /* the operation a BUSY screen runs on the next tick */
+    int64_t pending_since;
+    enum st_prompt said; /* the last prompt asked for, and its number (for the tests) */
+    int said_number;
     bool teacher;
     bool in_session;
+    bool playing_draft; /* PLAYING the reply under review: back to REVIEW after */
 };
 
 /* Sets up a core on caller memory; now is a monotonic clock in ms. */

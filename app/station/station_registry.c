@@ -256,6 +256,12 @@ int st_registry_get_settings(st_registry *reg, struct st_settings *settings)
         settings->quota_mb = v > 0 ? v : 0;
     else if (res != -ENOENT)
         return res;
+    /* Spoken prompts are on unless the teacher turned them off. */
+    settings->voice = ST_VOICE_NORMAL;
+    if ((res = get_int(reg, "voice", &v)) == 0)
+        settings->voice = v >= ST_VOICE_OFF && v <= ST_VOICE_FAST ? (int)v : ST_VOICE_NORMAL;
+    else if (res != -ENOENT)
+        return res;
     return 0;
 }
 
@@ -264,12 +270,14 @@ int st_registry_set_settings(st_registry *reg, const struct st_settings *setting
     int res;
 
     if (settings->quiet_start < 0 || settings->quiet_start >= 1440 || settings->quiet_end < 0 ||
-        settings->quiet_end >= 1440 || settings->quota_mb < 0 || settings->quota_mb > 10000000)
+        settings->quiet_end >= 1440 || settings->quota_mb < 0 || settings->quota_mb > 10000000 ||
+        settings->voice < ST_VOICE_OFF || settings->voice > ST_VOICE_FAST)
         return -EINVAL;
     sqlite3_exec(reg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if ((res = set_int(reg, "quiet_start", settings->quiet_start)) < 0 ||
         (res = set_int(reg, "quiet_end", settings->quiet_end)) < 0 ||
-        (res = set_int(reg, "quota_mb", settings->quota_mb)) < 0) {
+        (res = set_int(reg, "quota_mb", settings->quota_mb)) < 0 ||
+        (res = set_int(reg, "voice", settings->voice)) < 0) {
         sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
         return res;
     }

@@ -325,6 +325,8 @@ static const char *notice_text(const struct st_view *v, const struct st_text *t,
         return t->saved;
     case ST_NOTICE_BAD_TIME:
         return t->bad_time;
+    case ST_NOTICE_DISCARDED:
+        return t->discarded;
     case ST_NOTICE_FAILED:
         st_text_fill(buf, size, t->failed, info->strerror ? info->strerror(v->error) : "?", NULL);
         return buf;
@@ -432,6 +434,13 @@ void st_screen_draw(const struct st_view *v, const struct st_screen_info *info)
         if (v->station)
             keys[nkeys++] = t->key_leave;
         break;
+    case ST_SCREEN_REVIEW:
+        wrapped(l.text_y, v->step ? t->discard_ask : t->review, 2, attr_text());
+        keys[nkeys++] = t->review_listen;
+        keys[nkeys++] = t->review_again;
+        keys[nkeys++] = t->review_send;
+        keys[nkeys++] = t->review_discard;
+        break;
     case ST_SCREEN_PLAYING:
         snprintf(digits, sizeof(digits), "%d", v->play_index);
         big(l.big_y, digits, l.scale);
@@ -460,10 +469,20 @@ void st_screen_draw(const struct st_view *v, const struct st_screen_info *info)
         keys[1] = t->menu_list;
         keys[2] = t->menu_quiet;
         keys[3] = t->menu_quota;
-        keys[4] = t->menu_leave;
-        for (int i = 0; i < 5; i++)
-            center((l.large ? 4 : 2) + i * (l.large ? 3 : 2), keys[i], attr_text());
+        keys[4] = t->menu_voice;
+        keys[5] = t->menu_leave;
+        for (int i = 0; i < 6; i++)
+            center((l.large ? 3 : 2) + i * (l.large ? 3 : 1), keys[i], attr_text());
         break;
+    case ST_SCREEN_TEACHER_VOICE: {
+        int voice = v->settings.voice >= 0 && v->settings.voice <= 3 ? v->settings.voice : 2;
+        snprintf(digits, sizeof(digits), "%d", voice);
+        big(l.big_y, digits, l.scale);
+        wrapped(l.text_y, t->voice, 2, attr_text());
+        formatted(l.text_y + 2, attr_text(), t->quiet_now, t->voice_names[voice], NULL);
+        keys[nkeys++] = t->key_leave;
+        break;
+    }
     case ST_SCREEN_TEACHER_CODE:
         big(l.big_y, v->entry, l.scale);
         wrapped(l.text_y, t->code, 2, attr_text());

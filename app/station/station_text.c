@@ -36,6 +36,9 @@ static const struct st_text english = {
     .menu_list = "2 Families",
     .menu_quiet = "3 Quiet hours",
     .menu_quota = "4 Storage quota",
+    .menu_voice = "5 Spoken prompts",
+    .voice = "Spoken prompts: 0 off, 1 slow, 2 normal, 3 fast",
+    .voice_names = {"off", "slow", "normal", "fast"},
     .menu_leave = "* Leave",
     .code = "Add a family: type the invite code, then Enter",
     .newpin = "PIN for the new family (4-8 digits), then Enter",
@@ -54,6 +57,13 @@ static const struct st_text english = {
     .quiet_badge = "Quiet hours",
     .full_badge = "Storage full",
     .too_small = "Screen too small",
+    .review = "Your reply is not sent yet",
+    .review_listen = "1 Listen",
+    .review_again = "2 Record again",
+    .review_send = "3 Send",
+    .review_discard = "* Throw away",
+    .discard_ask = "* again: throw it away. Any other key: keep it",
+    .discarded = "Thrown away",
 };
 
 static const struct st_text chinese = {
@@ -89,6 +99,9 @@ static const struct st_text chinese = {
     .menu_list = "2 家庭列表",
     .menu_quiet = "3 安静时段",
     .menu_quota = "4 存储配额",
+    .menu_voice = "5 语音提示",
+    .voice = "语音提示：0 关，1 慢，2 正常，3 快",
+    .voice_names = {"关", "慢", "正常", "快"},
     .menu_leave = "* 离开",
     .code = "添加家庭：输入邀请码，按确认键",
     .newpin = "新家庭的密码（4 到 8 位），按确认键",
@@ -107,6 +120,13 @@ static const struct st_text chinese = {
     .quiet_badge = "安静时段",
     .full_badge = "存储已满",
     .too_small = "屏幕太小",
+    .review = "回复还没有发出",
+    .review_listen = "1 听一遍",
+    .review_again = "2 重录",
+    .review_send = "3 发送",
+    .review_discard = "* 删除",
+    .discard_ask = "再按 * 删除，按其他键保留",
+    .discarded = "已删除",
 };
 
 enum st_lang st_text_lang_for(const char *locale_name)

@@ -32,7 +32,8 @@ struct st_text {
     const char *pin_mismatch, *pin_short, *saved, *bad_time;
     const char *busy;
     const char *teacher_pin;
-    const char *menu_add, *menu_list, *menu_quiet, *menu_quota, *menu_leave;
+    const char *menu_add, *menu_list, *menu_quiet, *menu_quota, *menu_voice, *menu_leave;
+    const char *voice, *voice_names[4]; /* spoken prompts: off, slow, normal, fast */
     const char *code;
     const char *newpin, *newpin_again;
     const char *list_head, *never, *list_empty, *list_hint;
@@ -40,6 +41,9 @@ struct st_text {
     const char *quota, *quota_now, *quota_none;                  /* quota_now: %lld */
     const char *quiet_badge, *full_badge;
     const char *too_small;
+    /* listen before sending */
+    const char *review, *review_listen, *review_again, *review_send, *review_discard;
+    const char *discard_ask, *discarded;
 };
 
 /* The language of a locale name such as "zh_CN.UTF-8" (what the program

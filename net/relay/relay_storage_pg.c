@@ -254,6 +254,12 @@ static const char *const migrations[] = {
     "CREATE INDEX pairings_family ON pairings(family_id);"
     "CREATE TABLE rosters(family_id text PRIMARY KEY, data bytea NOT NULL);"
     "ALTER TABLE messages ADD COLUMN declared_sha256 bytea;",
+    /* 3: a deleted message takes its family's row before its recipients'
+     * (as upload_create does), so that cleanup and creations never wait
+     * on each other in a circle. Triggers fire in name order, and the
+     * foreign keys' cascades (which reach the recipients through mailbox)
+     * are named "RI_...": this one now sorts before them. */
+    "ALTER TRIGGER family_bytes_sub ON messages RENAME TO \"0_family_bytes_sub\";",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1792,10 +1798,7 @@ int relay_storage_pg_open(const char *conninfo, int flags, struct relay_storage 
         err = schema_version(q, &version);
     if (err < 0)
         goto error_conn;
-    if (version != SCHEMA_VERSION) {
-        relay_log("the database has schema version %d, this relay needs %d "
-                  "(run jiashu-relay --migrate)",
-                  version, SCHEMA_VERSION);
+    if (version != SCHEMA_VERSION) { /* the program says so: -EPROTO */
         err = -EPROTO;
         goto error_conn;
     }

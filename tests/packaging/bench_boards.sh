@@ -85,6 +85,7 @@ for i in 1 2; do "$JIASHU" --home "$SCRATCH/dad" record --input "$SCRATCH/speech
 watch=$!
 printf '  syncing (watch, 3 letters in)  %6d KiB\n' "$(peak_dirty_for 8 $watch)"
 kill -TERM $watch; wait $watch 2>/dev/null || true
+stop_relays
 screen_start 80 24 env LANG=C "$JIASHU" --home "$SCRATCH/ma" station
 screen_wait "1 Play new"
 station=$(pgrep -n -f -- "--home $SCRATCH/ma station")

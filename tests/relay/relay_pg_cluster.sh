@@ -20,6 +20,16 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
 RELAY_DB_NAME=shared
+# --- 0. the operator's commands ----------------------------------------------
+pg_createdb shared
+expect_error_matching "--check before --migrate" 'schema.*--migrate' "$JIASHU_RELAY" --db "$(pg_url shared)" --check
+"$JIASHU_RELAY" --db "$(pg_url shared)" --migrate 2>"$SCRATCH/migrate" || fail "--migrate: $(cat "$SCRATCH/migrate")"
+grep -q 'schema version [1-9]' "$SCRATCH/migrate" || fail "--migrate said: $(cat "$SCRATCH/migrate")"
+"$JIASHU_RELAY" --db "$(pg_url shared)" --check 2>/dev/null || fail "--check after --migrate"
+"$JIASHU_RELAY" --db "$(pg_url shared)" --migrate 2>/dev/null || fail "--migrate twice"
+"$JIASHU_RELAY" --db "postgresql:///shared?host=$SCRATCH/nowhere" --check 2>"$SCRATCH/check" &&
+  fail "--check of a database nobody serves succeeded"
+grep -q 'cannot be reached' "$SCRATCH/check" || fail "--check of a database nobody serves said: $(cat "$SCRATCH/check")"
 OPTS=(--token-rate 1000 --token-burst 1000 --join-rate 0.0001 --join-burst 8 --cleanup-interval 1)
 declare -a PIDS PORTS
 for n in 1 2 3; do

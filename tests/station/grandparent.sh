@@ -42,9 +42,11 @@ need=$(( ($(soxi -s "$SCRATCH/a.wav") + $(soxi -s "$SCRATCH/b.wav")) * 2 * 9 / 1
   fail "the two messages are not marked played"
 
 screen_keys 2
-screen_wait "正在录音"
+screen_wait "正在录音" 20
 sleep 3
 screen_keys Enter
+screen_wait "回复还没有发出" 20
+screen_keys 3
 screen_wait "1 听新消息" 20
 # The background sync sends it; the parent receives it.
 wait_for_state "$G" outbox "sent|delivered|played" 60

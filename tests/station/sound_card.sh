@@ -56,12 +56,21 @@ for n in a b; do
   found "$SCRATCH/$n.dec.wav" "$SCRATCH/heard.raw" "message $n did not reach the speaker"
 done
 
-# One key records, the same key sends.
+# One key records, the same key stops; the reply is heard through the
+# speaker before 3 sends it.
 screen_keys 2
-screen_wait "正在录音"
+screen_wait "正在录音" 20
 sleep 3
 screen_keys 2
-# The reply is finished and queued ("已发送" shows a moment, then home).
+screen_wait "回复还没有发出" 15
+"$JIASHU" --home "$G" outbox --json | grep -q '"state": "draft"' || fail "the reply is not kept back as a draft"
+before=$(speaker_bytes)
+screen_keys 1
+screen_wait "正在播放"
+screen_wait "回复还没有发出" 30
+[ $(($(speaker_bytes) - before)) -ge 64000 ] || fail "listening to the reply played only $(($(speaker_bytes) - before)) bytes"
+screen_keys 3
+# The reply is queued ("已发送" shows a moment, then home).
 for i in $(seq 200); do
   "$JIASHU" --home "$G" outbox --json >"$SCRATCH/outbox.json"
   grep -q '"state": "ready"' "$SCRATCH/outbox.json" && break

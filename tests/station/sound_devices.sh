@@ -17,6 +17,11 @@ pcm.mic { type plug; slave { pcm { type file; slave.pcm { type null }; file "/de
 ASOUND
   # ALSA then reads this file alone, not the machine's own configuration.
   export HOME="$SCRATCH/home" ALSA_CONFIG_PATH="$SCRATCH/home/.asoundrc"
+  # ALSA's null device (the end of the virtual speaker) lets a stream
+  # reserve a buffer of hundreds of MB, which malloc fills byte by byte under
+  # meson's MALLOC_PERTURB_: seconds per stream, with malloc's lock held, so
+  # every fork() of the station (its children) waited for the prompts.
+  unset MALLOC_PERTURB_
 }
 
 # speaker_bytes: all that reached the speaker so far.

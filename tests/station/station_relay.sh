@@ -69,6 +69,8 @@ screen_keys 2
 screen_wait "Recording"
 sleep 1
 screen_keys 2
+screen_wait "Your reply is not sent yet" 15
+screen_keys 3
 screen_wait "Sent" 15
 screen_keys '*'
 screen_wait "Type your family number"

@@ -38,6 +38,12 @@ struct fake {
     char add_code[32], add_pin[16];
     struct st_settings saved;
     bool open;
+    /* what was said, in order */
+    enum st_prompt said[256];
+    int said_number[256];
+    int nsaid;
+    int speaking_polls; /* polls of speaking() that still say 1 */
+    int drafts, draft_plays, discards; /* drafts kept back, played, thrown away */
 };
 
 static int f_login(void *p, unsigned family, const char *pin, int64_t *wait_ms)
@@ -69,9 +75,9 @@ static void f_logout(void *p)
     struct fake *f = p;
     f->logouts++;
     f->open = false;
-    if (f->recording) { /* the session's end keeps a reply being recorded */
+    if (f->recording) { /* the session's end keeps a reply being recorded, as a draft */
         f->recording = false;
-        f->sends++;
+        f->drafts++;
     }
 }
 
@@ -153,7 +159,7 @@ static int f_record_poll(void *p, int *seconds)
     }
     f->recording = false;
     f->stopping = false;
-    f->sends++;
+    f->drafts++; /* kept back until the person sends it */
     return 0;
 }
 
@@ -200,7 +206,63 @@ static int f_set_settings(void *p, const struct st_settings *s)
     return 0;
 }
 
+static void f_say(void *p, enum st_prompt prompt, int number)
+{
+    struct fake *f = p;
+    if (f->nsaid < 256) {
+        f->said[f->nsaid] = prompt;
+        f->said_number[f->nsaid] = number;
+        f->nsaid++;
+    }
+}
+
+static int f_speaking(void *p)
+{
+    struct fake *f = p;
+    if (f->speaking_polls > 0) {
+        f->speaking_polls--;
+        return 1;
+    }
+    return 0;
+}
+
+static int f_draft_play(void *p)
+{
+    struct fake *f = p;
+    if (!f->drafts)
+        return -ENOENT;
+    f->draft_plays++;
+    f->playing_left = 3;
+    f->play_total = 1;
+    return 0;
+}
+
+static int f_draft_send(void *p)
+{
+    struct fake *f = p;
+    if (!f->drafts)
+        return -ENOENT;
+    f->drafts--;
+    f->sends++;
+    return 0;
+}
+
+static int f_draft_discard(void *p)
+{
+    struct fake *f = p;
+    if (!f->drafts)
+        return -ENOENT;
+    f->drafts--;
+    f->discards++;
+    return 0;
+}
+
 static const struct st_backend_ops fake_ops = {
+    .draft_play = f_draft_play,
+    .draft_send = f_draft_send,
+    .draft_discard = f_draft_discard,
+    .say = f_say,
+    .speaking = f_speaking,
     .login = f_login,
     .teacher_login = f_teacher_login,
     .logout = f_logout,
@@ -424,6 +486,8 @@ static void record_then_send(void)
 
     setup(&core, &f, false);
     keys(&core, "2");
+    CHECK(core.view.screen == ST_SCREEN_BUSY); /* the prompt first, then the microphone */
+    ticks(&core, 100);
     CHECK(f.records == 1);
     CHECK(core.view.screen == ST_SCREEN_RECORDING);
     ticks(&core, 500);
@@ -433,6 +497,12 @@ static void record_then_send(void)
     keys(&core, "1");
     CHECK(f.plays == 0);
     ticks(&core, 300);
+    /* Heard before it is sent: nothing leaves on its own. */
+    CHECK(core.view.screen == ST_SCREEN_REVIEW);
+    CHECK(f.drafts == 1 && f.sends == 0);
+    ticks(&core, 20000);
+    CHECK(f.sends == 0);
+    keys(&core, "3");
     CHECK(f.sends == 1);
     CHECK(core.view.screen == ST_SCREEN_NOTICE && core.view.notice == ST_NOTICE_SENT);
     ticks(&core, 1100);
@@ -440,19 +510,25 @@ static void record_then_send(void)
 
     /* Other keys do not stop it. */
     keys(&core, "2");
+    ticks(&core, 100);
     keys(&core, "<1#");
     CHECK(f.recording);
     CHECK(core.view.screen == ST_SCREEN_RECORDING);
     keys(&core, "2");
     ticks(&core, 300);
-    CHECK(f.sends == 2);
+    CHECK(core.view.screen == ST_SCREEN_REVIEW);
     CHECK(!f.recording);
+    keys(&core, "3");
+    CHECK(f.sends == 2);
 
-    /* A recording that reaches its longest length is sent by itself. */
+    /* A recording that reaches its longest length is kept for review too. */
     ticks(&core, 1100);
     f.record_polls_left = 2;
     keys(&core, "2");
-    ticks(&core, 500);
+    ticks(&core, 600);
+    CHECK(core.view.screen == ST_SCREEN_REVIEW);
+    CHECK(f.sends == 2);
+    keys(&core, "3");
     CHECK(f.sends == 3);
     CHECK(core.view.notice == ST_NOTICE_SENT);
     st_core_finish(&core);
@@ -465,9 +541,10 @@ static void star_leaves_and_stops_everything(void)
 
     setup(&core, &f, true);
     keys(&core, "12\r7391\r2");
+    ticks(&core, 100);
     CHECK(core.view.screen == ST_SCREEN_RECORDING);
     keys(&core, "*");
-    CHECK(f.sends == 1); /* a reply begun is kept when the child leaves */
+    CHECK(f.drafts == 1 && f.sends == 0); /* a reply begun is kept, unsent, when the child leaves */
     CHECK(!f.recording);
     CHECK(core.view.screen == ST_SCREEN_START);
     CHECK(!f.open);
@@ -625,8 +702,217 @@ static void other_keys_change_nothing(void)
     st_core_finish(&core);
 }
 
+static bool said(const struct fake *f, enum st_prompt p, int number)
+{
+    for (int i = 0; i < f->nsaid; i++)
+        if (f->said[i] == p && (number < 0 || f->said_number[i] == number))
+            return true;
+    return false;
+}
+
+static enum st_prompt last_said(const struct fake *f)
+{
+    return f->nsaid ? f->said[f->nsaid - 1] : ST_PROMPT_NONE;
+}
+
+static void every_screen_is_spoken(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    CHECK(last_said(&f) == ST_PROMPT_START);
+    keys(&core, "12\r");
+    CHECK(last_said(&f) == ST_PROMPT_PIN && f.said_number[f.nsaid - 1] == 12);
+    keys(&core, "1111\r");
+    CHECK(last_said(&f) == ST_PROMPT_REFUSED && f.said_number[f.nsaid - 1] == 2);
+    keys(&core, "5");
+    CHECK(last_said(&f) == ST_PROMPT_WAIT);
+    ticks(&core, 2500);
+    CHECK(last_said(&f) == ST_PROMPT_START);
+    keys(&core, "12\r7391\r");
+    CHECK(last_said(&f) == ST_PROMPT_HOME_COUNT && f.said_number[f.nsaid - 1] == 2);
+    keys(&core, "9"); /* a key this screen does not take */
+    CHECK(last_said(&f) == ST_PROMPT_KEY_REFUSED);
+    keys(&core, "1");
+    CHECK(core.view.screen == ST_SCREEN_PLAYING);
+    ticks(&core, 3000);
+    CHECK(core.view.screen == ST_SCREEN_HOME);
+    CHECK(last_said(&f) == ST_PROMPT_ALL_DONE); /* "that was all" at the end */
+    keys(&core, "2");
+    CHECK(last_said(&f) == ST_PROMPT_RECORD);
+    ticks(&core, 100);
+    keys(&core, "2");
+    CHECK(last_said(&f) == ST_PROMPT_BUSY);
+    ticks(&core, 300);
+    CHECK(last_said(&f) == ST_PROMPT_REVIEW);
+    keys(&core, "3");
+    CHECK(last_said(&f) == ST_PROMPT_SENT);
+    keys(&core, "#");
+    f.new_messages = 0;
+    ticks(&core, 6000);
+    keys(&core, "1");
+    CHECK(last_said(&f) == ST_PROMPT_NOTHING_NEW);
+    keys(&core, "*");
+    CHECK(last_said(&f) == ST_PROMPT_START);
+
+    /* The teacher's screens. */
+    keys(&core, "*");
+    CHECK(last_said(&f) == ST_PROMPT_TEACHER_PIN);
+    keys(&core, "2468\r");
+    CHECK(last_said(&f) == ST_PROMPT_TEACHER_MENU);
+    keys(&core, "2");
+    CHECK(last_said(&f) == ST_PROMPT_TEACHER_LIST && f.said_number[f.nsaid - 1] == 6);
+    keys(&core, "*3");
+    CHECK(last_said(&f) == ST_PROMPT_QUIET_START);
+    keys(&core, "2561\r");
+    CHECK(last_said(&f) == ST_PROMPT_BAD_TIME);
+    ticks(&core, 1100);
+    keys(&core, "2200\r");
+    CHECK(last_said(&f) == ST_PROMPT_QUIET_END);
+    keys(&core, "0600\r");
+    CHECK(last_said(&f) == ST_PROMPT_SAVED);
+    ticks(&core, 1100);
+    keys(&core, "4");
+    CHECK(last_said(&f) == ST_PROMPT_QUOTA);
+    keys(&core, "*1");
+    CHECK(last_said(&f) == ST_PROMPT_TEACHER_CODE);
+    keys(&core, "12345\r");
+    CHECK(last_said(&f) == ST_PROMPT_NEWPIN);
+    keys(&core, "1234\r");
+    CHECK(last_said(&f) == ST_PROMPT_NEWPIN_AGAIN);
+    keys(&core, "4321\r");
+    CHECK(last_said(&f) == ST_PROMPT_PIN_MISMATCH);
+    CHECK(said(&f, ST_PROMPT_NEWPIN, -1));
+    st_core_finish(&core);
+}
+
+static void teacher_turns_prompts_off_and_sets_their_speed(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "*2468\r5");
+    CHECK(core.view.screen == ST_SCREEN_TEACHER_VOICE);
+    CHECK(last_said(&f) == ST_PROMPT_VOICE);
+    keys(&core, "7"); /* only 0..3 */
+    CHECK(last_said(&f) == ST_PROMPT_KEY_REFUSED);
+    keys(&core, "0");
+    CHECK(f.saved.voice == ST_VOICE_OFF);
+    ticks(&core, 1100);
+    keys(&core, "53");
+    CHECK(f.saved.voice == ST_VOICE_FAST);
+    st_core_finish(&core);
+}
+
+static void a_key_cuts_the_record_prompt_short(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, false);
+    f.speaking_polls = 1000;
+    keys(&core, "2");
+    ticks(&core, 2000);
+    CHECK(f.records == 0); /* the microphone waits for the prompt to end */
+    CHECK(core.view.screen == ST_SCREEN_BUSY);
+    keys(&core, "5");
+    CHECK(f.records == 1);
+    CHECK(core.view.screen == ST_SCREEN_RECORDING);
+    keys(&core, "2");
+    ticks(&core, 300);
+    keys(&core, "3");
+    CHECK(f.sends == 1);
+
+    /* A prompt that never ends does not hold the microphone for ever. */
+    ticks(&core, 1100);
+    f.speaking_polls = 1000000;
+    keys(&core, "2");
+    ticks(&core, 16000);
+    CHECK(f.records == 2);
+    st_core_finish(&core);
+}
+
+static void a_letter_that_arrives_is_announced(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, false);
+    CHECK(last_said(&f) == ST_PROMPT_HOME_COUNT);
+    f.new_messages = 3;
+    ticks(&core, 1100);
+    CHECK(last_said(&f) == ST_PROMPT_ARRIVED && f.said_number[f.nsaid - 1] == 3);
+    CHECK(core.view.new_count == 3);
+    /* Fewer (one was heard elsewhere) is not an arrival. */
+    f.new_messages = 1;
+    f.nsaid = 0;
+    ticks(&core, 1100);
+    CHECK(core.view.new_count == 1);
+    CHECK(!said(&f, ST_PROMPT_ARRIVED, -1));
+    st_core_finish(&core);
+}
+
+static void listen_before_sending(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    keys(&core, "12\r7391\r2");
+    ticks(&core, 100);
+    keys(&core, "2");
+    ticks(&core, 300);
+    CHECK(core.view.screen == ST_SCREEN_REVIEW);
+    CHECK(last_said(&f) == ST_PROMPT_REVIEW);
+    /* 1: heard back, then the choices again; a key during it stops it. */
+    keys(&core, "1");
+    CHECK(f.draft_plays == 1 && core.view.screen == ST_SCREEN_PLAYING);
+    ticks(&core, 1000);
+    CHECK(core.view.screen == ST_SCREEN_REVIEW);
+    CHECK(last_said(&f) == ST_PROMPT_REVIEW);
+    keys(&core, "1");
+    keys(&core, "9");
+    CHECK(core.view.screen == ST_SCREEN_REVIEW);
+    /* * once asks, any other key keeps it. */
+    keys(&core, "*");
+    CHECK(core.view.step == 1 && last_said(&f) == ST_PROMPT_DISCARD_ASK);
+    CHECK(f.discards == 0);
+    keys(&core, "5");
+    CHECK(core.view.step == 0 && f.discards == 0 && f.drafts == 1);
+    /* The idle timeout is no choice: the draft stays, unsent. */
+    ticks(&core, 31000);
+    CHECK(core.view.screen == ST_SCREEN_START);
+    CHECK(f.drafts == 1 && f.sends == 0 && f.discards == 0);
+
+    /* 2: again (this take goes, as asked); * twice throws the new one away. */
+    keys(&core, "12\r7391\r2");
+    ticks(&core, 100);
+    keys(&core, "2");
+    ticks(&core, 300);
+    CHECK(f.drafts == 2);
+    keys(&core, "2");
+    CHECK(f.discards == 1);
+    ticks(&core, 100);
+    CHECK(core.view.screen == ST_SCREEN_RECORDING);
+    keys(&core, "2");
+    ticks(&core, 300);
+    CHECK(core.view.screen == ST_SCREEN_REVIEW);
+    keys(&core, "**");
+    CHECK(f.discards == 2 && f.sends == 0);
+    CHECK(core.view.screen == ST_SCREEN_NOTICE && core.view.notice == ST_NOTICE_DISCARDED);
+    CHECK(last_said(&f) == ST_PROMPT_DISCARDED);
+    st_core_finish(&core);
+}
+
 int main(void)
 {
+    listen_before_sending();
+    every_screen_is_spoken();
+    teacher_turns_prompts_off_and_sets_their_speed();
+    a_key_cuts_the_record_prompt_short();
+    a_letter_that_arrives_is_announced();
     login_opens_only_the_typed_family();
     wrong_pin_is_refused_and_keys_wait();
     short_pin_is_not_even_tried();

@@ -56,6 +56,9 @@ screen_keys 2
 screen_wait "Recording"
 sleep 1
 screen_keys 2
+# Heard before it is sent: nothing leaves until 3.
+screen_wait "Your reply is not sent yet" 15
+screen_keys 3
 screen_wait "Sent" 15
 [ "$(states "$ST/families/1" outbox)" = "ready " ] || fail "family 1's reply is not in its outbox"
 [ "$(states "$ST/families/2" outbox)" = "" ] || fail "family 1's reply reached family 2's outbox"

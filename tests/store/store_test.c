@@ -452,6 +452,49 @@ static void test_interrupted_recording_is_finalised_on_open(void)
     js_store_destroy(store);
 }
 
+/* Listen before sending: a recording finished as a draft stays out of
+ * what sync sends until released; only a draft can be thrown away. */
+static void test_draft_is_kept_back_then_sent_or_thrown_away(void)
+{
+    js_store *store = open_home("drafts");
+    struct js_recording_config config = {.input_rate = 16000, .max_seconds = 10, .draft = true};
+    char kept[JS_ID_LEN + 1], gone[JS_ID_LEN + 1], ready[JS_ID_LEN + 1];
+    struct js_message m;
+    js_recording *rec;
+    unsigned char *data;
+    size_t len;
+    float pcm[1600];
+
+    for (int take = 0; take < 2; take++) {
+        MUST(js_recording_create(store, &config, &rec));
+        signal_fill(pcm, 1600, 16000, 0);
+        for (int i = 0; i < 10; i++)
+            MUST(js_recording_write(rec, pcm, 1600));
+        MUST(js_recording_finish(rec, take ? gone : kept));
+        js_recording_destroy(rec, false);
+    }
+    MUST(js_message_get(store, kept, &m));
+    CHECK_EQ(m.state, JS_DRAFT);
+    CHECK_EQ(js_messages_list(store, JS_OUTBOX, JS_READY, NULL, NULL), 0);
+    /* Heard back while a draft. */
+    MUST(js_message_load(store, kept, &data, &len));
+    free(data);
+    /* Thrown away: gone with its audio. */
+    MUST(js_outbox_discard(store, gone));
+    CHECK_EQ(js_message_get(store, gone, &m), JS_ERR_NOT_FOUND);
+    CHECK_EQ(js_outbox_discard(store, gone), JS_ERR_NOT_FOUND);
+    /* Sent: ready, and then never thrown away. */
+    MUST(js_outbox_release(store, kept));
+    MUST(js_message_get(store, kept, &m));
+    CHECK_EQ(m.state, JS_READY);
+    CHECK_EQ(js_outbox_discard(store, kept), JS_ERR_STATE);
+    record(store, 1.0, NULL, ready, true);
+    CHECK_EQ(js_outbox_discard(store, ready), JS_ERR_STATE);
+    CHECK_EQ(js_messages_list(store, JS_OUTBOX, JS_READY, NULL, NULL), 2);
+    MUST(js_store_check(store));
+    js_store_destroy(store);
+}
+
 static void test_live_recording_is_left_alone(void)
 {
     js_store *store = open_home("live"), *other;
@@ -769,6 +812,8 @@ int main(int argc, char **argv)
         {"interrupted_recording_is_finalised_on_open",
          test_interrupted_recording_is_finalised_on_open},
         {"live_recording_is_left_alone", test_live_recording_is_left_alone},
+        {"draft_is_kept_back_then_sent_or_thrown_away",
+         test_draft_is_kept_back_then_sent_or_thrown_away},
         {"outbox_moves_forward_only", test_outbox_moves_forward_only},
         {"inbox_download_verify_play_and_receipts", test_inbox_download_verify_play_and_receipts},
         {"quota_evicts_only_what_was_heard_oldest_first",
