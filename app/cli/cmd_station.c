@@ -192,7 +192,7 @@ static int run_screen(const struct app_context *ctx)
     bc.audio_dir = getenv("JIASHU_STATION_AUDIO_DIR");
     prompts_dir(exe, prompts, sizeof(prompts));
     bc.prompts_dir = prompts;
-    bc.lang = st_text_lang_from_env() == ST_LANG_ZH ? "zh" : "en";
+    bc.lang = st_text_lang_for(messages_locale()) == ST_LANG_ZH ? "zh" : "en";
     /* Home mode has no teacher: JIASHU_STATION_VOICE (0 off, 1 slow,
      * 2 normal, 3 fast) stands in for the teacher's setting. */
     bc.home_voice = (int)env_number("JIASHU_STATION_VOICE", ST_VOICE_NORMAL, 0, 3);
