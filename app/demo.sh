@@ -60,6 +60,10 @@ code=$("$JIASHU" --home "$parent" family create)
 echo "invite code: $code"
 "$JIASHU" --home "$grandma" setup --relay "$relay" --name nainai
 "$JIASHU" --home "$grandma" family join "$code"
+# The pairing is end to end: the parent's phone confirms it at its next
+# sync, and the grandmother's phone learns the family's keys at hers.
+"$JIASHU" --home "$parent" sync >/dev/null
+"$JIASHU" --home "$grandma" sync >/dev/null
 "$JIASHU" --home "$parent" family
 
 step "The parent records a voice letter"

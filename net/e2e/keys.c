@@ -31,17 +31,6 @@ void je_kdf(const uint8_t *key, size_t key_len, const char *label, uint8_t out[3
     sodium_memzero(&st, sizeof(st));
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int je_id_parse(const char *text, uint8_t out[JE_ID_BYTES])
 {
     size_t n = text ? strlen(text) : 0, got = 0;
@@ -55,7 +44,8 @@ int je_id_parse(const char *text, uint8_t out[JE_ID_BYTES])
             i++;
             continue;
         }
-        int hi = hexval(text[i]), lo = i + 1 < n ? hexval(text[i + 1]) : -1;
+        int hi = ju_hex_digit((unsigned char)text[i]),
+            lo = i + 1 < n ? ju_hex_digit((unsigned char)text[i + 1]) : -1;
         if (hi < 0 || lo < 0 || got == JE_ID_BYTES)
             return JE_ERR_MALFORMED;
         out[got++] = (uint8_t)(hi << 4 | lo);

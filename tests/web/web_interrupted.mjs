@@ -8,7 +8,7 @@ import { join } from 'node:path';
 main(async () => {
   let relay = await startRelay();
   const nainai = join(scratch, 'nainai');
-  const browser = await startBrowser({ wav: speechWav(join(scratch, 'mic.wav'), 8) });
+  const browser = await startBrowser({ wav: speechWav(join(scratch, 'mic.wav'), 75) });
   const { page } = await pairPage(browser, relay, nainai);
 
   // The second PATCH of the upload meets a dead relay: the first chunk is

@@ -175,11 +175,18 @@ export async function pairPage(browser, relay, home, { as = 'Mama', name = 'å¥¶å
   return { page, context };
 }
 
+// Records until the page holds `seconds` of sound (a loaded machine may
+// deliver the microphone's sound later than the clock says), then stops.
+export async function recordFor(page, seconds) {
+  await page.click('#record');
+  await until(`${seconds} s recorded`, async () =>
+    Number(await page.getAttribute('#timer', 'data-seconds') || 0) >= seconds, seconds * 1000 + 60000, 100);
+  await page.click('#record');
+}
+
 // Records seconds from the fake microphone and sends it; returns its id.
 export async function recordAndSend(page, seconds) {
-  await page.click('#record');
-  await sleep(seconds * 1000);
-  await page.click('#record');
+  await recordFor(page, seconds);
   await page.waitForSelector('#send');
   const before = new Set(await page.$$eval('#outbox li', (l) => l.map((x) => x.dataset.id)));
   await page.click('#send');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 main(async () => {
   let relay = await startRelay();
   const nainai = join(scratch, 'nainai');
-  const browser = await startBrowser({ wav: speechWav(join(scratch, 'mic.wav'), 8) });
+  const browser = await startBrowser({ wav: speechWav(join(scratch, 'mic.wav'), 30) });
   const { page } = await pairPage(browser, relay, nainai);
   await page.evaluate(() => navigator.serviceWorker.ready);
   await until('the Service Worker to control the page', () => page.evaluate(() => !!navigator.serviceWorker.controller)

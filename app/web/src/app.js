@@ -225,7 +225,9 @@ async function toggleRecord() {
   say(t('recording'));
   const tick = () => {
     if (!recorder) return;
-    $('#timer').textContent = `${t('recording')} ${t('seconds', recorder.seconds)}`;
+    const timer = $('#timer');
+    timer.textContent = `${t('recording')} ${t('seconds', recorder.seconds)}`;
+    timer.dataset.seconds = recorder.seconds.toFixed(2);
     setTimeout(tick, 250);
   };
   tick();

@@ -34,7 +34,8 @@ export class Recorder {
   async start() {
     this.stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
-    this.ctx = new AudioContext();
+    const settings = this.stream.getAudioTracks()[0].getSettings();
+    this.ctx = new AudioContext(settings.sampleRate ? { sampleRate: settings.sampleRate } : undefined);
     this.rate = this.ctx.sampleRate;
     const src = this.ctx.createMediaStreamSource(this.stream);
     this.encoder = new AudioEncoder({
@@ -44,13 +45,33 @@ export class Recorder {
     this.encoder.configure({ codec: 'opus', sampleRate: this.rate, numberOfChannels: 1, bitrate: BITRATE,
                              opus: { format: 'opus', frameDuration: FRAME_US, complexity: 10, signal: 'voice',
                                      application: 'voip' } });
-    // A ScriptProcessor works in every browser that has WebCodecs; the
-    // buffer of 4096 samples is under 0.1 s at 48 kHz.
-    this.node = this.ctx.createScriptProcessor(4096, 1, 1);
-    this.node.onaudioprocess = (ev) => this.feed(ev.inputBuffer.getChannelData(0));
-    src.connect(this.node);
-    this.node.connect(this.ctx.destination); // a processor runs only while connected
+    if (typeof MediaStreamTrackProcessor !== 'undefined') {
+      // Chromium hands the track's frames over as they come, queued: a busy
+      // phone delays them but drops none.
+      const track = this.stream.getAudioTracks()[0];
+      this.reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+      this.pump = this.readFrames();
+    } else {
+      // Elsewhere a ScriptProcessor, in every browser that has WebCodecs;
+      // its buffer of 4096 samples is under 0.1 s at 48 kHz.
+      this.node = this.ctx.createScriptProcessor(4096, 1, 1);
+      this.node.onaudioprocess = (ev) => this.feed(ev.inputBuffer.getChannelData(0));
+      src.connect(this.node);
+      this.node.connect(this.ctx.destination); // a processor runs only while connected
+    }
     this.started = performance.now();
+  }
+
+  async readFrames() {
+    for (;;) {
+      const { value: frame, done } = await this.reader.read();
+      if (done) return;
+      const n = frame.numberOfFrames;
+      const mono = new Float32Array(n);
+      frame.copyTo(mono, { planeIndex: 0, format: 'f32-planar' });
+      frame.close();
+      this.feed(mono);
+    }
   }
 
   feed(input) {
@@ -89,6 +110,13 @@ export class Recorder {
   async stop() {
     if (this.node) { this.node.disconnect(); this.node.onaudioprocess = null; }
     if (this.stream) for (const t of this.stream.getTracks()) t.stop();
+    // A stopped track closes the stream after the frames already queued:
+    // wait for them (a busy phone may be behind), but not for ever.
+    if (this.reader) {
+      const late = setTimeout(() => this.reader.cancel().catch(() => {}), 3000);
+      await this.pump;
+      clearTimeout(late);
+    }
     if (this.encoder && this.encoder.state === 'configured') await this.encoder.flush();
     if (this.encoder && this.encoder.state !== 'closed') this.encoder.close();
     if (this.ctx) await this.ctx.close();
