@@ -31,7 +31,7 @@ en "$JIASHU" --help | grep -q '^Usage: jiashu' || fail "--help is not in English
 zh "$JIASHU_RELAY" --help | grep -q '^用法：jiashu-relay' || fail "relay --help is not in Chinese"
 zh expect_error_matching "relay without options" "^jiashu-relay: 必须给出 --listen" "$JIASHU_RELAY"
 # an error of a lower part (the store), passed through app_strerror
-zh expect_error_matching "play unknown id (zh)" "^jiashu: play：没有这条消息$" \
+zh expect_error_matching "play unknown id (zh)" "^jiashu: play 00000000-0000-4000-8000-000000000000: 没有这条消息$" \
   "$JIASHU" --home "$SCRATCH/jh" play 00000000-0000-4000-8000-000000000000 --output "$SCRATCH/x.wav"
 # the sync engine's errors (the net part's, translated where printed)
 zh expect_error_matching "sync before setup (zh)" "^jiashu: sync：尚未设置：请运行“jiashu setup”" \
