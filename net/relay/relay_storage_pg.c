@@ -111,7 +111,7 @@ static const char *const pq_text[Q_COUNT_] = {
     [Q_DEVICE_REVOKE] = "UPDATE devices SET revoked = 1 WHERE id = $1 AND family_id = $2 "
                         "AND revoked = 0",
     [Q_MEMBERS] = "SELECT id, family_id, name, joined FROM devices WHERE family_id = $1 "
-                  "AND revoked = 0 ORDER BY joined, id",
+                  "AND revoked = 0 ORDER BY joined, seq",
     [Q_IS_MEMBER] = "SELECT 1 FROM devices WHERE id = $1 AND family_id = $2 AND revoked = 0",
     [Q_FAMILY_USAGE] = "SELECT bytes FROM families WHERE id = $1",
     [Q_MAILBOX_PENDING] = "SELECT pending FROM devices WHERE id = $1",
@@ -260,6 +260,10 @@ static const char *const migrations[] = {
      * foreign keys' cascades (which reach the recipients through mailbox)
      * are named "RI_...": this one now sorts before them. */
     "ALTER TRIGGER family_bytes_sub ON messages RENAME TO \"0_family_bytes_sub\";",
+    /* 4: the order devices joined in, as SQLite's rowid keeps it: two
+     * devices that join in the same second must not tie, since the oldest
+     * live device is the family's keeper (net/PROTOCOL.md). */
+    "ALTER TABLE devices ADD COLUMN seq bigserial;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
