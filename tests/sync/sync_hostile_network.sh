@@ -41,6 +41,10 @@ J "${PARENT[@]}" setup --relay "$url" --name mama
 code=$(J "${PARENT[@]}" family create) || fail "family create over 2G"
 J "${CHILD[@]}" setup --relay "$url" --name nainai
 J "${CHILD[@]}" family join "$code" || fail "family join over 2G"
+# Pairing finishes with one sync of the inviter and one of the joiner
+# (docs/encryption.md).
+J "${PARENT[@]}" sync >/dev/null || fail "sync (parent, pairing) over 2G"
+J "${CHILD[@]}" sync >/dev/null || fail "sync (child, pairing) over 2G"
 
 note "$SCRATCH/n.wav" "$secs"
 for i in $(seq "$count"); do

@@ -32,6 +32,10 @@ J "${PARENT[@]}" setup --relay "$url" --name mama
 code=$(J "${PARENT[@]}" family create) || fail "family create"
 J "${CHILD[@]}" setup --relay "$url" --name nainai
 J "${CHILD[@]}" family join "$code" || fail "family join"
+# Pairing finishes with one sync of the inviter and one of the joiner
+# (docs/encryption.md); then the parent knows nainai.
+J "${PARENT[@]}" sync >/dev/null || fail "sync (parent, pairing)"
+J "${CHILD[@]}" sync >/dev/null || fail "sync (child, pairing)"
 J "${PARENT[@]}" family >/dev/null || fail "family list"
 
 speech "$SCRATCH/s.wav" 16000
