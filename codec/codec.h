@@ -62,7 +62,6 @@ enum jc_error {
  * overhead and headers from other encoders, plus 64 KiB for tags. */
 #define JC_MAX_NOTE_BYTES ((size_t)JU_MAX_NOTE_BYTES)
 
-
 /* ---- WAV input ---------------------------------------------------------- */
 
 typedef struct jc_wav_reader jc_wav_reader;

@@ -29,8 +29,8 @@ int js_blob_put(js_store *store, const char *kind, const char *key, const void *
 
     if (!name_ok(kind) || !name_ok(key) || len > JS_BLOB_MAX || (!data && len))
         return JS_ERR_INVALID;
-    res = js_prepare(store, "INSERT OR REPLACE INTO blobs (kind, key, data) VALUES (?, ?, ?)",
-                     &stmt);
+    res =
+        js_prepare(store, "INSERT OR REPLACE INTO blobs (kind, key, data) VALUES (?, ?, ?)", &stmt);
     if (res < 0)
         return res;
     sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
@@ -107,8 +107,7 @@ int js_blob_list(js_store *store, const char *kind, js_blob_fn fn, void *user)
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         count++;
         if (fn && (res = fn(user, (const char *)sqlite3_column_text(stmt, 0),
-                            sqlite3_column_blob(stmt, 1),
-                            (size_t)sqlite3_column_bytes(stmt, 1)))) {
+                            sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1)))) {
             sqlite3_finalize(stmt);
             return res;
         }

@@ -513,8 +513,8 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
             res = run(store,
                       "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
                       " transferred = ?, sha256 = ?, updated_ms = ? WHERE rowid = ?",
-                      "iiitii", (int64_t)(info.samples / 48), (int64_t)note_len,
-                      (int64_t)note_len, note_sha, ju_wall_ms(), row);
+                      "iiitii", (int64_t)(info.samples / 48), (int64_t)note_len, (int64_t)note_len,
+                      note_sha, ju_wall_ms(), row);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }

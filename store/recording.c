@@ -33,7 +33,7 @@ struct js_recording {
     uint64_t bytes;
     bool failed;
     bool finished;
-    bool draft; /* finished as a draft, kept back until the person sends it */
+    bool draft;           /* finished as a draft, kept back until the person sends it */
     int64_t last_sync_ms; /* monotonic time of the last fsynced page */
 };
 

@@ -38,7 +38,6 @@ enum js_error {
     JS_ERR_EVICTED = -2012,        /* the message's audio was removed to make room */
 };
 
-
 /* Sizes. Every string the store accepts is bounded; longer is JS_ERR_INVALID. */
 #define JS_ID_LEN      36   /* a UUID in text, 8-4-4-4-12 lower-case hex */
 #define JS_PEER_MAX    127  /* a device id or a contact name, bytes */
@@ -210,8 +209,8 @@ JS_API int js_inbox_complete(js_store *store, const char *id);
  * code is returned, and like a checksum mismatch the bytes are dropped and
  * the message goes back to announced(0): the caller decides whether it is
  * ever fetched again. */
-typedef int (*js_open_fn)(void *user, const unsigned char *sealed, size_t len,
-                          unsigned char **note, size_t *note_len);
+typedef int (*js_open_fn)(void *user, const unsigned char *sealed, size_t len, unsigned char **note,
+                          size_t *note_len);
 JS_API int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, void *user);
 
 /* Records where playback stopped (ms from the start, for resuming). The

@@ -13,6 +13,8 @@ struct error_message {
     const char *text;
 };
 
+/* One line a code, as tests/architecture checks them: */
+/* clang-format off */
 static const struct error_message messages[] = {
     {-1001, "not a WAV file this program can read (PCM 8/16/24/32-bit or float, mono or stereo)"}, /* JC_ERR_WAV_FORMAT */
     {-1002, "the WAV sample rate must be between 8000 and 48000 Hz"}, /* JC_ERR_WAV_RATE */
@@ -82,6 +84,7 @@ static const struct error_message messages[] = {
     {-5014, "pairing failed: the other phone refused it (the codes did not match); make a new code"}, /* JE_ERR_PAIRING_REFUSED */
     {-5015, "the pairing is still waiting for the other phone"}, /* JE_ERR_PENDING */
 };
+/* clang-format on */
 
 const char *ju_strerror(int err)
 {

@@ -32,7 +32,8 @@ int ju_hex_decode(const char *hex, void *out, size_t n)
     if (!hex || strlen(hex) != 2 * n)
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
-        int hi = ju_hex_digit((unsigned char)hex[2 * i]), lo = ju_hex_digit((unsigned char)hex[2 * i + 1]);
+        int hi = ju_hex_digit((unsigned char)hex[2 * i]),
+            lo = ju_hex_digit((unsigned char)hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         bytes[i] = (unsigned char)(hi << 4 | lo);

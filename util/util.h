@@ -38,7 +38,7 @@ enum ju_error_range {
 /* The most bytes a note of seconds at bitrate bit/s may take: the audio,
  * plus a quarter for container overhead and headers from other encoders,
  * plus 64 KiB for tags. */
-#define JU_NOTE_BYTES_BOUND(seconds, bitrate)                                                     \
+#define JU_NOTE_BYTES_BOUND(seconds, bitrate)                                                      \
     ((uint64_t)(seconds) * ((uint64_t)(bitrate) / 8) * 5 / 4 + 65536)
 #define JU_MAX_NOTE_BYTES JU_NOTE_BYTES_BOUND(JU_MAX_NOTE_SECONDS, JU_MAX_BITRATE)
 

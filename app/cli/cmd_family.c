@@ -48,7 +48,8 @@ static int relay_fail(const char *what, int err, jn_http *http)
     char safe[OUT_TEXT_SIZE(512)]; /* the relay's own words: any bytes */
 
     if (detail[0])
-        return app_fail("%s: %s (%s)", what, app_strerror(err), out_text(detail, safe, sizeof(safe)));
+        return app_fail("%s: %s (%s)", what, app_strerror(err),
+                        out_text(detail, safe, sizeof(safe)));
     return app_fail("%s: %s", what, app_strerror(err));
 }
 
@@ -125,8 +126,9 @@ static int on_member(void *user, const char *device_id, const char *name)
     int err = js_contact_put(mp->store, device_id, name);
 
     if (!err && mp->array) {
-        json_t *o = json_pack("{s:o, s:o, s:b}", "name", out_json_text(name), "device_id",
-                              out_json_text(device_id), "this_device", !strcmp(device_id, mp->self));
+        json_t *o =
+            json_pack("{s:o, s:o, s:b}", "name", out_json_text(name), "device_id",
+                      out_json_text(device_id), "this_device", !strcmp(device_id, mp->self));
         if (!o || json_array_append_new(mp->array, o))
             err = -ENOMEM;
     } else if (!err && mp->print) {
@@ -222,7 +224,8 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
     unsigned wait_s = 0;
     int err, status = 0;
 
-    if (!strcmp(verb, "--json") || (!strcmp(verb, "list") && argc == 3 && !strcmp(argv[2], "--json"))) {
+    if (!strcmp(verb, "--json") ||
+        (!strcmp(verb, "list") && argc == 3 && !strcmp(argv[2], "--json"))) {
         verb = "list";
         json = true;
         argc = 1;
@@ -236,7 +239,8 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
             uint64_t v;
             if (!strcmp(argv[i], "--plain"))
                 plain = true;
-            else if (!strcmp(argv[i], "--wait") && i + 1 < argc && ju_parse_u64(argv[i + 1], 3600, &v) == 0)
+            else if (!strcmp(argv[i], "--wait") && i + 1 < argc &&
+                     ju_parse_u64(argv[i + 1], 3600, &v) == 0)
                 wait_s = (unsigned)v, i++;
             else if (!c)
                 c = argv[i];
@@ -332,8 +336,9 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
         if (!err)
             printf("%s\n", code);
         if (!err)
-            fprintf(stderr, "jiashu: encrypted; every other phone joins again with a code"
-                            " like this one ('jiashu family join CODE'); old notes stay playable\n");
+            fprintf(stderr,
+                    "jiashu: encrypted; every other phone joins again with a code"
+                    " like this one ('jiashu family join CODE'); old notes stay playable\n");
     } else if (!strcmp(verb, "remove")) {
         char removed[JE_NAME_MAX + 1];
         bool revoked;
@@ -353,8 +358,9 @@ int cmd_family(const struct app_context *ctx, int argc, char **argv)
         }
         if (!err)
             printf("removed %s: notes sent from now on are not encrypted for it%s\n", removed,
-                   revoked ? "" : " (the relay keeps its token until the family's first phone"
-                                  " removes it too)");
+                   revoked ? ""
+                           : " (the relay keeps its token until the family's first phone"
+                             " removes it too)");
     } else {
         if (je_vault_encrypted(store) && !json) {
             if (http && joined)
@@ -435,8 +441,8 @@ static void draw_bar(struct progress *p, const struct jn_sync_event *ev, bool up
 
     snprintf(head, sizeof(head), "%s", ev->message_id ? ev->message_id : "");
     printf("\r%s %s [%s] %6.1f/%.1f kB %6.1f kB/s ", up ? "send" : "recv",
-           out_text(head, id, sizeof(id)), bar,
-           (double)ev->done / 1000.0, (double)ev->total / 1000.0, rate / 1000.0);
+           out_text(head, id, sizeof(id)), bar, (double)ev->done / 1000.0,
+           (double)ev->total / 1000.0, rate / 1000.0);
     if (left >= 0)
         printf("%ld:%02ld left ", left / 60, left % 60);
     else
@@ -488,16 +494,14 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
             json_event(up ? "sent" : "received", ev, rate);
         else
             printf("%s %s (%llu bytes)\n", up ? "sent" : "received",
-                   out_text(ev->message_id, id, sizeof(id)),
-                   (unsigned long long)ev->total);
+                   out_text(ev->message_id, id, sizeof(id)), (unsigned long long)ev->total);
         break;
     case JN_SYNC_REJECTED:
         if (p->json)
             json_event("rejected", ev, 0);
         else
             printf("rejected %s: %s; it will be fetched again\n",
-                   out_text(ev->message_id, id, sizeof(id)),
-                   ju_strerror(ev->err));
+                   out_text(ev->message_id, id, sizeof(id)), ju_strerror(ev->err));
         break;
     case JN_SYNC_RECEIPT_SENT:
     case JN_SYNC_RECEIPT_RECEIVED:
@@ -584,8 +588,7 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
                 return app_usage("sync: --deadline wants whole seconds, 1 to 86400, not '%s'",
                                  argv[i]);
             config.deadline_s = (unsigned)v;
-        }
-        else
+        } else
             return app_usage("sync: unexpected argument '%s'", argv[i]);
     }
     p.tty = !p.json && isatty(STDOUT_FILENO);
@@ -637,19 +640,16 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
     if (p.drawn)
         printf("\n");
     if (!err && p.json)
-        out_json_line(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                                "event", "done", "sent", (json_int_t)stats.uploaded,
-                                "received", (json_int_t)stats.downloaded,
-                                "rejected", (json_int_t)stats.rejected,
-                                "receipts_sent", (json_int_t)stats.receipts_sent,
-                                "receipts_received", (json_int_t)stats.receipts_received,
-                                "failed", (json_int_t)stats.failed,
-                                "bytes_sent", (json_int_t)stats.bytes_sent,
-                                "bytes_received", (json_int_t)stats.bytes_received,
-                                "bytes_resent", (json_int_t)stats.bytes_resent,
-                                "interruptions", (json_int_t)stats.interruptions,
-                                "largest_chunk", (json_int_t)stats.largest_chunk,
-                                "connections", (json_int_t)stats.connections));
+        out_json_line(json_pack(
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event", "done",
+            "sent", (json_int_t)stats.uploaded, "received", (json_int_t)stats.downloaded,
+            "rejected", (json_int_t)stats.rejected, "receipts_sent",
+            (json_int_t)stats.receipts_sent, "receipts_received",
+            (json_int_t)stats.receipts_received, "failed", (json_int_t)stats.failed, "bytes_sent",
+            (json_int_t)stats.bytes_sent, "bytes_received", (json_int_t)stats.bytes_received,
+            "bytes_resent", (json_int_t)stats.bytes_resent, "interruptions",
+            (json_int_t)stats.interruptions, "largest_chunk", (json_int_t)stats.largest_chunk,
+            "connections", (json_int_t)stats.connections));
     else if (!err && !p.json)
         printf("sync: %u sent, %u received, %u receipts in, %u receipts out%s\n", stats.uploaded,
                stats.downloaded, stats.receipts_received, stats.receipts_sent,

@@ -128,8 +128,7 @@ static int dump(json_t *value, size_t flags)
 
     if (!value)
         return -ENOMEM;
-    if (json_dumpf(value, stdout, flags) != 0 || fputc('\n', stdout) == EOF ||
-        fflush(stdout) != 0)
+    if (json_dumpf(value, stdout, flags) != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
         res = -EIO;
     json_decref(value);
     return res;

@@ -21,9 +21,9 @@
 #include "codec/codec.h"
 
 #define RATE       16000
-#define MAX_FRAMES (RATE / 2) /* no earcon is longer than half a second */
-#define CLIP_MAX   (1 << 20)  /* bytes of one prompt clip: minutes of speech */
-#define PIECE      960        /* frames at 48 kHz decoded between two checks: 20 ms */
+#define MAX_FRAMES (RATE / 2)              /* no earcon is longer than half a second */
+#define CLIP_MAX   (1 << 20)               /* bytes of one prompt clip: minutes of speech */
+#define PIECE      960                     /* frames at 48 kHz decoded between two checks: 20 ms */
 #define DOWN       (JC_DECODE_RATE / RATE) /* prompts play at the earcons' rate */
 
 struct prompt {
@@ -134,14 +134,14 @@ struct pacing {
     uint64_t frames;
 };
 
-static int paced_write(struct audio_playback *pb, struct pacing *pace, const int16_t *pcm,
-                       size_t n)
+static int paced_write(struct audio_playback *pb, struct pacing *pace, const int16_t *pcm, size_t n)
 {
     int64_t due = pace->start_ms + (int64_t)(pace->frames * 1000 / RATE) - AHEAD_MS;
     int64_t now = mono_ms();
 
     if (due > now) {
-        struct timespec ts = {.tv_sec = (due - now) / 1000, .tv_nsec = (due - now) % 1000 * 1000000};
+        struct timespec ts = {.tv_sec = (due - now) / 1000,
+                              .tv_nsec = (due - now) % 1000 * 1000000};
         nanosleep(&ts, NULL);
     }
     pace->frames += n;

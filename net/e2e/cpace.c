@@ -83,9 +83,9 @@ int je_cpace_public(const uint8_t y[32], const uint8_t g[32], uint8_t Y[32])
     return crypto_scalarmult_ristretto255(Y, y, g) == 0 ? 0 : JE_ERR_MALFORMED;
 }
 
-int je_cpace_isk(const uint8_t y[32], const uint8_t Y_other[32], const uint8_t *sid,
-                 size_t sid_len, const uint8_t *msga, size_t msga_len, const uint8_t *msgb,
-                 size_t msgb_len, uint8_t isk[64])
+int je_cpace_isk(const uint8_t y[32], const uint8_t Y_other[32], const uint8_t *sid, size_t sid_len,
+                 const uint8_t *msga, size_t msga_len, const uint8_t *msgb, size_t msgb_len,
+                 uint8_t isk[64])
 {
     crypto_hash_sha512_state st;
     uint8_t K[32], head[256];
@@ -301,7 +301,8 @@ int je_pairing_open_answer(struct je_pairing *st, const uint8_t *b, size_t b_len
         err = JE_ERR_CODE_MISMATCH;
         goto out;
     }
-    if (plain_len < 66 || plain[64] == 0 || plain_len != 65u + plain[64] || plain[64] > JE_NAME_MAX) {
+    if (plain_len < 66 || plain[64] == 0 || plain_len != 65u + plain[64] ||
+        plain[64] > JE_NAME_MAX) {
         err = JE_ERR_MALFORMED;
         goto out;
     }

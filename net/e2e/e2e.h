@@ -51,25 +51,25 @@ enum je_error {
 };
 
 /* Sizes of the format (docs/encryption.md). */
-#define JE_ID_BYTES        16 /* a relay id (32 hex digits) or a message UUID */
-#define JE_SIGN_PK_BYTES   32
-#define JE_SIGN_SK_BYTES   64
-#define JE_BOX_PK_BYTES    32
-#define JE_BOX_SK_BYTES    32
-#define JE_SIG_BYTES       64
-#define JE_TAG_BYTES       16
-#define JE_WRAP_BYTES      80 /* eph_pk 32 + sealed content key 32 + tag 16 */
-#define JE_MAX_MEMBERS     32 /* = the relay's max_recipients and max_devices */
-#define JE_NAME_MAX        64
-#define JE_CHUNK_SIZE      16384 /* plaintext bytes per chunk that this build writes */
-#define JE_CHUNK_MIN       1024
-#define JE_CHUNK_MAX       (1024 * 1024)
-#define JE_HEADER_FIXED    114 /* header bytes before the recipients */
-#define JE_RECIPIENT_BYTES (JE_ID_BYTES + JE_WRAP_BYTES)
-#define JE_PAIR_MSG_MAX    4096 /* the largest pairing message (the relay's limit too) */
-#define JE_CODE_DIGITS     10
+#define JE_ID_BYTES         16 /* a relay id (32 hex digits) or a message UUID */
+#define JE_SIGN_PK_BYTES    32
+#define JE_SIGN_SK_BYTES    64
+#define JE_BOX_PK_BYTES     32
+#define JE_BOX_SK_BYTES     32
+#define JE_SIG_BYTES        64
+#define JE_TAG_BYTES        16
+#define JE_WRAP_BYTES       80 /* eph_pk 32 + sealed content key 32 + tag 16 */
+#define JE_MAX_MEMBERS      32 /* = the relay's max_recipients and max_devices */
+#define JE_NAME_MAX         64
+#define JE_CHUNK_SIZE       16384 /* plaintext bytes per chunk that this build writes */
+#define JE_CHUNK_MIN        1024
+#define JE_CHUNK_MAX        (1024 * 1024)
+#define JE_HEADER_FIXED     114 /* header bytes before the recipients */
+#define JE_RECIPIENT_BYTES  (JE_ID_BYTES + JE_WRAP_BYTES)
+#define JE_PAIR_MSG_MAX     4096 /* the largest pairing message (the relay's limit too) */
+#define JE_CODE_DIGITS      10
 #define JE_NAMEPLATE_DIGITS 4
-#define JE_ROSTER_MAX      (4 + 8 + 16 + 1 + JE_MAX_MEMBERS * (16 + 32 + 32 + 1 + JE_NAME_MAX) + 32 + 64)
+#define JE_ROSTER_MAX       (4 + 8 + 16 + 1 + JE_MAX_MEMBERS * (16 + 32 + 32 + 1 + JE_NAME_MAX) + 32 + 64)
 
 /* Starts libsodium; 0 or JE_ERR_CRYPTO. Safe to call more than once. */
 JE_API int je_init(void);

@@ -64,7 +64,8 @@ static int wrap_key(const uint8_t shared[32], const uint8_t eph_pk[32], const ui
 }
 
 static int wrap_for(const uint8_t content_key[32], const struct je_recipient *r,
-                    const uint8_t message_id[16], const uint8_t *eph_fixed, uint8_t out[JE_WRAP_BYTES])
+                    const uint8_t message_id[16], const uint8_t *eph_fixed,
+                    uint8_t out[JE_WRAP_BYTES])
 {
     uint8_t eph_sk[32], shared[32], kw[32], ad[32], nonce[AEAD_NONCE] = {0};
     int err = 0;
@@ -166,8 +167,8 @@ int je_sealer_create(const struct je_seal_params *p, je_sink_fn sink, void *user
     header[at++] = (uint8_t)p->recipient_count;
     for (unsigned i = 0; i < p->recipient_count; i++) {
         memcpy(header + at, p->recipients[i].device_id, 16);
-        err = wrap_for(s->key, &p->recipients[i], p->message_id,
-                       fixed ? fixed + 48 + 32 * i : NULL, header + at + 16);
+        err = wrap_for(s->key, &p->recipients[i], p->message_id, fixed ? fixed + 48 + 32 * i : NULL,
+                       header + at + 16);
         if (err)
             goto error;
         at += JE_RECIPIENT_BYTES;
@@ -406,9 +407,10 @@ int je_receipt_sign(const struct je_identity *self, const uint8_t message_id[JE_
     return 0;
 }
 
-int je_receipt_verify(const uint8_t sign_pk[JE_SIGN_PK_BYTES], const uint8_t message_id[JE_ID_BYTES],
-                      const uint8_t family_id[JE_ID_BYTES], const uint8_t device_id[JE_ID_BYTES],
-                      enum je_receipt_state state, const uint8_t sig[JE_SIG_BYTES])
+int je_receipt_verify(const uint8_t sign_pk[JE_SIGN_PK_BYTES],
+                      const uint8_t message_id[JE_ID_BYTES], const uint8_t family_id[JE_ID_BYTES],
+                      const uint8_t device_id[JE_ID_BYTES], enum je_receipt_state state,
+                      const uint8_t sig[JE_SIG_BYTES])
 {
     uint8_t msg[sizeof(receipt_context) - 1 + 49];
 

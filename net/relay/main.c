@@ -140,12 +140,23 @@ static int number(const char *s, enum unit unit, double max, double *out)
         }
     } else if (*end && unit == UNIT_SECONDS && !end[1]) {
         switch (*end) {
-        case 's': scale = 1; break;
-        case 'm': scale = 60; break;
-        case 'h': scale = 3600; break;
-        case 'd': scale = 86400; break;
-        case 'w': scale = 7 * 86400; break;
-        default: return -1;
+        case 's':
+            scale = 1;
+            break;
+        case 'm':
+            scale = 60;
+            break;
+        case 'h':
+            scale = 3600;
+            break;
+        case 'd':
+            scale = 86400;
+            break;
+        case 'w':
+            scale = 7 * 86400;
+            break;
+        default:
+            return -1;
         }
         end++;
     }
@@ -251,8 +262,8 @@ static int read_config(const char *path, char ***out_argv, int *out_argc, char *
         while (vlen && strchr(" \t\r\n", value[vlen - 1]))
             value[--vlen] = '\0';
         if (!strcmp(key, "config") || !strcmp(key, "help") || !strcmp(key, "version")) {
-            snprintf(why, why_size, "line %d: '%s' cannot be set in a configuration file",
-                     lineno, key);
+            snprintf(why, why_size, "line %d: '%s' cannot be set in a configuration file", lineno,
+                     key);
             goto out;
         }
         char **grown = realloc(args, (size_t)(n + 3) * sizeof *args);
@@ -337,8 +348,7 @@ static int serve(struct settings *set)
         return fail(2, "--listen wants HOST:PORT, for example 127.0.0.1:8080");
     char numeric[NI_MAXHOST];
     if (resolve_host(host, numeric, sizeof numeric) < 0)
-        return fail(2, "--listen: '%s' is neither an address nor a name this machine knows",
-                    host);
+        return fail(2, "--listen: '%s' is neither an address nor a name this machine knows", host);
     cfg->host = numeric;
     cfg->port = (uint16_t)port;
     cfg->db_path = db;
@@ -354,8 +364,9 @@ static int serve(struct settings *set)
     char folder[4096];
     db_folder(db, folder, sizeof folder);
     if (!strstr(db, "://") && (stat(folder, &st) < 0 || !S_ISDIR(st.st_mode)))
-        return fail(1, "--db: the folder %s does not exist; create it (mkdir -m 0700 %s) or "
-                       "choose another path",
+        return fail(1,
+                    "--db: the folder %s does not exist; create it (mkdir -m 0700 %s) or "
+                    "choose another path",
                     folder, folder);
 
     /* A service starts with a soft limit of 1024 open files and a far

@@ -18,10 +18,12 @@
 #define JN_API __attribute__((visibility("default")))
 
 enum jn_relay_error {
-    JN_ERR_LISTEN = JU_ERR_RELAY_BASE - 2,  /* the relay could not listen on the address it was given */
-    JN_ERR_STORAGE = JU_ERR_RELAY_BASE - 3, /* the relay's database could not be opened or written */
-    JN_ERR_CONFIG = JU_ERR_RELAY_BASE - 4,  /* a relay setting is out of its range */
-    JN_ERR_WEB = JU_ERR_RELAY_BASE - 5,     /* the parents' page folder cannot be served */
+    JN_ERR_LISTEN =
+        JU_ERR_RELAY_BASE - 2, /* the relay could not listen on the address it was given */
+    JN_ERR_STORAGE =
+        JU_ERR_RELAY_BASE - 3,             /* the relay's database could not be opened or written */
+    JN_ERR_CONFIG = JU_ERR_RELAY_BASE - 4, /* a relay setting is out of its range */
+    JN_ERR_WEB = JU_ERR_RELAY_BASE - 5,    /* the parents' page folder cannot be served */
 };
 
 #include <stdint.h>
@@ -65,18 +67,18 @@ struct jn_relay_config {
     unsigned max_age_s;     /* kept at most this long in any case (default 30 days) */
     unsigned cleanup_interval_s; /* how often expired things are removed (default 60) */
 
-    double token_rate;          /* requests per second per device token (default 20) */
-    unsigned token_burst;       /* ... allowed in a burst (default 100) */
-    double join_rate;           /* join/create attempts per second per address (default 0.1) */
-    unsigned join_burst;        /* ... in a burst (default 5) */
+    double token_rate;    /* requests per second per device token (default 20) */
+    unsigned token_burst; /* ... allowed in a burst (default 100) */
+    double join_rate;     /* join/create attempts per second per address (default 0.1) */
+    unsigned join_burst;  /* ... in a burst (default 5) */
     /* Comma-separated numeric addresses of reverse proxies whose
      * Forwarded / X-Forwarded-For header names the client; from anyone
      * else those headers are ignored (default none, at most 8). */
     const char *trusted_proxies;
 
-    double join_rate_global;    /* join attempts per second, all addresses (default 1) */
-    unsigned join_burst_global; /* ... in a burst (default 30) */
-    double create_rate_global;  /* family creations per second, all addresses (default 0.1) */
+    double join_rate_global;      /* join attempts per second, all addresses (default 1) */
+    unsigned join_burst_global;   /* ... in a burst (default 30) */
+    double create_rate_global;    /* family creations per second, all addresses (default 0.1) */
     unsigned create_burst_global; /* ... in a burst (default 20) */
 
     /* The parents' page (app/web, built): served at "/" when set. NULL: the
@@ -130,8 +132,7 @@ JN_API void jn_relay_stop(struct jn_relay *relay);
 
 /* Group commit so far: fdatasync() calls made, and the answers to writing
  * requests they made durable (their ratio is the batch size). */
-JN_API void jn_relay_sync_stats(const struct jn_relay *relay, uint64_t *syncs,
-                                uint64_t *requests);
+JN_API void jn_relay_sync_stats(const struct jn_relay *relay, uint64_t *syncs, uint64_t *requests);
 
 /* Stops the relay if needed and frees it; accepts NULL. */
 JN_API void jn_relay_destroy(struct jn_relay *relay);

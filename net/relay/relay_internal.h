@@ -98,9 +98,9 @@ struct jn_relay {
     struct relay_limiter create_limit;
     struct relay_limiter create_global;
     uint64_t buffered;
-    uint64_t *buffered_per_slot;  /* body bytes held per address slot */
-    unsigned *conns_per_slot;     /* connections per address slot */
-    unsigned connection_limit;    /* max_connections, clamped to the open-file limit */
+    uint64_t *buffered_per_slot; /* body bytes held per address slot */
+    unsigned *conns_per_slot;    /* connections per address slot */
+    unsigned connection_limit;   /* max_connections, clamped to the open-file limit */
     struct relay_addr proxies[RELAY_MAX_PROXIES];
     unsigned n_proxies;
 
@@ -151,7 +151,7 @@ struct relay_request {
 
     char *body;
     size_t body_len, body_cap, body_limit;
-    uint64_t reserved; /* bytes of relay->buffered held for this body */
+    uint64_t reserved;   /* bytes of relay->buffered held for this body */
     uint64_t client_key; /* the client's address (behind a trusted proxy, the one it names) */
     unsigned client_slot;
     struct relay_conn *tcp;
@@ -238,9 +238,9 @@ const char *relay_route_name(enum relay_route route);
 /* One row of the relay's route table (relay_routes.c). */
 struct relay_route_def {
     enum relay_route route;
-    const char *prefix; /* the whole path, or what comes before the id */
-    const char *suffix; /* NULL: no id; else what follows the id ("" for nothing) */
-    const char *name;   /* for the log: the path with {id} */
+    const char *prefix;  /* the whole path, or what comes before the id */
+    const char *suffix;  /* NULL: no id; else what follows the id ("" for nothing) */
+    const char *name;    /* for the log: the path with {id} */
     const char *methods; /* the methods it takes, as an Allow header lists them */
     void (*begin)(struct relay_request *r);
     void (*finish)(struct relay_request *r);

@@ -120,8 +120,8 @@ static void limiter_finish(struct relay_limiter *l)
 int relay_limit_take(struct relay_limiter *l, uint64_t key, unsigned *retry_after)
 {
     if (l->shared) {
-        int err = l->shared->ops->limit_take(l->shared, l->id, key % l->n_slots, l->rate,
-                                             l->burst, retry_after);
+        int err = l->shared->ops->limit_take(l->shared, l->id, key % l->n_slots, l->rate, l->burst,
+                                             retry_after);
         if (err == 0 || err == -EAGAIN)
             return err;
         /* The database is away: this process's own buckets hold meanwhile. */
@@ -411,8 +411,8 @@ static void on_event(void *ctx, int kind, const char *device_id)
 static void *listener_main(void *arg)
 {
     struct jn_relay *relay = arg;
-    int err = relay->listen_st->ops->listen(relay->listen_st, relay->listen_stop[0], on_event,
-                                            relay);
+    int err =
+        relay->listen_st->ops->listen(relay->listen_st, relay->listen_stop[0], on_event, relay);
     if (err < 0)
         relay_log("the listener stopped: %s", ju_strerror(err));
     return NULL;
@@ -489,9 +489,8 @@ static void run_cleanup(struct jn_relay *relay)
     if (err < 0)
         relay_log("cleanup failed: %s", ju_strerror(err));
     else if (!relay->cfg.quiet && (c.uploads || c.messages || c.invites))
-        relay_log(
-                "cleanup removed %u expired uploads, %u messages, %u invites",
-                c.uploads, c.messages, c.invites);
+        relay_log("cleanup removed %u expired uploads, %u messages, %u invites", c.uploads,
+                  c.messages, c.invites);
 }
 
 static uint64_t reap_slow_headers(struct jn_relay *relay, uint64_t now);
@@ -501,7 +500,8 @@ static uint64_t reap_slow_headers(struct jn_relay *relay, uint64_t now);
 static void *timer_main(void *arg)
 {
     struct jn_relay *relay = arg;
-    uint64_t next_cleanup = (uint64_t)ju_mono_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
+    uint64_t next_cleanup =
+        (uint64_t)ju_mono_ms() + (uint64_t)relay->cfg.cleanup_interval_s * 1000u;
     pthread_mutex_lock(&relay->lock);
     while (!relay->stopping) {
         uint64_t now = (uint64_t)ju_mono_ms(), next = next_cleanup;
@@ -843,8 +843,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
          * that reads the other one (RFC 9112 section 6.3): refused, and the
          * connection is closed after the answer since its framing is unknown. */
         if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                        MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
             r->close_after = 1;
             relay_error(r, 400, "malformed",
                         "Content-Length and Transfer-Encoding together are refused");
@@ -943,12 +942,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!relay->cfg.quiet) {
         /* Never the headers, never the query: tokens stay out of logs. */
         double ms = (double)((uint64_t)ju_mono_us() - r->t0_us) / 1000.0;
-        relay_log("%s %s %u %llu %llu %.1fms%s", r->method,
-                relay_route_name(r->route), r->responded ? r->status : 0,
-                (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, ms,
-                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
-                : kept ? " (connection closed; bytes kept)"
-                       : " (connection closed)");
+        relay_log("%s %s %u %llu %llu %.1fms%s", r->method, relay_route_name(r->route),
+                  r->responded ? r->status : 0, (unsigned long long)r->bytes_in,
+                  (unsigned long long)r->bytes_out, ms,
+                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+                  : kept                                     ? " (connection closed; bytes kept)"
+                                                             : " (connection closed)");
     }
     relay->buffered -= r->reserved;
     relay->buffered_per_slot[r->client_slot] -= r->reserved;
@@ -1140,8 +1139,8 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     relay->buffered_per_slot = calloc(RELAY_ADDR_SLOTS, sizeof *relay->buffered_per_slot);
     relay->conns_per_slot = calloc(RELAY_ADDR_SLOTS, sizeof *relay->conns_per_slot);
     if (!relay->buffered_per_slot || !relay->conns_per_slot ||
-        limiter_init(&relay->create_global, 1, cfg->create_rate_global,
-                     cfg->create_burst_global) < 0 ||
+        limiter_init(&relay->create_global, 1, cfg->create_rate_global, cfg->create_burst_global) <
+            0 ||
         limiter_init(&relay->token_limit, 65536, cfg->token_rate, cfg->token_burst) < 0 ||
         limiter_init(&relay->join_limit, 16384, cfg->join_rate, cfg->join_burst) < 0 ||
         limiter_init(&relay->join_global, 1, cfg->join_rate_global, cfg->join_burst_global) < 0 ||
@@ -1173,8 +1172,8 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
             err = JN_ERR_STORAGE;
             goto error_listen_st;
         }
-        struct relay_limiter *ls[] = {&relay->token_limit, &relay->join_limit,
-                                      &relay->join_global, &relay->create_limit};
+        struct relay_limiter *ls[] = {&relay->token_limit, &relay->join_limit, &relay->join_global,
+                                      &relay->create_limit};
         for (unsigned i = 0; i < sizeof ls / sizeof ls[0]; i++) {
             ls[i]->shared = relay->st;
             ls[i]->id = i + 1;
@@ -1203,12 +1202,11 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     relay->mhd = MHD_start_daemon(
         flags, cfg->port, on_accept, relay, on_request, relay, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, relay->connection_limit,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        relay, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, relay,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, relay, MHD_OPTION_UNESCAPE_CALLBACK, unescape, relay,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, relay, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)cfg->max_header_bytes, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, relay, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        relay, MHD_OPTION_UNESCAPE_CALLBACK, unescape, relay, MHD_OPTION_END);
     if (!relay->mhd) {
         err = JN_ERR_LISTEN;
         goto error_sync;

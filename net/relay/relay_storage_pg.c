@@ -92,7 +92,7 @@ enum pq_id {
 
 #define UPLOAD_COLUMNS                                                                             \
     "id, upload_id, message_id, family_id, sender_id, length, received, duration_ms, created, "    \
-    "expires, completed, encode(sha256, 'hex'), recipients, metadata, "                           \
+    "expires, completed, encode(sha256, 'hex'), recipients, metadata, "                            \
     "encode(declared_sha256, 'hex')"
 
 static const char *const pq_text[Q_COUNT_] = {
@@ -273,9 +273,9 @@ struct pg_storage {
     PGconn *conn;
     char *conninfo;
     int prepared[Q_COUNT_];
-    int durable;           /* commits wait for the log flush (the sync handle) */
-    int lost;              /* the connection failed; reconnect before the next call */
-    uint64_t last_try_ms;  /* last reconnection attempt */
+    int durable;          /* commits wait for the log flush (the sync handle) */
+    int lost;             /* the connection failed; reconnect before the next call */
+    uint64_t last_try_ms; /* last reconnection attempt */
     int in_tx;
     uint64_t instance; /* which run of the server we are connected to */
     /* make_durable() may be called from two threads at once (the syncer,
@@ -934,7 +934,7 @@ static int pg_upload_create(struct relay_storage *s, struct relay_upload *u, con
         goto error_tx;
     }
     char ids[ID_ARRAY_CAP];
-    id_array(ids, sizeof ids, (const char (*)[RELAY_ID_LEN + 1])u->recipients, u->n_recipients);
+    id_array(ids, sizeof ids, (const char(*)[RELAY_ID_LEN + 1]) u->recipients, u->n_recipients);
     const char *pv[1] = {ids};
     PGresult *res = run_q(q, Q_PENDING_LOCKED, 1, pv, NULL, 0, 0, &err);
     if (!res)
@@ -952,8 +952,16 @@ static int pg_upload_create(struct relay_storage *s, struct relay_upload *u, con
     for (unsigned i = 0; i < u->n_recipients; i++)
         pos += (size_t)snprintf(recipients + pos, sizeof recipients - pos, "%s%s", i ? "," : "",
                                 u->recipients[i]);
-    const char *iv[11] = {u->upload_id, u->message_id, u->family_id, u->sender_id, len_s,
-                          dur_s,        recipients,    u->metadata,  created_s,    expires_s,
+    const char *iv[11] = {u->upload_id,
+                          u->message_id,
+                          u->family_id,
+                          u->sender_id,
+                          len_s,
+                          dur_s,
+                          recipients,
+                          u->metadata,
+                          created_s,
+                          expires_s,
                           u->has_declared_sha256 ? (const char *)u->declared_sha256 : NULL};
     int ilens[11] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32};
     res = run_q(q, Q_UPLOAD_INSERT, 11, iv, ilens, 1u << 10, 0, &err);
@@ -1098,7 +1106,7 @@ static int write_in_tx(struct pg_storage *q, struct relay_upload *u, uint64_t of
     if ((err = run_cmd(q, Q_UPLOAD_COMPLETE, 3, cv, clens, 1u << 2, NULL)) < 0)
         return err;
     char ids[ID_ARRAY_CAP];
-    id_array(ids, sizeof ids, (const char (*)[RELAY_ID_LEN + 1])u->recipients, u->n_recipients);
+    id_array(ids, sizeof ids, (const char(*)[RELAY_ID_LEN + 1]) u->recipients, u->n_recipients);
     const char *lv[1] = {ids};
     const char *mv[2] = {ids, id_s};
     if ((err = run_cmd(q, Q_RECIPIENTS_LOCK, 1, lv, NULL, 0, NULL)) < 0 ||
@@ -1162,8 +1170,7 @@ static int pg_upload_delete(struct relay_storage *s, const char *upload_id)
     return n ? 0 : -ENOENT;
 }
 
-static int pg_message_get(struct relay_storage *s, const char *message_id,
-                          struct relay_upload *out)
+static int pg_message_get(struct relay_storage *s, const char *message_id, struct relay_upload *out)
 {
     int err = fetch_upload(impl(s), Q_UPLOAD_BY_MESSAGE, message_id, out);
     if (err == 0 && !out->completed)
@@ -1350,10 +1357,10 @@ static int pg_cleanup(struct relay_storage *s, int64_t now, int64_t retention, i
     const char *v3[3] = {now_s, age_s, ret_s};
     if ((err = delete_count(q, "DELETE FROM messages WHERE completed = 0 AND expires < $1", 1, v1,
                             &counts->uploads)) < 0 ||
-        (err = delete_count(q, "DELETE FROM invites WHERE expires < $1", 1, v1,
-                            &counts->invites)) < 0 ||
-        (err = delete_count(q, "DELETE FROM pairings WHERE expires < $1", 1, v1,
-                            &(unsigned){0})) < 0 ||
+        (err = delete_count(q, "DELETE FROM invites WHERE expires < $1", 1, v1, &counts->invites)) <
+            0 ||
+        (err = delete_count(q, "DELETE FROM pairings WHERE expires < $1", 1, v1, &(unsigned){0})) <
+            0 ||
         (err = delete_count(q,
                             "DELETE FROM messages m WHERE completed > 0 AND ("
                             " completed < $1::bigint - $2::bigint OR ("
@@ -1550,8 +1557,10 @@ static int pg_pairing_create(struct relay_storage *s, const char *family_id, con
         goto error_tx;
     }
     const char *iv[4] = {nameplate, family_id, exp_s, msg_a};
-    if ((err = adhoc_cmd(q, "INSERT INTO pairings(nameplate, family_id, expires, msg_a) "
-                            "VALUES ($1, $2, $3, $4)", 4, iv, NULL, 0, NULL)) < 0)
+    if ((err = adhoc_cmd(q,
+                         "INSERT INTO pairings(nameplate, family_id, expires, msg_a) "
+                         "VALUES ($1, $2, $3, $4)",
+                         4, iv, NULL, 0, NULL)) < 0)
         goto error_tx;
     return commit(q);
 
@@ -1594,12 +1603,12 @@ static int pg_pairing_set(struct relay_storage *s, const char *nameplate, const 
 {
     struct pg_storage *q = impl(s);
     int claim = strcmp(field, "claim") == 0;
-    const char *sql =
-        claim ? "UPDATE pairings SET claim = $2 WHERE nameplate = $1 AND claim IS NULL"
-        : strcmp(field, "msg_b") == 0
-            ? "UPDATE pairings SET msg_b = $2 WHERE nameplate = $1 AND msg_b IS NULL"
-            : "UPDATE pairings SET msg_c = $2 WHERE nameplate = $1 AND msg_c IS NULL"
-              " AND msg_b IS NOT NULL";
+    const char *sql = claim
+                          ? "UPDATE pairings SET claim = $2 WHERE nameplate = $1 AND claim IS NULL"
+                      : strcmp(field, "msg_b") == 0
+                          ? "UPDATE pairings SET msg_b = $2 WHERE nameplate = $1 AND msg_b IS NULL"
+                          : "UPDATE pairings SET msg_c = $2 WHERE nameplate = $1 AND msg_c IS NULL"
+                            " AND msg_b IS NOT NULL";
     char *text = NULL;
     if (!claim) { /* base64 text, not NUL-terminated as given */
         if (!(text = malloc(len + 1)))
@@ -1678,8 +1687,9 @@ static int pg_roster_put(struct relay_storage *s, const char *family_id, const v
         goto error_tx;
     const char *v[2] = {family_id, data};
     int lens[2] = {0, (int)len};
-    if ((err = adhoc_cmd(q, "INSERT INTO rosters(family_id, data) VALUES ($1, $2) "
-                            "ON CONFLICT (family_id) DO UPDATE SET data = EXCLUDED.data",
+    if ((err = adhoc_cmd(q,
+                         "INSERT INTO rosters(family_id, data) VALUES ($1, $2) "
+                         "ON CONFLICT (family_id) DO UPDATE SET data = EXCLUDED.data",
                          2, v, lens, 2u, NULL)) < 0)
         goto error_tx;
     return commit(q);
@@ -1788,7 +1798,7 @@ int relay_storage_pg_open(const char *conninfo, int flags, struct relay_storage 
     q->conn = PQconnectdb(conninfo);
     if (PQstatus(q->conn) != CONNECTION_OK) {
         relay_log("storage: %.*s", (int)strcspn(PQerrorMessage(q->conn), "\n"),
-              PQerrorMessage(q->conn));
+                  PQerrorMessage(q->conn));
         err = -ENOTCONN;
         goto error_conn;
     }

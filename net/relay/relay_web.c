@@ -287,7 +287,8 @@ enum MHD_Result relay_web_answer(const struct relay_web *web, struct MHD_Connect
     MHD_add_response_header(resp, "Content-Security-Policy", WEB_CSP);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(resp, "Permissions-Policy", "microphone=(self), camera=(), geolocation=()");
+    MHD_add_response_header(resp, "Permissions-Policy",
+                            "microphone=(self), camera=(), geolocation=()");
     if (gz)
         MHD_add_response_header(resp, "Content-Encoding", "gzip");
     ret = MHD_queue_response(conn, status, resp);

@@ -53,8 +53,11 @@ static int put_roster(jn_http *http, js_store *store, const uint8_t *bytes, size
 {
     char etag[JS_SETTING_MAX + 1] = "", cond[128], sum_hex[65];
     const char *headers[] = {cond, NULL};
-    struct jn_http_request req = {.method = "PUT", .path = "/v1/roster", .headers = headers,
-                                  .body = bytes, .body_len = len,
+    struct jn_http_request req = {.method = "PUT",
+                                  .path = "/v1/roster",
+                                  .headers = headers,
+                                  .body = bytes,
+                                  .body_len = len,
                                   .content_type = "application/octet-stream"};
     struct jn_http_response resp;
     uint8_t sum[32];
@@ -101,8 +104,8 @@ int jn_e2e_roster_refresh(jn_http *http, js_store *store)
     char etag[JS_SETTING_MAX + 1] = "", cond[128] = "";
     const char *headers[] = {cond, NULL};
     struct grow *g = calloc(1, sizeof(*g));
-    struct jn_http_request req = {.method = "GET", .path = "/v1/roster", .sink = grow_sink,
-                                  .sink_user = g};
+    struct jn_http_request req = {
+        .method = "GET", .path = "/v1/roster", .sink = grow_sink, .sink_user = g};
     struct jn_http_response resp;
     int err;
 
@@ -510,7 +513,8 @@ int jn_e2e_join_finish(jn_http *http, js_store *store)
     if (!err)
         err = je_vault_pairing_get(store, JOINER_KEY, &st);
     if (!err)
-        err = je_pairing_finish(&st, c, c_len, dev, token, sizeof(token), roster_bytes, &roster_len);
+        err =
+            je_pairing_finish(&st, c, c_len, dev, token, sizeof(token), roster_bytes, &roster_len);
     je_wipe(&st, sizeof(st));
     if (err == JE_ERR_CODE_MISMATCH || err == JE_ERR_PAIRING_REFUSED || err == JE_ERR_MALFORMED) {
         forget_join(store);

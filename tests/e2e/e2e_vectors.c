@@ -37,8 +37,10 @@ int main(int argc, char **argv)
     struct je_roster r;
     uint8_t rb[JE_ROSTER_MAX], rnd[48 + 32 * 2], note[100], *sealed, msg_id[16], sig[64];
     struct je_recipient rcpt[2];
-    struct je_seal_params sp = {.created_ms = 1767225600000ull, .recipients = rcpt,
-                                .recipient_count = 2, .chunk_size = 1024};
+    struct je_seal_params sp = {.created_ms = 1767225600000ull,
+                                .recipients = rcpt,
+                                .recipient_count = 2,
+                                .chunk_size = 1024};
     size_t rlen, slen;
 
     if (je_init() < 0)
@@ -94,7 +96,8 @@ int main(int argc, char **argv)
         memset(fixed_b, 0x5b, sizeof(fixed_b));
         printf("\n# pairing with code 1234567890: sid = randomness 0..15, inviter scalar =\n"
                "# randomness 16..47 (top 4 bits cleared), joiner scalar = 32 x 0x5b (same),\n"
-               "# joiner = device 2 named nainai; C gives device id 2, token \"t0k3n\" and the roster\n");
+               "# joiner = device 2 named nainai; C gives device id 2, token \"t0k3n\" and the "
+               "roster\n");
         je_pairing_start("1234567890", &inv, fixed_a);
         je_pairing_answer("1234567890", inv.a, inv.a_len, &ids[2], "nainai", &joi, fixed_b);
         je_pairing_open_answer(&inv, joi.b, joi.b_len, &peer);

@@ -55,7 +55,10 @@ int main(void)
 {
     const uint8_t prs[] = "Password";
     /* CI = lv_cat("A_initiator", "B_responder") */
-    const uint8_t ci[] = "\x0b" "A_initiator" "\x0b" "B_responder";
+    const uint8_t ci[] = "\x0b"
+                         "A_initiator"
+                         "\x0b"
+                         "B_responder";
     uint8_t sid[16], ya[32], yb[32], g[32], Ya[32], Yb[32], msga[64], msgb[64], isk_a[64],
         isk_b[64], buf[512], s[32], X[32], Y_i1[32], identity[32] = {0}, tmp[32];
     size_t n, la, lb;
@@ -102,7 +105,8 @@ int main(void)
         /* RFC 9496's element derivation vector, through libsodium. */
         uint8_t h[64], p[32];
         unhex("5d1be09e3d0c82fc538112490e35701979d99e06ca3e2b5b54bffe8b4dc772c1"
-              "4d98b696a1bbfb5ca32c436cc61c16563790306c79eaca7705668b47dffe5bb6", h, &n);
+              "4d98b696a1bbfb5ca32c436cc61c16563790306c79eaca7705668b47dffe5bb6",
+              h, &n);
         crypto_core_ristretto255_from_hash(p, h);
         expect("ristretto255 from_hash (RFC 9496)", p, 32,
                "3066f82a1a747d45120d1740f14358531a8f04bbffe6a819f86dfe50f44a0a46");

@@ -44,9 +44,11 @@ static void test_roster(void)
     CHECK("version 2 signed by a member is accepted", je_roster_accept(&r1, &r2) == 1);
     CHECK("going back to version 1 is refused", je_roster_accept(&r2, &r1) == JE_ERR_ROSTER);
     l2 = fixture_roster(3, 2, 4, &r2, b2); /* signed by device 4, not a member of r1 */
-    CHECK("a roster signed by a non-member is refused", je_roster_accept(&r1, &r2) == JE_ERR_ROSTER);
+    CHECK("a roster signed by a non-member is refused",
+          je_roster_accept(&r1, &r2) == JE_ERR_ROSTER);
     b1[20] ^= 1;
-    CHECK("a changed roster fails its signature", je_roster_parse(b1, l1, &parsed) == JE_ERR_SIGNATURE);
+    CHECK("a changed roster fails its signature",
+          je_roster_parse(b1, l1, &parsed) == JE_ERR_SIGNATURE);
     b1[20] ^= 1;
     CHECK("a cut roster is malformed", je_roster_parse(b1, l1 - 1, &parsed) == JE_ERR_MALFORMED);
     r2.family_id[0] ^= 1;
@@ -58,8 +60,11 @@ static void test_seal(void)
 {
     uint8_t msg_id[16], note[40000], *sealed = NULL, *plain = NULL, *copy;
     struct je_recipient rcpt[2];
-    struct je_seal_params sp = {.sender = &ids[1], .created_ms = 1700000000000ull,
-                                .recipients = rcpt, .recipient_count = 2, .chunk_size = 4096};
+    struct je_seal_params sp = {.sender = &ids[1],
+                                .created_ms = 1700000000000ull,
+                                .recipients = rcpt,
+                                .recipient_count = 2,
+                                .chunk_size = 4096};
     size_t len, plain_len, hlen = JE_HEADER_FIXED + 2 * JE_RECIPIENT_BYTES;
 
     for (size_t i = 0; i < sizeof(note); i++)
@@ -76,9 +81,9 @@ static void test_seal(void)
     CHECK("the envelope has the length the format says",
           len == je_sealed_length(sizeof(note), 2, 4096));
     CHECK("no plaintext run in the envelope", !memmem(sealed, len, note + 5000, 32));
-    CHECK("each recipient opens it",
-          open_as(2, sealed, len, msg_id, &plain, &plain_len) == 0 && plain_len == sizeof(note) &&
-              !memcmp(plain, note, sizeof(note)));
+    CHECK("each recipient opens it", open_as(2, sealed, len, msg_id, &plain, &plain_len) == 0 &&
+                                         plain_len == sizeof(note) &&
+                                         !memcmp(plain, note, sizeof(note)));
     free(plain);
     plain = NULL;
     CHECK("the second recipient too", open_as(3, sealed, len, msg_id, &plain, &plain_len) == 0);
@@ -116,7 +121,8 @@ static void test_seal(void)
     memmove(copy + hlen + 4112, copy + hlen + 2 * 4112, len - hlen - 2 * 4112);
     CHECK("a dropped chunk is refused",
           open_as(2, copy, len - 4112, msg_id, &plain, &plain_len) < 0 && !plain);
-    CHECK("a cut envelope is refused", open_as(2, sealed, len - 100, msg_id, &plain, &plain_len) < 0);
+    CHECK("a cut envelope is refused",
+          open_as(2, sealed, len - 100, msg_id, &plain, &plain_len) < 0);
     free(copy);
     /* The chunk layer alone (a member who knows the key forging chunks is
      * stopped by the signature; here the STREAM rules are checked by
@@ -151,8 +157,8 @@ static void test_seal(void)
 static void test_stream(void)
 {
     struct je_recipient rcpt;
-    struct je_seal_params sp = {.sender = &ids[1], .recipients = &rcpt, .recipient_count = 1,
-                                .chunk_size = 1024};
+    struct je_seal_params sp = {
+        .sender = &ids[1], .recipients = &rcpt, .recipient_count = 1, .chunk_size = 1024};
     uint8_t note[3000], *sealed, *plain = NULL;
     size_t len, plain_len;
 
@@ -200,18 +206,17 @@ static void test_pairing(void)
 
     fixture_id(2, want_dev);
     CHECK("inviter starts", je_pairing_start("1234567890", &inviter, NULL) == 0);
-    CHECK("joiner answers",
-          je_pairing_answer("1234567890", inviter.a, inviter.a_len, &ids[2], "nainai", &joiner,
-                            NULL) == 0);
+    CHECK("joiner answers", je_pairing_answer("1234567890", inviter.a, inviter.a_len, &ids[2],
+                                              "nainai", &joiner, NULL) == 0);
     CHECK("the inviter opens the answer and learns the joiner's keys",
           je_pairing_open_answer(&inviter, joiner.b, joiner.b_len, &peer) == 0 &&
-              !memcmp(peer.sign_pk, ids[2].sign_pk, 32) && !memcmp(peer.box_pk, ids[2].box_pk, 32) &&
-              !strcmp(peer.name, "nainai"));
+              !memcmp(peer.sign_pk, ids[2].sign_pk, 32) &&
+              !memcmp(peer.box_pk, ids[2].box_pk, 32) && !strcmp(peer.name, "nainai"));
     CHECK("C", je_pairing_confirm(&inviter, want_dev, "tok3n", rb, rlen, c, &clen) == 0);
-    CHECK("the joiner opens C",
-          je_pairing_finish(&joiner, c, clen, dev, token, sizeof(token), got_roster, &got_len) == 0 &&
-              !memcmp(dev, want_dev, 16) && !strcmp(token, "tok3n") && got_len == rlen &&
-              !memcmp(got_roster, rb, rlen));
+    CHECK("the joiner opens C", je_pairing_finish(&joiner, c, clen, dev, token, sizeof(token),
+                                                  got_roster, &got_len) == 0 &&
+                                    !memcmp(dev, want_dev, 16) && !strcmp(token, "tok3n") &&
+                                    got_len == rlen && !memcmp(got_roster, rb, rlen));
     c[10] ^= 1;
     CHECK("a changed C does not open",
           je_pairing_finish(&joiner, c, clen, dev, token, sizeof(token), got_roster, &got_len) ==
@@ -229,7 +234,8 @@ static void test_pairing(void)
     je_pairing_start("1234567890", &inviter, NULL);
     je_pairing_answer("1234000000", inviter.a, inviter.a_len, &ids[4], "nainai", &mallory, NULL);
     CHECK("a relay that swaps in its own key is found out by the inviter",
-          je_pairing_open_answer(&inviter, mallory.b, mallory.b_len, &peer) == JE_ERR_CODE_MISMATCH);
+          je_pairing_open_answer(&inviter, mallory.b, mallory.b_len, &peer) ==
+              JE_ERR_CODE_MISMATCH);
     je_pairing_start("1234000000", &mallory, NULL);
     je_pairing_answer("1234567890", mallory.a, mallory.a_len, &ids[2], "nainai", &joiner, NULL);
     CHECK("... and by the joiner's inviter side it impersonates",
@@ -258,7 +264,8 @@ static void test_receipts(void)
     fixture_id(9, f);
     fixture_id(2, d);
     je_receipt_sign(&ids[2], m, f, d, JE_RECEIPT_PLAYED, sig);
-    CHECK("a receipt verifies", je_receipt_verify(ids[2].sign_pk, m, f, d, JE_RECEIPT_PLAYED, sig) == 0);
+    CHECK("a receipt verifies",
+          je_receipt_verify(ids[2].sign_pk, m, f, d, JE_RECEIPT_PLAYED, sig) == 0);
     CHECK("'delivered' is not 'played'",
           je_receipt_verify(ids[2].sign_pk, m, f, d, JE_RECEIPT_DELIVERED, sig) == JE_ERR_RECEIPT);
     CHECK("another device's key does not verify it",

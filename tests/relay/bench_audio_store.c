@@ -152,8 +152,7 @@ int main(int argc, char **argv)
         printf("%-14s %d x %d B: %.0f writes/s (%.2f ms each), %.0f reads/s, %.1f MB on disk\n",
                names[k], count, bytes, count / write_s[k], write_s[k] * 1000 / count,
                count / read_s[k], (double)disk[k] / 1e6);
-    must(PQexec(c, "SELECT lo_unlink(obj) FROM a_lo; DROP TABLE a_bytea, a_lo, a_file"), c,
-         "drop");
+    must(PQexec(c, "SELECT lo_unlink(obj) FROM a_lo; DROP TABLE a_bytea, a_lo, a_file"), c, "drop");
     PQfinish(c);
     close(dfd);
     free(data);

@@ -54,7 +54,8 @@ static int parse_one(const uint8_t *data, size_t size)
         }
         break;
     case 1:
-        if ((accepted = relay_parse_checksum(s, &algo, buf, &n) == 0) && n != (algo == RELAY_SUM_SHA1 ? 20 : 32))
+        if ((accepted = relay_parse_checksum(s, &algo, buf, &n) == 0) &&
+            n != (algo == RELAY_SUM_SHA1 ? 20 : 32))
             abort();
         break;
     case 2: {
@@ -79,12 +80,13 @@ static int parse_one(const uint8_t *data, size_t size)
             abort();
         break;
     case 6:
-        if ((accepted = relay_parse_receipt_body(s, len, &state) == 0) && strcmp(state, "delivered") != 0 &&
-            strcmp(state, "played") != 0)
+        if ((accepted = relay_parse_receipt_body(s, len, &state) == 0) &&
+            strcmp(state, "delivered") != 0 && strcmp(state, "played") != 0)
             abort();
         break;
     default:
-        if ((accepted = relay_parse_name_body(s, len, name) == 0) && (strlen(name) == 0 || strlen(name) > 64))
+        if ((accepted = relay_parse_name_body(s, len, name) == 0) &&
+            (strlen(name) == 0 || strlen(name) > 64))
             abort();
         break;
     }

@@ -42,7 +42,7 @@ struct fake {
     enum st_prompt said[256];
     int said_number[256];
     int nsaid;
-    int speaking_polls; /* polls of speaking() that still say 1 */
+    int speaking_polls;                /* polls of speaking() that still say 1 */
     int drafts, draft_plays, discards; /* drafts kept back, played, thrown away */
 };
 

@@ -183,7 +183,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         jn_family_members(http, on_member, NULL);
         break;
     case 3:
-        if (jn_family_invite(http, code, sizeof code) == 0 && strspn(code, "0123456789") != strlen(code))
+        if (jn_family_invite(http, code, sizeof code) == 0 &&
+            strspn(code, "0123456789") != strlen(code))
             abort();
         break;
     default: {

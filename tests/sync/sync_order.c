@@ -30,7 +30,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_fd = -2;
 static int unsynced; /* a WAL write not yet followed by a sync of it */
 
-#define EXPORT __attribute__((visibility("default")))
+#define EXPORT     __attribute__((visibility("default")))
 #define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
 
 static void say(const char *fmt, ...)
@@ -151,7 +151,7 @@ EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
-               socklen_t tolen)
+                      socklen_t tolen)
 {
     on_send(fd, buf, len);
     return REAL(sendto)(fd, buf, len, flags, to, tolen);
