@@ -9,7 +9,7 @@ packages="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev gettext
   nettle-dev libogg-dev libopus-dev libopusfile-dev libspeexdsp-dev libsqlite3-dev sqlite3
   libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev libsodium-dev
   portaudio19-dev libasound2-plugins alsa-utils libncursesw5-dev libsoundtouch-dev
-  espeak-ng opus-tools ffmpeg sox libfiu-dev fiu-utils
+  espeak-ng opus-tools ffmpeg sox libfiu-dev fiu-utils pulseaudio pulseaudio-utils
   jq bc xxd python3 openssl curl wrk nginx libnginx-mod-http-dav-ext tmux iproute2 nftables iptables strace
   chromium fonts-wqy-microhei libpq-dev postgresql haproxy
   debhelper lintian mmdebstrap systemd valgrind

@@ -24,13 +24,13 @@ mkdir -p "$G"
 speech "$SCRATCH/a.wav" 16000 "妈妈，我是小明的爸爸，今天下班早。"
 speech "$SCRATCH/b.wav" 16000 "过年我们就回家了。"
 speech "$SCRATCH/reply.wav" 16000 "收到了，家里都好，放心吧，你们也要注意身体。"
-mic_speech "$SCRATCH/reply.wav"
 for n in a b; do
   "$JIASHU" --home "$SCRATCH/tools" encode "$SCRATCH/$n.wav" "$SCRATCH/$n.opus"
   "$FIXTURE" "$G" deliver "$SCRATCH/$n.opus" papa >/dev/null
   sleep 0.01
 done
 sound_devices
+live_microphone
 
 screen_start 40 12 env LANG=zh_CN.UTF-8 JIASHU_STATION_SYNC_SECONDS=3600 "$JIASHU" --home "$G" station
 screen_wait "2 条新消息"
@@ -60,7 +60,7 @@ done
 # speaker before 3 sends it.
 screen_keys 2
 screen_wait "正在录音" 20
-sleep 3
+mic_says "$SCRATCH/reply.wav"
 screen_keys 2
 screen_wait "回复还没有发出" 15
 "$JIASHU" --home "$G" outbox --json | grep -q '"state": "draft"' || fail "the reply is not kept back as a draft"
@@ -83,7 +83,7 @@ ms=$(grep -o '"duration_ms": [0-9]*' "$SCRATCH/outbox.json" | grep -o '[0-9]*$')
 id=$(grep -o '"id": "[^"]*"' "$SCRATCH/outbox.json" | cut -d'"' -f4)
 "$JIASHU" --home "$G" export "$id" "$SCRATCH/reply.opus"
 "$JIASHU" --home "$SCRATCH/tools" decode "$SCRATCH/reply.opus" "$SCRATCH/reply.dec.wav"
-# The reply is what the microphone said (it says the sentence first).
+# The reply is what the microphone said.
 # (The clean-up's gain control and noise suppression stand between them.)
 found "$SCRATCH/reply.wav" "$SCRATCH/reply.dec.wav" "the recorded reply is not what the microphone said" 0.6
 echo ok

@@ -24,15 +24,24 @@ import tempfile
 
 NUMBER_MAX = 99  # ST_PROMPT_NUMBER_MAX
 LANGS = {"en": "en-us", "zh": "cmn"}
-ENTRY = re.compile(r'\[ST_PROMPT_\w+\]\s*=\s*\{"([a-z0-9-]+)",\s*N_\("((?:[^"\\]|\\.)*)"\)\}')
+# One table entry: [ST_PROMPT_X] = {"id", N_("..." "...")}, however a
+# formatter wraps it (adjacent literals are one string, as in C).
+ENTRY = re.compile(r'\[ST_PROMPT_\w+\]\s*=\s*\{\s*"([a-z0-9-]+)",\s*N_\(((?:\s*"(?:[^"\\]|\\.)*")+)\s*\)\s*\}')
+LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
+SLOT = re.compile(r'\[ST_PROMPT_(?!NONE\]|COUNT\])\w+\]\s*=')
 
 
 def read_prompts(source):
     with open(source, encoding="utf-8") as f:
-        found = ENTRY.findall(f.read())
+        text = f.read()
+    found = ENTRY.findall(text)
     if not found:
         sys.exit(f"make_prompts: no prompts found in {source}")
-    return [(pid, text.replace('\\"', '"')) for pid, text in found]
+    # A sentence this reader cannot parse must stop the build, not go silent.
+    slots = len(SLOT.findall(text))
+    if slots != len(found):
+        sys.exit(f"make_prompts: {source} has {slots} prompts, {len(found)} of them readable")
+    return [(pid, "".join(LITERAL.findall(lits)).replace('\\"', '"')) for pid, lits in found]
 
 
 def po_unquote(s):
