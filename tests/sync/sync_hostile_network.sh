@@ -120,13 +120,18 @@ read -r uploads cut_up backwards <"$SCRATCH/up.count"
 # The trace cannot always tell a cut creation request (the note sent whole
 # in its POST) from one that was answered, so one upload may go uncounted.
 [ "$cut_up" -ge $((count - 1)) ] || fail "only $cut_up of $count uploads were cut"
-# Every download: a GET of the message resumed with a Range from past 0.
+# Every download cut after its first body bytes resumes with a Range from
+# past 0. A cut that falls in a GET's headers rightly starts again from 0,
+# and the cutter cannot aim between the two, so one download may show none.
+resumed=0
 for id in $(cat "$SCRATCH/ids"); do
   awk -v get="> GET /v1/messages/$id " 'index($0, get) == 1 { on = 1; next }
        on && /^\r?$/ { on = 0 } on && /^[<>*]/ { on = 0 }
-       on && /^Range: bytes=[1-9][0-9]*-/ { found = 1 } END { exit !found }' "$SCRATCH/child.trace" ||
-    fail "the download of $id was not cut and resumed with a Range: $(grep -a -c "^> GET /v1/messages/$id " "$SCRATCH/child.trace") GETs"
+       on && /^Range: bytes=[1-9][0-9]*-/ { found = 1 } END { exit !found }' "$SCRATCH/child.trace" &&
+    resumed=$((resumed + 1))
 done
+[ "$resumed" -ge $((count - 1)) ] ||
+  fail "only $resumed of $count downloads were cut and resumed with a Range"
 largest=$(echo "$done_line" | jq .largest_chunk)
 # Every connection after the first replaced one that was lost: the cutter's
 # cuts and any the lossy link caused itself.
