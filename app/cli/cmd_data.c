@@ -68,7 +68,8 @@ static const char *label(const char *who, char *buf, size_t size)
     return out_text(who, buf, size);
 }
 
-static json_t *data_json(const char *month, const struct tally *t, uint64_t total, uint64_t budget)
+/* budget: bytes, -1 for none. */
+static json_t *data_json(const char *month, const struct tally *t, uint64_t total, int64_t budget)
 {
     json_t *members = json_array(), *o;
 
@@ -85,7 +86,7 @@ static json_t *data_json(const char *month, const struct tally *t, uint64_t tota
         }
     }
     o = json_pack("{s:s, s:I, s:o, s:o}", "month", month, "total", (json_int_t)total,
-                  "budget_bytes", budget ? json_integer((json_int_t)budget) : json_null(),
+                  "budget_bytes", budget >= 0 ? json_integer((json_int_t)budget) : json_null(),
                   "members", members);
     return o;
 }
@@ -95,7 +96,7 @@ int cmd_data(const struct app_context *ctx, int argc, char **argv)
     struct tally tally = {0};
     char month[32], setting[JS_SETTING_MAX + 1], who[OUT_TEXT_SIZE(JS_PEER_MAX)];
     uint64_t total = 0, budget = 0, mb;
-    bool json = false;
+    bool json = false, budget_set = false;
     js_store *store;
     int res;
 
@@ -115,16 +116,20 @@ int cmd_data(const struct app_context *ctx, int argc, char **argv)
     localtime_r(&t, &tm);
     strftime(month, sizeof(month), "%Y-%m", &tm);
     if (js_setting_get(store, JN_SETTING_DATA_BUDGET, setting, sizeof(setting)) > 0 &&
-        ju_parse_u64(setting, JN_MAX_DATA_BUDGET_MB, &mb) == 0)
+        ju_parse_u64(setting, JN_MAX_DATA_BUDGET_MB, &mb) == 0) {
         budget = mb * 1000000;
+        budget_set = true;
+    }
     res = js_traffic_month(store, now, add_row, &tally, &total);
     if (res >= 0 && json) {
-        res = out_json_document(data_json(month, &tally, total, budget));
+        res = out_json_document(data_json(month, &tally, total, budget_set ? (int64_t)budget : -1));
     } else if (res >= 0) {
         printf(_("%s: %.1f kB on the wire, sent and received"), month, (double)total / 1000.0);
         if (budget)
             printf(_(" of a %llu MB budget (%llu%%)"), (unsigned long long)(budget / 1000000),
                    (unsigned long long)(total * 100 / budget));
+        else if (budget_set)
+            printf(_(", with a budget of 0 MB: only small notes are fetched"));
         printf("\n");
         for (size_t i = 0; i < tally.count; i++) {
             const struct row *r = &tally.rows[i];

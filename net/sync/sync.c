@@ -36,7 +36,8 @@ struct jn_sync {
      * own traffic), for the data ledger. */
     char traffic_id[JS_ID_LEN + 1];
     /* Read at the start of each pass (JN_SETTING_*). */
-    uint64_t budget_bytes; /* 0: none */
+    bool budget_set;
+    uint64_t budget_bytes;
     bool quiet_now;
     const char *postpone_why; /* this pass's reason to hold large downloads, or NULL */
     unsigned postponed;
@@ -135,10 +136,9 @@ static void read_limits(jn_sync *sync)
     uint64_t mb;
     int start, end;
 
-    sync->budget_bytes = 0;
-    if (js_setting_get(sync->store, JN_SETTING_DATA_BUDGET, value, sizeof(value)) > 0 &&
-        ju_parse_u64(value, JN_MAX_DATA_BUDGET_MB, &mb) == 0)
-        sync->budget_bytes = mb * 1000000;
+    sync->budget_set = js_setting_get(sync->store, JN_SETTING_DATA_BUDGET, value, sizeof(value)) > 0 &&
+                       ju_parse_u64(value, JN_MAX_DATA_BUDGET_MB, &mb) == 0;
+    sync->budget_bytes = sync->budget_set ? mb * 1000000 : 0;
     sync->quiet_now = false;
     if (js_setting_get(sync->store, JN_SETTING_QUIET_HOURS, value, sizeof(value)) > 0 &&
         jn_quiet_hours_parse(value, &start, &end) == 0) {
@@ -158,7 +158,7 @@ static const char *postpone_reason(jn_sync *sync, const struct js_message *m)
         return NULL;
     if (sync->quiet_now)
         return "quiet hours";
-    if (sync->budget_bytes &&
+    if (sync->budget_set &&
         (js_traffic_month(sync->store, now_ms(sync), NULL, NULL, &used) < 0 ||
          used + (m->length - m->offset) > sync->budget_bytes))
         return "data budget";

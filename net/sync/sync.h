@@ -385,7 +385,8 @@ struct jn_sync_config {
 };
 
 /* Settings the sync reads from the store at every pass (docs/sync.md):
- * a monthly data budget in megabytes (10^6 bytes; absent or 0: none), and
+ * a monthly data budget in megabytes (10^6 bytes; absent: none; 0: no
+ * large download at all), and
  * quiet hours "HH:MM-HH:MM" in local time (absent: none). Past the budget,
  * and during quiet hours, downloads of notes longer than
  * JN_SMALL_NOTE_BYTES wait; uploads, receipts and small notes go on. */
