@@ -43,7 +43,7 @@ static const char *const usage_text =
        "  sync [--watch] [--json] [--deadline S]  one pass (at most S seconds, 180), or keep going\n"
        "  inbox [--json]\n"
        "  outbox [--json]\n"
-       "  play (ID | --next) [--from-ms MS] [--output FILE.wav]\n"
+       "  play (ID | --next) [--output FILE.wav]\n"
        "  export ID FILE.opus\n"
        "  station                   the keypad screen\n"
        "\n"
