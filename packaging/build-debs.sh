@@ -22,6 +22,9 @@ mkdir -p "$src"
 (cd "$top" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - --no-recursion) |
   tar -xf - -C "$src"
 cp -r "$top/packaging/debian" "$src/debian"
+# The page's bundler and libraries come from npm (install-deps.sh), never
+# from the tree: the native build finds them where the tree has them.
+[ -d "$top/app/web/node_modules" ] && ln -s "$top/app/web/node_modules" "$src/app/web/node_modules"
 
 set -- -us -uc -b
 if [ "$arch" != "$build_arch" ]; then
@@ -29,8 +32,9 @@ if [ "$arch" != "$build_arch" ]; then
   ini=$out/sysroot.ini
   printf "[constants]\nsysroot = '%s'\n" "$sysroot" >"$ini"
   export JIASHU_SYSROOT_INI="$ini" JIASHU_SYSROOT="$sysroot"
-  # The build dependencies are in the sysroot, not installed for ARCH.
-  set -- "$@" -a "$arch" -d
+  # The build dependencies are in the sysroot, not installed for ARCH; the
+  # architecture-independent jiashu-common is the native build's.
+  set -- -us -uc -B -a "$arch" -d
 fi
 echo "build-debs: building $arch packages in $src"
 (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=2" nice dpkg-buildpackage "$@" >"$out/build.log" 2>&1) ||

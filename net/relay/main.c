@@ -54,6 +54,9 @@ static const struct {
     {"--web DIR", N_("serve the parents' page from DIR, or 'none' [the one installed]")},
     {"--max-message-bytes N", N_("longest message accepted [6327680]")},
     {"--max-family-bytes N", N_("storage per family [256M]")},
+    {"--max-storage-bytes N", N_("all families together, then 507 [0 = no limit]")},
+    {"--min-free-bytes N", N_("disk space kept free, then 507 [256M]")},
+    {"--max-families N", N_("families on this relay [10000; 0 = no limit]")},
     {"--max-mailbox N", N_("undelivered messages per device [1000]")},
     {"--max-connections N", N_("simultaneous connections [10000]")},
     {"--max-connections-per-ip N", N_("connections per address [64; 0 = no limit]")},
@@ -68,6 +71,7 @@ static const struct {
     {"--retention S", N_("kept after every recipient has it [7d]")},
     {"--max-age S", N_("kept at most [30d]")},
     {"--cleanup-interval S", N_("how often expired things are removed [60s]")},
+    {"--cleanup-batch N", N_("rows removed per transaction [8]")},
     {"--token-rate R", N_("requests/s per device [20]")},
     {"--token-burst N", N_("requests per device in a burst [100]")},
     {"--join-rate R", N_("join/create attempts/s per address [0.1]")},
@@ -429,6 +433,10 @@ enum {
     O_HEADER_TIMEOUT,
     O_MIN_BODY_RATE,
     O_BUFFERED_IP,
+    O_STORAGE,
+    O_MIN_FREE,
+    O_FAMILIES,
+    O_CLEANUP_BATCH,
     O_QUIET, /* options before this one take a number */
     O_PROXY,
     O_CONFIG,
@@ -464,6 +472,10 @@ static const struct option opts[] = {
     {"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
     {"min-body-rate", required_argument, NULL, O_MIN_BODY_RATE},
     {"max-buffered-per-ip", required_argument, NULL, O_BUFFERED_IP},
+    {"max-storage-bytes", required_argument, NULL, O_STORAGE},
+    {"min-free-bytes", required_argument, NULL, O_MIN_FREE},
+    {"max-families", required_argument, NULL, O_FAMILIES},
+    {"cleanup-batch", required_argument, NULL, O_CLEANUP_BATCH},
     {"trusted-proxy", required_argument, NULL, O_PROXY},
     {"quiet", no_argument, NULL, O_QUIET},
     {"migrate", no_argument, NULL, O_MIGRATE},
@@ -478,6 +490,8 @@ static enum unit unit_of(int option)
     case O_FAM:
     case O_BUFFERED_IP:
     case O_MIN_BODY_RATE:
+    case O_STORAGE:
+    case O_MIN_FREE:
         return UNIT_BYTES;
     case O_WAIT:
     case O_IDLE:
@@ -590,6 +604,18 @@ static int apply_options(int argc, char **argv, const char *where, struct settin
             break;
         case O_BUFFERED_IP:
             cfg->max_buffered_per_ip = (uint64_t)v;
+            break;
+        case O_STORAGE:
+            cfg->max_storage_bytes = (uint64_t)v;
+            break;
+        case O_MIN_FREE:
+            cfg->min_free_bytes = (uint64_t)v;
+            break;
+        case O_FAMILIES:
+            cfg->max_families = (unsigned)v;
+            break;
+        case O_CLEANUP_BATCH:
+            cfg->cleanup_batch = (unsigned)v;
             break;
         case O_PROXY:
             cfg->trusted_proxies = optarg;

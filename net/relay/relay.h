@@ -41,6 +41,13 @@ struct jn_relay_config {
 
     uint64_t max_message_bytes;      /* Upload-Length ceiling (default JU_MAX_UPLOAD_BYTES) */
     uint64_t max_family_bytes;       /* all messages and uploads of a family (default 256 MiB) */
+    /* All families together, counted as announced (Upload-Length), so a
+     * new upload gets 507 before the disk holds it; 0: no limit (default 0). */
+    uint64_t max_storage_bytes;
+    /* Free space the database's file system keeps (SQLite only): a new
+     * upload that would leave less gets 507 (default 256 MiB; 0: none). */
+    uint64_t min_free_bytes;
+    unsigned max_families; /* families on the relay; 0: no limit (default 10000) */
     unsigned max_mailbox;            /* undelivered messages per device (default 1000) */
     unsigned max_devices;            /* devices per family (default 32) */
     unsigned max_recipients;         /* per message (default 32, at most 64) */
@@ -66,6 +73,9 @@ struct jn_relay_config {
     unsigned retention_s;   /* kept after every recipient has it (default 7 days) */
     unsigned max_age_s;     /* kept at most this long in any case (default 30 days) */
     unsigned cleanup_interval_s; /* how often expired things are removed (default 60) */
+    /* Rows the cleanup removes in one transaction; requests wait at most
+     * for one such batch (default 8). */
+    unsigned cleanup_batch;
 
     double token_rate;    /* requests per second per device token (default 20) */
     unsigned token_burst; /* ... allowed in a burst (default 100) */

@@ -98,6 +98,8 @@ struct jn_relay {
     struct relay_limiter create_limit;
     struct relay_limiter create_global;
     uint64_t buffered;
+    int storage_full_logged; /* the operator was told the relay is full */
+    char db_dir[4096];       /* the SQLite file's directory, for its free space; "" on PostgreSQL */
     uint64_t *buffered_per_slot; /* body bytes held per address slot */
     unsigned *conns_per_slot;    /* connections per address slot */
     unsigned connection_limit;   /* max_connections, clamped to the open-file limit */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "relay_internal.h"
@@ -313,6 +314,49 @@ static void creation_failed(struct relay_request *r, int err)
         storage_failed(r);
 }
 
+/* The relay as a whole can take `length` more bytes: under
+ * max_storage_bytes, and leaving min_free_bytes free on the SQLite file's
+ * file system. Otherwise 507, and one line for the operator (again only
+ * after the relay had room once more). */
+static int relay_has_room(struct relay_request *r, uint64_t length)
+{
+    struct jn_relay *relay = r->relay;
+    const struct jn_relay_config *cfg = &relay->cfg;
+    const char *why = NULL;
+    uint64_t held = 0, families;
+    if (cfg->max_storage_bytes) {
+        if (st(r)->ops->relay_usage(st(r), &held, &families) < 0) {
+            storage_failed(r);
+            return -1;
+        }
+        if (held + length > cfg->max_storage_bytes)
+            why = "max-storage-bytes";
+    }
+    struct statvfs fs;
+    if (!why && cfg->min_free_bytes && relay->db_dir[0] && statvfs(relay->db_dir, &fs) == 0 &&
+        (uint64_t)fs.f_bavail * fs.f_frsize < cfg->min_free_bytes + length)
+        why = "min-free-bytes";
+    if (!why) {
+        relay->storage_full_logged = 0;
+        return 0;
+    }
+    if (!relay->storage_full_logged) {
+        relay->storage_full_logged = 1;
+        if (strcmp(why, "max-storage-bytes") == 0)
+            relay_log("storage full: the relay holds %llu of its --max-storage-bytes %llu; new "
+                      "uploads get 507 until messages expire or the limit is raised",
+                      (unsigned long long)held, (unsigned long long)cfg->max_storage_bytes);
+        else
+            relay_log("storage full: %llu bytes free where the database is, under "
+                      "--min-free-bytes %llu; new uploads get 507 until space is freed",
+                      (unsigned long long)fs.f_bavail * fs.f_frsize,
+                      (unsigned long long)cfg->min_free_bytes);
+    }
+    relay_error(r, 507, "relay_storage_full",
+                "this relay is full; the message stays on your device: try again later");
+    return -1;
+}
+
 static void begin_create_upload(struct relay_request *r)
 {
     struct jn_relay *relay = r->relay;
@@ -406,6 +450,8 @@ static void begin_create_upload(struct relay_request *r)
             relay_error(r, 507, "storage_full", "your family's storage on this relay is full");
             return;
         }
+        if (relay_has_room(r, length) < 0)
+            return;
         for (unsigned i = 0; i < md.n_recipients; i++) {
             uint64_t pending;
             if (st(r)->ops->mailbox_pending(st(r), md.recipients[i], &pending) < 0) {
@@ -641,6 +687,21 @@ static void finish_families(struct relay_request *r)
     }
     if (take_global(r, &r->relay->create_global) < 0)
         return;
+    if (cfg->max_families) {
+        uint64_t held, families;
+        if (st(r)->ops->relay_usage(st(r), &held, &families) < 0) {
+            storage_failed(r);
+            return;
+        }
+        if (families >= cfg->max_families) {
+            relay_log("families full: the relay has %llu of its --max-families %u; new families "
+                      "get 507",
+                      (unsigned long long)families, cfg->max_families);
+            relay_error(r, 507, "relay_families_full",
+                        "this relay takes no new families; ask its operator");
+            return;
+        }
+    }
     char token[65], code[20];
     uint8_t token_hash[32], code_hash[32];
     random_hex(d.family_id, RELAY_ID_LEN / 2);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -54,6 +55,8 @@ void jn_relay_config_init(struct jn_relay_config *cfg)
      * every sync, for ever. */
     cfg->max_message_bytes = JU_MAX_UPLOAD_BYTES;
     cfg->max_family_bytes = 256u << 20;
+    cfg->min_free_bytes = 256u << 20;
+    cfg->max_families = 10000;
     cfg->max_mailbox = 1000;
     cfg->max_devices = 32;
     cfg->max_recipients = 32;
@@ -76,6 +79,7 @@ void jn_relay_config_init(struct jn_relay_config *cfg)
     cfg->retention_s = 7 * 86400;
     cfg->max_age_s = 30 * 86400;
     cfg->cleanup_interval_s = 60;
+    cfg->cleanup_batch = 8;
     cfg->token_rate = 20;
     cfg->token_burst = 100;
     cfg->join_rate = 0.1;
@@ -481,16 +485,39 @@ int relay_upload_wait(struct relay_request *r, const char *message_id)
     return 0;
 }
 
+/* Removes what expired in batches of cfg.cleanup_batch rows, each its own
+ * short transaction: the request thread waits at most for one batch (256
+ * expired 2 MiB uploads in one transaction held it for 1.7 s). */
 static void run_cleanup(struct jn_relay *relay)
 {
-    struct relay_cleanup_counts c;
-    int err = relay->cleanup_st->ops->cleanup(relay->cleanup_st, (int64_t)time(NULL),
-                                              relay->cfg.retention_s, relay->cfg.max_age_s, &c);
+    struct relay_cleanup_counts total = {0}, c;
+    unsigned batches = 0, batch = relay->cfg.cleanup_batch;
+    int err;
+    for (;;) {
+        err = relay->cleanup_st->ops->cleanup(relay->cleanup_st, (int64_t)time(NULL),
+                                              relay->cfg.retention_s, relay->cfg.max_age_s, batch,
+                                              &c);
+        if (err < 0)
+            break;
+        batches++;
+        total.uploads += c.uploads;
+        total.messages += c.messages;
+        total.invites += c.invites;
+        if (c.uploads < batch && c.messages < batch && c.invites < batch)
+            break;
+        pthread_mutex_lock(&relay->lock);
+        int stopping = relay->stopping;
+        pthread_mutex_unlock(&relay->lock);
+        if (stopping)
+            break;
+        /* Let the request thread's writers in between two batches. */
+        sched_yield();
+    }
     if (err < 0)
         relay_log("cleanup failed: %s", ju_strerror(err));
-    else if (!relay->cfg.quiet && (c.uploads || c.messages || c.invites))
-        relay_log("cleanup removed %u expired uploads, %u messages, %u invites", c.uploads,
-                  c.messages, c.invites);
+    if (!relay->cfg.quiet && (total.uploads || total.messages || total.invites))
+        relay_log("cleanup removed %u expired uploads, %u messages, %u invites in %u batches",
+                  total.uploads, total.messages, total.invites, batches);
 }
 
 static uint64_t reap_slow_headers(struct jn_relay *relay, uint64_t now);
@@ -1011,7 +1038,7 @@ static int check_config(const struct jn_relay_config *c)
         c->max_recipients < 1 || c->max_recipients > RELAY_MAX_RECIPIENTS ||
         c->max_metadata_bytes > 1024 || c->max_metadata_bytes < 64 || c->max_json_bytes < 64 ||
         c->max_header_bytes < 2048 || c->max_message_bytes < 1 ||
-        c->max_message_bytes > (1u << 30) || c->max_wait_s > 3600 || c->cleanup_interval_s < 1 ||
+        c->max_message_bytes > (1u << 30) || c->max_wait_s > 3600 || c->cleanup_interval_s < 1 || c->cleanup_batch < 1 ||
         c->max_connections < 1 || c->max_request_s < 1 || c->idle_timeout_s < 1 ||
         c->token_rate <= 0 || c->join_rate <= 0 || c->join_rate_global <= 0 ||
         c->max_buffered_bytes < c->max_message_bytes ||
@@ -1119,6 +1146,16 @@ int jn_relay_create(const struct jn_relay_config *cfg, struct jn_relay **out)
     relay->cfg = *cfg;
     if (cfg->log)
         jn_relay_set_log(cfg->log, cfg->log_user);
+    if (!relay_storage_is_pg(cfg->db_path)) {
+        snprintf(relay->db_dir, sizeof relay->db_dir, "%s", cfg->db_path);
+        char *slash = strrchr(relay->db_dir, '/');
+        if (!slash)
+            snprintf(relay->db_dir, sizeof relay->db_dir, ".");
+        else if (slash == relay->db_dir)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    }
     relay->cfg.host = NULL;
     relay->cfg.db_path = NULL;
     relay->cfg.web_dir = NULL;

@@ -151,6 +151,9 @@ struct relay_storage_ops {
      * of messages waiting for a device's "delivered" receipt. */
     int (*family_usage)(struct relay_storage *s, const char *family_id, uint64_t *bytes);
     int (*mailbox_pending)(struct relay_storage *s, const char *device_id, uint64_t *count);
+    /* The whole relay: bytes held by every family (as family_usage counts
+     * them) and the number of families. */
+    int (*relay_usage)(struct relay_storage *s, uint64_t *bytes, uint64_t *families);
 
     /* Creates u (upload_id, message_id, ... filled by the caller). When an
      * upload with u->message_id exists from the same sender, returns 1 and
@@ -217,9 +220,12 @@ struct relay_storage_ops {
 
     /* Removes expired partial uploads and invites, and messages every
      * recipient has had for `retention` seconds or that are older than
-     * max_age seconds. */
+     * max_age seconds: at most `batch` rows of each kind in one short
+     * transaction, so that writers wait for one batch only. The caller
+     * calls again while a count reached batch. Each call also gives some
+     * freed space back to the file system (SQLite: incremental vacuum). */
     int (*cleanup)(struct relay_storage *s, int64_t now, int64_t retention, int64_t max_age,
-                   struct relay_cleanup_counts *counts);
+                   unsigned batch, struct relay_cleanup_counts *counts);
 
     /* 0 when the database answers, -ENOTCONN when it cannot be reached.
      * With probe 0 it only tells what the last call found. */

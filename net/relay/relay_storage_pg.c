@@ -832,6 +832,21 @@ static int pg_family_usage(struct relay_storage *s, const char *family_id, uint6
     return single_u64(impl(s), Q_FAMILY_USAGE, family_id, bytes);
 }
 
+static int pg_relay_usage(struct relay_storage *s, uint64_t *bytes, uint64_t *families)
+{
+    struct pg_storage *q = impl(s);
+    PGresult *res = PQexec(q->conn, "SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM families");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        int err = failure(q, res);
+        PQclear(res);
+        return err;
+    }
+    *bytes = (uint64_t)int_val(res, 0, 0);
+    *families = (uint64_t)int_val(res, 0, 1);
+    PQclear(res);
+    return 0;
+}
+
 static int pg_mailbox_pending(struct relay_storage *s, const char *device_id, uint64_t *count)
 {
     return single_u64(impl(s), Q_MAILBOX_PENDING, device_id, count);
@@ -1328,7 +1343,7 @@ static int delete_count(struct pg_storage *q, const char *sql, int n, const char
 }
 
 static int pg_cleanup(struct relay_storage *s, int64_t now, int64_t retention, int64_t max_age,
-                      struct relay_cleanup_counts *counts)
+                      unsigned batch, struct relay_cleanup_counts *counts)
 {
     struct pg_storage *q = impl(s);
     memset(counts, 0, sizeof *counts);
@@ -1349,24 +1364,35 @@ static int pg_cleanup(struct relay_storage *s, int64_t now, int64_t retention, i
         rollback(q);
         return 0;
     }
-    char now_s[24], age_s[24], ret_s[24];
+    char now_s[24], age_s[24], ret_s[24], batch_s[16];
     snprintf(now_s, sizeof now_s, "%lld", (long long)now);
     snprintf(age_s, sizeof age_s, "%lld", (long long)max_age);
     snprintf(ret_s, sizeof ret_s, "%lld", (long long)retention);
-    const char *v1[1] = {now_s};
-    const char *v3[3] = {now_s, age_s, ret_s};
-    if ((err = delete_count(q, "DELETE FROM messages WHERE completed = 0 AND expires < $1", 1, v1,
-                            &counts->uploads)) < 0 ||
-        (err = delete_count(q, "DELETE FROM invites WHERE expires < $1", 1, v1, &counts->invites)) <
-            0 ||
-        (err = delete_count(q, "DELETE FROM pairings WHERE expires < $1", 1, v1, &(unsigned){0})) <
-            0 ||
+    snprintf(batch_s, sizeof batch_s, "%u", batch);
+    const char *v2[2] = {now_s, batch_s};
+    const char *v4[4] = {now_s, age_s, ret_s, batch_s};
+    /* At most `batch` rows of each kind: other relays' writers wait for
+     * the rows this transaction locks. */
+    if ((err = delete_count(q,
+                            "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
+                            " WHERE completed = 0 AND expires < $1 LIMIT $2)",
+                            2, v2, &counts->uploads)) < 0 ||
         (err = delete_count(q,
-                            "DELETE FROM messages m WHERE completed > 0 AND ("
+                            "DELETE FROM invites WHERE ctid IN (SELECT ctid FROM invites"
+                            " WHERE expires < $1 LIMIT $2)",
+                            2, v2, &counts->invites)) < 0 ||
+        (err = delete_count(q,
+                            "DELETE FROM pairings WHERE ctid IN (SELECT ctid FROM pairings"
+                            " WHERE expires < $1 LIMIT $2)",
+                            2, v2, &(unsigned){0})) < 0 ||
+        (err = delete_count(q,
+                            "DELETE FROM messages WHERE id IN (SELECT m.id FROM messages m"
+                            " WHERE completed > 0 AND ("
                             " completed < $1::bigint - $2::bigint OR ("
                             "  NOT EXISTS (SELECT 1 FROM mailbox b WHERE b.message = m.id"
-                            "   AND (b.delivered = 0 OR b.delivered >= $1::bigint - $3::bigint))))",
-                            3, v3, &counts->messages)) < 0)
+                            "   AND (b.delivered = 0 OR b.delivered >= $1::bigint - $3::bigint))))"
+                            " LIMIT $4::bigint)",
+                            4, v4, &counts->messages)) < 0)
         goto error_tx;
     /* Not commit(): nobody waits for the cleanup's writes to be durable,
      * so they are not noted for make_durable(). */
@@ -1711,6 +1737,7 @@ static const struct relay_storage_ops pg_ops = {
     .members = pg_members,
     .is_member = pg_is_member,
     .family_usage = pg_family_usage,
+    .relay_usage = pg_relay_usage,
     .mailbox_pending = pg_mailbox_pending,
     .upload_create = pg_upload_create,
     .upload_get = pg_upload_get,

@@ -578,6 +578,21 @@ static int sq_family_usage(struct relay_storage *s, const char *family_id, uint6
     return err;
 }
 
+static int sq_relay_usage(struct relay_storage *s, uint64_t *bytes, uint64_t *families)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(impl(s)->db, "SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM families",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *bytes = (uint64_t)sqlite3_column_int64(st, 0);
+        *families = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
 static int sq_mailbox_pending(struct relay_storage *s, const char *device_id, uint64_t *count)
 {
     sqlite3_stmt *st = get(s, SQL_MAILBOX_PENDING);
@@ -1057,7 +1072,7 @@ static int sq_receipts(struct relay_storage *s, const char *sender_id, int64_t a
 }
 
 static int changes_of(struct relay_storage *s, const char *sql, int64_t a, int64_t b, int64_t c,
-                      unsigned *count)
+                      int64_t d, unsigned *count)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(impl(s)->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -1067,6 +1082,8 @@ static int changes_of(struct relay_storage *s, const char *sql, int64_t a, int64
         sqlite3_bind_int64(st, 2, b);
     if (sqlite3_bind_parameter_count(st) >= 3)
         sqlite3_bind_int64(st, 3, c);
+    if (sqlite3_bind_parameter_count(st) >= 4)
+        sqlite3_bind_int64(st, 4, d);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -1253,35 +1270,74 @@ static int sq_roster_put(struct relay_storage *s, const char *family_id, const v
     return commit(s);
 }
 
+/* Hands up to `pages` free pages back to the file system, in a write of
+ * its own (a database created with auto_vacuum=INCREMENTAL; in an older one
+ * this does nothing). */
+static int give_back_pages(struct relay_storage *s, int pages)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)", pages);
+    pthread_mutex_lock(&writer);
+    int err = exec(s, sql);
+    pthread_mutex_unlock(&writer);
+    return err;
+}
+
 static int sq_cleanup(struct relay_storage *s, int64_t now, int64_t retention, int64_t max_age,
-                      struct relay_cleanup_counts *counts)
+                      unsigned batch, struct relay_cleanup_counts *counts)
 {
     int err = begin(s);
     if (err < 0)
         return err;
     memset(counts, 0, sizeof *counts);
-    if ((err = changes_of(s, "DELETE FROM messages WHERE completed = 0 AND expires < ?1", now, 0, 0,
-                          &counts->uploads)) < 0 ||
-        (err = changes_of(s, "DELETE FROM invites WHERE expires < ?1", now, 0, 0,
-                          &counts->invites)) < 0 ||
-        (err = changes_of(s, "DELETE FROM pairings WHERE expires < ?1", now, 0, 0,
-                          &(unsigned){0})) < 0 ||
-        (err = changes_of(s, "DELETE FROM messages WHERE completed > 0 AND completed < ?1 - ?2",
-                          now, max_age, 0, &counts->messages)) < 0)
+    /* Each kind at most `batch` rows (?4): a 2 MiB upload is some 500
+     * overflow pages to free, and the request thread waits for this
+     * transaction. */
+    if ((err = changes_of(s,
+                          "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
+                          " WHERE completed = 0 AND expires < ?1 LIMIT ?4)",
+                          now, 0, 0, batch, &counts->uploads)) < 0 ||
+        (err = changes_of(s,
+                          "DELETE FROM invites WHERE rowid IN (SELECT rowid FROM invites"
+                          " WHERE expires < ?1 LIMIT ?4)",
+                          now, 0, 0, batch, &counts->invites)) < 0 ||
+        (err = changes_of(s,
+                          "DELETE FROM pairings WHERE rowid IN (SELECT rowid FROM pairings"
+                          " WHERE expires < ?1 LIMIT ?4)",
+                          now, 0, 0, batch, &(unsigned){0})) < 0 ||
+        (err = changes_of(s,
+                          "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
+                          " WHERE completed > 0 AND completed < ?1 - ?2 LIMIT ?4)",
+                          now, max_age, 0, batch, &counts->messages)) < 0)
         goto error_tx;
     /* Delivered long enough ago to every recipient: found from the
      * delivered mailbox entries old enough (index), not from every message. */
     unsigned settled = 0;
     if ((err = changes_of(s,
-                          "DELETE FROM messages WHERE id IN (SELECT b.message FROM mailbox b"
-                          "  WHERE b.delivered > 0 AND b.delivered < ?1 - ?3)"
-                          " AND completed > 0"
-                          " AND NOT EXISTS (SELECT 1 FROM mailbox b WHERE b.message = messages.id"
-                          "  AND (b.delivered = 0 OR b.delivered >= ?1 - ?3))",
-                          now, max_age, retention, &settled)) < 0)
+                          "DELETE FROM messages WHERE id IN (SELECT DISTINCT b.message FROM mailbox b"
+                          "  WHERE b.delivered > 0 AND b.delivered < ?1 - ?3"
+                          "  AND NOT EXISTS (SELECT 1 FROM mailbox c WHERE c.message = b.message"
+                          "   AND (c.delivered = 0 OR c.delivered >= ?1 - ?3))"
+                          "  AND EXISTS (SELECT 1 FROM messages m WHERE m.id = b.message"
+                          "   AND m.completed > 0) LIMIT ?4)",
+                          now, max_age, retention, batch, &settled)) < 0)
         goto error_tx;
     counts->messages += settled;
-    return commit(s);
+    if ((err = commit(s)) < 0)
+        return err;
+    /* What the batch freed, back to the file system a step at a time
+     * (4 MiB of 4 KiB pages at most), so the database shrinks after a
+     * burst rather than keeping its largest size for ever. */
+    if (counts->uploads || counts->messages) {
+        give_back_pages(s, 1024);
+        /* And the WAL back to nothing: journal_size_limit trims it only
+         * when the next write starts it over. The sync thread's passive
+         * checkpoints leave little for this one to copy. */
+        pthread_mutex_lock(&writer);
+        sqlite3_wal_checkpoint_v2(impl(s)->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        pthread_mutex_unlock(&writer);
+    }
+    return 0;
 
 error_tx:
     rollback(s);
@@ -1305,6 +1361,7 @@ static const struct relay_storage_ops sqlite_ops = {
     .members = sq_members,
     .is_member = sq_is_member,
     .family_usage = sq_family_usage,
+    .relay_usage = sq_relay_usage,
     .mailbox_pending = sq_mailbox_pending,
     .upload_create = sq_upload_create,
     .upload_get = sq_upload_get,
@@ -1395,8 +1452,9 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
     }
     sqlite3_busy_timeout(q->db, 5000);
     if (sqlite3_exec(q->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-                     "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;",
+                     "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; "
+                     "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                     "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=4194304;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         err = -EIO;
         goto error_db;

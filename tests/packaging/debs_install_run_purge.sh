@@ -84,11 +84,17 @@ in_root '
   [ "$(stat -c "%a %U" /var/lib/jiashu-relay)" = "700 jiashu-relay" ]
   [ "$(stat -c "%a %U" /var/lib/jiashu-station)" = "700 jiashu-station" ]
   [ -f /etc/jiashu/relay.conf ]
+  # The parents page the relay serves, and the stations spoken prompts.
+  [ -s /usr/share/jiashu/web/index.html ] && [ -s /usr/share/jiashu/web/sw.js ]
+  [ "$(ls /usr/share/jiashu/prompts | grep -c "^prompt-zh-.*[.]opus$")" -ge 100 ]
   . /run-relay.sh
   jiashu --home /root/dad setup --relay http://127.0.0.1:8080 --name dad >/dev/null
   code=$(jiashu --home /root/dad family create)
   jiashu --home /root/ma setup --relay http://127.0.0.1:8080 --name grandma >/dev/null
   jiashu --home /root/ma family join "$code" >/dev/null
+  # Pairing ends with a sync of the inviter, then of the joiner.
+  jiashu --home /root/dad sync >/dev/null
+  jiashu --home /root/ma sync >/dev/null
   jiashu --home /root/dad family >/family.txt
   kill -TERM $!; wait $! || true
   [ "$(stat -c %U /var/lib/jiashu-relay/relay.db)" = jiashu-relay ]
