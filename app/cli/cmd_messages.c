@@ -525,7 +525,9 @@ static json_t *message_json(const struct listing *l, const struct js_message *m)
         json_object_set_new(o, "created_ms", json_integer((json_int_t)m->created_ms)) ||
         json_object_set_new(o, "play_position_ms", json_integer((json_int_t)m->play_position_ms)) ||
         json_object_set_new(o, "sha256", json_string(m->sha256)) ||
-        json_object_set_new(o, "evicted", json_boolean(m->evicted))) {
+        json_object_set_new(o, "evicted", json_boolean(m->evicted)) ||
+        json_object_set_new(o, "wire_sent", json_integer((json_int_t)m->wire_sent)) ||
+        json_object_set_new(o, "wire_received", json_integer((json_int_t)m->wire_received))) {
         json_decref(o);
         return NULL;
     }
@@ -574,8 +576,11 @@ static int print_message(void *user, const struct js_message *m)
                      : m->box == JS_INBOX && !e2e && (m->state & (JS_READY | JS_PLAYED)) ? " plain"
                                                                        : "");
         uint64_t tenths = (m->duration_ms + 50) / 100;
-        printf("%s  %-20s %4llu.%llu s  %s  %s\n", out_text(m->id, id, sizeof(id)), state,
-               (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10), l->when,
+        /* What it cost on the wire, both ways, in kB (whole tenths). */
+        uint64_t wire = (m->wire_sent + m->wire_received + 50) / 100;
+        printf("%s  %-20s %4llu.%llu s  %5llu.%llu kB  %s  %s\n", out_text(m->id, id, sizeof(id)),
+               state, (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
+               (unsigned long long)(wire / 10), (unsigned long long)(wire % 10), l->when,
                *peer ? out_text(peer, who, sizeof(who))
                      : (m->box == JS_OUTBOX ? "(family)" : "?"));
     }
@@ -713,6 +718,24 @@ error_pcm:
     return res;
 }
 
+/* A note still on the relay (postponed by the data budget or quiet
+ * hours, or not fetched yet) is fetched now: the person asked for it. */
+static int fetch_now(const struct app_context *ctx, js_store *store, struct js_message *m)
+{
+    struct jn_sync_config config = {.store = store, .deadline_s = 180,
+                                    .clock_offset_ms = ctx->clock_offset_ms};
+    jn_sync *sync;
+    int res = je_init() < 0 ? JE_ERR_CRYPTO : jn_sync_create(&config, &sync);
+
+    if (res < 0)
+        return res;
+    res = jn_sync_fetch(sync, m->id);
+    jn_sync_destroy(sync);
+    if (!res)
+        res = js_message_get(store, m->id, m);
+    return res;
+}
+
 int cmd_play(const struct app_context *ctx, int argc, char **argv)
 {
     const char *id = NULL, *output = NULL;
@@ -750,6 +773,13 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
         app_fail("play: %s",
                  res == JS_ERR_NOT_FOUND && next ? _("no new messages") : app_strerror(res));
         goto error_store;
+    }
+    if (m.box == JS_INBOX && (m.state & (JS_ANNOUNCED | JS_DOWNLOADING))) {
+        res = fetch_now(ctx, store, &m);
+        if (res < 0) {
+            app_fail("play %s: %s", m.id, app_strerror(res));
+            goto error_store;
+        }
     }
     if (from_given) /* where to start, instead of where the listener stopped last */
         m.play_position_ms = from_ms;
