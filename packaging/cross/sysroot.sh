@@ -51,7 +51,7 @@ mkdir -p "$admin/info" "$admin/updates"
 : >"$admin/status"
 ctl=$(mktemp -d)
 for deb in "$dir"/var/cache/apt/archives/*.deb; do
-  rm -rf "$ctl"/*
+  rm -rf "${ctl:?}"/*
   dpkg-deb -e "$deb" "$ctl"
   name=$(sed -n 's/^Package: //p' "$ctl/control")
   multi=$(sed -n 's/^Multi-Arch: //p' "$ctl/control")

@@ -12,8 +12,8 @@ arch=$1
 build=${2:-$top/build-cross/$arch}
 cd "$top"
 case $arch in
-  arm64) qemu=qemu-aarch64 ;;
-  armhf) qemu=qemu-arm ;;
+  arm64) qemu="qemu-aarch64" ;;
+  armhf) qemu="qemu-arm" ;;
   *) echo "cross_qemu: ARCH is arm64 or armhf, not '$arch'" >&2; exit 2 ;;
 esac
 
