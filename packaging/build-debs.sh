@@ -32,6 +32,9 @@ if [ "$arch" != "$build_arch" ]; then
   ini=$out/sysroot.ini
   printf "[constants]\nsysroot = '%s'\n" "$sysroot" >"$ini"
   export JIASHU_SYSROOT_INI="$ini" JIASHU_SYSROOT="$sysroot"
+  # The build runs the jiashu it built (the station's prompts are encoded
+  # by it): binfmt_misc's qemu finds ARCH's loader and libraries here.
+  export QEMU_LD_PREFIX="$sysroot"
   # The build dependencies are in the sysroot, not installed for ARCH; the
   # architecture-independent jiashu-common is the native build's.
   set -- -us -uc -B -a "$arch" -d

@@ -49,6 +49,10 @@ if [ "${SYSROOT_DPKG_DB:-yes}" != no ] && ! [ -f "$admin/.jiashu-db" ]; then
 rm -rf "$admin"
 mkdir -p "$admin/info" "$admin/updates"
 : >"$admin/status"
+# Format 1: the file lists of Multi-Arch: same packages are named
+# PACKAGE:ARCH.list (format 0, the default without this file, drops :ARCH,
+# and dpkg-shlibdeps then finds no package for the libraries).
+echo 1 >"$admin/info/format"
 ctl=$(mktemp -d)
 for deb in "$dir"/var/cache/apt/archives/*.deb; do
   rm -rf "${ctl:?}"/*
