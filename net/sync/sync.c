@@ -48,7 +48,22 @@ struct message_list {
 static void emit(jn_sync *sync, enum jn_sync_event_kind kind, const char *id, const char *state,
                  uint64_t done, uint64_t total, int err)
 {
-    struct jn_sync_event ev = {kind, id, state, done, total, err};
+    struct jn_sync_event ev = {
+        .kind = kind, .message_id = id, .state = state, .done = done, .total = total, .err = err};
+
+    if (sync->on_event)
+        sync->on_event(sync->user, &ev);
+}
+
+/* A transfer ended well: its id, size and the cuts it survived. */
+static void emit_done(jn_sync *sync, enum jn_sync_event_kind kind, const struct js_message *m,
+                      unsigned interruptions)
+{
+    struct jn_sync_event ev = {.kind = kind,
+                               .message_id = m->id,
+                               .done = m->length,
+                               .total = m->length,
+                               .interruptions = interruptions};
 
     if (sync->on_event)
         sync->on_event(sync->user, &ev);
@@ -431,7 +446,8 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
         je_vault_sealed_delete(sync->store, m->id); /* the relay holds it now */
     if (!err) {
         sync->stats.uploaded++;
-        emit(sync, JN_SYNC_UPLOAD_DONE, m->id, NULL, m->length, m->length, 0);
+        emit_done(sync, JN_SYNC_UPLOAD_DONE, m,
+                  up.interruptions + (up.connections > 1 ? up.connections - 1 : 0));
     }
 out:
     free(data);
@@ -810,7 +826,7 @@ static int download_one(jn_sync *sync, const struct js_message *m)
     }
     if (!err) {
         sync->stats.downloaded++;
-        emit(sync, JN_SYNC_DOWNLOAD_DONE, m->id, NULL, m->length, m->length, 0);
+        emit_done(sync, JN_SYNC_DOWNLOAD_DONE, m, d.interruptions);
     }
     free(c.buf);
     return err;

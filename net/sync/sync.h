@@ -352,6 +352,9 @@ struct jn_sync_event {
     uint64_t done;          /* bytes so far */
     uint64_t total;         /* bytes in all */
     int err;
+    /* sent, received: the cuts this transfer survived in this sync (each
+     * resumed where it stopped) */
+    unsigned interruptions;
 };
 
 typedef void (*jn_sync_event_fn)(void *user, const struct jn_sync_event *event);
