@@ -70,6 +70,10 @@ static const char *const migrations[] = {
     "UPDATE messages SET play_position_ms = coalesce((SELECT CAST(value AS INTEGER) FROM settings"
     "  WHERE key = 'resume_' || replace(messages.id, '-', '_')), play_position_ms);"
     "DELETE FROM settings WHERE key GLOB 'resume_*';",
+    /* 3 -> 4: failed downloads are counted per message, so that bytes
+     * that are not a voice note, or a message the relay no longer has,
+     * stop being fetched after a few tries instead of at every sync. */
+    "ALTER TABLE messages ADD COLUMN fetch_failures INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JS_SCHEMA_VERSION,

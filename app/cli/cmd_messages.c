@@ -423,7 +423,8 @@ static int print_message(void *user, const struct js_message *m)
                      m->length ? (unsigned long long)(m->offset * 100 / m->length) : 0ULL);
         else
             snprintf(state, sizeof(state), "%s%s", e2e == 'R' ? "refused" : js_state_name(m->state),
-                     m->evicted                                        ? " (removed)"
+                     e2e == 'R' || m->state == JS_REFUSED               ? " (unplayable)"
+                     : m->evicted                                        ? " (removed)"
                      : m->box == JS_INBOX && !e2e && (m->state & (JS_READY | JS_PLAYED)) ? " plain"
                                                                        : "");
         uint64_t tenths = (m->duration_ms + 50) / 100;
