@@ -70,7 +70,21 @@ static const char *const migrations[] = {
     "UPDATE messages SET play_position_ms = coalesce((SELECT CAST(value AS INTEGER) FROM settings"
     "  WHERE key = 'resume_' || replace(messages.id, '-', '_')), play_position_ms);"
     "DELETE FROM settings WHERE key GLOB 'resume_*';",
-    /* 3 -> 4: failed downloads are counted per message, so that bytes
+    /* 3 -> 4: what each message cost on the wire, both ways, headers
+     * included, and a ledger per month and family member (member '' is
+     * the device's own traffic that belongs to no message, such as long
+     * polls; '*' a note to the whole family), so the month's total is one
+     * small sum however many messages there are, and a data budget can be
+     * held against it. */
+    "ALTER TABLE messages ADD COLUMN wire_sent INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN wire_received INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE traffic ("
+    "  month TEXT NOT NULL,"
+    "  member TEXT NOT NULL,"
+    "  sent INTEGER NOT NULL DEFAULT 0,"
+    "  received INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (month, member)) WITHOUT ROWID;",
+    /* 4 -> 5: failed downloads are counted per message, so that bytes
      * that are not a voice note, or a message the relay no longer has,
      * stop being fetched after a few tries instead of at every sync. */
     "ALTER TABLE messages ADD COLUMN fetch_failures INTEGER NOT NULL DEFAULT 0;",

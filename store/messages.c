@@ -47,7 +47,7 @@ static void copy_text(char *dst, size_t size, const unsigned char *src)
 
 #define MESSAGE_COLUMNS                                                                            \
     "id, box, state, peer, created_ms, updated_ms, duration_ms, length, transferred, "             \
-    "play_position_ms, sha256, evicted"
+    "play_position_ms, sha256, evicted, wire_sent, wire_received"
 
 static void read_message(sqlite3_stmt *stmt, struct js_message *m)
 {
@@ -64,6 +64,8 @@ static void read_message(sqlite3_stmt *stmt, struct js_message *m)
     m->play_position_ms = (uint64_t)sqlite3_column_int64(stmt, 9);
     copy_text(m->sha256, sizeof(m->sha256), sqlite3_column_text(stmt, 10));
     m->evicted = sqlite3_column_int(stmt, 11) != 0;
+    m->wire_sent = (uint64_t)sqlite3_column_int64(stmt, 12);
+    m->wire_received = (uint64_t)sqlite3_column_int64(stmt, 13);
 }
 
 int js_messages_list(js_store *store, enum js_box box, unsigned state_mask, js_message_fn fn,

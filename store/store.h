@@ -46,7 +46,7 @@ enum js_error {
  * limit derives from. */
 #define JS_MAX_NOTE_BYTES ((uint64_t)JC_MAX_NOTE_BYTES)
 /* The schema version this build writes (PRAGMA user_version). */
-#define JS_SCHEMA_VERSION 4
+#define JS_SCHEMA_VERSION 5
 
 /* ---- Opening ------------------------------------------------------------ */
 
@@ -124,6 +124,10 @@ struct js_message {
     uint64_t play_position_ms;  /* where playback stopped, to resume there */
     char sha256[65];            /* hex, "" until known */
     bool evicted;               /* audio removed by the quota policy */
+    /* Bytes this message cost on the wire, headers and repeats included:
+     * its uploads or downloads and its receipts (js_traffic_add()). */
+    uint64_t wire_sent;
+    uint64_t wire_received;
 };
 
 /* Called once per message, in creation order (oldest first). A non-zero
@@ -306,6 +310,33 @@ JS_API int js_setting_set(js_store *store, const char *key, const char *value);
 JS_API uint64_t js_store_quota(js_store *store);
 /* Bytes of audio held, counting announced inbox lengths and recordings. */
 JS_API int js_store_usage(js_store *store, uint64_t *bytes);
+
+/* ---- Data counted on the wire ------------------------------------------- */
+
+/* Adds what one exchange with the relay cost (bytes sent and received on
+ * the connection, headers included) to message id's counters and to the
+ * ledger of the month that now_ms falls in (local time), under the
+ * message's family member: the sender of an inbox message, the recipient
+ * of an outbox one (JS_TRAFFIC_FAMILY for the whole family). id NULL, or
+ * an id this store does not hold, counts as the device's own traffic
+ * (JS_TRAFFIC_DEVICE). One transaction; 0 or a store code. */
+#define JS_TRAFFIC_DEVICE ""
+#define JS_TRAFFIC_FAMILY "*"
+JS_API int js_traffic_add(js_store *store, const char *id, uint64_t sent, uint64_t received,
+                          int64_t now_ms);
+
+struct js_traffic {
+    char member[JS_PEER_MAX + 1]; /* a device id or a name, or the two markers above */
+    uint64_t sent;
+    uint64_t received;
+};
+typedef int (*js_traffic_fn)(void *user, const struct js_traffic *traffic);
+
+/* The ledger of the month now_ms falls in, one call per member, the
+ * device's own line first; *total (if not NULL) gets the month's bytes
+ * both ways. Returns the number of members listed, or a code. */
+JS_API int js_traffic_month(js_store *store, int64_t now_ms, js_traffic_fn fn, void *user,
+                            uint64_t *total);
 
 /* ---- Blobs ---------------------------------------------------------------- */
 

@@ -393,6 +393,7 @@ out:
 /* ---- sync: progress on a terminal, plain lines, or JSON events ----------- */
 
 struct progress {
+    unsigned postponed_shown; /* the last postponed count printed, so a watch says it once */
     bool tty;
     bool json;
     double start;
@@ -418,6 +419,10 @@ static void json_event(const char *event, const struct jn_sync_event *ev, double
               json_object_set_new(o, "total", json_integer((json_int_t)ev->total));
     if (!bad && rate > 0)
         bad = json_object_set_new(o, "rate", json_integer((json_int_t)(rate + 0.5)));
+    if (!bad && (ev->kind == JN_SYNC_UPLOAD_DONE || ev->kind == JN_SYNC_DOWNLOAD_DONE))
+        bad = json_object_set_new(o, "interruptions", json_integer((json_int_t)ev->interruptions));
+    if (!bad && ev->quiet)
+        bad = json_object_set_new(o, "quiet", json_true());
     if (!bad && ev->err)
         bad = json_object_set_new(o, "error", out_json_text(ju_strerror(ev->err)));
     if (bad) {
@@ -549,6 +554,24 @@ static void on_sync_event(void *user, const struct jn_sync_event *ev)
             printf("refused %s: %s; it will not be played\n",
                    out_text(ev->message_id, id, sizeof(id)), ju_strerror(ev->err));
         break;
+    case JN_SYNC_POSTPONED:
+        if (p->json) {
+            json_event("postponed", ev, 0);
+        } else if (ev->done != p->postponed_shown) {
+            /* One line, and a watch repeats it only when it changes. */
+            if (!strcmp(ev->state, "quiet hours"))
+                printf(_("quiet hours: %llu note%s (%.1f kB) will be fetched when they end, or "
+                         "when played by hand\n"),
+                       (unsigned long long)ev->done, ev->done == 1 ? "" : "s",
+                       (double)ev->total / 1000.0);
+            else
+                printf(_("this month's data budget is used: %llu note%s (%.1f kB) will be fetched "
+                         "next month, or when played by hand\n"),
+                       (unsigned long long)ev->done, ev->done == 1 ? "" : "s",
+                       (double)ev->total / 1000.0);
+        }
+        p->postponed_shown = (unsigned)ev->done;
+        break;
     case JN_SYNC_RECEIPT_REFUSED:
         if (p->json)
             json_event("receipt_refused", ev, 0);
@@ -625,6 +648,7 @@ int cmd_sync(const struct app_context *ctx, int argc, char **argv)
             printf("joined; end-to-end encrypted\n");
     }
     config.store = store;
+    config.clock_offset_ms = ctx->clock_offset_ms;
     err = jn_sync_create(&config, &sync);
     if (err) {
         js_store_destroy(store);

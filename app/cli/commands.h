@@ -9,6 +9,7 @@
 
 #include <libintl.h>
 #include <stdarg.h>
+#include <stdint.h>
 
 /* Every message a person reads goes through gettext (domain "jiashu"), in
  * the language the locale chooses; app_fail() and app_usage() translate
@@ -19,6 +20,10 @@
 
 struct app_context {
     const char *home; /* the resolved home directory: --home, JIASHU_HOME or XDG */
+    /* Added to the wall clock for the month of the data ledger and quiet
+     * hours: JIASHU_NOW (Unix seconds) moves the program's clock there,
+     * for tests; 0 otherwise. */
+    int64_t clock_offset_ms;
 };
 
 typedef int (*app_command_fn)(const struct app_context *ctx, int argc, char **argv);
@@ -45,6 +50,9 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv);
 int cmd_send(const struct app_context *ctx, int argc, char **argv);
 int cmd_discard(const struct app_context *ctx, int argc, char **argv);
 int cmd_config(const struct app_context *ctx, int argc, char **argv);
+
+/* cmd_data.c */
+int cmd_data(const struct app_context *ctx, int argc, char **argv);
 
 /* cmd_family.c */
 int cmd_setup(const struct app_context *ctx, int argc, char **argv);

@@ -24,7 +24,7 @@ static const struct {
     {"family", cmd_family}, {"record", cmd_record},   {"sync", cmd_sync},
     {"inbox", cmd_inbox},   {"outbox", cmd_outbox},   {"play", cmd_play},
     {"export", cmd_export}, {"station", cmd_station}, {"config", cmd_config},
-    {"send", cmd_send},     {"discard", cmd_discard},
+    {"send", cmd_send},     {"discard", cmd_discard}, {"data", cmd_data},
 };
 
 static const char *const usage_text =
@@ -45,6 +45,8 @@ static const char *const usage_text =
        "  outbox [--json]\n"
        "  play (ID | --next) [--output FILE.wav]\n"
        "  export ID FILE.opus\n"
+       "  data [--json]             this month's data, per family member\n"
+       "  config KEY [VALUE|off]    e.g. data_budget_mb 50, quiet_hours 22:00-07:00\n"
        "  station                   the keypad screen\n"
        "\n"
        "The home directory is --home, else $JIASHU_HOME, else $XDG_DATA_HOME/jiashu\n"
@@ -192,6 +194,12 @@ int main(int argc, char **argv)
         return app_usage("no command given");
 
     ctx.home = resolve_home(home_option, home_buf, sizeof(home_buf));
+    {
+        const char *now = getenv("JIASHU_NOW");
+        uint64_t s;
+        if (now && *now && ju_parse_u64(now, INT64_MAX / 1000, &s) == 0)
+            ctx.clock_offset_ms = (int64_t)s * 1000 - ju_wall_ms();
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (!strcmp(argv[arg], commands[i].name)) {
             if (!ctx.home)

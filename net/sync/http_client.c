@@ -37,6 +37,8 @@ struct jn_http {
     unsigned connections;
     int64_t deadline_ms; /* monotonic; 0: none */
     int wake_fd; /* ends a long poll when readable; -1: none */
+    jn_traffic_fn on_traffic;
+    void *traffic_user;
 };
 
 struct transfer {
@@ -223,6 +225,12 @@ void jn_http_set_error(jn_http *http, const char *fmt, ...)
 void jn_http_set_wake_fd(jn_http *http, int fd)
 {
     http->wake_fd = fd;
+}
+
+void jn_http_set_traffic_fn(jn_http *http, jn_traffic_fn fn, void *user)
+{
+    http->on_traffic = fn;
+    http->traffic_user = user;
 }
 
 unsigned jn_http_connections(const jn_http *http)
@@ -716,6 +724,8 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
     http->connections += (unsigned)connects;
     http->sent += resp->bytes_sent;
     http->received += resp->bytes_received;
+    if (http->on_traffic && (resp->bytes_sent || resp->bytes_received))
+        http->on_traffic(http->traffic_user, resp->bytes_sent, resp->bytes_received);
 
     if (woken) {
         snprintf(http->last_error, sizeof(http->last_error), "the wait was ended by news here");

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -30,6 +31,17 @@ struct jn_sync {
     struct jn_sync_stats stats;
     bool members_fresh;
     unsigned deadline_s;
+    int64_t clock_offset_ms;
+    /* The message the exchanges under way belong to ("" : the device's
+     * own traffic), for the data ledger. */
+    char traffic_id[JS_ID_LEN + 1];
+    /* Read at the start of each pass (JN_SETTING_*). */
+    bool budget_set;
+    uint64_t budget_bytes;
+    bool quiet_now;
+    const char *postpone_why; /* this pass's reason to hold large downloads, or NULL */
+    unsigned postponed;
+    uint64_t postponed_bytes;
     /* End-to-end state for this pass (docs/encryption.md): set when the
      * home holds a roster; then every note goes up sealed, every note that
      * comes down must open, and every receipt carries a signature. */
@@ -48,7 +60,24 @@ struct message_list {
 static void emit(jn_sync *sync, enum jn_sync_event_kind kind, const char *id, const char *state,
                  uint64_t done, uint64_t total, int err)
 {
-    struct jn_sync_event ev = {kind, id, state, done, total, err};
+    struct jn_sync_event ev = {
+        .kind = kind, .message_id = id, .state = state, .done = done, .total = total, .err = err};
+
+    if (sync->on_event)
+        sync->on_event(sync->user, &ev);
+}
+
+/* A transfer ended well: its id, size and the cuts it survived (and, for a
+ * download, whether it came in quiet hours). */
+static void emit_done(jn_sync *sync, enum jn_sync_event_kind kind, const struct js_message *m,
+                      unsigned interruptions)
+{
+    struct jn_sync_event ev = {.kind = kind,
+                               .message_id = m->id,
+                               .done = m->length,
+                               .total = m->length,
+                               .interruptions = interruptions,
+                               .quiet = kind == JN_SYNC_DOWNLOAD_DONE && sync->quiet_now};
 
     if (sync->on_event)
         sync->on_event(sync->user, &ev);
@@ -68,6 +97,86 @@ static int collect(void *user, const struct js_message *m)
     }
     list->items[list->count++] = *m;
     return 0;
+}
+
+/* ---- data counted ------------------------------------------------------------ */
+
+static int64_t now_ms(const jn_sync *sync)
+{
+    return ju_wall_ms() + sync->clock_offset_ms;
+}
+
+/* Every exchange is booked as it ends, so a sync killed later loses none
+ * of what it already counted. A failure to book is not worth stopping a
+ * sync for: the bytes went anyway. */
+static void on_traffic(void *user, uint64_t sent, uint64_t received)
+{
+    jn_sync *sync = user;
+
+    (void)js_traffic_add(sync->store, sync->traffic_id[0] ? sync->traffic_id : NULL, sent,
+                         received, now_ms(sync));
+}
+
+static void set_traffic_id(jn_sync *sync, const char *id)
+{
+    snprintf(sync->traffic_id, sizeof(sync->traffic_id), "%s", id ? id : "");
+}
+
+int jn_quiet_hours_parse(const char *text, int *start_min, int *end_min)
+{
+    unsigned h1, m1, h2, m2;
+    char tail;
+
+    if (!text || sscanf(text, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 ||
+        strlen(text) != 11 || h1 > 23 || h2 > 23 || m1 > 59 || m2 > 59)
+        return JS_ERR_INVALID;
+    *start_min = (int)(h1 * 60 + m1);
+    *end_min = (int)(h2 * 60 + m2);
+    return *start_min == *end_min ? JS_ERR_INVALID : 0;
+}
+
+bool jn_quiet_hours_contain(int start_min, int end_min, int minute_of_day)
+{
+    if (start_min <= end_min)
+        return minute_of_day >= start_min && minute_of_day < end_min;
+    return minute_of_day >= start_min || minute_of_day < end_min;
+}
+
+/* The budget and the quiet hours as the settings say now. A setting that
+ * does not parse (written by hand) counts as absent. */
+static void read_limits(jn_sync *sync)
+{
+    char value[JS_SETTING_MAX + 1];
+    uint64_t mb;
+    int start, end;
+
+    sync->budget_set = js_setting_get(sync->store, JN_SETTING_DATA_BUDGET, value, sizeof(value)) > 0 &&
+                       ju_parse_u64(value, JN_MAX_DATA_BUDGET_MB, &mb) == 0;
+    sync->budget_bytes = sync->budget_set ? mb * 1000000 : 0;
+    sync->quiet_now = false;
+    if (js_setting_get(sync->store, JN_SETTING_QUIET_HOURS, value, sizeof(value)) > 0 &&
+        jn_quiet_hours_parse(value, &start, &end) == 0) {
+        time_t t = (time_t)(now_ms(sync) / 1000);
+        struct tm tm;
+        if (localtime_r(&t, &tm))
+            sync->quiet_now = jn_quiet_hours_contain(start, end, tm.tm_hour * 60 + tm.tm_min);
+    }
+}
+
+/* Why a download of m must wait now, or NULL: small notes never wait. */
+static const char *postpone_reason(jn_sync *sync, const struct js_message *m)
+{
+    uint64_t used = 0;
+
+    if (m->length <= JN_SMALL_NOTE_BYTES)
+        return NULL;
+    if (sync->quiet_now)
+        return "quiet hours";
+    if (sync->budget_set &&
+        (js_traffic_month(sync->store, now_ms(sync), NULL, NULL, &used) < 0 ||
+         used + (m->length - m->offset) > sync->budget_bytes))
+        return "data budget";
+    return NULL;
 }
 
 int jn_sync_create(const struct jn_sync_config *config, jn_sync **out)
@@ -100,6 +209,8 @@ int jn_sync_create(const struct jn_sync_config *config, jn_sync **out)
     err = jn_http_create(&hc, &sync->http);
     if (err)
         goto error_sync;
+    sync->clock_offset_ms = config->clock_offset_ms;
+    jn_http_set_traffic_fn(sync->http, on_traffic, sync);
     *out = sync;
     return 0;
 
@@ -420,7 +531,9 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     if (!up.upload_may_exist && (err = js_outbox_set_offset(sync->store, m->id, 0)) < 0)
         goto out;
     emit(sync, JN_SYNC_UPLOAD_START, m->id, NULL, m->offset, m->length, 0);
+    set_traffic_id(sync, m->id);
     err = jn_tus_upload_run(sync->http, &up);
+    set_traffic_id(sync, NULL);
     sync->stats.bytes_resent += up.bytes_resent;
     if (up.largest_chunk > sync->stats.largest_chunk)
         sync->stats.largest_chunk = up.largest_chunk;
@@ -431,7 +544,8 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
         je_vault_sealed_delete(sync->store, m->id); /* the relay holds it now */
     if (!err) {
         sync->stats.uploaded++;
-        emit(sync, JN_SYNC_UPLOAD_DONE, m->id, NULL, m->length, m->length, 0);
+        emit_done(sync, JN_SYNC_UPLOAD_DONE, m,
+                  up.interruptions + (up.connections > 1 ? up.connections - 1 : 0));
     }
 out:
     free(data);
@@ -538,7 +652,9 @@ static int step_receipts_out(jn_sync *sync)
             break;
         }
         snprintf(path, sizeof(path), "/v1/messages/%s/receipts", r->message_id);
+        set_traffic_id(sync, r->message_id);
         err = jn_json_call(sync->http, "POST", path, body, 0, 0, NULL);
+        set_traffic_id(sync, NULL);
         json_decref(body);
         if (err == JN_ERR_NOT_FOUND || err == JN_ERR_FORBIDDEN) {
             /* The relay has forgotten the message (retention): nobody is
@@ -788,7 +904,9 @@ static int download_one(jn_sync *sync, const struct js_message *m)
     }
     snprintf(path, sizeof(path), "/v1/messages/%s", m->id);
     emit(sync, JN_SYNC_DOWNLOAD_START, m->id, NULL, m->offset, m->length, 0);
+    set_traffic_id(sync, m->id);
     err = jn_download_run(sync->http, &d);
+    set_traffic_id(sync, NULL);
     sync->stats.interruptions += d.interruptions;
     if (!err && strcmp(d.sha256, m->sha256) != 0)
         err = JN_ERR_PROTOCOL; /* the relay announced one note and served another */
@@ -833,7 +951,7 @@ static int download_one(jn_sync *sync, const struct js_message *m)
     }
     if (!err) {
         sync->stats.downloaded++;
-        emit(sync, JN_SYNC_DOWNLOAD_DONE, m->id, NULL, m->length, m->length, 0);
+        emit_done(sync, JN_SYNC_DOWNLOAD_DONE, m, d.interruptions);
     }
     free(c.buf);
     return err;
@@ -847,6 +965,15 @@ static int step_downloads(jn_sync *sync)
 
     err = js_messages_list(sync->store, JS_INBOX, JS_ANNOUNCED | JS_DOWNLOADING, collect, &list);
     for (i = 0; err >= 0 && i < list.count; i++) {
+        const char *why = postpone_reason(sync, &list.items[i]);
+        if (why) {
+            /* Left announced: a later pass (next month, after quiet hours)
+             * or the person playing it by hand fetches it. */
+            sync->postpone_why = why;
+            sync->postponed++;
+            sync->postponed_bytes += list.items[i].length;
+            continue;
+        }
         err = download_one(sync, &list.items[i]);
         if (err && (!stops_the_pass(err) || err == JN_ERR_INVALID_AUDIO || err == JN_ERR_PROTOCOL ||
                     err == JS_ERR_QUOTA)) {
@@ -969,6 +1096,10 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
     unsigned conn0 = jn_http_connections(sync->http);
 
     jn_http_counters(sync->http, &sent0, &recv0);
+    read_limits(sync);
+    sync->postpone_why = NULL;
+    sync->postponed = 0;
+    sync->postponed_bytes = 0;
     err = e2e_prepare(sync);
     if (!err)
         err = step_uploads(sync);
@@ -978,6 +1109,9 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
         err = step_inbox(sync, wait_s);
     if (!err)
         err = step_downloads(sync);
+    if (!err && sync->postponed)
+        emit(sync, JN_SYNC_POSTPONED, NULL, sync->postpone_why, sync->postponed,
+             sync->postponed_bytes, 0);
     if (!err)
         err = step_receipts_out(sync); /* the "delivered" of what just arrived */
     if (!err)
@@ -1001,6 +1135,25 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
         if (sync->stats.largest_chunk > stats->largest_chunk)
             stats->largest_chunk = sync->stats.largest_chunk;
     }
+    return err;
+}
+
+int jn_sync_fetch(jn_sync *sync, const char *id)
+{
+    struct js_message m;
+    int err = js_message_get(sync->store, id, &m);
+
+    if (!err && m.box != JS_INBOX)
+        err = JS_ERR_NOT_FOUND;
+    if (err || !(m.state & (JS_ANNOUNCED | JS_DOWNLOADING)))
+        return err;
+    if (sync->deadline_s)
+        jn_http_set_deadline(sync->http, ju_mono_ms() + (int64_t)sync->deadline_s * 1000);
+    read_limits(sync);
+    err = e2e_prepare(sync);
+    if (!err)
+        err = download_one(sync, &m);
+    jn_http_set_deadline(sync->http, 0);
     return err;
 }
 

@@ -178,6 +178,13 @@ JN_API void jn_http_counters(const jn_http *http, uint64_t *sent, uint64_t *rece
 /* Connections opened since created: each one after the first means the
  * previous one was lost (cut, closed by the relay, failed). */
 JN_API unsigned jn_http_connections(const jn_http *http);
+/* Called after every request with what it cost on the connection (the
+ * response's bytes_sent and bytes_received, headers and libcurl's own
+ * repeats included), once the exchange ended, well or not: the sync
+ * engine books it to a message or to the device (docs/sync.md, "Data").
+ * NULL stops it. */
+typedef void (*jn_traffic_fn)(void *user, uint64_t sent, uint64_t received);
+JN_API void jn_http_set_traffic_fn(jn_http *http, jn_traffic_fn fn, void *user);
 
 /* ---- tus 1.0.0 upload client ------------------------------------------- */
 
@@ -343,6 +350,9 @@ enum jn_sync_event_kind {
     JN_SYNC_PAIRING_FAILED, /* a pairing was refused: the codes did not match (err) */
     JN_SYNC_REFUSED, /* a received note failed its end-to-end checks: never played (err) */
     JN_SYNC_RECEIPT_REFUSED, /* a receipt whose signature does not verify: ignored */
+    /* Once per pass that left large notes behind: done is how many, total
+     * their bytes, state why: "data budget" or "quiet hours". */
+    JN_SYNC_POSTPONED,
 };
 
 struct jn_sync_event {
@@ -352,6 +362,12 @@ struct jn_sync_event {
     uint64_t done;          /* bytes so far */
     uint64_t total;         /* bytes in all */
     int err;
+    /* sent, received: the cuts this transfer survived in this sync (each
+     * resumed where it stopped) */
+    unsigned interruptions;
+    /* JN_SYNC_DOWNLOAD_DONE during quiet hours: a program that announces
+     * new notes with a sound keeps quiet (docs/sync.md). */
+    bool quiet;
 };
 
 typedef void (*jn_sync_event_fn)(void *user, const struct jn_sync_event *event);
@@ -365,7 +381,28 @@ struct jn_sync_config {
      * all, however the relay behaves; 0: no deadline. jn_sync_watch() has
      * none: it keeps backing off. */
     unsigned deadline_s;
+    /* Added to the wall clock wherever the sync asks the time of day or
+     * the month (quiet hours, the data ledger): a test's controllable
+     * clock, which the program reads from its environment; 0 in use. */
+    int64_t clock_offset_ms;
 };
+
+/* Settings the sync reads from the store at every pass (docs/sync.md):
+ * a monthly data budget in megabytes (10^6 bytes; absent: none; 0: no
+ * large download at all), and
+ * quiet hours "HH:MM-HH:MM" in local time (absent: none). Past the budget,
+ * and during quiet hours, downloads of notes longer than
+ * JN_SMALL_NOTE_BYTES wait; uploads, receipts and small notes go on. */
+#define JN_SETTING_DATA_BUDGET "data_budget_mb"
+#define JN_SETTING_QUIET_HOURS "quiet_hours"
+#define JN_SMALL_NOTE_BYTES    (16 * 1024) /* about 8 s at 16 kbit/s */
+#define JN_MAX_DATA_BUDGET_MB  1000000
+
+/* Parses "HH:MM-HH:MM" (24 h) into minutes after midnight; start == end
+ * is refused (say none by removing the setting). 0 or JS_ERR_INVALID. */
+JN_API int jn_quiet_hours_parse(const char *text, int *start_min, int *end_min);
+/* Whether minute_of_day lies in [start, end), across midnight if end < start. */
+JN_API bool jn_quiet_hours_contain(int start_min, int end_min, int minute_of_day);
 
 struct jn_sync_stats {
     unsigned uploaded;
@@ -408,6 +445,12 @@ JN_API int jn_sync_watch(jn_sync *sync, unsigned wait_s);
  * them as the store's contacts: for a name nobody here has heard of yet,
  * such as a member who joined a second ago. One attempt, no retry. */
 JN_API int jn_sync_refresh_family(jn_sync *sync);
+
+/* Downloads one inbox message now, whatever the data budget and quiet
+ * hours say: the person asked to play it. Its cost is counted as any
+ * other. 0 (also when it is already here), JS_ERR_NOT_FOUND, or the
+ * download's error. */
+JN_API int jn_sync_fetch(jn_sync *sync, const char *id);
 
 /* libcurl's or the relay's words on the last failure, one line; "" if none. */
 JN_API const char *jn_sync_last_error(const jn_sync *sync);
