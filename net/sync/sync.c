@@ -916,8 +916,6 @@ static int download_one(jn_sync *sync, const struct js_message *m)
             /* Refused for good, with its reason: nothing of it is kept,
              * no receipt goes out, and it is not fetched again. */
             je_vault_inbox_mark(sync->store, m->id, 'R', err);
-            /* Out of the queue and the quota, and the relay told. */
-            js_inbox_fetch_failed(sync->store, m->id, JS_FETCH_BAD_BYTES, 1);
             sync->stats.rejected++;
             emit(sync, JN_SYNC_REFUSED, m->id, NULL, 0, m->length, err);
             free(c.buf);
