@@ -14,12 +14,19 @@ packages="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev gettext
   chromium fonts-wqy-microhei libpq-dev postgresql haproxy
   debhelper lintian mmdebstrap systemd valgrind
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
-  qemu-user qemu-user-static binfmt-support"
+  qemu-user qemu-user-static binfmt-support
+  file"
 
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# The ARM builds need no arm64 or armhf package installed here: their
+# libraries are unpacked into a sysroot per architecture by
+# packaging/cross/sysroot.sh (mmdebstrap, above), because a multiarch
+# install moves the amd64 packages in lock-step and stops whenever Debian's
+# armhf index lags amd64's. The cross compilers, qemu-user and
+# binfmt-support above are all they need from this machine.
 # Node.js may come from elsewhere than Debian (it does on some images); only
 # ask Debian for it when there is none.
 command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,6 +138,195 @@ static bool relay_would_refuse(js_store *store, const jc_wav_reader *reader,
     return true;
 }
 
+/* Records one note (from the file or the microphone) into the store as
+ * config says; prints its id and leaves it in id. Returns the exit status. */
+static int record_once(js_store *store, const struct js_recording_config *config,
+                       const char *input, jc_wav_reader *reader, unsigned long max_seconds,
+                       char id[JS_ID_LEN + 1])
+{
+    js_recording *rec;
+    float *pcm;
+    int res, status = 1;
+
+    stop_requested = 0;
+    res = js_recording_create(store, config, &rec);
+    if (res < 0)
+        return app_fail("record: cannot start: %s", app_strerror(res));
+    if (!input) {
+        /* The microphone, through the same store recording as a file. */
+        bool discard;
+        status = live_record_run(rec, (unsigned)max_seconds, &discard, id);
+        js_recording_destroy(rec, discard);
+        return status;
+    }
+
+    /* The same path a microphone takes: one period of PCM at a time. The
+     * trace line is printed before a period is fed, so whoever reads it
+     * knows that everything before it was handed to the store. */
+    size_t period = config->input_rate * PERIOD_MS / 1000;
+    uint64_t limit =
+        (uint64_t)(max_seconds ? max_seconds : JC_MAX_NOTE_SECONDS) * config->input_rate;
+    uint64_t fed = 0;
+    const char *trace = getenv("JIASHU_RECORD_TRACE");
+    const char *pace = getenv("JIASHU_RECORD_PACE_US");
+    unsigned long pace_us = 0;
+    if (pace)
+        parse_uint(pace, 10000000, &pace_us);
+    pcm = malloc(period * sizeof(*pcm));
+    if (!pcm) {
+        app_fail("record: %s", app_strerror(-ENOMEM));
+        goto error_rec;
+    }
+    signal(SIGINT, on_stop);
+    signal(SIGTERM, on_stop);
+    while (!stop_requested && fed < limit) {
+        size_t got, want = limit - fed < period ? (size_t)(limit - fed) : period;
+        res = jc_wav_reader_read(reader, pcm, want, &got);
+        if (res < 0) {
+            app_fail("%s: %s", input, app_strerror(res));
+            goto error_pcm;
+        }
+        if (got == 0)
+            break;
+        if (trace) {
+            printf("fed up to %llu ms\n", (unsigned long long)js_recording_fed_ms(rec));
+            fflush(stdout);
+        }
+        res = js_recording_write(rec, pcm, got);
+        if (res < 0) {
+            app_fail("record: stopped after %.1f s: %s", js_recording_fed_ms(rec) / 1000.0,
+                     app_strerror(res));
+            goto error_pcm;
+        }
+        fed += got;
+        if (pace_us)
+            usleep((useconds_t)pace_us);
+    }
+    res = js_recording_finish(rec, id);
+    if (res < 0) {
+        app_fail("record: cannot finish: %s", app_strerror(res));
+        goto error_pcm;
+    }
+    printf("%s\n", id);
+    fflush(stdout);
+    status = 0;
+
+error_pcm:
+    free(pcm);
+error_rec:
+    js_recording_destroy(rec, false);
+    return status;
+}
+
+enum review_choice {
+    REVIEW_SENT,
+    REVIEW_DISCARDED,
+    REVIEW_KEPT, /* no choice made (the terminal closed, Ctrl-C): a draft still */
+    REVIEW_AGAIN,
+};
+
+static volatile sig_atomic_t review_interrupted;
+
+static void on_review_signal(int sig)
+{
+    (void)sig;
+    review_interrupted = 1;
+}
+
+/* One key from the terminal, without Enter; -1 when the input ends or
+ * Ctrl-C is pressed. */
+static int read_key(void)
+{
+    struct termios saved, raw;
+    unsigned char c;
+    ssize_t n;
+    bool restore = tcgetattr(STDIN_FILENO, &saved) == 0;
+
+    if (restore) {
+        raw = saved;
+        raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
+        raw.c_cc[VMIN] = 1;
+        raw.c_cc[VTIME] = 0;
+        tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    }
+    do
+        n = review_interrupted ? -1 : read(STDIN_FILENO, &c, 1);
+    while (n < 0 && errno == EINTR && !review_interrupted);
+    if (restore)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    return n == 1 ? c : -1;
+}
+
+/* Listen before sending: 1 listen, 2 record again, 3 send, * throw away
+ * (asked twice). Nothing is sent or thrown away but by the person's own
+ * key; any way out without a choice keeps the note as a draft. */
+static int review_draft(js_store *store, const char *id)
+{
+    struct sigaction sa = {0}, saved_int, saved_term;
+    struct js_message m;
+    int key, res, choice = REVIEW_KEPT;
+
+    review_interrupted = 0;
+    sa.sa_handler = on_review_signal; /* no SA_RESTART: a read returns at Ctrl-C */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &saved_int);
+    sigaction(SIGTERM, &sa, &saved_term);
+    for (;;) {
+        printf("%s\n", _("Not sent yet. 1 listen, 2 record again, 3 send, * throw away"));
+        fflush(stdout);
+        key = read_key();
+        if (key == '1') {
+            if ((res = js_message_get(store, id, &m)) < 0) {
+                app_fail("record: %s", app_strerror(res));
+                continue;
+            }
+            m.play_position_ms = 0;
+            playback_run(store, &m, false);
+            js_message_set_position(store, id, 0);
+        } else if (key == '2') {
+            /* This take goes, as the person asked, and another is made. */
+            if ((res = js_outbox_discard(store, id)) < 0) {
+                app_fail("record: %s", app_strerror(res));
+                continue;
+            }
+            choice = REVIEW_AGAIN;
+            break;
+        } else if (key == '3') {
+            if ((res = js_outbox_release(store, id)) < 0) {
+                app_fail("record: %s", app_strerror(res));
+                continue;
+            }
+            printf("%s\n", _("Sent: it goes with the next sync."));
+            choice = REVIEW_SENT;
+            break;
+        } else if (key == '*') {
+            printf("%s\n", _("Press * again to throw it away; any other key keeps it."));
+            fflush(stdout);
+            key = read_key();
+            if (key != '*') {
+                if (key < 0)
+                    break;
+                continue;
+            }
+            if ((res = js_outbox_discard(store, id)) < 0) {
+                app_fail("record: %s", app_strerror(res));
+                continue;
+            }
+            printf("%s\n", _("Thrown away."));
+            choice = REVIEW_DISCARDED;
+            break;
+        } else if (key < 0) {
+            break;
+        }
+    }
+    if (choice == REVIEW_KEPT)
+        printf(_("Not sent: kept as a draft; 'jiashu send %s' sends it.\n"), id);
+    fflush(stdout);
+    sigaction(SIGINT, &saved_int, NULL);
+    sigaction(SIGTERM, &saved_term, NULL);
+    return choice;
+}
+
 int cmd_record(const struct app_context *ctx, int argc, char **argv)
 {
     const char *to = NULL, *input = NULL;
@@ -145,9 +335,8 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
     struct js_recording_config config = {.cleanup = true};
     char id[JS_ID_LEN + 1];
     jc_wav_reader *reader;
-    js_recording *rec;
     js_store *store;
-    float *pcm;
+    bool review;
     int res, status = 1;
 
     for (int i = 1; i < argc; i++) {
@@ -215,73 +404,31 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
     config.bitrate = (int)bitrate;
     config.max_seconds = (unsigned)max_seconds;
     config.to = to;
-    res = js_recording_create(store, &config, &rec);
-    if (res < 0) {
-        app_fail("record: cannot start: %s", app_strerror(res));
-        goto error_store;
-    }
-    if (!input) {
-        /* The microphone, through the same store recording as a file. */
-        bool discard;
-        status = live_record_run(rec, (unsigned)max_seconds, &discard);
-        js_recording_destroy(rec, discard);
-        goto error_store;
-    }
-
-    /* The same path a microphone takes: one period of PCM at a time. The
-     * trace line is printed before a period is fed, so whoever reads it
-     * knows that everything before it was handed to the store. */
-    size_t period = config.input_rate * PERIOD_MS / 1000;
-    uint64_t limit =
-        (uint64_t)(max_seconds ? max_seconds : JC_MAX_NOTE_SECONDS) * config.input_rate;
-    uint64_t fed = 0;
-    const char *trace = getenv("JIASHU_RECORD_TRACE");
-    const char *pace = getenv("JIASHU_RECORD_PACE_US");
-    unsigned long pace_us = 0;
-    if (pace)
-        parse_uint(pace, 10000000, &pace_us);
-    pcm = malloc(period * sizeof(*pcm));
-    if (!pcm) {
-        app_fail("record: %s", app_strerror(-ENOMEM));
-        goto error_rec;
-    }
-    signal(SIGINT, on_stop);
-    signal(SIGTERM, on_stop);
-    while (!stop_requested && fed < limit) {
-        size_t got, want = limit - fed < period ? (size_t)(limit - fed) : period;
-        res = jc_wav_reader_read(reader, pcm, want, &got);
-        if (res < 0) {
-            app_fail("%s: %s", input, app_strerror(res));
-            goto error_pcm;
-        }
-        if (got == 0)
+    /* On a terminal the person hears the note before it goes (listen
+     * before sending): it is kept back as a draft until they choose. From
+     * a script, nothing asks: it is queued at once, as it always was. */
+    review = !config.draft && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    if (review)
+        config.draft = true;
+    for (;;) {
+        status = record_once(store, &config, input, reader, max_seconds, id);
+        if (status || !review)
             break;
-        if (trace) {
-            printf("fed up to %llu ms\n", (unsigned long long)js_recording_fed_ms(rec));
-            fflush(stdout);
+        res = review_draft(store, id);
+        if (res != REVIEW_AGAIN) {
+            status = res < 0 ? 1 : 0;
+            break;
         }
-        res = js_recording_write(rec, pcm, got);
-        if (res < 0) {
-            app_fail("record: stopped after %.1f s: %s", js_recording_fed_ms(rec) / 1000.0,
-                     app_strerror(res));
-            goto error_pcm;
+        if (input) { /* the same file again, from its start */
+            jc_wav_reader_destroy(reader);
+            reader = NULL;
+            if ((res = jc_wav_reader_create(input, &reader)) < 0) {
+                status = app_fail("%s: %s", input, app_strerror(res));
+                break;
+            }
         }
-        fed += got;
-        if (pace_us)
-            usleep((useconds_t)pace_us);
     }
-    res = js_recording_finish(rec, id);
-    if (res < 0) {
-        app_fail("record: cannot finish: %s", app_strerror(res));
-        goto error_pcm;
-    }
-    printf("%s\n", id);
-    status = 0;
 
-error_pcm:
-    free(pcm);
-error_rec:
-    js_recording_destroy(rec, false);
 error_store:
     js_store_destroy(store);
 error_reader:
@@ -592,7 +739,8 @@ static int fetch_now(const struct app_context *ctx, js_store *store, struct js_m
 int cmd_play(const struct app_context *ctx, int argc, char **argv)
 {
     const char *id = NULL, *output = NULL;
-    bool next = false;
+    bool next = false, from_given = false;
+    uint64_t from_ms = 0;
     struct js_message m;
     unsigned char *data;
     size_t len;
@@ -604,7 +752,11 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
             next = true;
         else if (!strcmp(argv[i], "--output") && i + 1 < argc)
             output = argv[++i];
-        else if (argv[i][0] != '-' && !id)
+        else if (!strcmp(argv[i], "--from-ms") && i + 1 < argc) {
+            if (ju_parse_u64(argv[++i], UINT64_MAX, &from_ms) < 0)
+                return app_usage("play: --from-ms needs a number of milliseconds");
+            from_given = true;
+        } else if (argv[i][0] != '-' && !id)
             id = argv[i];
         else
             return app_usage("play: unexpected '%s'", argv[i]);
@@ -629,6 +781,8 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
             goto error_store;
         }
     }
+    if (from_given) /* where to start, instead of where the listener stopped last */
+        m.play_position_ms = from_ms;
     if (!output) {
         status = playback_run(store, &m, next);
         goto error_store;
@@ -643,6 +797,15 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
     if (res < 0) {
         app_fail("play %s: %s", m.id, app_strerror(res));
         goto error_store;
+    }
+    /* Tests of the keys during playback: the file stands in for the
+     * speaker, and the message takes its own length to "play". */
+    if (getenv("JIASHU_PLAY_REALTIME")) {
+        res = playback_pace(store, &m, m.play_position_ms);
+        if (res <= 0) {
+            status = res < 0 ? app_fail("play %s: %s", m.id, app_strerror(res)) : 0;
+            goto error_store;
+        }
     }
     if (m.box == JS_INBOX) {
         res = js_inbox_mark_played(store, m.id, m.duration_ms);

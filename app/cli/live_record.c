@@ -73,11 +73,11 @@ static void draw(const struct session *s)
     fflush(stdout);
 }
 
-int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard)
+int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard,
+                    char id[JS_ID_LEN + 1])
 {
     struct session s = {.rec = rec};
     struct audio_capture *cap;
-    char id[JS_ID_LEN + 1];
     bool interactive = keys_interactive();
     int ret, device_error = 0, status = 1;
 

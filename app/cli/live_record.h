@@ -26,11 +26,12 @@ unsigned live_record_max_seconds(js_store *store);
 
 /* Records into rec, which was created for AUDIO_RATE input, until a key,
  * the limit or a failure stops it, then finishes rec. On success prints the
- * message id on stdout and returns 0. On failure prints one line on stderr
+ * message id on stdout, leaves it in id, and returns 0. On failure prints one line on stderr
  * and returns 1: if some sound was recorded before the microphone failed it
  * is kept (finished) and the line gives its id. *discard is set when nothing
  * was recorded and the caller should destroy rec with discard = true. The
  * caller keeps ownership of rec. */
-int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard);
+int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard,
+                    char id[JS_ID_LEN + 1]);
 
 #endif

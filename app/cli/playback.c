@@ -61,8 +61,7 @@ static int pull(void *user, int16_t *pcm, size_t max_frames)
     }
 }
 
-/* The listener's speed, or 1 when unset or out of range. */
-static double listening_speed(js_store *store)
+double playback_speed(js_store *store)
 {
     char value[32];
     char *end;
@@ -195,10 +194,33 @@ static bool nearly_whole(uint64_t heard_ms, uint64_t total_ms)
     return heard_ms + slack >= total_ms;
 }
 
+int playback_pace(js_store *store, const struct js_message *m, uint64_t from_ms)
+{
+    double tempo = playback_speed(store);
+    int64_t start = ju_mono_ms();
+    uint64_t at = from_ms;
+    int ret = 1;
+
+    keys_init();
+    while (at < m->duration_ms) {
+        if (keys_poll() == KEY_STOP) {
+            ret = nearly_whole(at, m->duration_ms) ? 1 : 0;
+            break;
+        }
+        ju_sleep_ms(20);
+        at = from_ms + (uint64_t)((double)(ju_mono_ms() - start) * tempo);
+    }
+    keys_finish();
+    if (ret == 0)
+        return js_message_set_position(store, m->id, at) < 0 ? -EIO : 0;
+    js_message_set_position(store, m->id, 0);
+    return 1;
+}
+
 int playback_run(js_store *store, const struct js_message *first, bool next)
 {
     struct player p = {
-        .store = store, .tempo = listening_speed(store), .interactive = keys_interactive()};
+        .store = store, .tempo = playback_speed(store), .interactive = keys_interactive()};
     struct js_message m = *first;
     int ret, outcome, more, status = 1;
 

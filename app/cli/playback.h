@@ -14,6 +14,7 @@
 #define JIASHU_APP_PLAYBACK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "store/store.h"
 
@@ -25,5 +26,15 @@
  * exit status: 0 (also when the listener stopped), or 1 after one line on
  * stderr (no speaker, the speaker vanished, a damaged message). */
 int playback_run(js_store *store, const struct js_message *first, bool next);
+
+/* The listener's speed (SPEED_SETTING), 1 when unset or out of range. */
+double playback_speed(js_store *store);
+
+/* Stands in for the speaker after `play --output` wrote message m from
+ * from_ms: waits as long as the rest of it would play at the listener's
+ * speed, so a test can press keys while it "plays". Stopped early (SIGTERM,
+ * SIGINT) it keeps where it got to, as playing does. Returns 1 when it was
+ * heard (nearly) to the end, 0 when stopped before, or < 0. */
+int playback_pace(js_store *store, const struct js_message *m, uint64_t from_ms);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "station_backend.h"
+#include "app/audio/audio.h"
 #include "station_prompts.h"
 #include "station_sound.h"
 #include "util/util.h"
@@ -17,6 +18,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,16 @@
 #define USAGE_EVERY      10000     /* ms between two measures of the storage used */
 #define COUNT_EVERY      5000      /* ms between two counts of new messages */
 #define RECORD_FINISH_MS 15000     /* a recording asked to stop has this long to end */
+#define NAME_MAX_BYTES   64
+#define ANNOUNCE_MAX_MS  15000 /* how long a letter's introduction may hold it back */
+
+/* A letter queued to play: from `inbox --json`. */
+struct letter {
+    char id[ID_MAX];
+    char from[NAME_MAX_BYTES];
+    int64_t position_ms; /* where the listener stopped it last time, 0 from the start */
+    int64_t duration_ms;
+};
 
 struct home {
     unsigned number; /* family number; 0 in home mode */
@@ -65,8 +77,16 @@ struct st_backend {
     /* The session. Wiped by logout. */
     bool open;
     char session_home[PATH_MAX];
-    char queue[MAX_QUEUE][ID_MAX];
+    struct letter queue[MAX_QUEUE];
     int queue_len, queue_pos;
+    /* The letter playing: the child plays from play_from_ms, started at
+     * play_started (monotonic ms); paused_at while paused. A letter waiting
+     * for its introduction to be spoken starts at start_from once the
+     * prompt ends (start_wait 1: just queued, 2: waiting for the prompt). */
+    int64_t play_from_ms, play_started, paused_at, start_from, start_queued;
+    int start_wait;
+    bool paused;
+    int speed; /* the listener's, in percent; 0 not read yet */
     char last_played[ID_MAX];
     pid_t play_pid, record_pid;
     int64_t record_started;
@@ -240,7 +260,7 @@ static void entry_state(json_t *entry, bool *ready, bool *played)
 
 /* Reads the inbox of home: the ids of messages ready and not heard, in the
  * order the inbox lists them (oldest first), and the newest heard one. */
-static int read_inbox(st_backend *be, const char *home, char (*ids)[ID_MAX], int max, int *n,
+static int read_inbox(st_backend *be, const char *home, struct letter *ids, int max, int *n,
                       char *last_played)
 {
     static const char *const args[] = {"inbox", "--json", NULL};
@@ -271,8 +291,17 @@ static int read_inbox(st_backend *be, const char *home, char (*ids)[ID_MAX], int
         if (!id || strlen(id) >= ID_MAX || strchr(id, '/') || id[0] == '-')
             continue;
         entry_state(entry, &ready, &played);
-        if (ready && ids && *n < max)
-            snprintf(ids[(*n)++], ID_MAX, "%s", id);
+        if (ready && ids && *n < max) {
+            struct letter *l = &ids[(*n)++];
+            const char *from = json_string_value(json_object_get(entry, "from"));
+            json_int_t position = json_integer_value(json_object_get(entry, "play_position_ms"));
+            json_int_t duration = json_integer_value(json_object_get(entry, "duration_ms"));
+            snprintf(l->id, sizeof(l->id), "%s", id);
+            snprintf(l->from, sizeof(l->from), "%s", from ? from : "");
+            l->duration_ms = duration > 0 ? duration : 0;
+            /* Partly heard: it resumes there (a position at the very end starts over). */
+            l->position_ms = position > 0 && position < l->duration_ms ? position : 0;
+        }
         else if (ready && !ids)
             (*n)++;
         if (played && last_played)
@@ -454,12 +483,40 @@ bool st_backend_full(const st_backend *be)
 
 /* ---- the core's operations --------------------------------------------------- */
 
-static void stop_audio(st_backend *be)
+static void trace_line(const st_backend *be, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One line in the test trace, if there is one. */
+static void trace_line(const st_backend *be, const char *fmt, ...)
+{
+    va_list ap;
+    FILE *f;
+
+    if (!be->trace[0] || !(f = fopen(be->trace, "a")))
+        return;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fputc('\n', f);
+    fclose(f);
+}
+
+/* Stops the play child of the letter playing, if any (it keeps its own
+ * position in the store, to resume there later). */
+static void stop_child(st_backend *be)
 {
     if (be->play_pid > 0) {
         child_stop(be->play_pid, SIGTERM, 1000);
         be->play_pid = 0;
     }
+    be->play_started = 0;
+    be->start_wait = 0;
+}
+
+static void stop_audio(st_backend *be)
+{
+    stop_child(be);
+    be->paused = false;
     be->queue_len = be->queue_pos = 0;
     wipe(be->queue, sizeof(be->queue));
 }
@@ -470,6 +527,7 @@ static void open_session(st_backend *be, const char *home)
     be->open = true;
     be->count = -1;
     be->count_at = 0;
+    be->speed = 0;
 }
 
 static int op_login(void *p, unsigned family, const char *pin, int64_t *wait_ms)
@@ -514,6 +572,7 @@ static void op_logout(void *p)
     }
     wipe(be->last_played, sizeof(be->last_played));
     wipe(be->draft, sizeof(be->draft)); /* it stays in the store, a draft, unsent */
+    be->speed = 0;
     be->count = -1;
     be->count_at = 0;
 }
@@ -534,16 +593,41 @@ static int op_new_count(void *p)
     return be->count;
 }
 
-static int start_play(st_backend *be, const char *id)
+/* The listener's speed in percent, from the family home's setting (the
+ * play child reads the same setting). */
+static int listener_speed(st_backend *be)
 {
-    char out[PATH_MAX + 32];
-    const char *args[] = {"play", id, NULL, NULL, NULL};
+    static const char *const args[] = {"config", SPEED_SETTING, NULL};
+    char *out = NULL;
+    double tempo;
+
+    if (be->speed > 0)
+        return be->speed;
+    be->speed = ST_SPEED_NORMAL;
+    if (be->open && run_capture(be, be->session_home, args, &out) == 0) {
+        tempo = strtod(out, NULL);
+        if (tempo >= SPEED_MIN && tempo <= SPEED_MAX)
+            be->speed = tempo < 0.9 ? ST_SPEED_SLOW : tempo > 1.1 ? ST_SPEED_FAST : ST_SPEED_NORMAL;
+    }
+    free(out);
+    return be->speed;
+}
+
+/* Starts the child that plays queue[queue_pos] from from_ms. */
+static int start_play(st_backend *be, int64_t from_ms)
+{
+    const struct letter *l = &be->queue[be->queue_pos];
+    char out[PATH_MAX + 32], from[24];
+    const char *args[] = {"play", l->id, "--from-ms", from, NULL, NULL, NULL};
     pid_t pid;
 
+    if (from_ms < 0 || (l->duration_ms && from_ms >= l->duration_ms))
+        from_ms = 0;
+    snprintf(from, sizeof(from), "%lld", (long long)from_ms);
     if (be->audio_dir[0]) {
         snprintf(out, sizeof(out), "%s/played-%u.wav", be->audio_dir, ++be->played_files);
-        args[2] = "--output";
-        args[3] = out;
+        args[4] = "--output";
+        args[5] = out;
     }
     if (be->sound) {
         st_sound_hush(be->sound); /* the speaker is the message's now */
@@ -553,8 +637,41 @@ static int start_play(st_backend *be, const char *id)
     if (pid < 0)
         return (int)pid;
     be->play_pid = pid;
-    snprintf(be->last_played, sizeof(be->last_played), "%s", id);
+    be->play_from_ms = from_ms;
+    be->play_started = ju_mono_ms();
+    be->start_wait = 0;
+    be->paused = false;
+    trace_line(be, "play %s from %lld speed %d", l->id, (long long)from_ms, listener_speed(be));
+    snprintf(be->last_played, sizeof(be->last_played), "%s", l->id);
     return 0;
+}
+
+/* Starts queue[queue_pos] from from_ms once the prompt being spoken (the
+ * letter's introduction, or the new speed) has ended: audio_poll starts it. */
+static void start_after_prompt(st_backend *be, int64_t from_ms)
+{
+    stop_child(be);
+    be->paused = false;
+    be->start_from = from_ms;
+    be->start_wait = 1;
+    be->start_queued = ju_mono_ms();
+}
+
+/* Where the listener is in the letter playing, in ms. */
+static int64_t position_now(st_backend *be)
+{
+    int64_t at;
+
+    if (be->paused)
+        return be->paused_at;
+    if (be->start_wait)
+        return be->start_from;
+    if (!be->play_started)
+        return 0;
+    at = be->play_from_ms + (ju_mono_ms() - be->play_started) * listener_speed(be) / 100;
+    if (be->queue[be->queue_pos].duration_ms && at > be->queue[be->queue_pos].duration_ms)
+        at = be->queue[be->queue_pos].duration_ms;
+    return at;
 }
 
 static int op_play_new(void *p)
@@ -571,10 +688,8 @@ static int op_play_new(void *p)
         return 0;
     be->queue_len = n;
     be->queue_pos = 0;
-    if ((res = start_play(be, be->queue[0])) < 0) {
-        stop_audio(be);
-        return res;
-    }
+    /* The core introduces the letter aloud; it plays once that is said. */
+    start_after_prompt(be, be->queue[0].position_ms);
     return n;
 }
 
@@ -597,8 +712,8 @@ static int op_replay_last(void *p)
     snprintf(last, sizeof(last), "%s", be->last_played);
     be->queue_len = 1;
     be->queue_pos = 0;
-    snprintf(be->queue[0], ID_MAX, "%s", last);
-    return start_play(be, last);
+    snprintf(be->queue[0].id, ID_MAX, "%s", last);
+    return start_play(be, 0);
 }
 
 static int op_audio_poll(void *p, int *index, int *total)
@@ -606,22 +721,114 @@ static int op_audio_poll(void *p, int *index, int *total)
     st_backend *be = p;
     int status;
 
-    if (be->play_pid <= 0)
+    if (!be->queue_len)
         return 0;
-    if (child_running(be->play_pid, &status)) {
-        *index = be->queue_pos + 1;
-        *total = be->queue_len;
+    *index = be->queue_pos + 1;
+    *total = be->queue_len;
+    if (be->paused)
+        return 1;
+    if (be->start_wait == 1) {
+        be->start_wait = 2; /* the core says who it is from now */
         return 1;
     }
+    if (be->start_wait == 2) {
+        if (be->sound && st_sound_speaking(be->sound) &&
+            ju_mono_ms() - be->start_queued < ANNOUNCE_MAX_MS)
+            return 1;
+        if (start_play(be, be->start_from) < 0) {
+            stop_audio(be);
+            return 0;
+        }
+        return 1;
+    }
+    if (be->play_pid > 0 && child_running(be->play_pid, &status))
+        return 1;
     be->play_pid = 0;
+    be->play_started = 0;
     be->count_at = 0;
-    if (++be->queue_pos >= be->queue_len || start_play(be, be->queue[be->queue_pos]) < 0) {
+    if (++be->queue_pos >= be->queue_len) {
         stop_audio(be);
         return 0;
     }
+    start_after_prompt(be, be->queue[be->queue_pos].position_ms);
     *index = be->queue_pos + 1;
-    *total = be->queue_len;
     return 1;
+}
+
+static int op_audio_key(void *p, enum st_play_key key)
+{
+    st_backend *be = p;
+    int64_t at;
+
+    if (!be->queue_len)
+        return -ENOENT;
+    at = position_now(be);
+    switch (key) {
+    case ST_PLAY_PAUSE:
+        if (be->paused)
+            return start_play(be, be->paused_at) < 0 ? -EIO : 0;
+        stop_child(be);
+        be->paused = true;
+        be->paused_at = at;
+        trace_line(be, "pause %s at %lld", be->queue[be->queue_pos].id, (long long)at);
+        return 1;
+    case ST_PLAY_BACK:
+        stop_child(be);
+        return start_play(be, at > ST_BACK_MS ? at - ST_BACK_MS : 0);
+    case ST_PLAY_RESTART:
+        stop_child(be);
+        return start_play(be, 0);
+    case ST_PLAY_NEXT:
+        /* This one stays new: its child kept where it stopped, to resume. */
+        stop_child(be);
+        be->paused = false;
+        trace_line(be, "next %s at %lld", be->queue[be->queue_pos].id, (long long)at);
+        if (++be->queue_pos >= be->queue_len) {
+            stop_audio(be);
+            return 0;
+        }
+        start_after_prompt(be, be->queue[be->queue_pos].position_ms);
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static void op_audio_from(void *p, char *name, size_t size)
+{
+    st_backend *be = p;
+
+    snprintf(name, size, "%s", be->queue_len ? be->queue[be->queue_pos].from : "");
+}
+
+static int op_get_speed(void *p)
+{
+    return listener_speed(p);
+}
+
+static int op_set_speed(void *p, int percent)
+{
+    st_backend *be = p;
+    char value[16];
+    const char *args[] = {"config", SPEED_SETTING, value, NULL};
+    char *out = NULL;
+    bool playing = be->queue_len > 0;
+    int64_t at = playing ? position_now(be) : 0;
+    int res;
+
+    if (!be->open)
+        return -EPERM;
+    if (percent != ST_SPEED_SLOW && percent != ST_SPEED_NORMAL && percent != ST_SPEED_FAST)
+        return -EINVAL;
+    snprintf(value, sizeof(value), "%.2f", percent / 100.0);
+    if ((res = run_capture(be, be->session_home, args, &out)) < 0)
+        return res;
+    free(out);
+    be->speed = percent;
+    trace_line(be, "speed %d", percent);
+    /* On from where it was, at the new speed, once the new speed is said. */
+    if (playing)
+        start_after_prompt(be, at);
+    return 0;
 }
 
 static void op_audio_stop(void *p)
@@ -754,8 +961,8 @@ static int op_draft_play(void *p)
     snprintf(last, sizeof(last), "%s", be->last_played);
     be->queue_len = 1;
     be->queue_pos = 0;
-    snprintf(be->queue[0], ID_MAX, "%s", be->draft);
-    res = start_play(be, be->draft);
+    snprintf(be->queue[0].id, ID_MAX, "%s", be->draft);
+    res = start_play(be, 0);
     snprintf(be->last_played, sizeof(be->last_played), "%s", last);
     return res;
 }
@@ -981,6 +1188,10 @@ static const struct st_backend_ops ops = {
     .replay_last = op_replay_last,
     .audio_poll = op_audio_poll,
     .audio_stop = op_audio_stop,
+    .audio_key = op_audio_key,
+    .audio_from = op_audio_from,
+    .get_speed = op_get_speed,
+    .set_speed = op_set_speed,
     .record_start = op_record_start,
     .record_stop = op_record_stop,
     .record_poll = op_record_poll,

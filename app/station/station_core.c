@@ -344,6 +344,32 @@ static void key_pin(struct st_core *core, int key, bool teacher)
     }
 }
 
+/* Who sent the letter now playing, for the screen. */
+static void update_from(struct st_core *core)
+{
+    core->view.from[0] = '\0';
+    if (core->ops->audio_from)
+        core->ops->audio_from(core->be, core->view.from, sizeof(core->view.from));
+}
+
+/* The PLAYING screen for total letters. With announce, each letter is
+ * introduced aloud before it plays ("letter 1, from ..."; the name itself
+ * is on the screen): the backend starts the letter once the prompt ends. */
+static void start_playing(struct st_core *core, int total, bool announce)
+{
+    go(core, ST_SCREEN_PLAYING);
+    core->view.play_index = 1;
+    core->view.play_total = total;
+    core->view.paused = false;
+    core->view.speed = core->ops->get_speed ? core->ops->get_speed(core->be) : ST_SPEED_NORMAL;
+    if (core->view.speed <= 0)
+        core->view.speed = ST_SPEED_NORMAL;
+    core->announce = announce;
+    update_from(core);
+    if (announce)
+        say(core, ST_PROMPT_LETTER, 1);
+}
+
 static void key_home(struct st_core *core, int key)
 {
     int res;
@@ -355,9 +381,7 @@ static void key_home(struct st_core *core, int key)
         earcon(core, ST_EARCON_KEY);
         res = core->ops->play_new(core->be);
         if (res > 0) {
-            go(core, ST_SCREEN_PLAYING);
-            core->view.play_index = 1;
-            core->view.play_total = res;
+            start_playing(core, res, true);
         } else {
             if (res < 0)
                 earcon(core, ST_EARCON_ERROR);
@@ -377,9 +401,7 @@ static void key_home(struct st_core *core, int key)
         earcon(core, ST_EARCON_KEY);
         res = core->ops->replay_last(core->be);
         if (res == 0) {
-            go(core, ST_SCREEN_PLAYING);
-            core->view.play_index = 1;
-            core->view.play_total = 1;
+            start_playing(core, 1, false);
         } else {
             if (res != -ENOENT)
                 earcon(core, ST_EARCON_ERROR);
@@ -436,6 +458,7 @@ static void key_review(struct st_core *core, int key)
             break;
         }
         go(core, ST_SCREEN_PLAYING);
+        core->view.speed = ST_SPEED_NORMAL;
         core->playing_draft = true;
         core->view.play_index = 1;
         core->view.play_total = 1;
@@ -473,8 +496,80 @@ static void key_review(struct st_core *core, int key)
     }
 }
 
+/* The speed key steps 100 -> 125 -> 75 -> 100: one key, and the listener
+ * hears where it landed. */
+static int next_speed(int percent)
+{
+    if (percent == ST_SPEED_NORMAL)
+        return ST_SPEED_FAST;
+    if (percent == ST_SPEED_FAST)
+        return ST_SPEED_SLOW;
+    return ST_SPEED_NORMAL;
+}
+
+/* Keys while a letter plays, laid out around 5 as on a phone: 5 pause and
+ * go on, 4 back five seconds, 1 from the start, 6 the next letter, 3 the
+ * speed. Any other key stops, as before there were playback keys: a
+ * listener who presses something is never stuck in a letter. Returns true
+ * when the key was one of those. */
+static bool playback_key(struct st_core *core, int key)
+{
+    enum st_play_key play_key;
+    int res;
+
+    if (key == '3' && core->ops->set_speed) {
+        int speed = next_speed(core->view.speed);
+        res = core->ops->set_speed(core->be, speed);
+        if (res < 0) {
+            earcon(core, ST_EARCON_ERROR);
+            say(core, ST_PROMPT_FAILED, 0);
+            return true;
+        }
+        earcon(core, ST_EARCON_KEY);
+        core->view.speed = speed;
+        core->view.paused = false;
+        say(core,
+            speed == ST_SPEED_FAST   ? ST_PROMPT_SPEED_FAST
+            : speed == ST_SPEED_SLOW ? ST_PROMPT_SPEED_SLOW
+                                     : ST_PROMPT_SPEED_NORMAL,
+            0);
+        return true;
+    }
+    switch (key) {
+    case '5':
+        play_key = ST_PLAY_PAUSE;
+        break;
+    case '4':
+        play_key = ST_PLAY_BACK;
+        break;
+    case '1':
+        play_key = ST_PLAY_RESTART;
+        break;
+    case '6':
+        play_key = ST_PLAY_NEXT;
+        break;
+    default:
+        return false;
+    }
+    if (!core->ops->audio_key)
+        return false;
+    res = core->ops->audio_key(core->be, play_key);
+    if (res < 0) {
+        earcon(core, ST_EARCON_ERROR);
+        say(core, ST_PROMPT_FAILED, 0);
+        return true;
+    }
+    earcon(core, ST_EARCON_KEY);
+    core->view.paused = play_key == ST_PLAY_PAUSE && res == 1;
+    if (core->view.paused)
+        say(core, ST_PROMPT_PAUSED, 0); /* the speaker is free: say the keys */
+    return true;
+}
+
 static void key_playing(struct st_core *core, int key)
 {
+    if (!core->playing_draft && playback_key(core, key))
+        return;
     core->ops->audio_stop(core->be);
     if (core->playing_draft) {
         core->playing_draft = false;
@@ -853,7 +948,14 @@ void st_core_tick(struct st_core *core, int64_t now)
         res = core->ops->audio_poll(core->be, &index, &total);
         core->last_key = now; /* listening is not being idle */
         if (res > 0) {
-            core->view.play_index = index;
+            if (index != core->view.play_index) {
+                /* The next letter: who it is from, before it plays. */
+                core->view.play_index = index;
+                core->view.paused = false;
+                update_from(core);
+                if (core->announce)
+                    say(core, ST_PROMPT_LETTER, index);
+            }
             core->view.play_total = total;
         } else if (core->playing_draft) {
             core->playing_draft = false;

@@ -10,7 +10,10 @@
  * Two modes:
  *  - home mode: one family, no PIN. The home screen shows the number of new
  *    messages; 1 plays them all in order, 2 records a reply (Enter or 2
- *    again sends it), 3 replays the last one.
+ *    again sends it), 3 replays the last one. While a letter plays, 5
+ *    pauses and goes on, 4 goes back five seconds, 1 starts it again, 6
+ *    goes to the next, 3 steps the speed (100, 125, 75 percent, kept per
+ *    family home); any other key stops.
  *  - station mode: many families. The start screen asks for a family number
  *    and a PIN; then the family's home screen as above, with * to leave.
  *    '*' on the start screen asks for the teacher's PIN, which opens the
@@ -25,6 +28,7 @@
 #define JIASHU_APP_STATION_CORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Keys. Digits are '0'..'9'. */
@@ -114,8 +118,27 @@ enum st_prompt {
     ST_PROMPT_REVIEW,       /* 1 listen, 2 record again, 3 send, * throw away */
     ST_PROMPT_DISCARD_ASK,  /* * again throws it away, any other key keeps it */
     ST_PROMPT_DISCARDED,    /* thrown away */
+    ST_PROMPT_LETTER,       /* before each letter: letter {n}, from (the name is on the screen) */
+    ST_PROMPT_PAUSED,       /* paused; the keys during playback */
+    ST_PROMPT_SPEED_SLOW,   /* the speed key: now 75 percent */
+    ST_PROMPT_SPEED_NORMAL, /* now 100 percent */
+    ST_PROMPT_SPEED_FAST,   /* now 125 percent */
     ST_PROMPT_COUNT
 };
+
+/* Keys while a letter plays (st_backend_ops.audio_key). */
+enum st_play_key {
+    ST_PLAY_PAUSE,   /* pause, or go on where it paused */
+    ST_PLAY_BACK,    /* back ST_BACK_MS */
+    ST_PLAY_RESTART, /* this letter again from its start */
+    ST_PLAY_NEXT,    /* on to the next letter; this one stays new, to resume later */
+};
+
+#define ST_BACK_MS 5000
+/* Playback speeds in percent, in the order the speed key steps through them. */
+#define ST_SPEED_SLOW   75
+#define ST_SPEED_NORMAL 100
+#define ST_SPEED_FAST   125
 
 /* Spoken prompts setting (st_settings.voice). */
 enum st_voice {
@@ -173,6 +196,19 @@ struct st_backend_ops {
     int (*audio_poll)(void *be, int *index, int *total);
     /* Stops any playback now. */
     void (*audio_stop)(void *be);
+    /* A key while a letter plays. ST_PLAY_PAUSE returns 1 when now paused,
+     * 0 when playing again; the others 0; all < 0 on failure. Paused
+     * playback still counts as playing for audio_poll. Optional (NULL:
+     * every key stops playback). */
+    int (*audio_key)(void *be, enum st_play_key key);
+    /* The sender's name of the letter audio_poll reports, into name
+     * (size bytes); "" when unknown. Optional. */
+    void (*audio_from)(void *be, char *name, size_t size);
+    /* The listener's playback speed in percent (ST_SPEED_*), remembered
+     * per family home; set_speed also applies to the letter playing now.
+     * Optional (NULL: always normal). */
+    int (*get_speed)(void *be);
+    int (*set_speed)(void *be, int percent);
     /* Starts recording a reply. record_stop() asks it to end, without
      * waiting: the reply is then finished and kept as a draft, which
      * record_poll() reports; it is sent only by draft_send(). A reply once
@@ -215,6 +251,9 @@ struct st_view {
     unsigned family;             /* the session's family number (station), or the added one */
     int new_count;               /* -1 unknown */
     int play_index, play_total;
+    bool paused;    /* PLAYING: paused by the listener */
+    int speed;      /* PLAYING: percent, ST_SPEED_* */
+    char from[64];  /* PLAYING: who sent the letter, "" unknown */
     int record_seconds;
     enum st_notice notice;
     int error;       /* with ST_NOTICE_FAILED */
@@ -248,6 +287,7 @@ struct st_core {
     bool teacher;
     bool in_session;
     bool playing_draft; /* PLAYING the reply under review: back to REVIEW after */
+    bool announce;      /* PLAYING new letters: each is introduced aloud */
 };
 
 /* Sets up a core on caller memory; now is a monotonic clock in ms. */

@@ -66,6 +66,12 @@ static const struct prompt_words words[ST_PROMPT_COUNT] = {
     [ST_PROMPT_DISCARD_ASK] =
         {"discard-ask", N_("Press star again to throw your reply away. Any other key keeps it.")},
     [ST_PROMPT_DISCARDED] = {"discarded", N_("Your reply is thrown away.")},
+    [ST_PROMPT_LETTER] = {"letter", N_("Letter {n}. Who sent it is on the screen.")},
+    [ST_PROMPT_PAUSED] = {"paused", N_("Paused. Press 5 to go on, 4 to go back five seconds, 1 to "
+                                       "start again, 6 for the next letter, 3 for the speed.")},
+    [ST_PROMPT_SPEED_SLOW] = {"speed-slow", N_("Slower.")},
+    [ST_PROMPT_SPEED_NORMAL] = {"speed-normal", N_("Normal speed.")},
+    [ST_PROMPT_SPEED_FAST] = {"speed-fast", N_("Faster.")},
 };
 
 const char *st_prompt_id(enum st_prompt prompt)

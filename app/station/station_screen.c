@@ -446,7 +446,21 @@ void st_screen_draw(const struct st_view *v, const struct st_screen_info *info)
         big(l.big_y, digits, l.scale);
         formatted(l.text_y, attr_text(), t->playing, num(n1, v->play_index),
                   num(n2, v->play_total));
-        keys[nkeys++] = t->stop_hint;
+        if (v->from[0])
+            formatted(l.text_y + 2, attr_text(), t->from, v->from, NULL);
+        if (v->paused || (v->speed && v->speed != ST_SPEED_NORMAL))
+            formatted(l.text_y + 3, attr_text(), v->paused ? t->paused : t->speed,
+                      num(n1, v->speed), NULL);
+        if (v->speed) { /* a letter, not one's own reply under review */
+            keys[nkeys++] = t->play_pause;
+            keys[nkeys++] = t->play_back;
+            keys[nkeys++] = t->play_again;
+            keys[nkeys++] = t->play_next;
+            keys[nkeys++] = t->play_speed;
+            keys[nkeys++] = t->play_stop;
+        } else {
+            keys[nkeys++] = t->stop_hint;
+        }
         break;
     case ST_SCREEN_RECORDING:
         snprintf(digits, sizeof(digits), "%d", v->record_seconds);

@@ -44,6 +44,11 @@ struct st_text {
     /* listen before sending */
     const char *review, *review_listen, *review_again, *review_send, *review_discard;
     const char *discard_ask, *discarded;
+    /* keys while a letter plays */
+    const char *from;   /* %s: the sender's name */
+    const char *paused; /* %d: speed in percent */
+    const char *speed;  /* %d: speed in percent */
+    const char *play_pause, *play_back, *play_again, *play_next, *play_speed, *play_stop;
 };
 
 /* The language of a locale name such as "zh_CN.UTF-8" (what the program

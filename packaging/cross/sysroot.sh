@@ -40,28 +40,34 @@ fi
 
 # A dpkg database of what was unpacked (status, file lists, shlibs and
 # symbols files): dpkg-shlibdeps --admindir reads it to find which package
-# and version provides each library. It serves only that; dpkg never
-# installs into this folder.
+# and version provides each library. It serves only that (the package
+# builds); dpkg never installs into this folder. Made once per sysroot;
+# SYSROOT_DPKG_DB=no leaves it out (the test builds need none, and listing
+# two hundred packages' files takes minutes on a busy machine).
 admin=$dir/var/lib/dpkg
+if [ "${SYSROOT_DPKG_DB:-yes}" != no ] && ! [ -f "$admin/.jiashu-db" ]; then
 rm -rf "$admin"
 mkdir -p "$admin/info" "$admin/updates"
 : >"$admin/status"
+ctl=$(mktemp -d)
 for deb in "$dir"/var/cache/apt/archives/*.deb; do
-  name=$(dpkg-deb -f "$deb" Package)
-  multi=$(dpkg-deb -f "$deb" Multi-Arch)
-  pkgarch=$(dpkg-deb -f "$deb" Architecture)
+  rm -rf "$ctl"/*
+  dpkg-deb -e "$deb" "$ctl"
+  name=$(sed -n 's/^Package: //p' "$ctl/control")
+  multi=$(sed -n 's/^Multi-Arch: //p' "$ctl/control")
+  pkgarch=$(sed -n 's/^Architecture: //p' "$ctl/control")
   entry=$name
   if [ "$multi" = same ]; then entry=$name:$pkgarch; fi
-  { dpkg-deb -f "$deb" | sed '/^Package:/a Status: install ok installed'; echo; } >>"$admin/status"
+  { sed '/^Package:/a Status: install ok installed' "$ctl/control"; echo; } >>"$admin/status"
   # Paths carry the sysroot's own prefix: dpkg-shlibdeps asks for the
   # libraries where it found them, under the sysroot.
   dpkg-deb -c "$deb" | awk -v root="$dir" '{ p = $6; sub(/^\./, "", p); sub(/\/$/, "", p); print root p }' \
     >"$admin/info/$entry.list"
-  ctl=$(mktemp -d)
-  dpkg-deb -e "$deb" "$ctl"
   for f in shlibs symbols; do
     if [ -f "$ctl/$f" ]; then cp "$ctl/$f" "$admin/info/$entry.$f"; fi
   done
-  rm -rf "$ctl"
 done
+rm -rf "$ctl"
+: >"$admin/.jiashu-db"
+fi
 echo "$dir"

@@ -44,6 +44,11 @@ struct fake {
     int nsaid;
     int speaking_polls;                /* polls of speaking() that still say 1 */
     int drafts, draft_plays, discards; /* drafts kept back, played, thrown away */
+    /* keys during playback */
+    bool paused;
+    enum st_play_key play_keys[32];
+    int nplay_keys;
+    int speeds[2]; /* per family: good_family, then 13; 0 never set */
 };
 
 static int f_login(void *p, unsigned family, const char *pin, int64_t *wait_ms)
@@ -52,7 +57,8 @@ static int f_login(void *p, unsigned family, const char *pin, int64_t *wait_ms)
     f->logins++;
     f->login_family = family;
     snprintf(f->login_pin, sizeof(f->login_pin), "%s", pin);
-    if (family == f->good_family && !strcmp(pin, f->good_pin)) {
+    if ((family == f->good_family && !strcmp(pin, f->good_pin)) ||
+        (family == 13 && !strcmp(pin, "5555"))) {
         f->open = true;
         return 0;
     }
@@ -79,6 +85,50 @@ static void f_logout(void *p)
         f->recording = false;
         f->drafts++;
     }
+}
+
+static int f_audio_key(void *p, enum st_play_key key)
+{
+    struct fake *f = p;
+    int index;
+    if (f->playing_left <= 0)
+        return -ENOENT;
+    if (f->nplay_keys < 32)
+        f->play_keys[f->nplay_keys++] = key;
+    if (key == ST_PLAY_PAUSE) {
+        f->paused = !f->paused;
+        return f->paused;
+    }
+    f->paused = false;
+    if (key == ST_PLAY_NEXT) {
+        index = f->play_total - (f->playing_left - 1) / 3;
+        f->playing_left = (f->play_total - index) * 3; /* the next letter's first poll */
+    }
+    return 0;
+}
+
+static void f_audio_from(void *p, char *name, size_t size)
+{
+    struct fake *f = p;
+    snprintf(name, size, "%s", f->playing_left > 0 ? "Mama" : "");
+}
+
+static int *f_speed_of(struct fake *f)
+{
+    return &f->speeds[f->login_family == 13 ? 1 : 0];
+}
+
+static int f_get_speed(void *p)
+{
+    struct fake *f = p;
+    return *f_speed_of(f) ? *f_speed_of(f) : ST_SPEED_NORMAL;
+}
+
+static int f_set_speed(void *p, int percent)
+{
+    struct fake *f = p;
+    *f_speed_of(f) = percent;
+    return 0;
 }
 
 static int f_new_count(void *p)
@@ -111,6 +161,11 @@ static int f_audio_poll(void *p, int *index, int *total)
     struct fake *f = p;
     if (f->playing_left <= 0)
         return 0;
+    if (f->paused) {
+        *total = f->play_total;
+        *index = f->play_total - (f->playing_left - 1) / 3;
+        return 1;
+    }
     f->playing_left--;
     *total = f->play_total;
     *index = f->play_total - f->playing_left / 3;
@@ -126,6 +181,7 @@ static void f_audio_stop(void *p)
     struct fake *f = p;
     f->stops++;
     f->playing_left = 0;
+    f->paused = false;
 }
 
 static int f_record_start(void *p)
@@ -271,6 +327,10 @@ static const struct st_backend_ops fake_ops = {
     .replay_last = f_replay_last,
     .audio_poll = f_audio_poll,
     .audio_stop = f_audio_stop,
+    .audio_key = f_audio_key,
+    .audio_from = f_audio_from,
+    .get_speed = f_get_speed,
+    .set_speed = f_set_speed,
     .record_start = f_record_start,
     .record_stop = f_record_stop,
     .record_poll = f_record_poll,
@@ -906,8 +966,72 @@ static void listen_before_sending(void)
     st_core_finish(&core);
 }
 
+static void keys_during_playback(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, true);
+    f.new_messages = 3;
+    keys(&core, "12\r7391\r");
+    f.nsaid = 0;
+    keys(&core, "1");
+    CHECK(core.view.screen == ST_SCREEN_PLAYING && core.view.play_index == 1);
+    /* Who it is from, before it plays: aloud in general, the name on screen. */
+    CHECK(said(&f, ST_PROMPT_LETTER, 1));
+    CHECK(!strcmp(core.view.from, "Mama"));
+    CHECK(core.view.speed == ST_SPEED_NORMAL);
+    /* 5 pauses: nothing moves however long, and the keys are said. */
+    keys(&core, "5");
+    CHECK(core.view.paused && f.paused);
+    CHECK(last_said(&f) == ST_PROMPT_PAUSED);
+    ticks(&core, 20000);
+    CHECK(core.view.screen == ST_SCREEN_PLAYING && core.view.play_index == 1);
+    CHECK(core.view.screen == ST_SCREEN_PLAYING); /* a pause is not idleness */
+    keys(&core, "5");
+    CHECK(!core.view.paused && !f.paused);
+    /* 4 back five seconds, 1 from the start: the letter goes on. */
+    keys(&core, "41");
+    CHECK(f.nplay_keys == 4 && f.play_keys[2] == ST_PLAY_BACK && f.play_keys[3] == ST_PLAY_RESTART);
+    CHECK(core.view.screen == ST_SCREEN_PLAYING && f.stops == 0);
+    /* 3 steps the speed: 125, 75, 100, 125, each said. */
+    keys(&core, "3");
+    CHECK(core.view.speed == ST_SPEED_FAST && last_said(&f) == ST_PROMPT_SPEED_FAST);
+    keys(&core, "3");
+    CHECK(core.view.speed == ST_SPEED_SLOW && last_said(&f) == ST_PROMPT_SPEED_SLOW);
+    keys(&core, "3");
+    CHECK(core.view.speed == ST_SPEED_NORMAL && last_said(&f) == ST_PROMPT_SPEED_NORMAL);
+    keys(&core, "3");
+    CHECK(f.speeds[0] == ST_SPEED_FAST);
+    /* 6: the next letter, introduced before it plays. */
+    keys(&core, "6");
+    CHECK(f.play_keys[f.nplay_keys - 1] == ST_PLAY_NEXT);
+    ticks(&core, 100);
+    CHECK(core.view.play_index == 2);
+    CHECK(last_said(&f) == ST_PROMPT_LETTER && f.said_number[f.nsaid - 1] == 2);
+    /* Any other key stops. */
+    keys(&core, "9");
+    CHECK(core.view.screen == ST_SCREEN_HOME && f.stops == 1);
+    /* The speed is the listener's: family 13 hears at its own, family 12
+     * at the one it chose. */
+    keys(&core, "*");
+    keys(&core, "13\r5555\r");
+    f.new_messages = 2;
+    keys(&core, "1");
+    CHECK(core.view.screen == ST_SCREEN_PLAYING && core.view.speed == ST_SPEED_NORMAL);
+    keys(&core, "*");
+    keys(&core, "12\r7391\r1");
+    CHECK(core.view.screen == ST_SCREEN_PLAYING && core.view.speed == ST_SPEED_FAST);
+    /* 6 on the last letter ends with "that was all". */
+    keys(&core, "66");
+    ticks(&core, 200);
+    CHECK(core.view.screen == ST_SCREEN_HOME && last_said(&f) == ST_PROMPT_ALL_DONE);
+    st_core_finish(&core);
+}
+
 int main(void)
 {
+    keys_during_playback();
     listen_before_sending();
     every_screen_is_spoken();
     teacher_turns_prompts_off_and_sets_their_speed();

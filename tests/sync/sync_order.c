@@ -138,7 +138,8 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset)
     return REAL(pwrite)(fd, buf, count, offset);
 }
 
-EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset)
+/* off64_t: on 32-bit machines (armhf) off_t here is 32 bits. */
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t offset)
 {
     on_write(fd, buf, count);
     return REAL(pwrite64)(fd, buf, count, offset);
