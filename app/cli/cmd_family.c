@@ -419,6 +419,8 @@ static void json_event(const char *event, const struct jn_sync_event *ev, double
               json_object_set_new(o, "total", json_integer((json_int_t)ev->total));
     if (!bad && rate > 0)
         bad = json_object_set_new(o, "rate", json_integer((json_int_t)(rate + 0.5)));
+    if (!bad && (ev->kind == JN_SYNC_UPLOAD_DONE || ev->kind == JN_SYNC_DOWNLOAD_DONE))
+        bad = json_object_set_new(o, "interruptions", json_integer((json_int_t)ev->interruptions));
     if (!bad && ev->quiet)
         bad = json_object_set_new(o, "quiet", json_true());
     if (!bad && ev->err)

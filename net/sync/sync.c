@@ -60,10 +60,24 @@ struct message_list {
 static void emit(jn_sync *sync, enum jn_sync_event_kind kind, const char *id, const char *state,
                  uint64_t done, uint64_t total, int err)
 {
-    struct jn_sync_event ev = {kind, id, state, done, total, err, false};
+    struct jn_sync_event ev = {
+        .kind = kind, .message_id = id, .state = state, .done = done, .total = total, .err = err};
 
-    if (kind == JN_SYNC_DOWNLOAD_DONE)
-        ev.quiet = sync->quiet_now;
+    if (sync->on_event)
+        sync->on_event(sync->user, &ev);
+}
+
+/* A transfer ended well: its id, size and the cuts it survived (and, for a
+ * download, whether it came in quiet hours). */
+static void emit_done(jn_sync *sync, enum jn_sync_event_kind kind, const struct js_message *m,
+                      unsigned interruptions)
+{
+    struct jn_sync_event ev = {.kind = kind,
+                               .message_id = m->id,
+                               .done = m->length,
+                               .total = m->length,
+                               .interruptions = interruptions,
+                               .quiet = kind == JN_SYNC_DOWNLOAD_DONE && sync->quiet_now};
 
     if (sync->on_event)
         sync->on_event(sync->user, &ev);
@@ -530,7 +544,8 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
         je_vault_sealed_delete(sync->store, m->id); /* the relay holds it now */
     if (!err) {
         sync->stats.uploaded++;
-        emit(sync, JN_SYNC_UPLOAD_DONE, m->id, NULL, m->length, m->length, 0);
+        emit_done(sync, JN_SYNC_UPLOAD_DONE, m,
+                  up.interruptions + (up.connections > 1 ? up.connections - 1 : 0));
     }
 out:
     free(data);
@@ -913,7 +928,7 @@ static int download_one(jn_sync *sync, const struct js_message *m)
     }
     if (!err) {
         sync->stats.downloaded++;
-        emit(sync, JN_SYNC_DOWNLOAD_DONE, m->id, NULL, m->length, m->length, 0);
+        emit_done(sync, JN_SYNC_DOWNLOAD_DONE, m, d.interruptions);
     }
     free(c.buf);
     return err;

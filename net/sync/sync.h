@@ -362,6 +362,9 @@ struct jn_sync_event {
     uint64_t done;          /* bytes so far */
     uint64_t total;         /* bytes in all */
     int err;
+    /* sent, received: the cuts this transfer survived in this sync (each
+     * resumed where it stopped) */
+    unsigned interruptions;
     /* JN_SYNC_DOWNLOAD_DONE during quiet hours: a program that announces
      * new notes with a sound keeps quiet (docs/sync.md). */
     bool quiet;

@@ -75,35 +75,37 @@ zero_counters() {
   ip netns exec "$NS_C" iptables -Z INPUT
 }
 
-# start_cutter PORT UP_BYTES DOWN_BYTES: cuts (ss -K) the busiest connection
-# to the relay whenever UP_BYTES have gone up (or DOWN_BYTES down) since
-# the last cut in that direction. With UP_BYTES about 1.5 transfers, every
-# transfer is cut once near its middle and its retry passes. Counts go to
+# start_cutter PORT UP_BYTES DOWN_BYTES: cuts (ss -K) a connection to the
+# relay whenever UP_BYTES have gone up (or DOWN_BYTES down) since the last
+# cut in that direction: the open connection that carried most of those
+# bytes, so the cut lands in the transfer that made them, not in a long
+# poll that happened to move a few bytes at that moment. Counts go to
 # $SCRATCH/cuts.up and $SCRATCH/cuts.down.
 start_cutter() {
   local port=$1 up_every=$2 down_every=$3
   echo 0 >"$SCRATCH/cuts.up"; echo 0 >"$SCRATCH/cuts.down"
   ip netns exec "$NS_R" bash -c '
     port=$1 up_every=$2 down_every=$3 dir=$4
-    declare -A rx tx
+    declare -A rx tx su sd   # totals seen, and bytes since the last cut, per peer
     up=0 down=0 cu=0 cd=0
     while :; do
       best_up= best_up_d=0 best_dn= best_dn_d=0
       while read -r peer r a; do
         dr=$(( r - ${rx[$peer]:-0} )); da=$(( a - ${tx[$peer]:-0} ))
         rx[$peer]=$r; tx[$peer]=$a
+        su[$peer]=$(( ${su[$peer]:-0} + dr )); sd[$peer]=$(( ${sd[$peer]:-0} + da ))
         up=$((up + dr)); down=$((down + da))
-        [ $dr -gt $best_up_d ] && { best_up=$peer; best_up_d=$dr; }
-        [ $da -gt $best_dn_d ] && { best_dn=$peer; best_dn_d=$da; }
+        [ ${su[$peer]} -gt $best_up_d ] && { best_up=$peer; best_up_d=${su[$peer]}; }
+        [ ${sd[$peer]} -gt $best_dn_d ] && { best_dn=$peer; best_dn_d=${sd[$peer]}; }
       done < <(ss -tinH state established "( sport = :$port )" | paste - - |
         sed -n "s/.*[[:space:]]\([0-9.]*:[0-9]*\)[[:space:]].*bytes_acked:\([0-9]*\).*bytes_received:\([0-9]*\).*/\1 \3 \2/p")
       if [ $up -ge $up_every ] && [ -n "$best_up" ]; then
         ss -K -t state established "( sport = :$port and dport = :${best_up##*:} )" >/dev/null
-        up=0; cu=$((cu + 1)); echo $cu >"$dir/cuts.up"
+        up=0; su=(); cu=$((cu + 1)); echo $cu >"$dir/cuts.up"
       fi
       if [ $down -ge $down_every ] && [ -n "$best_dn" ]; then
         ss -K -t state established "( sport = :$port and dport = :${best_dn##*:} )" >/dev/null
-        down=0; cd=$((cd + 1)); echo $cd >"$dir/cuts.down"
+        down=0; sd=(); cd=$((cd + 1)); echo $cd >"$dir/cuts.down"
       fi
       sleep 0.1
     done' cutter "$port" "$up_every" "$down_every" "$SCRATCH" &
