@@ -723,7 +723,7 @@ error_pcm:
  * hours, or not fetched yet) is fetched now: the person asked for it. */
 static int fetch_now(const struct app_context *ctx, js_store *store, struct js_message *m)
 {
-    struct jn_sync_config config = {.store = store, .deadline_s = 180,
+    struct jn_sync_config config = {.store = store, .deadline_s = 60,
                                     .clock_offset_ms = ctx->clock_offset_ms};
     jn_sync *sync;
     int res = je_init() < 0 ? JE_ERR_CRYPTO : jn_sync_create(&config, &sync);

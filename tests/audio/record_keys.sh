@@ -1,26 +1,24 @@
 #!/bin/bash
-# Enter, Ctrl-C and SIGTERM stop a recording and keep it; space pauses it. The virtual
-# microphone runs faster than real time, so each run is compared with a run
-# driven the same way without the pause.
+# Enter, Ctrl-C and SIGTERM stop a recording and keep it; space pauses it.
+# The microphone is a live one (real time, as a headset's), and each run is
+# compared with a run driven the same way without the pause.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/audio/virtual_audio.sh"
+. "$TESTS_DIR/audio/live_microphone.sh"
 
-sox -q -n -r 16000 -c 1 -b 16 -e signed -t raw "$SCRATCH/mic.raw" synth 700 sine 500 vol 0.3
 virtual_audio
+live_microphone
 
-# capturing PID: waits until the program reads the microphone's file (its
-# read position has moved), so keys land while it records. (The store is
-# locked while a recording runs, so the test cannot ask it.)
+# capturing PID: waits until the program listens to the microphone, so keys
+# land while it records. (The store is locked while a recording runs, so the
+# test cannot ask it.)
 capturing() {
   for _ in $(seq 300); do
-    for fd in /proc/"$1"/fd/*; do
-      [ "$(readlink "$fd" 2>/dev/null)" = "$SCRATCH/mic.raw" ] || continue
-      pos=$(awk '/^pos:/ {print $2}' /proc/"$1"/fdinfo/"${fd##*/}" 2>/dev/null || echo 0)
-      [ "${pos:-0}" -gt 0 ] && return 0
-    done
+    pactl list source-outputs | grep -q "application.process.id = \"$1\"" && return 0
+    kill -0 "$1" 2>/dev/null || fail "the recording ended before it listened"
     sleep 0.1
   done
-  fail "the recording never started reading the microphone"
+  fail "the recording never started listening to the microphone"
 }
 
 # keys_run KEYS...: starts a recording fed by a pipe and, once it records,
