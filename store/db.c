@@ -84,6 +84,10 @@ static const char *const migrations[] = {
     "  sent INTEGER NOT NULL DEFAULT 0,"
     "  received INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (month, member)) WITHOUT ROWID;",
+    /* 4 -> 5: failed downloads are counted per message, so that bytes
+     * that are not a voice note, or a message the relay no longer has,
+     * stop being fetched after a few tries instead of at every sync. */
+    "ALTER TABLE messages ADD COLUMN fetch_failures INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JS_SCHEMA_VERSION,

@@ -16,6 +16,7 @@ static const struct {
     {JS_RECORDING, "recording"}, {JS_DRAFT, "draft"},         {JS_READY, "ready"},
     {JS_UPLOADING, "uploading"}, {JS_SENT, "sent"},           {JS_DELIVERED, "delivered"},
     {JS_PLAYED, "played"},       {JS_ANNOUNCED, "announced"}, {JS_DOWNLOADING, "downloading"},
+    {JS_REFUSED, "refused"},
 };
 
 const char *js_state_name(enum js_state state)
@@ -462,6 +463,54 @@ int js_inbox_complete(js_store *store, const char *id)
     }
     res = js_commit(store);
     return res < 0 ? res : verdict;
+}
+
+int js_inbox_fetch_failed(js_store *store, const char *id, enum js_fetch_failure why,
+                          unsigned limit)
+{
+    enum js_state state;
+    int64_t row, failures = 0;
+    sqlite3_stmt *stmt;
+    int res = js_message_row(store, JS_INBOX, id, &row, &state);
+    if (res < 0)
+        return res;
+    if (!(state & (JS_ANNOUNCED | JS_DOWNLOADING)))
+        return JS_ERR_STATE;
+    if ((why != JS_FETCH_BAD_BYTES && why != JS_FETCH_GONE) || limit < 1)
+        return JS_ERR_INVALID;
+    res = js_begin(store);
+    if (res < 0)
+        return res;
+    res = run(store, "UPDATE messages SET fetch_failures = fetch_failures + 1 WHERE rowid = ?", "i",
+              row);
+    if (res == 0 && (res = js_prepare(store, "SELECT fetch_failures FROM messages WHERE rowid = ?",
+                                      &stmt)) == 0) {
+        sqlite3_bind_int64(stmt, 1, row);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            failures = sqlite3_column_int64(stmt, 0);
+        sqlite3_finalize(stmt);
+    }
+    int gone = res == 0 && failures >= (int64_t)limit;
+    if (gone)
+        res = run(store, "DELETE FROM chunks WHERE message = ?", "i", row);
+    if (gone && res == 0 && why == JS_FETCH_GONE)
+        res = run(store, "DELETE FROM messages WHERE rowid = ?", "i", row);
+    else if (gone && res == 0) {
+        /* Kept, so that it is never announced again and the inbox can say
+         * so; its audio is gone, so it holds no quota. */
+        res = run(store,
+                  "UPDATE messages SET state = 'refused', transferred = 0, evicted = 1,"
+                  " updated_ms = ? WHERE rowid = ?",
+                  "ii", ju_wall_ms(), row);
+        if (res == 0)
+            res = queue_receipt(store, id, JS_REFUSED);
+    }
+    if (res < 0) {
+        js_rollback(store);
+        return res;
+    }
+    res = js_commit(store);
+    return res < 0 ? res : gone;
 }
 
 int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, void *user)

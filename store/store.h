@@ -46,7 +46,7 @@ enum js_error {
  * limit derives from. */
 #define JS_MAX_NOTE_BYTES ((uint64_t)JC_MAX_NOTE_BYTES)
 /* The schema version this build writes (PRAGMA user_version). */
-#define JS_SCHEMA_VERSION 4
+#define JS_SCHEMA_VERSION 5
 
 /* ---- Opening ------------------------------------------------------------ */
 
@@ -103,8 +103,9 @@ enum js_state {
     JS_PLAYED = 1 << 6,
     JS_ANNOUNCED = 1 << 7,
     JS_DOWNLOADING = 1 << 8,
+    JS_REFUSED = 1 << 9, /* inbox: its bytes were never a voice note; not fetched again */
 };
-#define JS_ANY_STATE 0x1ffu
+#define JS_ANY_STATE 0x3ffu
 
 /* "ready", "uploading", ...; "unknown" for anything else. */
 JS_API const char *js_state_name(enum js_state state);
@@ -216,6 +217,17 @@ JS_API int js_inbox_complete(js_store *store, const char *id);
 typedef int (*js_open_fn)(void *user, const unsigned char *sealed, size_t len, unsigned char **note,
                           size_t *note_len);
 JS_API int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, void *user);
+
+/* A download of an announced (or downloading) message failed for good this
+ * time: why is JS_FETCH_BAD_BYTES (they were not the voice note announced)
+ * or JS_FETCH_GONE (the relay answered 404). The message's failures are
+ * counted (in the store, so across syncs); at `limit` of them a message
+ * with bad bytes becomes refused (its audio dropped, out of the quota, a
+ * "rejected" receipt queued) and one the relay no longer has is removed.
+ * Returns 0 while it stays queued, 1 when it left the queue. */
+enum js_fetch_failure { JS_FETCH_BAD_BYTES = 1, JS_FETCH_GONE = 2 };
+JS_API int js_inbox_fetch_failed(js_store *store, const char *id, enum js_fetch_failure why,
+                                 unsigned limit);
 
 /* Records where playback stopped (ms from the start, for resuming). The
  * first call moves ready -> played and queues a "played" receipt; later

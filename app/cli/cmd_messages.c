@@ -572,7 +572,8 @@ static int print_message(void *user, const struct js_message *m)
                      m->length ? (unsigned long long)(m->offset * 100 / m->length) : 0ULL);
         else
             snprintf(state, sizeof(state), "%s%s", e2e == 'R' ? "refused" : js_state_name(m->state),
-                     m->evicted                                        ? " (removed)"
+                     e2e == 'R' || m->state == JS_REFUSED               ? " (unplayable)"
+                     : m->evicted                                        ? " (removed)"
                      : m->box == JS_INBOX && !e2e && (m->state & (JS_READY | JS_PLAYED)) ? " plain"
                                                                        : "");
         uint64_t tenths = (m->duration_ms + 50) / 100;
@@ -722,7 +723,7 @@ error_pcm:
  * hours, or not fetched yet) is fetched now: the person asked for it. */
 static int fetch_now(const struct app_context *ctx, js_store *store, struct js_message *m)
 {
-    struct jn_sync_config config = {.store = store, .deadline_s = 180,
+    struct jn_sync_config config = {.store = store, .deadline_s = 60,
                                     .clock_offset_ms = ctx->clock_offset_ms};
     jn_sync *sync;
     int res = je_init() < 0 ? JE_ERR_CRYPTO : jn_sync_create(&config, &sync);

@@ -444,6 +444,9 @@ int relay_parse_receipt_body(const char *body, size_t len, const char **state)
     } else if (s && strcmp(s, "played") == 0) {
         *state = "played";
         err = 0;
+    } else if (s && strcmp(s, "rejected") == 0) {
+        *state = "rejected";
+        err = 0;
     }
     json_decref(j);
     return err;

@@ -1333,7 +1333,7 @@ static void finish_receipt(struct relay_request *r)
 {
     const char *state;
     if (relay_parse_receipt_body(r->body, r->body_len, &state) < 0) {
-        relay_error(r, 400, "malformed", "the body must be {\"state\": \"delivered\"|\"played\"}");
+        relay_error(r, 400, "malformed", "the body must be {\"state\": \"delivered\"|\"played\"|\"rejected\"}");
         return;
     }
     /* The recipient's signature (docs/encryption.md, "Receipts"), kept and

@@ -78,7 +78,7 @@ struct relay_receipt {
     int64_t cursor;
     char message_id[RELAY_UUID_LEN + 1];
     char device_id[RELAY_ID_LEN + 1];
-    const char *state; /* "delivered" or "played" */
+    const char *state; /* "delivered", "played" or "rejected" */
     int64_t at;
     char proof[RELAY_PROOF_MAX + 1]; /* the recipient's signature (base64), "" if none */
 };
@@ -191,7 +191,9 @@ struct relay_storage_ops {
     /* Entries of a device's mailbox with cursor > after, oldest first. */
     int (*inbox)(struct relay_storage *s, const char *device_id, int64_t after, unsigned limit,
                  int (*cb)(void *ctx, const struct relay_inbox_entry *e), void *ctx);
-    /* Records a receipt; "played" implies "delivered". Returns 1 when it
+    /* Records a receipt; "played" implies "delivered"; "rejected" (the
+     * device will never play it) stands for "delivered" and settles the
+     * mailbox entry the same way. Returns 1 when it
      * was new, 0 when it was already there. proof (base64, or NULL) is
      * kept with the state named, the first one given. */
     int (*receipt_add)(struct relay_storage *s, int64_t rowid, const char *device_id,

@@ -1270,7 +1270,10 @@ static int pg_receipt_add(struct relay_storage *s, int64_t rowid, const char *de
     copy_val(sender, sizeof sender, res, 0, 0);
     PQclear(res);
     long added = 0, n = 0;
-    const char *dv[5] = {id_s, sender, device_id, "delivered", now_s};
+    /* "rejected" stands instead of "delivered": the device has it, will
+     * never play it, and the relay may drop it like a delivered one. */
+    const char *first = strcmp(state, "rejected") == 0 ? "rejected" : "delivered";
+    const char *dv[5] = {id_s, sender, device_id, first, now_s};
     if ((err = run_cmd(q, Q_RECEIPT_INSERT, 5, dv, NULL, 0, &n)) < 0)
         goto error_tx;
     added += n;
@@ -1321,7 +1324,10 @@ static int pg_receipts(struct relay_storage *s, const char *sender_id, int64_t a
         r.cursor = int_val(res, i, 0);
         copy_val(r.message_id, sizeof r.message_id, res, i, 1);
         copy_val(r.device_id, sizeof r.device_id, res, i, 2);
-        r.state = strcmp(PQgetvalue(res, i, 3), "played") == 0 ? "played" : "delivered";
+        const char *state = PQgetvalue(res, i, 3);
+        r.state = strcmp(state, "played") == 0     ? "played"
+                  : strcmp(state, "rejected") == 0 ? "rejected"
+                                                   : "delivered";
         r.at = int_val(res, i, 4);
         copy_val(r.proof, sizeof r.proof, res, i, 5);
         err = cb(ctx, &r);

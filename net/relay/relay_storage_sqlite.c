@@ -1018,7 +1018,11 @@ static int sq_receipt_add(struct relay_storage *s, int64_t rowid, const char *de
         return err;
     if (proof && (err = add_proof(s, rowid, device_id, state, proof)) < 0)
         goto error_tx;
-    if ((err = add_receipt(s, rowid, device_id, "delivered", now, &added)) < 0)
+    /* "rejected" stands instead of "delivered": the device has it, will
+     * never play it, and the relay may drop it like a delivered one. */
+    if ((err = add_receipt(s, rowid, device_id,
+                           strcmp(state, "rejected") == 0 ? "rejected" : "delivered", now, &added)) <
+        0)
         goto error_tx;
     if (strcmp(state, "played") == 0 &&
         (err = add_receipt(s, rowid, device_id, "played", now, &added)) < 0)
@@ -1059,7 +1063,9 @@ static int sq_receipts(struct relay_storage *s, const char *sender_id, int64_t a
         copy_text(r.message_id, sizeof r.message_id, st, 1);
         copy_text(r.device_id, sizeof r.device_id, st, 2);
         const char *state = (const char *)sqlite3_column_text(st, 3);
-        r.state = state && strcmp(state, "played") == 0 ? "played" : "delivered";
+        r.state = state && strcmp(state, "played") == 0     ? "played"
+                  : state && strcmp(state, "rejected") == 0 ? "rejected"
+                                                            : "delivered";
         r.at = sqlite3_column_int64(st, 4);
         copy_text(r.proof, sizeof r.proof, st, 5);
         if ((err = cb(ctx, &r)) < 0)

@@ -628,11 +628,13 @@ static int step_receipts_out(jn_sync *sync)
     err = js_receipts_pending(sync->store, collect_receipt, &list);
     for (i = 0; err >= 0 && i < list.count; i++) {
         const struct js_receipt *r = &list.items[i];
-        const char *state = r->state == JS_PLAYED ? "played" : "delivered";
+        const char *state = r->state == JS_PLAYED    ? "played"
+                            : r->state == JS_REFUSED ? "rejected"
+                                                     : "delivered";
         char path[96], proof[100] = "";
         json_t *body;
 
-        if (sync->encrypted) {
+        if (sync->encrypted && r->state != JS_REFUSED) {
             /* The recipient's word, signed: the relay cannot forge it. */
             uint8_t mid[JE_ID_BYTES], sig[JE_SIG_BYTES];
             if (je_id_parse(r->message_id, mid) == 0 &&
@@ -872,6 +874,12 @@ static int open_note(void *user, const unsigned char *sealed, size_t len, unsign
     return 0;
 }
 
+/* Downloads of a message whose bytes are not its voice note before it is
+ * refused, and 404/410 answers before it is dropped (net/PROTOCOL.md,
+ * "Receipts"). */
+#define JN_MAX_BAD_FETCHES  3
+#define JN_MAX_GONE_FETCHES 2
+
 static int download_one(jn_sync *sync, const struct js_message *m)
 {
     struct download_ctx c = {sync, m, NULL};
@@ -918,13 +926,26 @@ static int download_one(jn_sync *sync, const struct js_message *m)
     } else if (!err) {
         err = js_inbox_complete(sync->store, m->id);
     }
-    if (err) {
-        if (err == JS_ERR_CHECKSUM || (err <= JC_ERR_WAV_FORMAT && err > -2000)) {
-            /* Dropped by the store, fetched again next time; never ready. */
-            sync->stats.rejected++;
-            emit(sync, JN_SYNC_REJECTED, m->id, NULL, 0, m->length, err);
-            err = JN_ERR_INVALID_AUDIO;
+    if (err == JS_ERR_CHECKSUM || (err <= JC_ERR_WAV_FORMAT && err > -2000) ||
+        err == JN_ERR_PROTOCOL) {
+        /* Dropped by the store and fetched again next time, but only
+         * JN_MAX_BAD_FETCHES times in all: bytes that are not the voice
+         * note announced (a broken sender or a hostile relay) would
+         * otherwise come down at every sync for ever. Then refused. */
+        sync->stats.rejected++;
+        if (js_inbox_fetch_failed(sync->store, m->id, JS_FETCH_BAD_BYTES, JN_MAX_BAD_FETCHES) ==
+            1) {
+            emit(sync, JN_SYNC_REFUSED, m->id, NULL, 0, m->length, err);
+            free(c.buf);
+            return 0;
         }
+        emit(sync, JN_SYNC_REJECTED, m->id, NULL, 0, m->length, err);
+        err = JN_ERR_INVALID_AUDIO;
+    } else if (err == JN_ERR_NOT_FOUND || err == JN_ERR_GONE) {
+        /* The relay no longer has it (expired, or never had it): dropped
+         * after the second such answer, so it neither stays "announced"
+         * for ever nor holds quota. */
+        js_inbox_fetch_failed(sync->store, m->id, JS_FETCH_GONE, JN_MAX_GONE_FETCHES);
     }
     if (!err) {
         sync->stats.downloaded++;
@@ -1018,6 +1039,13 @@ static int step_receipts_in(jn_sync *sync)
             if (!id || !state || !json_is_integer(c)) {
                 err = JN_ERR_PROTOCOL;
                 break;
+            }
+            if (!strcmp(state, "rejected")) {
+                /* The recipient will never play it: nothing to mark here
+                 * (the note stays "sent"); the relay drops it. */
+                if (json_integer_value(c) > reached)
+                    reached = json_integer_value(c);
+                continue;
             }
             s = !strcmp(state, "played") ? JS_PLAYED : JS_DELIVERED;
             if (sync->encrypted && receipt_refused(sync, r, id, s)) {
