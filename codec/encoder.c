@@ -63,20 +63,6 @@ struct jc_encoder {
     unsigned char page[27 + MAX_LACING + MAX_LACING * 255];
 };
 
-static void put32(unsigned char *p, uint32_t v)
-{
-    p[0] = v & 0xff;
-    p[1] = (v >> 8) & 0xff;
-    p[2] = (v >> 16) & 0xff;
-    p[3] = (v >> 24) & 0xff;
-}
-
-static void put16(unsigned char *p, unsigned v)
-{
-    p[0] = v & 0xff;
-    p[1] = (v >> 8) & 0xff;
-}
-
 /* Writes what libogg holds as one page. The caller keeps a page within 255
  * lacing values, so libogg never needs a second one; the byte limit given
  * to libogg is the largest body a page can have, so only that count
@@ -131,9 +117,9 @@ static int write_headers(jc_encoder *enc)
     memcpy(head, "OpusHead", 8);
     head[8] = 1;
     head[9] = 1;
-    put16(head + 10, enc->preskip);
-    put32(head + 12, enc->input_rate);
-    put16(head + 16, 0);
+    ju_le16_put(head + 10, enc->preskip);
+    ju_le32_put(head + 12, enc->input_rate);
+    ju_le16_put(head + 16, 0);
     head[18] = 0;
     if ((res = add_packet(enc, head, sizeof(head), 0, true, false)) < 0 ||
         (res = flush_page(enc)) < 0)
@@ -143,9 +129,9 @@ static int write_headers(jc_encoder *enc)
     if (vendor_len > 64)
         vendor_len = 64;
     memcpy(tags, "OpusTags", 8);
-    put32(tags + 8, (uint32_t)vendor_len);
+    ju_le32_put(tags + 8, (uint32_t)vendor_len);
     memcpy(tags + 12, vendor, vendor_len);
-    put32(tags + 12 + vendor_len, 0);
+    ju_le32_put(tags + 12 + vendor_len, 0);
     if ((res = add_packet(enc, tags, 16 + vendor_len, 0, false, false)) < 0 ||
         (res = flush_page(enc)) < 0)
         return res;

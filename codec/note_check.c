@@ -18,6 +18,7 @@
 #include <ogg/ogg.h>
 #include <opus/opus.h>
 
+#include "util/util.h"
 #include "codec.h"
 
 /* Far above the 480 bytes a 60 ms packet at JC_MAX_BITRATE needs, and above
@@ -93,11 +94,6 @@ static size_t page_len(const ogg_page *og)
     return (size_t)og->header_len + (size_t)og->body_len;
 }
 
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int parse_head(struct checker *c, const ogg_packet *op)
 {
     const unsigned char *h = op->packet;
@@ -109,7 +105,7 @@ static int parse_head(struct checker *c, const ogg_packet *op)
     if (h[9] != 1 || h[18] != 0)
         return JC_ERR_CHANNELS;
     c->preskip = (unsigned)h[10] | (unsigned)h[11] << 8;
-    c->input_rate = le32(h + 12);
+    c->input_rate = ju_le32_get(h + 12);
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/util.h"
 #include "codec.h"
 
 #define FORMAT_PCM        1
@@ -30,16 +31,6 @@ struct jc_wav_reader {
     unsigned char block[BLOCK_FRAMES * 2 * 4];
 };
 
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static unsigned le16(const unsigned char *p)
-{
-    return (unsigned)p[0] | (unsigned)p[1] << 8;
-}
-
 /* The tail of the KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT GUIDs, after the
  * two bytes that carry the format tag. */
 static const unsigned char guid_tail[14] = {0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80,
@@ -51,15 +42,15 @@ static int parse_fmt(jc_wav_reader *r, const unsigned char *fmt, size_t size)
 
     if (size < 16)
         return JC_ERR_WAV_FORMAT;
-    tag = le16(fmt);
-    r->channels = le16(fmt + 2);
-    r->rate = le32(fmt + 4);
-    block_align = le16(fmt + 12);
-    bits = le16(fmt + 14);
+    tag = ju_le16_get(fmt);
+    r->channels = ju_le16_get(fmt + 2);
+    r->rate = ju_le32_get(fmt + 4);
+    block_align = ju_le16_get(fmt + 12);
+    bits = ju_le16_get(fmt + 14);
     if (tag == FORMAT_EXTENSIBLE) {
         if (size < 40 || memcmp(fmt + 26, guid_tail, sizeof(guid_tail)) != 0)
             return JC_ERR_WAV_FORMAT;
-        tag = le16(fmt + 24);
+        tag = ju_le16_get(fmt + 24);
     }
     if (tag == FORMAT_PCM) {
         if (bits != 8 && bits != 16 && bits != 24 && bits != 32)
@@ -103,7 +94,7 @@ static int read_header(jc_wav_reader *r)
 
         if ((res = read_exact(r->file, chunk, sizeof(chunk))) < 0)
             return res;
-        size = le32(chunk + 4);
+        size = ju_le32_get(chunk + 4);
         if (!memcmp(chunk, "fmt ", 4)) {
             size_t keep = size < sizeof(fmt) ? size : sizeof(fmt);
             if (have_fmt)
@@ -171,12 +162,12 @@ static float sample_at(const jc_wav_reader *r, const unsigned char *p)
     case 1:
         return ((int)p[0] - 128) / 128.0f;
     case 2:
-        return (int16_t)le16(p) / 32768.0f;
+        return (int16_t)ju_le16_get(p) / 32768.0f;
     case 3:
-        return (int32_t)(le32((const unsigned char[]){0, p[0], p[1], p[2]})) / 2147483648.0f;
+        return (int32_t)(ju_le32_get((const unsigned char[]){0, p[0], p[1], p[2]})) / 2147483648.0f;
     default:
         if (r->is_float) {
-            uint32_t bits = le32(p);
+            uint32_t bits = ju_le32_get(p);
             float v;
             memcpy(&v, &bits, sizeof(v));
             /* A float file may hold anything; keep the encoder's input sane. */
@@ -184,7 +175,7 @@ static float sample_at(const jc_wav_reader *r, const unsigned char *p)
                 return 0.0f;
             return v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : v;
         }
-        return (int32_t)le32(p) / 2147483648.0f;
+        return (int32_t)ju_le32_get(p) / 2147483648.0f;
     }
 }
 

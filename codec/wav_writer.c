@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/util.h"
 #include "codec.h"
 
 #define HEADER_BYTES 44
@@ -20,34 +21,20 @@ struct jc_wav_writer {
     int error;
 };
 
-static void put32(unsigned char *p, uint32_t v)
-{
-    p[0] = v & 0xff;
-    p[1] = (v >> 8) & 0xff;
-    p[2] = (v >> 16) & 0xff;
-    p[3] = (v >> 24) & 0xff;
-}
-
-static void put16(unsigned char *p, unsigned v)
-{
-    p[0] = v & 0xff;
-    p[1] = (v >> 8) & 0xff;
-}
-
 static void make_header(unsigned char *h, unsigned rate, uint32_t data_bytes)
 {
     memcpy(h, "RIFF", 4);
-    put32(h + 4, 36 + data_bytes);
+    ju_le32_put(h + 4, 36 + data_bytes);
     memcpy(h + 8, "WAVEfmt ", 8);
-    put32(h + 16, 16);
-    put16(h + 20, 1);        /* PCM */
-    put16(h + 22, 1);        /* mono */
-    put32(h + 24, rate);     /* frames per second */
-    put32(h + 28, rate * 2); /* bytes per second */
-    put16(h + 32, 2);        /* block align */
-    put16(h + 34, 16);       /* bits per sample */
+    ju_le32_put(h + 16, 16);
+    ju_le16_put(h + 20, 1);        /* PCM */
+    ju_le16_put(h + 22, 1);        /* mono */
+    ju_le32_put(h + 24, rate);     /* frames per second */
+    ju_le32_put(h + 28, rate * 2); /* bytes per second */
+    ju_le16_put(h + 32, 2);        /* block align */
+    ju_le16_put(h + 34, 16);       /* bits per sample */
     memcpy(h + 36, "data", 4);
-    put32(h + 40, data_bytes);
+    ju_le32_put(h + 40, data_bytes);
 }
 
 int jc_wav_writer_create(const char *path, unsigned rate, jc_wav_writer **out)
@@ -93,7 +80,7 @@ int jc_wav_writer_write(jc_wav_writer *w, const int16_t *pcm, size_t frames)
     while (frames > 0) {
         size_t n = frames < sizeof(buf) / 2 ? frames : sizeof(buf) / 2;
         for (size_t i = 0; i < n; i++)
-            put16(buf + 2 * i, (uint16_t)pcm[i]);
+            ju_le16_put(buf + 2 * i, (uint16_t)pcm[i]);
         errno = 0;
         if (fwrite(buf, 2, n, w->file) != n)
             return w->error = errno ? -errno : -EIO;

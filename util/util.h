@@ -76,6 +76,32 @@ void ju_hex_encode(const void *in, size_t n, char *out);
  * (out is then unspecified). */
 int ju_hex_decode(const char *hex, void *out, size_t n);
 
+/* ---- little-endian fields (WAV and Ogg Opus headers) ---- */
+
+static inline unsigned ju_le16_get(const unsigned char *p)
+{
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+static inline uint32_t ju_le32_get(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void ju_le16_put(unsigned char *p, unsigned v)
+{
+    p[0] = v & 0xff;
+    p[1] = (v >> 8) & 0xff;
+}
+
+static inline void ju_le32_put(unsigned char *p, uint32_t v)
+{
+    p[0] = v & 0xff;
+    p[1] = (v >> 8) & 0xff;
+    p[2] = (v >> 16) & 0xff;
+    p[3] = (v >> 24) & 0xff;
+}
+
 /* ---- integers (number.c) ----
  * Strict decimal: the whole string is digits (ju_parse_i64 allows one
  * leading '-'), no spaces, no '+', no base prefix. 0, -EINVAL for anything
