@@ -25,9 +25,10 @@ live_microphone() {
   done
   pactl info >/dev/null 2>&1 || fail "PulseAudio did not answer"
   sed -i 's|^pcm.mic .*|pcm.mic { type pulse; device "mic.monitor" }|' "$SCRATCH/home/.asoundrc"
-  local after=cleanup_scratch
-  declare -F cleanup_screen >/dev/null && after=cleanup_screen
-  trap "kill $PULSE_PID 2>/dev/null; $after" EXIT
+  # Stopped first, then whatever the test already does on exit.
+  local before
+  before=$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT$/\1/")
+  trap "kill $PULSE_PID 2>/dev/null; ${before:-cleanup_scratch}" EXIT
 }
 
 # mic_says FILE.wav: once a program listens to the live microphone (within

@@ -227,6 +227,16 @@ for n in 1 2 3; do
   expect_status "r$n after PostgreSQL came back" 200
 done
 # The listeners reconnected too: a long poll on r3 wakes on an upload via r1.
+# A listener comes back up to half a second after its relay answers again,
+# and wakes every long poll when it does (what was sent meanwhile is lost),
+# so the poll starts once all three listen again.
+for _ in $(seq 100); do
+  [ "$(pg_psql shared -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")" -ge 3 ] && break
+  sleep 0.1
+done
+[ "$(pg_psql shared -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")" -ge 3 ] ||
+  fail "the relays' listeners did not come back after PostgreSQL did"
+at 3; as "$MA" GET /v1/inbox
 CUR=$(json .cursor)
 long_poll 3 "$MA" "/v1/inbox?after=$CUR&wait=20" "$SCRATCH/poll3"
 held "$SCRATCH/poll3"

@@ -22,13 +22,13 @@ code=$(grep -Eo '[0-9]{4,}' "$SCRATCH/create.out" | tail -1)
 speech "$SCRATCH/a.wav" 16000 "妈妈，我是小明的爸爸，今天下班早。"
 speech "$SCRATCH/b.wav" 16000 "过年我们就回家了。"
 speech "$SCRATCH/reply.wav" 16000 "收到了，家里都好，放心吧，你们也要注意身体。"
-mic_speech "$SCRATCH/reply.wav"
 "$JIASHU" --home "$P" record --input "$SCRATCH/a.wav" >/dev/null
 sleep 0.01
 "$JIASHU" --home "$P" record --input "$SCRATCH/b.wav" >/dev/null
 "$JIASHU" --home "$P" sync >/dev/null
 
 sound_devices
+live_microphone
 screen_start 40 12 env LANG=zh_CN.UTF-8 JIASHU_STATION_SYNC_SECONDS=1 "$JIASHU" --home "$G" station
 screen_wait "2 条新消息" 60
 before=$(speaker_bytes)
@@ -43,7 +43,7 @@ need=$(( ($(soxi -s "$SCRATCH/a.wav") + $(soxi -s "$SCRATCH/b.wav")) * 2 * 9 / 1
 
 screen_keys 2
 screen_wait "正在录音" 20
-sleep 3
+mic_says "$SCRATCH/reply.wav"
 screen_keys Enter
 screen_wait "回复还没有发出" 20
 screen_keys 3
