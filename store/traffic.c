@@ -100,8 +100,7 @@ error_tx:
     return res;
 }
 
-int js_traffic_month(js_store *store, int64_t now_ms, js_traffic_fn fn, void *user,
-                     uint64_t *total)
+int js_traffic_month(js_store *store, int64_t now_ms, js_traffic_fn fn, void *user, uint64_t *total)
 {
     sqlite3_stmt *stmt;
     char month[32];

@@ -38,7 +38,6 @@ enum audio_error {
     AUDIO_ERR_LOST = -4005,      /* the device stopped working or was unplugged */
 };
 
-
 /* Starts PortAudio (once per process; calls nest). Must precede every other
  * function here. AUDIO_ERR_INIT on failure. */
 int audio_init(void);

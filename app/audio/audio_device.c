@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
-
 /* One chunk is a tenth of a second: short enough for a lively level meter
  * and a quick reaction to a key, long enough to keep wake-ups rare. */
 #define CHUNKS_PER_SECOND   10

@@ -77,9 +77,9 @@ static json_t *data_json(const char *month, const struct tally *t, uint64_t tota
         return NULL;
     for (size_t i = 0; i < t->count; i++) {
         const struct row *r = &t->rows[i];
-        json_t *m = json_pack("{s:o, s:I, s:I}", "member",
-                              r->who[0] ? out_json_text(r->who) : json_null(), "sent",
-                              (json_int_t)r->sent, "received", (json_int_t)r->received);
+        json_t *m =
+            json_pack("{s:o, s:I, s:I}", "member", r->who[0] ? out_json_text(r->who) : json_null(),
+                      "sent", (json_int_t)r->sent, "received", (json_int_t)r->received);
         if (!m || json_array_append_new(members, m)) {
             json_decref(members);
             return NULL;

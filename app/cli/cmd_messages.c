@@ -62,8 +62,7 @@ static int match_prefix(void *user, const struct js_message *m)
 /* A message named by its id or by a short prefix of it, as the progress
  * lines print them: the whole id into out, or one line and 1 when no
  * message or more than one starts with it. */
-static int resolve_id(js_store *store, const char *what, const char *given,
-                      char out[JS_ID_LEN + 1])
+static int resolve_id(js_store *store, const char *what, const char *given, char out[JS_ID_LEN + 1])
 {
     struct prefix_match p = {.prefix = given, .len = strlen(given)};
     if (p.len == 0 || p.len > JS_ID_LEN)
@@ -140,9 +139,8 @@ static bool relay_would_refuse(js_store *store, const jc_wav_reader *reader,
 
 /* Records one note (from the file or the microphone) into the store as
  * config says; prints its id and leaves it in id. Returns the exit status. */
-static int record_once(js_store *store, const struct js_recording_config *config,
-                       const char *input, jc_wav_reader *reader, unsigned long max_seconds,
-                       char id[JS_ID_LEN + 1])
+static int record_once(js_store *store, const struct js_recording_config *config, const char *input,
+                       jc_wav_reader *reader, unsigned long max_seconds, char id[JS_ID_LEN + 1])
 {
     js_recording *rec;
     float *pcm;
@@ -452,7 +450,8 @@ static int draft_command(const struct app_context *ctx, int argc, char **argv, b
     res = send ? js_outbox_release(store, argv[1]) : js_outbox_discard(store, argv[1]);
     js_store_destroy(store);
     if (res == JS_ERR_STATE)
-        return app_fail(send ? "send %s: it is not a draft" : "discard %s: only a draft can be thrown away",
+        return app_fail(send ? "send %s: it is not a draft"
+                             : "discard %s: only a draft can be thrown away",
                         argv[1]);
     if (res < 0)
         return app_fail("%s %s: %s", send ? "send" : "discard", argv[1], app_strerror(res));
@@ -475,7 +474,7 @@ int cmd_discard(const struct app_context *ctx, int argc, char **argv)
 struct listing {
     js_store *store;
     bool json;
-    json_t *array; /* --json: the messages, printed at the end */
+    json_t *array;  /* --json: the messages, printed at the end */
     int64_t minute; /* of l->when */
     char when[32];
     int count;
@@ -572,18 +571,17 @@ static int print_message(void *user, const struct js_message *m)
                      m->length ? (unsigned long long)(m->offset * 100 / m->length) : 0ULL);
         else
             snprintf(state, sizeof(state), "%s%s", e2e == 'R' ? "refused" : js_state_name(m->state),
-                     e2e == 'R' || m->state == JS_REFUSED               ? " (unplayable)"
-                     : m->evicted                                        ? " (removed)"
+                     e2e == 'R' || m->state == JS_REFUSED ? " (unplayable)"
+                     : m->evicted                         ? " (removed)"
                      : m->box == JS_INBOX && !e2e && (m->state & (JS_READY | JS_PLAYED)) ? " plain"
-                                                                       : "");
+                                                                                         : "");
         uint64_t tenths = (m->duration_ms + 50) / 100;
         /* What it cost on the wire, both ways, in kB (whole tenths). */
         uint64_t wire = (m->wire_sent + m->wire_received + 50) / 100;
         printf("%s  %-20s %4llu.%llu s  %5llu.%llu kB  %s  %s\n", out_text(m->id, id, sizeof(id)),
                state, (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
                (unsigned long long)(wire / 10), (unsigned long long)(wire % 10), l->when,
-               *peer ? out_text(peer, who, sizeof(who))
-                     : (m->box == JS_OUTBOX ? "(family)" : "?"));
+               *peer ? out_text(peer, who, sizeof(who)) : (m->box == JS_OUTBOX ? "(family)" : "?"));
     }
     l->count++;
     return 0;
@@ -723,8 +721,8 @@ error_pcm:
  * hours, or not fetched yet) is fetched now: the person asked for it. */
 static int fetch_now(const struct app_context *ctx, js_store *store, struct js_message *m)
 {
-    struct jn_sync_config config = {.store = store, .deadline_s = 60,
-                                    .clock_offset_ms = ctx->clock_offset_ms};
+    struct jn_sync_config config = {
+        .store = store, .deadline_s = 60, .clock_offset_ms = ctx->clock_offset_ms};
     jn_sync *sync;
     int res = je_init() < 0 ? JE_ERR_CRYPTO : jn_sync_create(&config, &sync);
 

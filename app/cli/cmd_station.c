@@ -140,8 +140,9 @@ static void prompts_dir(const char *exe, char *out, size_t size)
         snprintf(out, size, "%s", env);
         return;
     }
-    if (slash && snprintf(build, sizeof(build), "%.*s/../station/prompts", (int)(slash - exe),
-                          exe) < (int)sizeof(build) &&
+    if (slash &&
+        snprintf(build, sizeof(build), "%.*s/../station/prompts", (int)(slash - exe), exe) <
+            (int)sizeof(build) &&
         stat(build, &st) == 0 && S_ISDIR(st.st_mode)) {
         snprintf(out, size, "%s", build);
         return;

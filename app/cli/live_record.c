@@ -73,8 +73,7 @@ static void draw(const struct session *s)
     fflush(stdout);
 }
 
-int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard,
-                    char id[JS_ID_LEN + 1])
+int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard, char id[JS_ID_LEN + 1])
 {
     struct session s = {.rec = rec};
     struct audio_capture *cap;

@@ -31,7 +31,6 @@ unsigned live_record_max_seconds(js_store *store);
  * is kept (finished) and the line gives its id. *discard is set when nothing
  * was recorded and the caller should destroy rec with discard = true. The
  * caller keeps ownership of rec. */
-int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard,
-                    char id[JS_ID_LEN + 1]);
+int live_record_run(js_recording *rec, unsigned max_seconds, bool *discard, char id[JS_ID_LEN + 1]);
 
 #endif

@@ -27,30 +27,30 @@ static const struct {
     {"send", cmd_send},     {"discard", cmd_discard}, {"data", cmd_data},
 };
 
-static const char *const usage_text =
-    N_("Usage: jiashu [--home DIR] COMMAND [ARGS]\n"
-       "\n"
-       "Voice letters between a family's phones, kept safe until they are heard.\n"
-       "\n"
-       "  encode IN.wav OUT.opus [--bitrate BPS] [--no-cleanup]\n"
-       "  decode IN.opus OUT.wav\n"
-       "  setup --relay URL --name NAME\n"
-       "  family create | invite | join CODE [--wait S] [--plain]\n"
-       "  family remove NAME | upgrade\n"
-       "  family [--json]           list the members\n"
-       "  record [--to NAME] [--max-seconds N] [--input FILE.wav] [--draft]\n"
-       "  send ID | discard ID      send a draft, or throw it away\n"
-       "  sync [--watch] [--json] [--deadline S]  one pass (at most S seconds, 180), or keep going\n"
-       "  inbox [--json]\n"
-       "  outbox [--json]\n"
-       "  play (ID | --next) [--output FILE.wav]\n"
-       "  export ID FILE.opus\n"
-       "  data [--json]             this month's data, per family member\n"
-       "  config KEY [VALUE|off]    e.g. data_budget_mb 50, quiet_hours 22:00-07:00\n"
-       "  station                   the keypad screen\n"
-       "\n"
-       "The home directory is --home, else $JIASHU_HOME, else $XDG_DATA_HOME/jiashu\n"
-       "(~/.local/share/jiashu).\n");
+static const char *const usage_text = N_(
+    "Usage: jiashu [--home DIR] COMMAND [ARGS]\n"
+    "\n"
+    "Voice letters between a family's phones, kept safe until they are heard.\n"
+    "\n"
+    "  encode IN.wav OUT.opus [--bitrate BPS] [--no-cleanup]\n"
+    "  decode IN.opus OUT.wav\n"
+    "  setup --relay URL --name NAME\n"
+    "  family create | invite | join CODE [--wait S] [--plain]\n"
+    "  family remove NAME | upgrade\n"
+    "  family [--json]           list the members\n"
+    "  record [--to NAME] [--max-seconds N] [--input FILE.wav] [--draft]\n"
+    "  send ID | discard ID      send a draft, or throw it away\n"
+    "  sync [--watch] [--json] [--deadline S]  one pass (at most S seconds, 180), or keep going\n"
+    "  inbox [--json]\n"
+    "  outbox [--json]\n"
+    "  play (ID | --next) [--output FILE.wav]\n"
+    "  export ID FILE.opus\n"
+    "  data [--json]             this month's data, per family member\n"
+    "  config KEY [VALUE|off]    e.g. data_budget_mb 50, quiet_hours 22:00-07:00\n"
+    "  station                   the keypad screen\n"
+    "\n"
+    "The home directory is --home, else $JIASHU_HOME, else $XDG_DATA_HOME/jiashu\n"
+    "(~/.local/share/jiashu).\n");
 
 static void vreport(const char *fmt, va_list ap, const char *suffix)
 {

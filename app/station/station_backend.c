@@ -301,8 +301,7 @@ static int read_inbox(st_backend *be, const char *home, struct letter *ids, int 
             l->duration_ms = duration > 0 ? duration : 0;
             /* Partly heard: it resumes there (a position at the very end starts over). */
             l->position_ms = position > 0 && position < l->duration_ms ? position : 0;
-        }
-        else if (ready && !ids)
+        } else if (ready && !ids)
             (*n)++;
         if (played && last_played)
             snprintf(last_played, ID_MAX, "%s", id);
@@ -1073,8 +1072,7 @@ static void op_say(void *p, enum st_prompt prompt, int number)
         }
     }
     if (be->trace[0] && (f = fopen(be->trace, "a")) != NULL) {
-        fprintf(f, "say %s%s\n", label,
-                voice == ST_VOICE_OFF ? " off" : found ? "" : " missing");
+        fprintf(f, "say %s%s\n", label, voice == ST_VOICE_OFF ? " off" : found ? "" : " missing");
         fclose(f);
     }
     if (voice == ST_VOICE_OFF)
@@ -1242,7 +1240,8 @@ int st_backend_create(const struct st_backend_config *config, st_registry *reg, 
     be->config.trace_path = be->trace;
     be->config.audio_dir = be->audio_dir;
     be->config.prompts_dir = be->prompts_dir;
-    snprintf(be->lang, sizeof(be->lang), "%s", config->lang && !strcmp(config->lang, "zh") ? "zh" : "en");
+    snprintf(be->lang, sizeof(be->lang), "%s",
+             config->lang && !strcmp(config->lang, "zh") ? "zh" : "en");
     be->config.lang = be->lang;
     be->settings.voice = config->station ? ST_VOICE_NORMAL : config->home_voice;
     if (!config->station) {

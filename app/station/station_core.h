@@ -251,9 +251,9 @@ struct st_view {
     unsigned family;             /* the session's family number (station), or the added one */
     int new_count;               /* -1 unknown */
     int play_index, play_total;
-    bool paused;    /* PLAYING: paused by the listener */
-    int speed;      /* PLAYING: percent, ST_SPEED_* */
-    char from[64];  /* PLAYING: who sent the letter, "" unknown */
+    bool paused;   /* PLAYING: paused by the listener */
+    int speed;     /* PLAYING: percent, ST_SPEED_* */
+    char from[64]; /* PLAYING: who sent the letter, "" unknown */
     int record_seconds;
     enum st_notice notice;
     int error;       /* with ST_NOTICE_FAILED */

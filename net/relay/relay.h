@@ -39,15 +39,15 @@ struct jn_relay_config {
     uint16_t port;       /* 0: any free port (see jn_relay_port) */
     const char *db_path; /* the SQLite database, created if missing; required */
 
-    uint64_t max_message_bytes;      /* Upload-Length ceiling (default JU_MAX_UPLOAD_BYTES) */
-    uint64_t max_family_bytes;       /* all messages and uploads of a family (default 256 MiB) */
+    uint64_t max_message_bytes; /* Upload-Length ceiling (default JU_MAX_UPLOAD_BYTES) */
+    uint64_t max_family_bytes;  /* all messages and uploads of a family (default 256 MiB) */
     /* All families together, counted as announced (Upload-Length), so a
      * new upload gets 507 before the disk holds it; 0: no limit (default 0). */
     uint64_t max_storage_bytes;
     /* Free space the database's file system keeps (SQLite only): a new
      * upload that would leave less gets 507 (default 256 MiB; 0: none). */
     uint64_t min_free_bytes;
-    unsigned max_families; /* families on the relay; 0: no limit (default 10000) */
+    unsigned max_families;           /* families on the relay; 0: no limit (default 10000) */
     unsigned max_mailbox;            /* undelivered messages per device (default 1000) */
     unsigned max_devices;            /* devices per family (default 32) */
     unsigned max_recipients;         /* per message (default 32, at most 64) */

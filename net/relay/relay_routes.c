@@ -20,7 +20,6 @@
 
 #define PAGE 100 /* inbox entries or receipts per answer */
 
-
 static const char *header(struct relay_request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -586,18 +585,15 @@ static const struct relay_route_def routes[] = {
     {ROUTE_INVITES, "/v1/invites", NULL, "/v1/invites", "POST", begin_authed_json, finish_invites},
     {ROUTE_JOIN, "/v1/join", NULL, "/v1/join", "POST", begin_join_or_create, finish_join},
     {ROUTE_FAMILY, "/v1/family", NULL, "/v1/family", "GET", begin_authed, finish_family},
-    {ROUTE_UPLOADS, "/v1/uploads", NULL, "/v1/uploads", "POST, OPTIONS", begin_tus,
-     finish_uploads},
+    {ROUTE_UPLOADS, "/v1/uploads", NULL, "/v1/uploads", "POST, OPTIONS", begin_tus, finish_uploads},
     {ROUTE_INBOX, "/v1/inbox", NULL, "/v1/inbox", "GET", begin_authed, finish_poll},
     {ROUTE_RECEIPTS, "/v1/receipts", NULL, "/v1/receipts", "GET", begin_authed, finish_poll},
     {ROUTE_PAIRINGS, "/v1/pairings", NULL, "/v1/pairings", "POST", relay_e2e_begin,
      relay_e2e_finish},
-    {ROUTE_ROSTER, "/v1/roster", NULL, "/v1/roster", "GET, PUT", relay_e2e_begin,
-     relay_e2e_finish},
+    {ROUTE_ROSTER, "/v1/roster", NULL, "/v1/roster", "GET, PUT", relay_e2e_begin, relay_e2e_finish},
     {ROUTE_UPLOAD, "/v1/uploads/", "", "/v1/uploads/{id}", "HEAD, PATCH, DELETE, OPTIONS",
      begin_tus, finish_upload},
-    {ROUTE_DEVICE, "/v1/devices/", "", "/v1/devices/{id}", "DELETE", begin_authed,
-     finish_device},
+    {ROUTE_DEVICE, "/v1/devices/", "", "/v1/devices/{id}", "DELETE", begin_authed, finish_device},
     {ROUTE_RECEIPT_POST, "/v1/messages/", "/receipts", "/v1/messages/{id}/receipts", "POST",
      begin_authed_json, finish_receipt},
     {ROUTE_MESSAGE, "/v1/messages/", "", "/v1/messages/{id}", "GET, HEAD", begin_authed,
@@ -669,8 +665,7 @@ static int take_global(struct relay_request *r, struct relay_limiter *l)
 {
     unsigned retry;
     if (relay_limit_take(l, 0, &retry) < 0) {
-        relay_error_retry(r, 429, "rate_limited", "too many attempts on this relay; wait",
-                          retry);
+        relay_error_retry(r, 429, "rate_limited", "too many attempts on this relay; wait", retry);
         return -1;
     }
     return 0;
@@ -931,9 +926,8 @@ int relay_route_abandoned(struct relay_request *r)
     int err;
     const struct jn_relay_config *cfg = &r->relay->cfg;
     if (r->deferred_create)
-        err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len,
-                                        (int64_t)time(NULL), cfg->max_family_bytes,
-                                        cfg->max_mailbox);
+        err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len, (int64_t)time(NULL),
+                                        cfg->max_family_bytes, cfg->max_mailbox);
     else if (is(r, "PATCH") || (r->route == ROUTE_UPLOADS && r->patch_offset == r->upload->offset))
         err = st(r)->ops->upload_write(st(r), r->upload->upload_id, r->patch_offset, r->body,
                                        r->body_len, (int64_t)time(NULL), r->upload);
@@ -1292,8 +1286,8 @@ static void finish_message(struct relay_request *r)
         if (err == -ERANGE) {
             char cr[48];
             snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)m->length);
-            relay_error_full(r, 416, "range_not_satisfiable", "the Range is outside the message",
-                             0, "Content-Range", cr);
+            relay_error_full(r, 416, "range_not_satisfiable", "the Range is outside the message", 0,
+                             "Content-Range", cr);
             goto out;
         }
         partial = err == 0;
@@ -1333,7 +1327,8 @@ static void finish_receipt(struct relay_request *r)
 {
     const char *state;
     if (relay_parse_receipt_body(r->body, r->body_len, &state) < 0) {
-        relay_error(r, 400, "malformed", "the body must be {\"state\": \"delivered\"|\"played\"|\"rejected\"}");
+        relay_error(r, 400, "malformed",
+                    "the body must be {\"state\": \"delivered\"|\"played\"|\"rejected\"}");
         return;
     }
     /* The recipient's signature (docs/encryption.md, "Receipts"), kept and

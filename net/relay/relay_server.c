@@ -1038,10 +1038,10 @@ static int check_config(const struct jn_relay_config *c)
         c->max_recipients < 1 || c->max_recipients > RELAY_MAX_RECIPIENTS ||
         c->max_metadata_bytes > 1024 || c->max_metadata_bytes < 64 || c->max_json_bytes < 64 ||
         c->max_header_bytes < 2048 || c->max_message_bytes < 1 ||
-        c->max_message_bytes > (1u << 30) || c->max_wait_s > 3600 || c->cleanup_interval_s < 1 || c->cleanup_batch < 1 ||
-        c->max_connections < 1 || c->max_request_s < 1 || c->idle_timeout_s < 1 ||
-        c->token_rate <= 0 || c->join_rate <= 0 || c->join_rate_global <= 0 ||
-        c->max_buffered_bytes < c->max_message_bytes ||
+        c->max_message_bytes > (1u << 30) || c->max_wait_s > 3600 || c->cleanup_interval_s < 1 ||
+        c->cleanup_batch < 1 || c->max_connections < 1 || c->max_request_s < 1 ||
+        c->idle_timeout_s < 1 || c->token_rate <= 0 || c->join_rate <= 0 ||
+        c->join_rate_global <= 0 || c->max_buffered_bytes < c->max_message_bytes ||
         c->max_buffered_per_ip < c->max_message_bytes || c->create_rate_global <= 0)
         return JN_ERR_CONFIG;
     return 0;

@@ -1021,8 +1021,8 @@ static int sq_receipt_add(struct relay_storage *s, int64_t rowid, const char *de
     /* "rejected" stands instead of "delivered": the device has it, will
      * never play it, and the relay may drop it like a delivered one. */
     if ((err = add_receipt(s, rowid, device_id,
-                           strcmp(state, "rejected") == 0 ? "rejected" : "delivered", now, &added)) <
-        0)
+                           strcmp(state, "rejected") == 0 ? "rejected" : "delivered", now,
+                           &added)) < 0)
         goto error_tx;
     if (strcmp(state, "played") == 0 &&
         (err = add_receipt(s, rowid, device_id, "played", now, &added)) < 0)
@@ -1259,7 +1259,8 @@ static int sq_roster_put(struct relay_storage *s, const char *family_id, const v
     }
     free(held);
     if (err == 0) {
-        sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO rosters(family_id, data) VALUES (?1, ?2)");
+        sqlite3_stmt *st =
+            prepare(s, "INSERT OR REPLACE INTO rosters(family_id, data) VALUES (?1, ?2)");
         if (!st) {
             err = -EIO;
         } else {
@@ -1319,14 +1320,15 @@ static int sq_cleanup(struct relay_storage *s, int64_t now, int64_t retention, i
     /* Delivered long enough ago to every recipient: found from the
      * delivered mailbox entries old enough (index), not from every message. */
     unsigned settled = 0;
-    if ((err = changes_of(s,
-                          "DELETE FROM messages WHERE id IN (SELECT DISTINCT b.message FROM mailbox b"
-                          "  WHERE b.delivered > 0 AND b.delivered < ?1 - ?3"
-                          "  AND NOT EXISTS (SELECT 1 FROM mailbox c WHERE c.message = b.message"
-                          "   AND (c.delivered = 0 OR c.delivered >= ?1 - ?3))"
-                          "  AND EXISTS (SELECT 1 FROM messages m WHERE m.id = b.message"
-                          "   AND m.completed > 0) LIMIT ?4)",
-                          now, max_age, retention, batch, &settled)) < 0)
+    if ((err =
+             changes_of(s,
+                        "DELETE FROM messages WHERE id IN (SELECT DISTINCT b.message FROM mailbox b"
+                        "  WHERE b.delivered > 0 AND b.delivered < ?1 - ?3"
+                        "  AND NOT EXISTS (SELECT 1 FROM mailbox c WHERE c.message = b.message"
+                        "   AND (c.delivered = 0 OR c.delivered >= ?1 - ?3))"
+                        "  AND EXISTS (SELECT 1 FROM messages m WHERE m.id = b.message"
+                        "   AND m.completed > 0) LIMIT ?4)",
+                        now, max_age, retention, batch, &settled)) < 0)
         goto error_tx;
     counts->messages += settled;
     if ((err = commit(s)) < 0)

@@ -36,7 +36,7 @@ struct jn_http {
     int64_t last_ok_ms; /* when the last exchange completed (monotonic), 0 never */
     unsigned connections;
     int64_t deadline_ms; /* monotonic; 0: none */
-    int wake_fd; /* ends a long poll when readable; -1: none */
+    int wake_fd;         /* ends a long poll when readable; -1: none */
     jn_traffic_fn on_traffic;
     void *traffic_user;
 };

@@ -113,8 +113,8 @@ static void on_traffic(void *user, uint64_t sent, uint64_t received)
 {
     jn_sync *sync = user;
 
-    (void)js_traffic_add(sync->store, sync->traffic_id[0] ? sync->traffic_id : NULL, sent,
-                         received, now_ms(sync));
+    (void)js_traffic_add(sync->store, sync->traffic_id[0] ? sync->traffic_id : NULL, sent, received,
+                         now_ms(sync));
 }
 
 static void set_traffic_id(jn_sync *sync, const char *id)
@@ -150,8 +150,9 @@ static void read_limits(jn_sync *sync)
     uint64_t mb;
     int start, end;
 
-    sync->budget_set = js_setting_get(sync->store, JN_SETTING_DATA_BUDGET, value, sizeof(value)) > 0 &&
-                       ju_parse_u64(value, JN_MAX_DATA_BUDGET_MB, &mb) == 0;
+    sync->budget_set =
+        js_setting_get(sync->store, JN_SETTING_DATA_BUDGET, value, sizeof(value)) > 0 &&
+        ju_parse_u64(value, JN_MAX_DATA_BUDGET_MB, &mb) == 0;
     sync->budget_bytes = sync->budget_set ? mb * 1000000 : 0;
     sync->quiet_now = false;
     if (js_setting_get(sync->store, JN_SETTING_QUIET_HOURS, value, sizeof(value)) > 0 &&
@@ -172,9 +173,8 @@ static const char *postpone_reason(jn_sync *sync, const struct js_message *m)
         return NULL;
     if (sync->quiet_now)
         return "quiet hours";
-    if (sync->budget_set &&
-        (js_traffic_month(sync->store, now_ms(sync), NULL, NULL, &used) < 0 ||
-         used + (m->length - m->offset) > sync->budget_bytes))
+    if (sync->budget_set && (js_traffic_month(sync->store, now_ms(sync), NULL, NULL, &used) < 0 ||
+                             used + (m->length - m->offset) > sync->budget_bytes))
         return "data budget";
     return NULL;
 }
@@ -441,8 +441,8 @@ static int read_audio(jn_sync *sync, const struct js_message *m, unsigned char *
 static int sealed_note(jn_sync *sync, const struct js_message *m, uint8_t **env, size_t *env_len)
 {
     struct je_recipient rcpt[JE_MAX_MEMBERS];
-    struct je_seal_params sp = {.sender = &sync->self, .created_ms = (uint64_t)m->created_ms,
-                                .recipients = rcpt};
+    struct je_seal_params sp = {
+        .sender = &sync->self, .created_ms = (uint64_t)m->created_ms, .recipients = rcpt};
     unsigned char *note = NULL;
     int err = je_vault_sealed_get(sync->store, m->id, env, env_len);
 
@@ -714,8 +714,9 @@ static int step_inbox(jn_sync *sync, unsigned wait_s)
 
         /* A watch's wait also ends on a receipt for one of our messages. */
         if (wait_s)
-            snprintf(path, sizeof(path), "/v1/inbox?after=%" PRId64 "&wait=%u&receipts_after=%" PRId64,
-                     cursor, wait_s, get_cursor(sync, JS_SETTING_RECEIPT_CURSOR));
+            snprintf(path, sizeof(path),
+                     "/v1/inbox?after=%" PRId64 "&wait=%u&receipts_after=%" PRId64, cursor, wait_s,
+                     get_cursor(sync, JS_SETTING_RECEIPT_CURSOR));
         else
             snprintf(path, sizeof(path), "/v1/inbox?after=%" PRId64, cursor);
         err = jn_json_call(sync->http, "GET", path, NULL, wait_s, 0, &answer);
@@ -1059,8 +1060,8 @@ static int step_receipts_in(jn_sync *sync)
                 break; /* JS_ERR_STATE: its upload is not settled; next pass */
             if (!err) {
                 sync->stats.receipts_received++;
-                emit(sync, JN_SYNC_RECEIPT_RECEIVED, id, s == JS_PLAYED ? "played" : "delivered",
-                     0, 0, 0);
+                emit(sync, JN_SYNC_RECEIPT_RECEIVED, id, s == JS_PLAYED ? "played" : "delivered", 0,
+                     0, 0);
             }
             err = 0; /* JS_ERR_NOT_FOUND: no message of this store (deleted here) */
             if (json_integer_value(c) > reached)

@@ -19,9 +19,8 @@
 
 #define JN_API __attribute__((visibility("default")))
 
-
 enum jn_client_error {
-    JN_ERR_PROTOCOL = -3119,       /* the relay answered something the protocol does not allow */
+    JN_ERR_PROTOCOL = -3119,      /* the relay answered something the protocol does not allow */
     JN_ERR_NETWORK = -3101,       /* no answer: connection refused, cut, timed out (retry later) */
     JN_ERR_TLS = -3102,           /* the relay's certificate is not trusted (never retried) */
     JN_ERR_TOO_LARGE = -3103,     /* an answer or a request bigger than its limit */
@@ -94,7 +93,7 @@ struct jn_net_overrides {
     long low_speed_time_s;
     unsigned backoff_base_ms; /* these two, when both set, replace every backoff's */
     unsigned backoff_cap_ms;
-    bool trace_http;        /* libcurl's exchanges on stderr, for debugging by hand */
+    bool trace_http; /* libcurl's exchanges on stderr, for debugging by hand */
 };
 JN_API void jn_net_set_overrides(const struct jn_net_overrides *overrides);
 
@@ -203,7 +202,7 @@ struct jn_tus_upload {
     int (*on_offset)(void *user, uint64_t offset);
     jn_progress_fn progress; /* whole-file progress, bytes of len */
     void *user;
-    size_t chunk_size;     /* 0: the rest of the file in one PATCH */
+    size_t chunk_size; /* 0: the rest of the file in one PATCH */
     /* Send Upload-Checksum (sha256) with every PATCH. Off by default: the
      * server must then drop a cut request's bytes, which costs them twice;
      * put the whole message's SHA-256 in the metadata instead. */
@@ -343,12 +342,12 @@ enum jn_sync_event_kind {
     JN_SYNC_REJECTED,      /* a download failed its check; dropped, fetched again */
     JN_SYNC_RECEIPT_SENT,  /* state is "delivered" or "played" */
     JN_SYNC_RECEIPT_RECEIVED,
-    JN_SYNC_FAILED,  /* one message could not be sent or fetched now (err) */
-    JN_SYNC_RETRY,   /* a pass failed on a transient error (err); waiting done ms */
-    JN_SYNC_WAITING, /* watch: waiting on the relay for news */
-    JN_SYNC_PAIRED,  /* a device joined with this device's code (state: its name) */
-    JN_SYNC_PAIRING_FAILED, /* a pairing was refused: the codes did not match (err) */
-    JN_SYNC_REFUSED, /* a received note failed its end-to-end checks: never played (err) */
+    JN_SYNC_FAILED,          /* one message could not be sent or fetched now (err) */
+    JN_SYNC_RETRY,           /* a pass failed on a transient error (err); waiting done ms */
+    JN_SYNC_WAITING,         /* watch: waiting on the relay for news */
+    JN_SYNC_PAIRED,          /* a device joined with this device's code (state: its name) */
+    JN_SYNC_PAIRING_FAILED,  /* a pairing was refused: the codes did not match (err) */
+    JN_SYNC_REFUSED,         /* a received note failed its end-to-end checks: never played (err) */
     JN_SYNC_RECEIPT_REFUSED, /* a receipt whose signature does not verify: ignored */
     /* Once per pass that left large notes behind: done is how many, total
      * their bytes, state why: "data budget" or "quiet hours". */
