@@ -539,6 +539,11 @@ static json_t *message_json(const struct listing *l, const struct js_message *m)
         json_decref(o);
         return NULL;
     }
+    if (m->box == JS_OUTBOX && m->state == JS_PLAYED &&
+        json_object_set_new(o, "played_ms", json_integer((json_int_t)m->updated_ms))) {
+        json_decref(o);
+        return NULL;
+    }
     if (m->play_at >= 0) {
         char at[8];
         snprintf(at, sizeof(at), "%02d:%02d", m->play_at / 60 % 24, m->play_at % 60);
@@ -588,7 +593,15 @@ static int print_message(void *user, const struct js_message *m)
         if (m->state & (JS_UPLOADING | JS_DOWNLOADING))
             snprintf(state, sizeof(state), "%s %llu%%", js_state_name(m->state),
                      m->length ? (unsigned long long)(m->offset * 100 / m->length) : 0ULL);
-        else
+        else if (m->box == JS_OUTBOX && m->state == JS_PLAYED) {
+            /* The sender sees when it was heard (when the receipt came). */
+            time_t t = (time_t)(m->updated_ms / 1000);
+            struct tm tm;
+            char at[16] = "";
+            if (localtime_r(&t, &tm))
+                strftime(at, sizeof(at), "%m-%d %H:%M", &tm);
+            snprintf(state, sizeof(state), "played %s", at);
+        } else
             snprintf(state, sizeof(state), "%s%s", e2e == 'R' ? "refused" : js_state_name(m->state),
                      e2e == 'R' || m->state == JS_REFUSED ? " (unplayable)"
                      : m->evicted                         ? " (removed)"
