@@ -355,8 +355,7 @@ static int relay_has_room(struct relay_request *r, uint64_t length)
  * the operator, again only after the relay had room once more. The routes
  * check before the body arrives; upload_create checks again against what
  * every process wrote since (-ENOBUFS), and answers the same. */
-static void relay_full(struct relay_request *r, const char *why, uint64_t held,
-                       uint64_t free_bytes)
+static void relay_full(struct relay_request *r, const char *why, uint64_t held, uint64_t free_bytes)
 {
     struct jn_relay *relay = r->relay;
     const struct jn_relay_config *cfg = &relay->cfg;
@@ -711,8 +710,8 @@ static void finish_families(struct relay_request *r)
     int64_t expires = d.joined + cfg->invite_ttl_s;
     /* The count and the creation are one transaction (storage): relays
      * creating families at once cannot pass the limit together. */
-    int err = st(r)->ops->family_create(st(r), &d, token_hash, code_hash, expires,
-                                        cfg->max_families);
+    int err =
+        st(r)->ops->family_create(st(r), &d, token_hash, code_hash, expires, cfg->max_families);
     if (err == -EUSERS) {
         relay_log("families full: the relay has its --max-families %u; new families get 507",
                   cfg->max_families);
@@ -965,10 +964,9 @@ static void finish_uploads(struct relay_request *r)
         if (check_checksum(r) < 0)
             return;
         const struct jn_relay_config *cfg = &r->relay->cfg;
-        int err =
-            st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len, (int64_t)time(NULL),
-                                      cfg->max_family_bytes, cfg->max_storage_bytes,
-                                      cfg->max_mailbox);
+        int err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len,
+                                            (int64_t)time(NULL), cfg->max_family_bytes,
+                                            cfg->max_storage_bytes, cfg->max_mailbox);
         if (err < 0) {
             creation_failed(r, err);
             return;

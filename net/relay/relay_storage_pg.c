@@ -638,17 +638,16 @@ static int insert_invite(struct pg_storage *q, const char *family_id, const uint
  */
 enum { TOTAL_BYTES_LOCK = 0, TOTAL_FAMILIES_LOCK = 1 };
 
-static int relay_totals_locked(struct pg_storage *q, int lock, uint64_t *bytes,
-                               uint64_t *families)
+static int relay_totals_locked(struct pg_storage *q, int lock, uint64_t *bytes, uint64_t *families)
 {
     char sql[64];
     snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(8, %d)", lock);
     int err = simple(q, sql);
     if (err < 0)
         return err;
-    PGresult *res = PQexec(q->conn, lock == TOTAL_BYTES_LOCK
-                                        ? "SELECT COALESCE(SUM(bytes), 0), 0 FROM families"
-                                        : "SELECT 0, COUNT(*) FROM families");
+    PGresult *res =
+        PQexec(q->conn, lock == TOTAL_BYTES_LOCK ? "SELECT COALESCE(SUM(bytes), 0), 0 FROM families"
+                                                 : "SELECT 0, COUNT(*) FROM families");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         err = failure(q, res);
         PQclear(res);
