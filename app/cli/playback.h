@@ -27,7 +27,7 @@
  * stderr (no speaker, the speaker vanished, a damaged message). */
 int playback_run(js_store *store, const struct js_message *first, bool next);
 
-/* The listener's speed (SPEED_SETTING), 1 when unset or out of range. */
+/* The listener's speed (JS_SETTING_PLAY_SPEED), 1 when unset or out of range. */
 double playback_speed(js_store *store);
 
 /* Stands in for the speaker after `play --output` wrote message m from
