@@ -119,21 +119,28 @@ static int write_page(void *user, const unsigned char *bytes, size_t len)
     return 0;
 }
 
+static int delete_rows(js_store *store, int64_t row);
 static int delete_message(js_store *store, int64_t row);
 
 int js_outbox_discard(js_store *store, const char *id)
 {
     enum js_state state;
     int64_t row;
-    int res = js_message_row(store, JS_OUTBOX, id, &row, &state);
-
+    int res = js_begin(store);
     if (res < 0)
         return res;
+    res = js_message_row(store, JS_OUTBOX, id, &row, &state);
+    if (res < 0)
+        goto out;
     /* Only what the person kept back and chose to throw away: never a
-     * message on its way. */
+     * message on its way (checked under the same lock as the delete, since
+     * another process may send the draft meanwhile). */
+    res = JS_ERR_STATE;
     if (state != JS_DRAFT)
-        return JS_ERR_STATE;
-    return delete_message(store, row);
+        goto out;
+    res = delete_rows(store, row);
+out:
+    return js_finish(store, res);
 }
 
 static int disk_room(js_store *store, uint64_t need)
@@ -146,22 +153,23 @@ static int disk_room(js_store *store, uint64_t need)
     return 0;
 }
 
-static int delete_message(js_store *store, int64_t row)
+/* Deletes a message and its audio inside the caller's transaction. */
+static int delete_rows(js_store *store, int64_t row)
 {
     char sql[128];
     snprintf(sql, sizeof(sql),
              "DELETE FROM chunks WHERE message = %lld; DELETE FROM messages WHERE rowid = %lld",
              (long long)row, (long long)row);
+    int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : js_sqlite_error(store, rc);
+}
+
+static int delete_message(js_store *store, int64_t row)
+{
     int res = js_begin(store);
     if (res < 0)
         return res;
-    int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        res = js_sqlite_error(store, rc);
-        js_rollback(store);
-        return res;
-    }
-    return js_commit(store);
+    return js_finish(store, delete_rows(store, row));
 }
 
 int js_recording_create(js_store *store, const struct js_recording_config *config,

@@ -22,7 +22,7 @@ struct player {
     js_store *store;
     struct audio_playback *pb;
     unsigned rate;
-    double tempo; /* 1.0, or the listener's speed (SPEED_SETTING) */
+    double tempo; /* 1.0, or the listener's speed (JS_SETTING_PLAY_SPEED) */
     bool interactive;
 };
 
@@ -67,7 +67,7 @@ double playback_speed(js_store *store)
     char *end;
     double tempo;
 
-    if (js_setting_get(store, SPEED_SETTING, value, sizeof(value)) < 0)
+    if (js_setting_get(store, JS_SETTING_PLAY_SPEED, value, sizeof(value)) < 0)
         return 1.0;
     tempo = strtod(value, &end);
     if (*end || !(tempo >= SPEED_MIN && tempo <= SPEED_MAX))

@@ -30,7 +30,7 @@
 int playback_run(js_store *store, const struct js_message *first, bool next,
                  int64_t clock_offset_ms);
 
-/* The listener's speed (SPEED_SETTING), 1 when unset or out of range. */
+/* The listener's speed (JS_SETTING_PLAY_SPEED), 1 when unset or out of range. */
 double playback_speed(js_store *store);
 
 /* Stands in for the speaker after `play --output` wrote message m from
