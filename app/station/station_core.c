@@ -62,7 +62,9 @@ static void say_count(struct st_core *core, bool arrived)
 {
     int n = core->view.new_count;
 
-    if (arrived)
+    if (core->view.bedtime > 0)
+        say(core, ST_PROMPT_BEDTIME, 0); /* what the one key plays first */
+    else if (arrived)
         say(core, ST_PROMPT_ARRIVED, n);
     else if (n == 1)
         say(core, ST_PROMPT_HOME_ONE, 1);
@@ -129,6 +131,13 @@ static void clear_entry(struct st_core *core)
 static void refresh_count(struct st_core *core)
 {
     core->view.new_count = core->in_session ? core->ops->new_count(core->be) : -1;
+    core->view.bedtime = 0;
+    core->view.bedtime_from[0] = '\0';
+    if (core->in_session && core->ops->bedtime) {
+        int n = core->ops->bedtime(core->be, core->view.bedtime_from,
+                                   sizeof(core->view.bedtime_from));
+        core->view.bedtime = n > 0 ? n : 0;
+    }
     core->last_count = core->now;
 }
 
@@ -984,12 +993,17 @@ void st_core_tick(struct st_core *core, int64_t now)
         break;
     case ST_SCREEN_HOME:
         if (now - core->last_count >= 1000) {
-            int before = core->view.new_count;
+            int before = core->view.new_count, bedtime_before = core->view.bedtime;
             refresh_count(core);
-            /* A letter that arrives while the home screen shows is
+            /* A bedtime letter whose time comes while the home screen shows
+             * chimes and is announced; any other letter that arrives is
              * announced at once, aloud. */
-            if (before >= 0 && core->view.new_count > before)
+            if (core->view.bedtime > bedtime_before) {
+                earcon(core, ST_EARCON_CHIME);
                 say_count(core, true);
+            } else if (before >= 0 && core->view.new_count > before) {
+                say_count(core, true);
+            }
         }
         break;
     default:

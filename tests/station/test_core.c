@@ -49,6 +49,9 @@ struct fake {
     enum st_play_key play_keys[32];
     int nplay_keys;
     int speeds[2]; /* per family: good_family, then 13; 0 never set */
+    /* bedtime letters whose time has come, and the chimes heard */
+    int bedtime_due;
+    int chimes;
 };
 
 static int f_login(void *p, unsigned family, const char *pin, int64_t *wait_ms)
@@ -222,8 +225,15 @@ static int f_record_poll(void *p, int *seconds)
 static void f_earcon(void *p, enum st_earcon e)
 {
     struct fake *f = p;
-    (void)e;
     f->earcons++;
+    f->chimes += e == ST_EARCON_CHIME;
+}
+
+static int f_bedtime(void *p, char *from, size_t size)
+{
+    struct fake *f = p;
+    snprintf(from, size, "%s", f->open && f->bedtime_due ? "Mama" : "");
+    return f->open ? f->bedtime_due : 0;
 }
 
 static int f_add_family(void *p, const char *invite, const char *pin, unsigned *number)
@@ -323,6 +333,7 @@ static const struct st_backend_ops fake_ops = {
     .teacher_login = f_teacher_login,
     .logout = f_logout,
     .new_count = f_new_count,
+    .bedtime = f_bedtime,
     .play_new = f_play_new,
     .replay_last = f_replay_last,
     .audio_poll = f_audio_poll,
@@ -914,6 +925,32 @@ static void a_letter_that_arrives_is_announced(void)
     st_core_finish(&core);
 }
 
+/* A bedtime letter makes no sound before its time; when its time comes
+ * while the home screen shows it chimes once, is announced, and 1 plays. */
+static void a_bedtime_letter_chimes_when_its_time_comes(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, false);
+    f.new_messages = 0; /* the backend counts a waiting bedtime letter nowhere */
+    ticks(&core, 1100);
+    f.nsaid = 0;
+    ticks(&core, 5000);
+    CHECK(f.chimes == 0 && f.nsaid == 0 && core.view.bedtime == 0);
+    f.bedtime_due = 1;
+    f.new_messages = 1;
+    ticks(&core, 1100);
+    CHECK(f.chimes == 1);
+    CHECK(last_said(&f) == ST_PROMPT_BEDTIME && !said(&f, ST_PROMPT_ARRIVED, -1));
+    CHECK(core.view.bedtime == 1 && !strcmp(core.view.bedtime_from, "Mama"));
+    ticks(&core, 5000);
+    CHECK(f.chimes == 1); /* once */
+    keys(&core, "1");
+    CHECK(core.view.screen == ST_SCREEN_PLAYING && f.plays == 1);
+    st_core_finish(&core);
+}
+
 static void listen_before_sending(void)
 {
     struct st_core core;
@@ -1037,6 +1074,7 @@ int main(void)
     teacher_turns_prompts_off_and_sets_their_speed();
     a_key_cuts_the_record_prompt_short();
     a_letter_that_arrives_is_announced();
+    a_bedtime_letter_chimes_when_its_time_comes();
     login_opens_only_the_typed_family();
     wrong_pin_is_refused_and_keys_wait();
     short_pin_is_not_even_tried();
