@@ -812,9 +812,43 @@ static void key_teacher_voice(struct st_core *core, int key)
     }
 }
 
+/* Follows playback: the next letter is introduced; after the last one the
+ * home screen says "that was all" (or the reply under review comes back). */
+static void poll_playing(struct st_core *core)
+{
+    int index = 0, total = 0;
+    int res = core->ops->audio_poll(core->be, &index, &total);
+
+    core->last_key = core->now; /* listening is not being idle */
+    if (res > 0) {
+        if (index != core->view.play_index) {
+            /* The next letter: who it is from, before it plays. */
+            core->view.play_index = index;
+            core->view.paused = false;
+            update_from(core);
+            if (core->announce)
+                say(core, ST_PROMPT_LETTER, index);
+        }
+        core->view.play_total = total;
+    } else if (core->playing_draft) {
+        core->playing_draft = false;
+        go(core, ST_SCREEN_REVIEW);
+    } else {
+        go_quietly(core, ST_SCREEN_HOME);
+        say(core, ST_PROMPT_ALL_DONE, 0);
+    }
+}
+
 void st_core_key(struct st_core *core, int key, int64_t now)
 {
     core->now = now;
+    /* A key goes to the screen the listener hears, not to the one the last
+     * tick left: if the letter has ended since (the speaker fell silent,
+     * "that was all" is due), the key belongs to the home screen, where 3
+     * plays the last letter again, not to the ended letter's keys, where 3
+     * is the speed and would start it over at another. */
+    if (core->view.screen == ST_SCREEN_PLAYING)
+        poll_playing(core);
     core->last_key = now;
 
     switch (core->view.screen) {
@@ -938,7 +972,7 @@ static void run_pending(struct st_core *core)
 
 void st_core_tick(struct st_core *core, int64_t now)
 {
-    int index = 0, total = 0, seconds = 0, res;
+    int seconds = 0, res;
 
     core->now = now;
     switch (core->view.screen) {
@@ -954,25 +988,7 @@ void st_core_tick(struct st_core *core, int64_t now)
             st_core_reset(core);
         return;
     case ST_SCREEN_PLAYING:
-        res = core->ops->audio_poll(core->be, &index, &total);
-        core->last_key = now; /* listening is not being idle */
-        if (res > 0) {
-            if (index != core->view.play_index) {
-                /* The next letter: who it is from, before it plays. */
-                core->view.play_index = index;
-                core->view.paused = false;
-                update_from(core);
-                if (core->announce)
-                    say(core, ST_PROMPT_LETTER, index);
-            }
-            core->view.play_total = total;
-        } else if (core->playing_draft) {
-            core->playing_draft = false;
-            go(core, ST_SCREEN_REVIEW);
-        } else {
-            go_quietly(core, ST_SCREEN_HOME);
-            say(core, ST_PROMPT_ALL_DONE, 0);
-        }
+        poll_playing(core);
         return;
     case ST_SCREEN_RECORDING:
         res = core->ops->record_poll(core->be, &seconds);
