@@ -88,6 +88,11 @@ static const char *const migrations[] = {
      * that are not a voice note, or a message the relay no longer has,
      * stop being fetched after a few tries instead of at every sync. */
     "ALTER TABLE messages ADD COLUMN fetch_failures INTEGER NOT NULL DEFAULT 0;",
+    /* 5 -> 6: each note's loudness (BS.1770 integrated, LUFS) and sample
+     * peak (dBFS), measured once, so that playback brings every note to
+     * one loudness (docs/audio.md); NULL until measured. */
+    "ALTER TABLE messages ADD COLUMN loudness_lufs REAL;"
+    "ALTER TABLE messages ADD COLUMN peak_dbfs REAL;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JS_SCHEMA_VERSION,

@@ -412,6 +412,8 @@ int js_inbox_complete(js_store *store, const char *id)
 {
     struct js_message m;
     struct jc_note_info info;
+    struct jc_loudness loudness;
+    bool measured;
     unsigned char *data;
     size_t len;
     char sha[65];
@@ -436,6 +438,9 @@ int js_inbox_complete(js_store *store, const char *id)
         verdict = JS_ERR_CHECKSUM;
     if (verdict == 0)
         verdict = jc_note_check(data, len, &info);
+    /* Measured here, in the background of a sync, not when someone waits
+     * for it to play; a failure only leaves it for the player. */
+    measured = verdict == 0 && jc_note_loudness(data, len, &loudness) == 0;
     free(data);
 
     res = js_begin(store);
@@ -454,6 +459,8 @@ int js_inbox_complete(js_store *store, const char *id)
                   "UPDATE messages SET state = 'ready', duration_ms = ?, updated_ms = ?"
                   " WHERE rowid = ?",
                   "iii", (int64_t)(info.samples / 48), ju_wall_ms(), row);
+        if (res == 0 && measured)
+            res = js_loudness_store_row(store, row, &loudness);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
@@ -517,6 +524,8 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
 {
     struct js_message m;
     struct jc_note_info info;
+    struct jc_loudness loudness;
+    bool measured;
     unsigned char *data, *note = NULL;
     size_t len, note_len = 0;
     char sha[65], note_sha[65];
@@ -546,6 +555,7 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
         verdict = jc_note_check(note, note_len, &info);
     if (verdict == 0)
         verdict = js_sha256_hex(note, note_len, note_sha);
+    measured = verdict == 0 && jc_note_loudness(note, note_len, &loudness) == 0;
 
     res = js_begin(store);
     if (res < 0)
@@ -566,6 +576,8 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
                       " transferred = ?, sha256 = ?, updated_ms = ? WHERE rowid = ?",
                       "iiitii", (int64_t)(info.samples / 48), (int64_t)note_len, (int64_t)note_len,
                       note_sha, ju_wall_ms(), row);
+        if (res == 0 && measured)
+            res = js_loudness_store_row(store, row, &loudness);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
