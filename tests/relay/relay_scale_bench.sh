@@ -73,6 +73,10 @@ hold_polls() {
   local name=$1 per=15000 i=0 left=$POLLS n src held=0 last=-1 still=0 t0
   local rss0 pss0 rss pss curve=""
   rss0=$(rss_kb "$RELAY_PID") pss0=$(pss_kb "$RELAY_PID")
+  # Connections the relay holds: its sockets beyond those it had idle (ss
+  # would also count the ones still waiting in the listen backlog).
+  local fds0
+  fds0=$(ls "/proc/$RELAY_PID/fd" | wc -l)
   HOLDERS=()
   while [ "$left" -gt 0 ]; do
     n=$((left < per ? left : per))
@@ -89,7 +93,7 @@ hold_polls() {
   # relay refuses what its open-file limit cannot take); memory on the way.
   while [ $(($(date +%s) - t0)) -lt 300 ]; do
     sleep 2
-    held=$(ss -Htn state established "( sport = :$PORT )" | wc -l)
+    held=$(($(ls "/proc/$RELAY_PID/fd" | wc -l) - fds0))
     rss=$(rss_kb "$RELAY_PID")
     curve="$curve $held:$((rss / 1024))"
     [ "$held" -ge "$POLLS" ] && break
@@ -97,7 +101,7 @@ hold_polls() {
     last=$held
   done
   sleep 3
-  held=$(ss -Htn state established "( sport = :$PORT )" | wc -l)
+  held=$(($(ls "/proc/$RELAY_PID/fd" | wc -l) - fds0))
   rss=$(rss_kb "$RELAY_PID") pss=$(pss_kb "$RELAY_PID")
   # The same polls once each was answered (the relay's --max-wait ran out)
   # and asked again on its connection, as devices do all day: a connection
@@ -111,7 +115,7 @@ hold_polls() {
   done
   sleep 3
   local held2 rss2 pss2
-  held2=$(ss -Htn state established "( sport = :$PORT )" | wc -l)
+  held2=$(($(ls "/proc/$RELAY_PID/fd" | wc -l) - fds0))
   rss2=$(rss_kb "$RELAY_PID") pss2=$(pss_kb "$RELAY_PID")
   # The relay still serves another device while they wait.
   local t1 t2 side
