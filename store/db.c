@@ -88,6 +88,13 @@ static const char *const migrations[] = {
      * that are not a voice note, or a message the relay no longer has,
      * stop being fetched after a few tries instead of at every sync. */
     "ALTER TABLE messages ADD COLUMN fetch_failures INTEGER NOT NULL DEFAULT 0;",
+    /* 5 -> 6: bedtime letters. The time travels inside the note (its
+     * OpusTags, sealed with the audio); the store keeps what it read there
+     * (play_at, minutes after midnight, -1 for none) and, for a received
+     * letter, the moment it may play (play_after_ms), fixed when it
+     * arrives, so every reader applies one rule. */
+    "ALTER TABLE messages ADD COLUMN play_at INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE messages ADD COLUMN play_after_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JS_SCHEMA_VERSION,

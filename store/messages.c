@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -47,8 +48,8 @@ static void copy_text(char *dst, size_t size, const unsigned char *src)
 
 #define MESSAGE_COLUMNS                                                                            \
     "id, box, state, peer, created_ms, updated_ms, duration_ms, length, transferred, "             \
-    "play_position_ms, sha256, evicted, wire_sent, wire_received"
-#define MESSAGE_COLUMN_COUNT 14
+    "play_position_ms, sha256, evicted, wire_sent, wire_received, play_at, play_after_ms"
+#define MESSAGE_COLUMN_COUNT 16
 
 static void read_message(sqlite3_stmt *stmt, struct js_message *m)
 {
@@ -67,6 +68,57 @@ static void read_message(sqlite3_stmt *stmt, struct js_message *m)
     m->evicted = sqlite3_column_int(stmt, 11) != 0;
     m->wire_sent = (uint64_t)sqlite3_column_int64(stmt, 12);
     m->wire_received = (uint64_t)sqlite3_column_int64(stmt, 13);
+    m->play_at = sqlite3_column_int(stmt, 14);
+    m->play_after_ms = sqlite3_column_int64(stmt, 15);
+}
+
+int js_play_at_parse(const char *text, int *minutes)
+{
+    if (!text || strlen(text) != 5 || text[2] != ':')
+        return JS_ERR_INVALID;
+    for (int i = 0; i < 5; i++)
+        if (i != 2 && (text[i] < '0' || text[i] > '9'))
+            return JS_ERR_INVALID;
+    int hours = (text[0] - '0') * 10 + text[1] - '0';
+    int mins = (text[3] - '0') * 10 + text[4] - '0';
+    if (hours > 23 || mins > 59)
+        return JS_ERR_INVALID;
+    *minutes = hours * 60 + mins;
+    return 0;
+}
+
+/* The bedtime a note carries in its tags, in minutes; -1 for none, and for
+ * a comment that is not a time (the letter then plays as any other). */
+static int note_play_at(const unsigned char *note, size_t len)
+{
+    char text[8];
+    int minutes;
+
+    if (jc_note_comment(note, len, JS_PLAY_AT_KEY, text, sizeof(text)) != 1 ||
+        js_play_at_parse(text, &minutes) < 0)
+        return -1;
+    return minutes;
+}
+
+/* When a bedtime letter that arrived at arrived_ms may play: at its time on
+ * the (local) day it arrived, or at once if that time has passed. */
+static int64_t play_after(int64_t arrived_ms, int minutes)
+{
+    time_t t = (time_t)(arrived_ms / 1000);
+    struct tm tm;
+    int64_t at;
+
+    if (minutes < 0 || !localtime_r(&t, &tm))
+        return 0;
+    tm.tm_hour = minutes / 60;
+    tm.tm_min = minutes % 60;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    t = mktime(&tm);
+    if (t == (time_t)-1)
+        return arrived_ms;
+    at = (int64_t)t * 1000;
+    return at > arrived_ms ? at : arrived_ms;
 }
 
 int js_messages_list(js_store *store, enum js_box box, unsigned state_mask, js_message_fn fn,
@@ -452,8 +504,8 @@ int js_inbox_complete(js_store *store, const char *id)
     unsigned char *data;
     size_t len;
     char sha[65];
-    int64_t row;
-    int res, verdict;
+    int64_t row, now = ju_wall_ms();
+    int res, verdict, play_at = -1;
 
     res = get_message(store, JS_INBOX, id, &m, &row);
     if (res < 0)
@@ -470,6 +522,8 @@ int js_inbox_complete(js_store *store, const char *id)
         verdict = JS_ERR_CHECKSUM;
     if (verdict == 0)
         verdict = jc_note_check(data, len, &info);
+    if (verdict == 0)
+        play_at = note_play_at(data, len);
     free(data);
 
     res = js_begin(store);
@@ -490,9 +544,10 @@ int js_inbox_complete(js_store *store, const char *id)
                       "ii", ju_wall_ms(), row);
     } else {
         res = run(store,
-                  "UPDATE messages SET state = 'ready', duration_ms = ?, updated_ms = ?"
-                  " WHERE rowid = ?",
-                  "iii", (int64_t)(info.samples / 48), ju_wall_ms(), row);
+                  "UPDATE messages SET state = 'ready', duration_ms = ?, updated_ms = ?,"
+                  " play_at = ?, play_after_ms = ? WHERE rowid = ?",
+                  "iiiii", (int64_t)(info.samples / 48), now, (int64_t)play_at,
+                  play_after(now, play_at), row);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
@@ -559,8 +614,8 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
     unsigned char *data, *note = NULL;
     size_t len, note_len = 0;
     char sha[65], note_sha[65];
-    int64_t row;
-    int res, verdict;
+    int64_t row, now = ju_wall_ms();
+    int res, verdict, play_at = -1;
 
     res = get_message(store, JS_INBOX, id, &m, &row);
     if (res < 0)
@@ -582,6 +637,8 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
         verdict = jc_note_check(note, note_len, &info);
     if (verdict == 0)
         verdict = js_sha256_hex(note, note_len, note_sha);
+    if (verdict == 0)
+        play_at = note_play_at(note, note_len);
 
     res = js_begin(store);
     if (res < 0)
@@ -605,9 +662,11 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
         if (res == 0)
             res = run(store,
                       "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
-                      " transferred = ?, sha256 = ?, updated_ms = ? WHERE rowid = ?",
-                      "iiitii", (int64_t)(info.samples / 48), (int64_t)note_len, (int64_t)note_len,
-                      note_sha, ju_wall_ms(), row);
+                      " transferred = ?, sha256 = ?, updated_ms = ?, play_at = ?,"
+                      " play_after_ms = ? WHERE rowid = ?",
+                      "iiitiiii", (int64_t)(info.samples / 48), (int64_t)note_len,
+                      (int64_t)note_len, note_sha, now, (int64_t)play_at,
+                      play_after(now, play_at), row);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
@@ -674,15 +733,16 @@ error_tx:
     return res;
 }
 
-int js_inbox_next(js_store *store, struct js_message *out)
+int js_inbox_next(js_store *store, int64_t now_ms, struct js_message *out)
 {
     sqlite3_stmt *stmt;
     int res = js_prepare(store,
                          "SELECT " MESSAGE_COLUMNS " FROM messages WHERE box = 1 AND"
-                         " state = 'ready' ORDER BY rowid LIMIT 1",
+                         " state = 'ready' AND play_after_ms <= ? ORDER BY rowid LIMIT 1",
                          &stmt);
     if (res < 0)
         return res;
+    sqlite3_bind_int64(stmt, 1, now_ms);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         read_message(stmt, out);
@@ -765,8 +825,9 @@ int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const 
     res =
         run(store,
             "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, duration_ms,"
-            " length, sha256) VALUES (?, 0, 'ready', ?, ?, ?, ?, ?, ?)",
-            "ttiiiit", id, to ? to : "", now, now, (int64_t)(info.samples / 48), (int64_t)len, sha);
+            " length, sha256, play_at) VALUES (?, 0, 'ready', ?, ?, ?, ?, ?, ?, ?)",
+            "ttiiiiti", id, to ? to : "", now, now, (int64_t)(info.samples / 48), (int64_t)len, sha,
+            (int64_t)note_play_at(data, len));
     if (res < 0)
         goto error_tx;
     row = sqlite3_last_insert_rowid(store->db);

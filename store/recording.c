@@ -175,14 +175,18 @@ static int delete_message(js_store *store, int64_t row)
 int js_recording_create(js_store *store, const struct js_recording_config *config,
                         js_recording **out)
 {
-    char lock_path[4096];
+    char lock_path[4096], comment[sizeof(JS_PLAY_AT_KEY) + 8];
     js_recording *rec;
-    int res;
+    int res, play_at = -1;
 
     if (!config || config->input_rate < JC_MIN_INPUT_RATE ||
         config->input_rate > JC_MAX_INPUT_RATE || config->max_seconds > JC_MAX_NOTE_SECONDS ||
-        (config->to && strlen(config->to) > JS_PEER_MAX))
+        (config->to && strlen(config->to) > JS_PEER_MAX) ||
+        (config->play_at && js_play_at_parse(config->play_at, &play_at) < 0))
         return JS_ERR_INVALID;
+    /* The time travels inside the note, sealed with the audio. */
+    snprintf(comment, sizeof(comment), "%s=%s", JS_PLAY_AT_KEY,
+             config->play_at ? config->play_at : "");
     unsigned seconds = config->max_seconds ? config->max_seconds : JC_MAX_NOTE_SECONDS;
     uint64_t bitrate =
         config->bitrate > RESERVE_BITRATE ? (uint64_t)config->bitrate : RESERVE_BITRATE;
@@ -222,8 +226,8 @@ int js_recording_create(js_store *store, const struct js_recording_config *confi
 
     sqlite3_stmt *stmt;
     res = js_prepare(store,
-                     "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms)"
-                     " VALUES (?, 0, 'recording', ?, ?, ?)",
+                     "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, play_at)"
+                     " VALUES (?, 0, 'recording', ?, ?, ?, ?)",
                      &stmt);
     if (res < 0)
         goto error_lock;
@@ -232,6 +236,7 @@ int js_recording_create(js_store *store, const struct js_recording_config *confi
     sqlite3_bind_text(stmt, 2, config->to ? config->to : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, now);
     sqlite3_bind_int64(stmt, 4, now);
+    sqlite3_bind_int(stmt, 5, play_at);
     res = js_sqlite_error(store, sqlite3_step(stmt));
     sqlite3_finalize(stmt);
     if (res < 0)
@@ -243,6 +248,7 @@ int js_recording_create(js_store *store, const struct js_recording_config *confi
         .bitrate = config->bitrate,
         .cleanup = config->cleanup,
         .max_page_ms = JS_RECORDING_PAGE_MS,
+        .comment = config->play_at ? comment : NULL,
     };
     res = jc_encoder_create(&enc, write_page, rec, &rec->encoder);
     if (res < 0)

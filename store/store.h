@@ -46,7 +46,7 @@ enum js_error {
  * limit derives from. */
 #define JS_MAX_NOTE_BYTES ((uint64_t)JC_MAX_NOTE_BYTES)
 /* The schema version this build writes (PRAGMA user_version). */
-#define JS_SCHEMA_VERSION 5
+#define JS_SCHEMA_VERSION 6
 
 /* ---- Opening ------------------------------------------------------------ */
 
@@ -128,6 +128,13 @@ struct js_message {
      * its uploads or downloads and its receipts (js_traffic_add()). */
     uint64_t wire_sent;
     uint64_t wire_received;
+    /* A bedtime letter: the time it is for, in minutes after midnight
+     * (local time on the device that plays it), from the note's
+     * JS_PLAY_AT_KEY comment; -1 for an ordinary letter. */
+    int play_at;
+    /* Inbox, a bedtime letter that is here: not played by itself (autoplay,
+     * "all new") before this Unix time in ms; 0 for any other message. */
+    int64_t play_after_ms;
 };
 
 /* Called once per message, in creation order (oldest first). A non-zero
@@ -239,9 +246,26 @@ JS_API int js_inbox_mark_played(js_store *store, const char *id, uint64_t positi
  * no state. JS_ERR_NOT_FOUND. */
 JS_API int js_message_set_position(js_store *store, const char *id, uint64_t position_ms);
 
-/* The oldest ready (unplayed) inbox message: 0 and *out filled, or
+/* The oldest ready (unplayed) inbox message that is not a bedtime letter
+ * waiting for its time at now_ms (Unix ms): 0 and *out filled, or
  * JS_ERR_NOT_FOUND. */
-JS_API int js_inbox_next(js_store *store, struct js_message *out);
+JS_API int js_inbox_next(js_store *store, int64_t now_ms, struct js_message *out);
+
+/* ---- Bedtime letters -------------------------------------------------------- */
+
+/* A note for bedtime carries the comment JS_PLAY_AT_KEY=HH:MM in its
+ * OpusTags, written when it is recorded (js_recording_config.play_at) and
+ * sealed with the audio, so the relay never sees it. The store reads it
+ * when a note comes in (js_inbox_complete*, js_outbox_add). A received
+ * bedtime letter may play from HH:MM local time on the day it arrived, or
+ * at once if it arrived after HH:MM that day: a letter for tonight that
+ * comes late in the evening is still tonight's, never held for tomorrow
+ * (docs/station.md). */
+#define JS_PLAY_AT_KEY "JIASHU_PLAY_AT"
+
+/* "HH:MM" (two digits each, 00:00 to 23:59) into minutes after midnight;
+ * JS_ERR_INVALID for anything else. */
+JS_API int js_play_at_parse(const char *text, int *minutes);
 
 /* ---- Receipts to send ----------------------------------------------------- */
 
@@ -420,6 +444,7 @@ struct js_recording_config {
                              0 means JC_MAX_NOTE_SECONDS. Room for it is made up front. */
     const char *to;       /* recipient (name or device id), NULL for the whole family */
     bool draft;           /* finish as a draft (listened to before it is sent), not ready */
+    const char *play_at;  /* "HH:MM": a bedtime letter (JS_PLAY_AT_KEY), or NULL */
 };
 
 typedef struct js_recording js_recording;

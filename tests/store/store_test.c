@@ -720,14 +720,14 @@ static void test_inbox_download_verify_play_and_receipts(void)
     CHECK_EQ(js_receipts_pending(store, NULL, NULL), 0);
 
     /* Playing: next, then played with a position, one played receipt. */
-    MUST(js_inbox_next(store, &m));
+    MUST(js_inbox_next(store, ju_wall_ms(), &m));
     CHECK(!strcmp(m.id, id));
     MUST(js_inbox_mark_played(store, id, 1500));
     MUST(js_inbox_mark_played(store, id, 2500));
     MUST(js_message_get(store, id, &m));
     CHECK_EQ(m.state, JS_PLAYED);
     CHECK_EQ(m.play_position_ms, 2500);
-    CHECK_EQ(js_inbox_next(store, &m), JS_ERR_NOT_FOUND);
+    CHECK_EQ(js_inbox_next(store, ju_wall_ms(), &m), JS_ERR_NOT_FOUND);
     rs.n = 0;
     CHECK_EQ(js_receipts_pending(store, keep_receipt, &rs), 1);
     CHECK(rs.r[0].state == JS_PLAYED);
