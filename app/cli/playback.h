@@ -23,11 +23,14 @@
 /* Where an unfinished message stopped, in ms, is kept in the message's
  * play_position_ms (js_message_set_position), 0 once it is heard to the end. */
 
-/* Plays first and, if next, every unplayed inbox message after it. Prints
- * the id of every message heard to the end on stdout. Returns the process
- * exit status: 0 (also when the listener stopped), or 1 after one line on
- * stderr (no speaker, the speaker vanished, a damaged message). */
-int playback_run(js_store *store, const struct js_message *first, bool next);
+/* Plays first and, if next, every unplayed inbox message after it but
+ * bedtime letters whose time has not come by the wall clock plus
+ * clock_offset_ms (the program's test clock). Prints the id of every
+ * message heard to the end on stdout. Returns the process exit status: 0
+ * (also when the listener stopped), or 1 after one line on stderr (no
+ * speaker, the speaker vanished, a damaged message). */
+int playback_run(js_store *store, const struct js_message *first, bool next,
+                 int64_t clock_offset_ms);
 
 /* The gain in dB that plays message id (whose note is data) at
  * JC_LOUDNESS_TARGET_LUFS: from the loudness the store keeps, or measured
@@ -35,7 +38,7 @@ int playback_run(js_store *store, const struct js_message *first, bool next);
  * measured; playing never fails for want of a gain. */
 double playback_gain_db(js_store *store, const char *id, const unsigned char *data, size_t len);
 
-/* The listener's speed (SPEED_SETTING), 1 when unset or out of range. */
+/* The listener's speed (JS_SETTING_PLAY_SPEED), 1 when unset or out of range. */
 double playback_speed(js_store *store);
 
 /* Stands in for the speaker after `play --output` wrote message m from
