@@ -97,7 +97,15 @@ struct jc_encoder_config {
      * 0 means the file default, pages of up to 4.8 s, which favours small
      * container overhead. */
     unsigned max_page_ms;
+    /* One user comment for the note's OpusTags, "KEY=value" (a key of
+     * printable ASCII other than '=', at most JC_MAX_COMMENT bytes in
+     * all), or NULL for none. What travels in it is sealed with the audio
+     * (the project's JIASHU_PLAY_AT, docs/station.md); -EINVAL otherwise. */
+    const char *comment;
 };
+
+/* The longest comment jc_encoder_config.comment may carry. */
+#define JC_MAX_COMMENT 128
 
 typedef struct jc_encoder jc_encoder;
 
@@ -136,6 +144,17 @@ JC_API int jc_note_check(const unsigned char *data, size_t len, struct jc_note_i
  * and including it. The result passes jc_note_check(). JC_ERR_EMPTY if no
  * audio page survived. */
 JC_API int jc_note_salvage(unsigned char *data, size_t len, size_t *usable_len);
+
+/* Finds the user comment KEY=value in a note's OpusTags (the key matched
+ * without regard to case, as for Vorbis comments) and copies its value,
+ * NUL-terminated, into value (size bytes). Returns 1 when found, 0 when the
+ * note carries no such comment, -ENOSPC when the value does not fit, or
+ * the JC_ERR_* of headers that cannot be read. Reads only the two header
+ * packets, within the limits jc_note_check() keeps; never allocates by a
+ * size read from the input. It does not check the audio: call
+ * jc_note_check() for that. */
+JC_API int jc_note_comment(const unsigned char *data, size_t len, const char *key, char *value,
+                           size_t size);
 
 typedef struct jc_decoder jc_decoder;
 

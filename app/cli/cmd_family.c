@@ -37,7 +37,7 @@ static int open_relay(js_store *store, bool with_token, jn_http **http)
             return JN_ERR_NOT_SET_UP;
         hc.token = token;
     }
-    if (js_setting_get(store, "ca_file", ca, sizeof(ca)) > 0)
+    if (js_setting_get(store, JS_SETTING_CA_FILE, ca, sizeof(ca)) > 0)
         hc.ca_file = ca;
     return jn_http_create(&hc, http);
 }

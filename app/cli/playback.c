@@ -22,7 +22,7 @@ struct player {
     js_store *store;
     struct audio_playback *pb;
     unsigned rate;
-    double tempo; /* 1.0, or the listener's speed (SPEED_SETTING) */
+    double tempo; /* 1.0, or the listener's speed (JS_SETTING_PLAY_SPEED) */
     bool interactive;
 };
 
@@ -67,7 +67,7 @@ double playback_speed(js_store *store)
     char *end;
     double tempo;
 
-    if (js_setting_get(store, SPEED_SETTING, value, sizeof(value)) < 0)
+    if (js_setting_get(store, JS_SETTING_PLAY_SPEED, value, sizeof(value)) < 0)
         return 1.0;
     tempo = strtod(value, &end);
     if (*end || !(tempo >= SPEED_MIN && tempo <= SPEED_MAX))
@@ -217,7 +217,8 @@ int playback_pace(js_store *store, const struct js_message *m, uint64_t from_ms)
     return 1;
 }
 
-int playback_run(js_store *store, const struct js_message *first, bool next)
+int playback_run(js_store *store, const struct js_message *first, bool next,
+                 int64_t clock_offset_ms)
 {
     struct player p = {
         .store = store, .tempo = playback_speed(store), .interactive = keys_interactive()};
@@ -269,7 +270,7 @@ int playback_run(js_store *store, const struct js_message *first, bool next)
         fflush(stdout);
         if (!next || outcome == OUTCOME_STOPPED)
             break;
-        more = js_inbox_next(store, &m);
+        more = js_inbox_next(store, ju_wall_ms() + clock_offset_ms, &m);
         if (more < 0 && more != JS_ERR_NOT_FOUND) {
             app_fail("play: %s", app_strerror(more));
             goto error_keys;

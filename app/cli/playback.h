@@ -21,13 +21,16 @@
 /* Where an unfinished message stopped, in ms, is kept in the message's
  * play_position_ms (js_message_set_position), 0 once it is heard to the end. */
 
-/* Plays first and, if next, every unplayed inbox message after it. Prints
- * the id of every message heard to the end on stdout. Returns the process
- * exit status: 0 (also when the listener stopped), or 1 after one line on
- * stderr (no speaker, the speaker vanished, a damaged message). */
-int playback_run(js_store *store, const struct js_message *first, bool next);
+/* Plays first and, if next, every unplayed inbox message after it but
+ * bedtime letters whose time has not come by the wall clock plus
+ * clock_offset_ms (the program's test clock). Prints the id of every
+ * message heard to the end on stdout. Returns the process exit status: 0
+ * (also when the listener stopped), or 1 after one line on stderr (no
+ * speaker, the speaker vanished, a damaged message). */
+int playback_run(js_store *store, const struct js_message *first, bool next,
+                 int64_t clock_offset_ms);
 
-/* The listener's speed (SPEED_SETTING), 1 when unset or out of range. */
+/* The listener's speed (JS_SETTING_PLAY_SPEED), 1 when unset or out of range. */
 double playback_speed(js_store *store);
 
 /* Stands in for the speaker after `play --output` wrote message m from
