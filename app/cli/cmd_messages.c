@@ -205,6 +205,8 @@ static int record_once(js_store *store, const struct js_recording_config *config
         app_fail("record: cannot finish: %s", app_strerror(res));
         goto error_pcm;
     }
+    if (trace) /* the moment the note was kept, on the clock sync events carry */
+        printf("finished at %lld ms\n", (long long)ju_wall_ms());
     printf("%s\n", id);
     fflush(stdout);
     status = 0;
