@@ -73,6 +73,10 @@ hold_polls() {
   local name=$1 per=15000 i=0 left=$POLLS n src held=0 last=-1 still=0 t0
   local rss0 pss0 rss pss curve=""
   rss0=$(rss_kb "$RELAY_PID") pss0=$(pss_kb "$RELAY_PID")
+  # Connections the relay holds: its sockets beyond those it had idle (ss
+  # would also count the ones still waiting in the listen backlog).
+  local fds0
+  fds0=$(ls "/proc/$RELAY_PID/fd" | wc -l)
   HOLDERS=()
   while [ "$left" -gt 0 ]; do
     n=$((left < per ? left : per))
@@ -89,7 +93,7 @@ hold_polls() {
   # relay refuses what its open-file limit cannot take); memory on the way.
   while [ $(($(date +%s) - t0)) -lt 300 ]; do
     sleep 2
-    held=$(ss -Htn state established "( sport = :$PORT )" | wc -l)
+    held=$(($(ls "/proc/$RELAY_PID/fd" | wc -l) - fds0))
     rss=$(rss_kb "$RELAY_PID")
     curve="$curve $held:$((rss / 1024))"
     [ "$held" -ge "$POLLS" ] && break
@@ -97,8 +101,22 @@ hold_polls() {
     last=$held
   done
   sleep 3
-  held=$(ss -Htn state established "( sport = :$PORT )" | wc -l)
+  held=$(($(ls "/proc/$RELAY_PID/fd" | wc -l) - fds0))
   rss=$(rss_kb "$RELAY_PID") pss=$(pss_kb "$RELAY_PID")
+  # The same polls once each was answered (the relay's --max-wait ran out)
+  # and asked again on its connection, as devices do all day: a connection
+  # that carried a request before holds more (see the report).
+  local answered=0 t2
+  t2=$(date +%s)
+  while [ $(($(date +%s) - t2)) -lt 120 ]; do
+    sleep 2
+    answered=$(cat "$SCRATCH"/hold.? 2>/dev/null | awk '{ a += $4 } END { print a + 0 }')
+    [ "$answered" -ge "$held" ] && break
+  done
+  sleep 3
+  local held2 rss2 pss2
+  held2=$(($(ls "/proc/$RELAY_PID/fd" | wc -l) - fds0))
+  rss2=$(rss_kb "$RELAY_PID") pss2=$(pss_kb "$RELAY_PID")
   # The relay still serves another device while they wait.
   local t1 t2 side
   t1=$(date +%s%N)
@@ -114,7 +132,10 @@ hold_polls() {
   rm -f "$SCRATCH"/hold.*
   local per_poll
   per_poll=$(awk -v a="$rss" -v b="$rss0" -v n="$held" 'BEGIN { printf "%.2f", (n > 0 ? (a - b) / n : 0) }')
+  local per_poll2
+  per_poll2=$(awk -v a="$rss2" -v b="$rss0" -v n="$held2" 'BEGIN { printf "%.2f", (n > 0 ? (a - b) / n : 0) }')
   POLL_REPORT="$name: $held of $POLLS held; VmRSS $((rss / 1024)) MB (idle $((rss0 / 1024)) MB), Pss $((pss / 1024)) MB (idle $((pss0 / 1024)) MB); $per_poll kB per poll, so 50,000 at $(awk -v p="$per_poll" -v b="$rss0" 'BEGIN { printf "%.0f", (b + p * 50000) / 1024 }') MB
+      after each was answered once and asked again on its connection: $held2 held, VmRSS $((rss2 / 1024)) MB, Pss $((pss2 / 1024)) MB; $per_poll2 kB per poll, so 50,000 at $(awk -v p="$per_poll2" -v b="$rss0" 'BEGIN { printf "%.0f", (b + p * 50000) / 1024 }') MB
       another device meanwhile: $side; $counts
       held:VmRSS MB on the way:$curve"
   echo "  $POLL_REPORT" >&2
@@ -197,6 +218,9 @@ SELECT md5('u' || i), md5('m' || i)::uuid::text, md5('f' || i % $FAMILIES),
   'filled', extract(epoch FROM now())::bigint, extract(epoch FROM now())::bigint,
   extract(epoch FROM now())::bigint, sha256(int4send(i))
 FROM generate_series(1, $MESSAGES) i;
+-- Statistics inside the transaction, or the joins below are planned for
+-- empty tables (nested loops over a million rows).
+ANALYZE families; ANALYZE devices; ANALYZE messages;
 INSERT INTO chunks(message, off, data)
   SELECT id, 0, decode(repeat(lpad(to_hex(id % 256), 2, '0'), $AUDIO_BYTES), 'hex')
   FROM messages WHERE metadata = 'filled';
@@ -207,6 +231,7 @@ INSERT INTO mailbox(device_id, message, delivered)
   SELECT recipients, id, CASE WHEN id % 2 = 0 THEN extract(epoch FROM now())::bigint ELSE 0 END
   FROM messages WHERE metadata = 'filled';
 ALTER TABLE mailbox ENABLE TRIGGER pending;
+ANALYZE mailbox;
 UPDATE devices d SET pending = d.pending + s.n
   FROM (SELECT device_id, count(*) n FROM mailbox b JOIN messages m ON m.id = b.message
         WHERE m.metadata = 'filled' AND b.delivered = 0 GROUP BY 1) s
