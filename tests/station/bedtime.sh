@@ -32,8 +32,8 @@ speech "$SCRATCH/plain.wav" 16000 "今天下班早。"
 speech "$SCRATCH/bed.wav" 16000 "宝贝，晚安，妈妈想你。"
 plain=$("$JIASHU" --home "$P" record --input "$SCRATCH/plain.wav")
 bed=$("$JIASHU" --home "$P" record --at 20:30 --input "$SCRATCH/bed.wav")
-"$JIASHU" --home "$P" export "$bed" "$SCRATCH/bed.opus"
-"$JIASHU" --home "$P" decode "$SCRATCH/bed.opus" "$SCRATCH/bed.dec.wav"
+# As a player makes it (at the playback loudness).
+"$JIASHU" --home "$P" play "$bed" --output "$SCRATCH/bed.dec.wav" >/dev/null
 "$JIASHU" --home "$P" sync >/dev/null
 "$JIASHU" --home "$G" sync >/dev/null
 [ "$("$JIASHU" --home "$G" inbox --json | grep -c '"state": "ready"')" = 2 ] ||

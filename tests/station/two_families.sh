@@ -21,7 +21,10 @@ speech "$SCRATCH/c.wav" 16000 "这是王家的消息。"
 speech "$AUDIO/reply.wav" 16000 "收到了，谢谢爸爸妈妈。"
 for n in a b c; do
   "$JIASHU" --home "$SCRATCH/tools" encode "$SCRATCH/$n.wav" "$SCRATCH/$n.opus"
-  "$JIASHU" --home "$SCRATCH/tools" decode "$SCRATCH/$n.opus" "$SCRATCH/$n.dec.wav"
+  # As the station's player makes it (brought to the playback loudness),
+  # from a home of its own.
+  id=$("$FIXTURE" "$SCRATCH/ref-$n" deliver "$SCRATCH/$n.opus" ref)
+  "$JIASHU" --home "$SCRATCH/ref-$n" play "$id" --output "$SCRATCH/$n.dec.wav" >/dev/null
 done
 "$FIXTURE" "$ST/families/1" deliver "$SCRATCH/a.opus" papa >/dev/null
 sleep 0.01
