@@ -549,7 +549,10 @@ static void begin_join_or_create(struct relay_request *r)
 static void begin_tus(struct relay_request *r)
 {
     if (is(r, "OPTIONS")) {
-        tus_options(r);
+        /* Answered in finish: libmicrohttpd closes a connection whose
+         * answer was queued before the request was read, and a client
+         * asks this right before it uploads on the same connection. */
+        r->tus_options = 1;
         return;
     }
     const char *v = header(r, "Tus-Resumable");
@@ -960,6 +963,10 @@ int relay_route_abandoned(struct relay_request *r)
 
 static void finish_uploads(struct relay_request *r)
 {
+    if (r->tus_options) {
+        tus_options(r);
+        return;
+    }
     if (r->deferred_create) {
         if (check_checksum(r) < 0)
             return;
@@ -989,6 +996,10 @@ static void finish_uploads(struct relay_request *r)
 
 static void finish_upload(struct relay_request *r)
 {
+    if (r->tus_options) {
+        tus_options(r);
+        return;
+    }
     if (is(r, "HEAD")) {
         if (settle_upload(r) != 0)
             return;
