@@ -107,7 +107,15 @@ struct jc_encoder_config {
      * 0 means the file default, pages of up to 4.8 s, which favours small
      * container overhead. */
     unsigned max_page_ms;
+    /* One user comment for the note's OpusTags, "KEY=value" (a key of
+     * printable ASCII other than '=', at most JC_MAX_COMMENT bytes in
+     * all), or NULL for none. What travels in it is sealed with the audio
+     * (the project's JIASHU_PLAY_AT, docs/station.md); -EINVAL otherwise. */
+    const char *comment;
 };
+
+/* The longest comment jc_encoder_config.comment may carry. */
+#define JC_MAX_COMMENT 128
 
 typedef struct jc_encoder jc_encoder;
 
@@ -147,6 +155,17 @@ JC_API int jc_note_check(const unsigned char *data, size_t len, struct jc_note_i
  * audio page survived. */
 JC_API int jc_note_salvage(unsigned char *data, size_t len, size_t *usable_len);
 
+/* Finds the user comment KEY=value in a note's OpusTags (the key matched
+ * without regard to case, as for Vorbis comments) and copies its value,
+ * NUL-terminated, into value (size bytes). Returns 1 when found, 0 when the
+ * note carries no such comment, -ENOSPC when the value does not fit, or
+ * the JC_ERR_* of headers that cannot be read. Reads only the two header
+ * packets, within the limits jc_note_check() keeps; never allocates by a
+ * size read from the input. It does not check the audio: call
+ * jc_note_check() for that. */
+JC_API int jc_note_comment(const unsigned char *data, size_t len, const char *key, char *value,
+                           size_t size);
+
 typedef struct jc_decoder jc_decoder;
 
 /* Opens a voice note held in memory for playback, after checking all of it
@@ -158,9 +177,58 @@ JC_API int jc_decoder_create(const unsigned char *data, size_t len, jc_decoder *
 JC_API unsigned jc_decoder_rate(const jc_decoder *decoder);
 /* Reads up to max_frames mono frames; *got is 0 at the end. */
 JC_API int jc_decoder_read(jc_decoder *decoder, int16_t *pcm, size_t max_frames, size_t *got);
+/* The same as floats in [-1, 1] (1.0 is 16-bit full scale), without the
+ * rounding to integers: what the loudness meter reads. */
+JC_API int jc_decoder_read_float(jc_decoder *decoder, float *pcm, size_t max_frames, size_t *got);
+/* Plays the note gain_db louder (or quieter), with a look-ahead limiter
+ * that keeps every sample at or under JC_PEAK_CEILING_DBFS: peaks are
+ * turned down smoothly over a few milliseconds, never clipped. The output
+ * stays exactly as long. Call before the first read; a seek keeps the
+ * gain. -EINVAL after a read or for a gain beyond +-JC_MAX_BOOST_DB. */
+JC_API int jc_decoder_set_gain(jc_decoder *decoder, double gain_db);
 /* Moves to a frame position (at jc_decoder_rate()); used to resume playback. */
 JC_API int jc_decoder_seek(jc_decoder *decoder, uint64_t frame);
 JC_API void jc_decoder_destroy(jc_decoder *decoder);
+
+/* ---- Loudness -------------------------------------------------------------- */
+
+/* Notes are played at one loudness, whatever the level they were recorded
+ * at (docs/audio.md says why these figures): the integrated loudness of
+ * ITU-R BS.1770-4 / EBU R128, in LUFS, that playback aims at; the highest
+ * a sample may reach, in dB of full scale (a 16-bit sample of 32767);
+ * how far the limiter may take peaks down to let a note reach the target;
+ * and the most a note is ever raised (a note of room noise stays noise). */
+#define JC_LOUDNESS_TARGET_LUFS (-18.0)
+#define JC_PEAK_CEILING_DBFS    (-1.0)
+#define JC_MAX_LIMIT_DB         8.0
+#define JC_MAX_BOOST_DB         30.0
+/* What a measurement says for silence, or a note shorter than 400 ms. */
+#define JC_LOUDNESS_SILENT (-100.0)
+
+struct jc_loudness {
+    double integrated_lufs; /* gated, BS.1770-4; JC_LOUDNESS_SILENT if nothing passed the gates */
+    double peak_dbfs;       /* highest sample magnitude; JC_LOUDNESS_SILENT if all zero */
+};
+
+/* A meter for mono floats (1.0 = full scale) at rate Hz
+ * (JC_MIN_INPUT_RATE..JC_DECODE_RATE; -EINVAL otherwise). */
+typedef struct jc_loudness_meter jc_loudness_meter;
+JC_API int jc_loudness_meter_create(unsigned rate, jc_loudness_meter **out);
+JC_API void jc_loudness_meter_add(jc_loudness_meter *meter, const float *mono, size_t frames);
+/* The loudness and peak of everything added so far (a final block shorter
+ * than 400 ms does not count, as the standard says). -ENOMEM if the meter
+ * could not keep up. */
+JC_API int jc_loudness_meter_result(const jc_loudness_meter *meter, struct jc_loudness *out);
+JC_API void jc_loudness_meter_destroy(jc_loudness_meter *meter);
+
+/* Measures a whole note as playback decodes it (jc_decoder_create()'s
+ * errors for a bad note). Costs one decoding of the note. */
+JC_API int jc_note_loudness(const unsigned char *data, size_t len, struct jc_loudness *out);
+
+/* The gain, in dB, that brings a note measured as *loudness to
+ * target_lufs, within what the limiter may do to its peaks and
+ * JC_MAX_BOOST_DB; 0 for a note too quiet or short to measure. */
+JC_API double jc_loudness_gain_db(const struct jc_loudness *loudness, double target_lufs);
 
 /* Writes 16-bit mono PCM as a WAV file. */
 JC_API int jc_wav_write(const char *path, const int16_t *pcm, size_t frames, unsigned rate);

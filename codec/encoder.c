@@ -49,6 +49,7 @@ struct jc_encoder {
     uint64_t samples16; /* 16 kHz samples handed to libopus, padding excluded */
     uint64_t packets;
     unsigned page_max_packets;
+    char comment[JC_MAX_COMMENT + 1]; /* for OpusTags, "" for none */
 
     float frame[FRAME];
     size_t fill;
@@ -109,7 +110,8 @@ static int write_headers(jc_encoder *enc)
 {
     const char *vendor = opus_get_version_string();
     size_t vendor_len = strlen(vendor);
-    unsigned char head[19], tags[8 + 4 + 64 + 4];
+    unsigned char head[19], tags[8 + 4 + 64 + 4 + 4 + JC_MAX_COMMENT];
+    size_t tags_len, comment_len = enc->comment[0] ? strlen(enc->comment) : 0;
     int res;
 
     /* OpusHead (RFC 7845 5.1): version 1, mono, pre-skip, the input rate,
@@ -125,14 +127,22 @@ static int write_headers(jc_encoder *enc)
         (res = flush_page(enc)) < 0)
         return res;
 
-    /* OpusTags: the vendor string and no comments, no padding. */
+    /* OpusTags: the vendor string and the one comment asked for, if any;
+     * no padding. */
     if (vendor_len > 64)
         vendor_len = 64;
     memcpy(tags, "OpusTags", 8);
     ju_le32_put(tags + 8, (uint32_t)vendor_len);
     memcpy(tags + 12, vendor, vendor_len);
-    ju_le32_put(tags + 12 + vendor_len, 0);
-    if ((res = add_packet(enc, tags, 16 + vendor_len, 0, false, false)) < 0 ||
+    tags_len = 12 + vendor_len;
+    ju_le32_put(tags + tags_len, comment_len ? 1 : 0);
+    tags_len += 4;
+    if (comment_len) {
+        ju_le32_put(tags + tags_len, (uint32_t)comment_len);
+        memcpy(tags + tags_len + 4, enc->comment, comment_len);
+        tags_len += 4 + comment_len;
+    }
+    if ((res = add_packet(enc, tags, tags_len, 0, false, false)) < 0 ||
         (res = flush_page(enc)) < 0)
         return res;
     enc->headers_written = true;
@@ -215,6 +225,20 @@ static uint32_t new_serial(void)
     return (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
 }
 
+/* A Vorbis comment: a key of printable ASCII but '=', then '=' and any
+ * bytes; short enough for the tags buffer. */
+static bool comment_ok(const char *comment)
+{
+    size_t len = strlen(comment), key = strcspn(comment, "=");
+
+    if (len > JC_MAX_COMMENT || key == 0 || key == len)
+        return false;
+    for (size_t i = 0; i < key; i++)
+        if (comment[i] < 0x20 || comment[i] > 0x7d)
+            return false;
+    return true;
+}
+
 int jc_encoder_create(const struct jc_encoder_config *config, jc_write_fn write, void *user,
                       jc_encoder **out)
 {
@@ -227,9 +251,13 @@ int jc_encoder_create(const struct jc_encoder_config *config, jc_write_fn write,
         return JC_ERR_BITRATE;
     if (config->max_page_ms && config->max_page_ms < 3 * FRAME_MS)
         return -EINVAL;
+    if (config->comment && !comment_ok(config->comment))
+        return -EINVAL;
     enc = calloc(1, sizeof(*enc));
     if (!enc)
         return -ENOMEM;
+    if (config->comment)
+        memcpy(enc->comment, config->comment, strlen(config->comment) + 1);
     enc->write = write;
     enc->user = user;
     enc->input_rate = config->input_rate;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ogg/ogg.h>
 #include <opus/opus.h>
@@ -295,6 +296,115 @@ int jc_note_check(const unsigned char *data, size_t len, struct jc_note_info *in
 
     opus_decoder_destroy(c->decoder);
 error_stream:
+    ogg_stream_clear(&c->stream);
+error_checker:
+    ogg_sync_clear(&c->pages.sync);
+    free(c);
+    return res;
+}
+
+/* The value of the comment key in an OpusTags packet (jc_note_comment()).
+ * Every length is checked against the bytes left before it is used. */
+static int find_comment(const ogg_packet *op, const char *key, char *value, size_t size)
+{
+    const unsigned char *p = op->packet;
+    size_t len = (size_t)op->bytes, key_len = strlen(key), at, n;
+    uint32_t count;
+
+    if (len < 16 || memcmp(p, "OpusTags", 8) != 0)
+        return JC_ERR_NOT_OPUS;
+    n = ju_le32_get(p + 8);
+    if (n > len - 16)
+        return JC_ERR_CORRUPT;
+    at = 12 + n;
+    count = ju_le32_get(p + at);
+    at += 4;
+    for (uint32_t i = 0; i < count; i++) {
+        if (len - at < 4)
+            return JC_ERR_CORRUPT;
+        n = ju_le32_get(p + at);
+        at += 4;
+        if (n > len - at)
+            return JC_ERR_CORRUPT;
+        if (n > key_len && p[at + key_len] == '=' &&
+            strncasecmp((const char *)p + at, key, key_len) == 0) {
+            n -= key_len + 1;
+            if (n >= size)
+                return -ENOSPC;
+            memcpy(value, p + at + key_len + 1, n);
+            value[n] = '\0';
+            return 1;
+        }
+        at += n;
+    }
+    return 0;
+}
+
+/* The same walk as check(), up to the end of the second packet. */
+static int read_tags(struct checker *c, const char *key, char *value, size_t size)
+{
+    uint32_t serial = 0;
+    size_t off = 0, pending = 0;
+    int res;
+
+    for (;;) {
+        ogg_page og;
+        ogg_packet op;
+        unsigned ended;
+
+        if ((res = next_page(&c->pages, &og)) < 0)
+            return off == 0 && res == JC_ERR_CORRUPT ? JC_ERR_NOT_OGG : res;
+        if (res == 0)
+            return c->packets == 0 ? JC_ERR_EMPTY : JC_ERR_TRUNCATED;
+        if (off == 0) {
+            if (!ogg_page_bos(&og))
+                return JC_ERR_NOT_OPUS;
+            serial = (uint32_t)ogg_page_serialno(&og);
+            if (ogg_stream_reset_serialno(&c->stream, ogg_page_serialno(&og)) != 0)
+                return -ENOMEM;
+        } else if ((uint32_t)ogg_page_serialno(&og) != serial) {
+            return JC_ERR_CORRUPT;
+        }
+        if ((res = check_lacing(c, &og, &pending, &ended)) < 0)
+            return res;
+        if (ogg_stream_pagein(&c->stream, &og) != 0)
+            return JC_ERR_CORRUPT;
+        while ((res = ogg_stream_packetout(&c->stream, &op)) != 0) {
+            if (res < 0)
+                return JC_ERR_CORRUPT;
+            if (c->packets == 0 && (op.bytes < 8 || memcmp(op.packet, "OpusHead", 8) != 0))
+                return JC_ERR_NOT_OPUS;
+            if (c->packets == 1)
+                return find_comment(&op, key, value, size);
+            c->packets++;
+        }
+        off += page_len(&og);
+    }
+}
+
+int jc_note_comment(const unsigned char *data, size_t len, const char *key, char *value,
+                    size_t size)
+{
+    struct checker *c;
+    int res;
+
+    if (!key || !*key || !value || size == 0)
+        return -EINVAL;
+    if (len == 0)
+        return JC_ERR_EMPTY;
+    if (len < 4 || memcmp(data, "OggS", 4) != 0)
+        return JC_ERR_NOT_OGG;
+    if (len > JC_MAX_NOTE_BYTES)
+        return JC_ERR_TOO_LONG;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    pages_init(&c->pages, data, len);
+    if (ogg_stream_init(&c->stream, 0) != 0) {
+        res = -ENOMEM;
+        goto error_checker;
+    }
+    res = read_tags(c, key, value, size);
     ogg_stream_clear(&c->stream);
 error_checker:
     ogg_sync_clear(&c->pages.sync);

@@ -88,6 +88,18 @@ static const char *const migrations[] = {
      * that are not a voice note, or a message the relay no longer has,
      * stop being fetched after a few tries instead of at every sync. */
     "ALTER TABLE messages ADD COLUMN fetch_failures INTEGER NOT NULL DEFAULT 0;",
+    /* 5 -> 6: bedtime letters. The time travels inside the note (its
+     * OpusTags, sealed with the audio); the store keeps what it read there
+     * (play_at, minutes after midnight, -1 for none) and, for a received
+     * letter, the moment it may play (play_after_ms), fixed when it
+     * arrives, so every reader applies one rule. */
+    "ALTER TABLE messages ADD COLUMN play_at INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE messages ADD COLUMN play_after_ms INTEGER NOT NULL DEFAULT 0;",
+    /* 6 -> 7: each note's loudness (BS.1770 integrated, LUFS) and sample
+     * peak (dBFS), measured once, so that playback brings every note to
+     * one loudness (docs/audio.md); NULL until measured. */
+    "ALTER TABLE messages ADD COLUMN loudness_lufs REAL;"
+    "ALTER TABLE messages ADD COLUMN peak_dbfs REAL;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JS_SCHEMA_VERSION,
@@ -138,6 +150,16 @@ int js_commit(js_store *store)
     if (res < 0)
         js_rollback(store);
     return res;
+}
+
+int js_finish(js_store *store, int res)
+{
+    if (res < 0) {
+        js_rollback(store);
+        return res;
+    }
+    int committed = js_commit(store);
+    return committed < 0 ? committed : res;
 }
 
 void js_rollback(js_store *store)
@@ -355,94 +377,6 @@ int js_store_check(js_store *store)
         res = JS_ERR_NOT_A_DATABASE;
     sqlite3_finalize(stmt);
     return res;
-}
-
-/* ---- settings ---- */
-
-static bool key_valid(const char *key)
-{
-    size_t n = key ? strlen(key) : 0;
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9') ||
-              key[i] == '_'))
-            return false;
-    return true;
-}
-
-static int value_valid(const char *key, const char *value)
-{
-    uint64_t n;
-    if (strlen(value) > JS_SETTING_MAX)
-        return 0;
-    if (!strcmp(key, JS_SETTING_QUOTA))
-        return ju_parse_u64(value, UINT64_C(1) << 48, &n) == 0 && n >= JS_MIN_QUOTA;
-    if (!strcmp(key, JS_SETTING_RELAY_MAX_UPLOAD))
-        return ju_parse_u64(value, UINT64_MAX, &n) == 0 && n > 0;
-    if (!strcmp(key, JS_SETTING_RECOVERED_STATE))
-        return !strcmp(value, "ready") || !strcmp(value, "draft");
-    return 1;
-}
-
-int js_setting_get(js_store *store, const char *key, char *buf, size_t size)
-{
-    sqlite3_stmt *stmt;
-    int res;
-
-    if (!key_valid(key))
-        return JS_ERR_INVALID;
-    res = js_prepare(store, "SELECT value FROM settings WHERE key = ?", &stmt);
-    if (res < 0)
-        return res;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(stmt, 0);
-        size_t n = v ? strlen(v) : 0;
-        if (n + 1 > size) {
-            res = JS_ERR_INVALID;
-        } else {
-            memcpy(buf, v ? v : "", n + 1);
-            res = (int)n;
-        }
-    } else {
-        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
-    }
-    sqlite3_finalize(stmt);
-    return res;
-}
-
-int js_setting_set(js_store *store, const char *key, const char *value)
-{
-    sqlite3_stmt *stmt;
-    int res;
-
-    if (!key_valid(key) || (value && !value_valid(key, value)))
-        return JS_ERR_INVALID;
-    res = js_prepare(store,
-                     value ? "INSERT INTO settings (key, value) VALUES (?, ?)"
-                             " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-                           : "DELETE FROM settings WHERE key = ?",
-                     &stmt);
-    if (res < 0)
-        return res;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    if (value)
-        sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
-    return res;
-}
-
-uint64_t js_store_quota(js_store *store)
-{
-    char buf[32];
-    uint64_t quota;
-    if (js_setting_get(store, JS_SETTING_QUOTA, buf, sizeof(buf)) < 0 ||
-        ju_parse_u64(buf, UINT64_MAX, &quota) < 0)
-        return JS_DEFAULT_QUOTA;
-    return quota;
 }
 
 /* ---- small helpers ---- */

@@ -28,12 +28,21 @@ void js_wake_sync(js_store *store);
 int js_begin(js_store *store);
 int js_commit(js_store *store);
 void js_rollback(js_store *store);
+/* Ends the transaction js_begin started: commits when res is not an error
+ * (and returns res, or the commit's error), rolls back otherwise. Each
+ * state change reads and writes inside one BEGIN IMMEDIATE, because the
+ * sync, the player and the station share one store from several
+ * processes: a row checked outside it may have moved before the write. */
+int js_finish(js_store *store, int res);
 
 /* Prepares sql; 0 or a store code. */
 int js_prepare(js_store *store, const char *sql, sqlite3_stmt **stmt);
 
 /* The message's row (rowid) in box by id, and its state; JS_ERR_NOT_FOUND. */
 int js_message_row(js_store *store, int box, const char *id, int64_t *row, enum js_state *state);
+
+/* Keeps a note's loudness with its row, inside the caller's transaction. */
+int js_loudness_store_row(js_store *store, int64_t row, const struct jc_loudness *loudness);
 
 /* Loads every stored byte of a message row, in order. *data is malloc()ed. */
 int js_chunks_load(js_store *store, int64_t row, unsigned char **data, size_t *len);

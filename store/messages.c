@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -47,7 +48,8 @@ static void copy_text(char *dst, size_t size, const unsigned char *src)
 
 #define MESSAGE_COLUMNS                                                                            \
     "id, box, state, peer, created_ms, updated_ms, duration_ms, length, transferred, "             \
-    "play_position_ms, sha256, evicted, wire_sent, wire_received"
+    "play_position_ms, sha256, evicted, wire_sent, wire_received, play_at, play_after_ms"
+#define MESSAGE_COLUMN_COUNT 16
 
 static void read_message(sqlite3_stmt *stmt, struct js_message *m)
 {
@@ -66,6 +68,57 @@ static void read_message(sqlite3_stmt *stmt, struct js_message *m)
     m->evicted = sqlite3_column_int(stmt, 11) != 0;
     m->wire_sent = (uint64_t)sqlite3_column_int64(stmt, 12);
     m->wire_received = (uint64_t)sqlite3_column_int64(stmt, 13);
+    m->play_at = sqlite3_column_int(stmt, 14);
+    m->play_after_ms = sqlite3_column_int64(stmt, 15);
+}
+
+int js_play_at_parse(const char *text, int *minutes)
+{
+    if (!text || strlen(text) != 5 || text[2] != ':')
+        return JS_ERR_INVALID;
+    for (int i = 0; i < 5; i++)
+        if (i != 2 && (text[i] < '0' || text[i] > '9'))
+            return JS_ERR_INVALID;
+    int hours = (text[0] - '0') * 10 + text[1] - '0';
+    int mins = (text[3] - '0') * 10 + text[4] - '0';
+    if (hours > 23 || mins > 59)
+        return JS_ERR_INVALID;
+    *minutes = hours * 60 + mins;
+    return 0;
+}
+
+/* The bedtime a note carries in its tags, in minutes; -1 for none, and for
+ * a comment that is not a time (the letter then plays as any other). */
+static int note_play_at(const unsigned char *note, size_t len)
+{
+    char text[8];
+    int minutes;
+
+    if (jc_note_comment(note, len, JS_PLAY_AT_KEY, text, sizeof(text)) != 1 ||
+        js_play_at_parse(text, &minutes) < 0)
+        return -1;
+    return minutes;
+}
+
+/* When a bedtime letter that arrived at arrived_ms may play: at its time on
+ * the (local) day it arrived, or at once if that time has passed. */
+static int64_t play_after(int64_t arrived_ms, int minutes)
+{
+    time_t t = (time_t)(arrived_ms / 1000);
+    struct tm tm;
+    int64_t at;
+
+    if (minutes < 0 || !localtime_r(&t, &tm))
+        return 0;
+    tm.tm_hour = minutes / 60;
+    tm.tm_min = minutes % 60;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    t = mktime(&tm);
+    if (t == (time_t)-1)
+        return arrived_ms;
+    at = (int64_t)t * 1000;
+    return at > arrived_ms ? at : arrived_ms;
 }
 
 int js_messages_list(js_store *store, enum js_box box, unsigned state_mask, js_message_fn fn,
@@ -98,15 +151,19 @@ int js_messages_list(js_store *store, enum js_box box, unsigned state_mask, js_m
     return res;
 }
 
-static int get_message(js_store *store, int box, const char *id, struct js_message *out)
+/* One message of a box (or of either with box < 0, the outbox first), and
+ * its row when row is not NULL. */
+static int get_message(js_store *store, int box, const char *id, struct js_message *out,
+                       int64_t *row)
 {
     sqlite3_stmt *stmt;
     int res;
 
     res = js_prepare(store,
                      box < 0 ? "SELECT " MESSAGE_COLUMNS
-                               " FROM messages WHERE id = ? ORDER BY box LIMIT 1"
-                             : "SELECT " MESSAGE_COLUMNS " FROM messages WHERE id = ? AND box = ?",
+                               ", rowid FROM messages WHERE id = ? ORDER BY box LIMIT 1"
+                             : "SELECT " MESSAGE_COLUMNS
+                               ", rowid FROM messages WHERE id = ? AND box = ?",
                      &stmt);
     if (res < 0)
         return res;
@@ -114,10 +171,13 @@ static int get_message(js_store *store, int box, const char *id, struct js_messa
     if (box >= 0)
         sqlite3_bind_int(stmt, 2, box);
     int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         read_message(stmt, out);
-    else
+        if (row)
+            *row = sqlite3_column_int64(stmt, MESSAGE_COLUMN_COUNT);
+    } else {
         res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+    }
     sqlite3_finalize(stmt);
     return res;
 }
@@ -126,7 +186,7 @@ int js_message_get(js_store *store, const char *id, struct js_message *out)
 {
     if (!id || strlen(id) > JS_ID_LEN)
         return JS_ERR_NOT_FOUND;
-    return get_message(store, -1, id, out);
+    return get_message(store, -1, id, out, NULL);
 }
 
 int js_message_read(js_store *store, const char *id, uint64_t offset, unsigned char *buf,
@@ -138,14 +198,13 @@ int js_message_read(js_store *store, const char *id, uint64_t offset, unsigned c
     int res, rc;
 
     *got = 0;
-    res = js_message_get(store, id, &m);
+    if (!id || strlen(id) > JS_ID_LEN)
+        return JS_ERR_NOT_FOUND;
+    res = get_message(store, -1, id, &m, &row);
     if (res < 0)
         return res;
     if (m.evicted)
         return JS_ERR_EVICTED;
-    res = js_message_row(store, m.box, id, &row, NULL);
-    if (res < 0)
-        return res;
     res = js_prepare(store,
                      "SELECT at, data FROM chunks WHERE message = ?1 AND at < ?3 AND"
                      " at >= coalesce((SELECT max(at) FROM chunks WHERE message = ?1 AND at <= ?2),"
@@ -182,14 +241,15 @@ int js_message_load(js_store *store, const char *id, unsigned char **data, size_
 {
     struct js_message m;
     int64_t row;
-    int res = js_message_get(store, id, &m);
+    int res = JS_ERR_NOT_FOUND;
+    if (id && strlen(id) <= JS_ID_LEN)
+        res = get_message(store, -1, id, &m, &row);
     if (res < 0)
         return res;
     if (m.state & (JS_RECORDING | JS_ANNOUNCED | JS_DOWNLOADING))
         return JS_ERR_STATE;
     if (m.evicted)
         return JS_ERR_EVICTED;
-    res = js_message_row(store, m.box, id, &row, NULL);
     if (res < 0)
         return res;
     return js_chunks_load(store, row, data, len);
@@ -233,17 +293,21 @@ static int queue_receipt(js_store *store, const char *id, enum js_state state)
 
 int js_outbox_release(js_store *store, const char *id)
 {
-    enum js_state state;
+    enum js_state state = 0;
     int64_t row;
-    int res = js_message_row(store, JS_OUTBOX, id, &row, &state);
+    int res = js_begin(store);
     if (res < 0)
         return res;
-    if (state == JS_READY)
-        return 0;
+    res = js_message_row(store, JS_OUTBOX, id, &row, &state);
+    if (res < 0 || state == JS_READY)
+        goto out;
+    res = JS_ERR_STATE;
     if (state != JS_DRAFT)
-        return JS_ERR_STATE;
+        goto out;
     res = set_state(store, row, JS_READY);
-    if (res == 0)
+out:
+    res = js_finish(store, res);
+    if (res == 0 && state == JS_DRAFT)
         js_wake_sync(store);
     return res;
 }
@@ -252,20 +316,24 @@ int js_outbox_set_offset(js_store *store, const char *id, uint64_t offset)
 {
     struct js_message m;
     int64_t row;
-    int res = get_message(store, JS_OUTBOX, id, &m);
+    int res = js_begin(store);
     if (res < 0)
         return res;
+    res = get_message(store, JS_OUTBOX, id, &m, &row);
+    if (res < 0)
+        goto out;
+    res = JS_ERR_STATE;
     if (!(m.state & (JS_READY | JS_UPLOADING)))
-        return JS_ERR_STATE;
+        goto out;
+    res = JS_ERR_INVALID;
     if (offset > m.length)
-        return JS_ERR_INVALID;
-    res = js_message_row(store, JS_OUTBOX, id, &row, NULL);
-    if (res < 0)
-        return res;
-    return run(store,
-               "UPDATE messages SET state = 'uploading', transferred = ?, updated_ms = ?"
-               " WHERE rowid = ?",
-               "iii", (int64_t)offset, ju_wall_ms(), row);
+        goto out;
+    res = run(store,
+              "UPDATE messages SET state = 'uploading', transferred = ?, updated_ms = ?"
+              " WHERE rowid = ?",
+              "iii", (int64_t)offset, ju_wall_ms(), row);
+out:
+    return js_finish(store, res);
 }
 
 /* Position of each outbox state on the way out; a receipt only moves forward. */
@@ -291,19 +359,20 @@ int js_outbox_mark(js_store *store, const char *id, enum js_state state)
 
     if (!outbox_rank(state))
         return JS_ERR_INVALID;
-    res = get_message(store, JS_OUTBOX, id, &m);
+    res = js_begin(store);
     if (res < 0)
         return res;
-    if (outbox_rank(m.state) >= outbox_rank(state))
-        return 0; /* a late or repeated receipt */
+    res = get_message(store, JS_OUTBOX, id, &m, &row);
+    if (res < 0 || outbox_rank(m.state) >= outbox_rank(state))
+        goto out; /* unknown, or a late or repeated receipt */
     /* The relay delivers only complete uploads, so leaving the upload needs
      * every byte to have been sent. */
+    res = JS_ERR_STATE;
     if (m.state != JS_UPLOADING ? !outbox_rank(m.state) : m.offset != m.length)
-        return JS_ERR_STATE;
-    res = js_message_row(store, JS_OUTBOX, id, &row, NULL);
-    if (res < 0)
-        return res;
-    return set_state(store, row, state);
+        goto out;
+    res = set_state(store, row, state);
+out:
+    return js_finish(store, res);
 }
 
 /* ---- inbox ---- */
@@ -378,7 +447,7 @@ int js_inbox_write(js_store *store, const char *id, uint64_t offset, const unsig
     res = js_begin(store);
     if (res < 0)
         return res;
-    res = get_message(store, JS_INBOX, id, &m);
+    res = get_message(store, JS_INBOX, id, &m, &row);
     if (res < 0)
         goto error_tx;
     res = JS_ERR_STATE;
@@ -386,9 +455,6 @@ int js_inbox_write(js_store *store, const char *id, uint64_t offset, const unsig
         goto error_tx;
     res = JS_ERR_INVALID;
     if (offset > m.offset || len > m.length || offset + len > m.length)
-        goto error_tx;
-    res = js_message_row(store, JS_INBOX, id, &row, NULL);
-    if (res < 0)
         goto error_tx;
     size_t skip = (size_t)(m.offset - offset);
     uint64_t at = m.offset + (len - skip);
@@ -408,26 +474,48 @@ error_tx:
     return res;
 }
 
+/* Whether the row still holds a whole download: asked again once the write
+ * lock is held, because the check and decoding before it ran without it
+ * (another process may have completed or restarted the message since). */
+static int still_downloaded(js_store *store, int64_t row, uint64_t length)
+{
+    sqlite3_stmt *stmt;
+    int res = js_prepare(store,
+                         "SELECT state = 'downloading' AND transferred = ? FROM messages"
+                         " WHERE rowid = ?",
+                         &stmt);
+    if (res < 0)
+        return res;
+    sqlite3_bind_int64(stmt, 1, (int64_t)length);
+    sqlite3_bind_int64(stmt, 2, row);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        res = sqlite3_column_int(stmt, 0);
+    else
+        res = rc == SQLITE_DONE ? 0 : js_sqlite_error(store, rc);
+    sqlite3_finalize(stmt);
+    return res;
+}
+
 int js_inbox_complete(js_store *store, const char *id)
 {
     struct js_message m;
     struct jc_note_info info;
+    struct jc_loudness loudness;
+    bool measured;
     unsigned char *data;
     size_t len;
     char sha[65];
-    int64_t row;
-    int res, verdict;
+    int64_t row, now = ju_wall_ms();
+    int res, verdict, play_at = -1;
 
-    res = get_message(store, JS_INBOX, id, &m);
+    res = get_message(store, JS_INBOX, id, &m, &row);
     if (res < 0)
         return res;
     if (m.state & (JS_READY | JS_PLAYED))
         return 0;
     if (m.state != JS_DOWNLOADING || m.offset != m.length)
         return JS_ERR_STATE;
-    res = js_message_row(store, JS_INBOX, id, &row, NULL);
-    if (res < 0)
-        return res;
     res = js_chunks_load(store, row, &data, &len);
     if (res < 0)
         return res;
@@ -436,11 +524,21 @@ int js_inbox_complete(js_store *store, const char *id)
         verdict = JS_ERR_CHECKSUM;
     if (verdict == 0)
         verdict = jc_note_check(data, len, &info);
+    if (verdict == 0)
+        play_at = note_play_at(data, len);
+    /* Measured here, in the background of a sync, not when someone waits
+     * for it to play; a failure only leaves it for the player. */
+    measured = verdict == 0 && jc_note_loudness(data, len, &loudness) == 0;
     free(data);
 
     res = js_begin(store);
     if (res < 0)
         return res;
+    res = still_downloaded(store, row, m.length);
+    if (res <= 0) {
+        js_rollback(store);
+        return res; /* done elsewhere meanwhile (0), or an error */
+    }
     if (verdict < 0) {
         /* Fetch it again from the start: the bytes are wrong, not the id. */
         res = run(store, "DELETE FROM chunks WHERE message = ?", "i", row);
@@ -451,9 +549,12 @@ int js_inbox_complete(js_store *store, const char *id)
                       "ii", ju_wall_ms(), row);
     } else {
         res = run(store,
-                  "UPDATE messages SET state = 'ready', duration_ms = ?, updated_ms = ?"
-                  " WHERE rowid = ?",
-                  "iii", (int64_t)(info.samples / 48), ju_wall_ms(), row);
+                  "UPDATE messages SET state = 'ready', duration_ms = ?, updated_ms = ?,"
+                  " play_at = ?, play_after_ms = ? WHERE rowid = ?",
+                  "iiiii", (int64_t)(info.samples / 48), now, (int64_t)play_at,
+                  play_after(now, play_at), row);
+        if (res == 0 && measured)
+            res = js_loudness_store_row(store, row, &loudness);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
@@ -517,22 +618,21 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
 {
     struct js_message m;
     struct jc_note_info info;
+    struct jc_loudness loudness;
+    bool measured;
     unsigned char *data, *note = NULL;
     size_t len, note_len = 0;
     char sha[65], note_sha[65];
-    int64_t row;
-    int res, verdict;
+    int64_t row, now = ju_wall_ms();
+    int res, verdict, play_at = -1;
 
-    res = get_message(store, JS_INBOX, id, &m);
+    res = get_message(store, JS_INBOX, id, &m, &row);
     if (res < 0)
         return res;
     if (m.state & (JS_READY | JS_PLAYED))
         return 0;
     if (m.state != JS_DOWNLOADING || m.offset != m.length)
         return JS_ERR_STATE;
-    res = js_message_row(store, JS_INBOX, id, &row, NULL);
-    if (res < 0)
-        return res;
     res = js_chunks_load(store, row, &data, &len);
     if (res < 0)
         return res;
@@ -546,10 +646,19 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
         verdict = jc_note_check(note, note_len, &info);
     if (verdict == 0)
         verdict = js_sha256_hex(note, note_len, note_sha);
+    if (verdict == 0)
+        play_at = note_play_at(note, note_len);
+    measured = verdict == 0 && jc_note_loudness(note, note_len, &loudness) == 0;
 
     res = js_begin(store);
     if (res < 0)
         goto out;
+    res = still_downloaded(store, row, m.length);
+    if (res <= 0) {
+        js_rollback(store);
+        verdict = 0; /* done elsewhere meanwhile (res 0), or an error */
+        goto out;
+    }
     res = run(store, "DELETE FROM chunks WHERE message = ?", "i", row);
     if (res == 0 && verdict < 0) {
         res = run(store,
@@ -563,9 +672,13 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
         if (res == 0)
             res = run(store,
                       "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
-                      " transferred = ?, sha256 = ?, updated_ms = ? WHERE rowid = ?",
-                      "iiitii", (int64_t)(info.samples / 48), (int64_t)note_len, (int64_t)note_len,
-                      note_sha, ju_wall_ms(), row);
+                      " transferred = ?, sha256 = ?, updated_ms = ?, play_at = ?,"
+                      " play_after_ms = ? WHERE rowid = ?",
+                      "iiitiiii", (int64_t)(info.samples / 48), (int64_t)note_len,
+                      (int64_t)note_len, note_sha, now, (int64_t)play_at,
+                      play_after(now, play_at), row);
+        if (res == 0 && measured)
+            res = js_loudness_store_row(store, row, &loudness);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
@@ -632,15 +745,16 @@ error_tx:
     return res;
 }
 
-int js_inbox_next(js_store *store, struct js_message *out)
+int js_inbox_next(js_store *store, int64_t now_ms, struct js_message *out)
 {
     sqlite3_stmt *stmt;
     int res = js_prepare(store,
                          "SELECT " MESSAGE_COLUMNS " FROM messages WHERE box = 1 AND"
-                         " state = 'ready' ORDER BY rowid LIMIT 1",
+                         " state = 'ready' AND play_after_ms <= ? ORDER BY rowid LIMIT 1",
                          &stmt);
     if (res < 0)
         return res;
+    sqlite3_bind_int64(stmt, 1, now_ms);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         read_message(stmt, out);
@@ -723,8 +837,9 @@ int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const 
     res =
         run(store,
             "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, duration_ms,"
-            " length, sha256) VALUES (?, 0, 'ready', ?, ?, ?, ?, ?, ?)",
-            "ttiiiit", id, to ? to : "", now, now, (int64_t)(info.samples / 48), (int64_t)len, sha);
+            " length, sha256, play_at) VALUES (?, 0, 'ready', ?, ?, ?, ?, ?, ?, ?)",
+            "ttiiiiti", id, to ? to : "", now, now, (int64_t)(info.samples / 48), (int64_t)len, sha,
+            (int64_t)note_play_at(data, len));
     if (res < 0)
         goto error_tx;
     row = sqlite3_last_insert_rowid(store->db);

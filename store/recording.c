@@ -119,21 +119,28 @@ static int write_page(void *user, const unsigned char *bytes, size_t len)
     return 0;
 }
 
+static int delete_rows(js_store *store, int64_t row);
 static int delete_message(js_store *store, int64_t row);
 
 int js_outbox_discard(js_store *store, const char *id)
 {
     enum js_state state;
     int64_t row;
-    int res = js_message_row(store, JS_OUTBOX, id, &row, &state);
-
+    int res = js_begin(store);
     if (res < 0)
         return res;
+    res = js_message_row(store, JS_OUTBOX, id, &row, &state);
+    if (res < 0)
+        goto out;
     /* Only what the person kept back and chose to throw away: never a
-     * message on its way. */
+     * message on its way (checked under the same lock as the delete, since
+     * another process may send the draft meanwhile). */
+    res = JS_ERR_STATE;
     if (state != JS_DRAFT)
-        return JS_ERR_STATE;
-    return delete_message(store, row);
+        goto out;
+    res = delete_rows(store, row);
+out:
+    return js_finish(store, res);
 }
 
 static int disk_room(js_store *store, uint64_t need)
@@ -146,35 +153,40 @@ static int disk_room(js_store *store, uint64_t need)
     return 0;
 }
 
-static int delete_message(js_store *store, int64_t row)
+/* Deletes a message and its audio inside the caller's transaction. */
+static int delete_rows(js_store *store, int64_t row)
 {
     char sql[128];
     snprintf(sql, sizeof(sql),
              "DELETE FROM chunks WHERE message = %lld; DELETE FROM messages WHERE rowid = %lld",
              (long long)row, (long long)row);
+    int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : js_sqlite_error(store, rc);
+}
+
+static int delete_message(js_store *store, int64_t row)
+{
     int res = js_begin(store);
     if (res < 0)
         return res;
-    int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        res = js_sqlite_error(store, rc);
-        js_rollback(store);
-        return res;
-    }
-    return js_commit(store);
+    return js_finish(store, delete_rows(store, row));
 }
 
 int js_recording_create(js_store *store, const struct js_recording_config *config,
                         js_recording **out)
 {
-    char lock_path[4096];
+    char lock_path[4096], comment[sizeof(JS_PLAY_AT_KEY) + 8];
     js_recording *rec;
-    int res;
+    int res, play_at = -1;
 
     if (!config || config->input_rate < JC_MIN_INPUT_RATE ||
         config->input_rate > JC_MAX_INPUT_RATE || config->max_seconds > JC_MAX_NOTE_SECONDS ||
-        (config->to && strlen(config->to) > JS_PEER_MAX))
+        (config->to && strlen(config->to) > JS_PEER_MAX) ||
+        (config->play_at && js_play_at_parse(config->play_at, &play_at) < 0))
         return JS_ERR_INVALID;
+    /* The time travels inside the note, sealed with the audio. */
+    snprintf(comment, sizeof(comment), "%s=%s", JS_PLAY_AT_KEY,
+             config->play_at ? config->play_at : "");
     unsigned seconds = config->max_seconds ? config->max_seconds : JC_MAX_NOTE_SECONDS;
     uint64_t bitrate =
         config->bitrate > RESERVE_BITRATE ? (uint64_t)config->bitrate : RESERVE_BITRATE;
@@ -214,8 +226,8 @@ int js_recording_create(js_store *store, const struct js_recording_config *confi
 
     sqlite3_stmt *stmt;
     res = js_prepare(store,
-                     "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms)"
-                     " VALUES (?, 0, 'recording', ?, ?, ?)",
+                     "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, play_at)"
+                     " VALUES (?, 0, 'recording', ?, ?, ?, ?)",
                      &stmt);
     if (res < 0)
         goto error_lock;
@@ -224,6 +236,7 @@ int js_recording_create(js_store *store, const struct js_recording_config *confi
     sqlite3_bind_text(stmt, 2, config->to ? config->to : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, now);
     sqlite3_bind_int64(stmt, 4, now);
+    sqlite3_bind_int(stmt, 5, play_at);
     res = js_sqlite_error(store, sqlite3_step(stmt));
     sqlite3_finalize(stmt);
     if (res < 0)
@@ -235,6 +248,7 @@ int js_recording_create(js_store *store, const struct js_recording_config *confi
         .bitrate = config->bitrate,
         .cleanup = config->cleanup,
         .max_page_ms = JS_RECORDING_PAGE_MS,
+        .comment = config->play_at ? comment : NULL,
     };
     res = jc_encoder_create(&enc, write_page, rec, &rec->encoder);
     if (res < 0)

@@ -46,7 +46,7 @@ enum js_error {
  * limit derives from. */
 #define JS_MAX_NOTE_BYTES ((uint64_t)JC_MAX_NOTE_BYTES)
 /* The schema version this build writes (PRAGMA user_version). */
-#define JS_SCHEMA_VERSION 5
+#define JS_SCHEMA_VERSION 7
 
 /* ---- Opening ------------------------------------------------------------ */
 
@@ -128,6 +128,13 @@ struct js_message {
      * its uploads or downloads and its receipts (js_traffic_add()). */
     uint64_t wire_sent;
     uint64_t wire_received;
+    /* A bedtime letter: the time it is for, in minutes after midnight
+     * (local time on the device that plays it), from the note's
+     * JS_PLAY_AT_KEY comment; -1 for an ordinary letter. */
+    int play_at;
+    /* Inbox, a bedtime letter that is here: not played by itself (autoplay,
+     * "all new") before this Unix time in ms; 0 for any other message. */
+    int64_t play_after_ms;
 };
 
 /* Called once per message, in creation order (oldest first). A non-zero
@@ -200,7 +207,8 @@ JS_API int js_inbox_write(js_store *store, const char *id, uint64_t offset,
                           const unsigned char *data, size_t len);
 
 /* downloading(length) -> ready, once the bytes match the announced SHA-256
- * and jc_note_check() accepts them; queues a "delivered" receipt. On a
+ * and jc_note_check() accepts them; measures the note's loudness
+ * (js_message_loudness()) and queues a "delivered" receipt. On a
  * mismatch (JS_ERR_CHECKSUM) or a damaged note (a JC_ERR_*) the bytes are
  * dropped and the message goes back to announced(0) to be fetched again. */
 JS_API int js_inbox_complete(js_store *store, const char *id);
@@ -229,6 +237,15 @@ enum js_fetch_failure { JS_FETCH_BAD_BYTES = 1, JS_FETCH_GONE = 2 };
 JS_API int js_inbox_fetch_failed(js_store *store, const char *id, enum js_fetch_failure why,
                                  unsigned limit);
 
+/* A note's loudness (codec.h), measured once and kept with its message
+ * (either box, the outbox first, as js_message_load): a received note's
+ * when it is complete, any other's when the player first measures it.
+ * js_message_loudness() returns 1 and fills *out when it is known, 0 when
+ * it was never measured; JS_ERR_NOT_FOUND. */
+JS_API int js_message_loudness(js_store *store, const char *id, struct jc_loudness *out);
+JS_API int js_message_set_loudness(js_store *store, const char *id,
+                                   const struct jc_loudness *loudness);
+
 /* Records where playback stopped (ms from the start, for resuming). The
  * first call moves ready -> played and queues a "played" receipt; later
  * calls only move the position. */
@@ -239,9 +256,26 @@ JS_API int js_inbox_mark_played(js_store *store, const char *id, uint64_t positi
  * no state. JS_ERR_NOT_FOUND. */
 JS_API int js_message_set_position(js_store *store, const char *id, uint64_t position_ms);
 
-/* The oldest ready (unplayed) inbox message: 0 and *out filled, or
+/* The oldest ready (unplayed) inbox message that is not a bedtime letter
+ * waiting for its time at now_ms (Unix ms): 0 and *out filled, or
  * JS_ERR_NOT_FOUND. */
-JS_API int js_inbox_next(js_store *store, struct js_message *out);
+JS_API int js_inbox_next(js_store *store, int64_t now_ms, struct js_message *out);
+
+/* ---- Bedtime letters -------------------------------------------------------- */
+
+/* A note for bedtime carries the comment JS_PLAY_AT_KEY=HH:MM in its
+ * OpusTags, written when it is recorded (js_recording_config.play_at) and
+ * sealed with the audio, so the relay never sees it. The store reads it
+ * when a note comes in (js_inbox_complete*, js_outbox_add). A received
+ * bedtime letter may play from HH:MM local time on the day it arrived, or
+ * at once if it arrived after HH:MM that day: a letter for tonight that
+ * comes late in the evening is still tonight's, never held for tomorrow
+ * (docs/station.md). */
+#define JS_PLAY_AT_KEY "JIASHU_PLAY_AT"
+
+/* "HH:MM" (two digits each, 00:00 to 23:59) into minutes after midnight;
+ * JS_ERR_INVALID for anything else. */
+JS_API int js_play_at_parse(const char *text, int *minutes);
 
 /* ---- Receipts to send ----------------------------------------------------- */
 
@@ -278,15 +312,18 @@ JS_API int js_contacts_list(js_store *store, js_contact_fn fn, void *user);
 
 /* ---- Settings ------------------------------------------------------------- */
 
-/* Keys the project uses. Values are text; the store checks the ones it
- * interprets itself (quota_bytes, recovered_state). */
-#define JS_SETTING_RELAY_URL      "relay_url"
-#define JS_SETTING_DEVICE_ID      "device_id"
-#define JS_SETTING_DEVICE_TOKEN   "device_token"
-#define JS_SETTING_DEVICE_NAME    "device_name"
-#define JS_SETTING_FAMILY_ID      "family_id"
-#define JS_SETTING_INBOX_CURSOR   "inbox_cursor"
-#define JS_SETTING_RECEIPT_CURSOR "receipt_cursor"
+/* Every setting the project keeps, named here once with the values it
+ * takes: js_setting_set refuses a key not in this list and a value its kind
+ * does not allow, so a misspelt key or a hand-typed value fails at once
+ * instead of being ignored by the part that reads it later. */
+#define JS_SETTING_RELAY_URL      "relay_url"      /* text: the relay's base URL */
+#define JS_SETTING_CA_FILE        "ca_file"        /* text: a CA bundle for the relay */
+#define JS_SETTING_DEVICE_ID      "device_id"      /* text: this device on the relay */
+#define JS_SETTING_DEVICE_TOKEN   "device_token"   /* text: its bearer token */
+#define JS_SETTING_DEVICE_NAME    "device_name"    /* text: the name it joined with */
+#define JS_SETTING_FAMILY_ID      "family_id"      /* text */
+#define JS_SETTING_INBOX_CURSOR   "inbox_cursor"   /* number: the relay's inbox position */
+#define JS_SETTING_RECEIPT_CURSOR "receipt_cursor" /* number: the receipts position */
 /* The relay's Tus-Max-Size in bytes, learned at setup and sync; absent when
  * not known yet or when the relay states none. */
 #define JS_SETTING_RELAY_MAX_UPLOAD "relay_max_upload_bytes"
@@ -295,6 +332,44 @@ JS_API int js_contacts_list(js_store *store, js_contact_fn fn, void *user);
 #define JS_SETTING_QUOTA "quota_bytes"
 /* What an interrupted recording becomes: "ready" (default) or "draft". */
 #define JS_SETTING_RECOVERED_STATE "recovered_state"
+/* Megabytes a month the sync may spend before it postpones large
+ * downloads (0..JS_MAX_DATA_BUDGET_MB); absent: no budget. */
+#define JS_SETTING_DATA_BUDGET "data_budget_mb"
+#define JS_MAX_DATA_BUDGET_MB  1000000
+/* "HH:MM-HH:MM" during which the sync neither sends nor fetches. */
+#define JS_SETTING_QUIET_HOURS "quiet_hours"
+/* The listener's playback speed, a decimal between 0.5 and 2. */
+#define JS_SETTING_PLAY_SPEED "play_speed"
+/* The longest live recording in seconds (1..JC_MAX_NOTE_SECONDS). */
+#define JS_SETTING_RECORD_MAX_SECONDS "record_max_seconds"
+/* A pairing in progress and the family list last seen (text). */
+#define JS_SETTING_JOIN_NAMEPLATE "e2e_join_nameplate"
+#define JS_SETTING_JOIN_CLAIM     "e2e_join_claim"
+#define JS_SETTING_ROSTER_ETAG    "e2e_roster_etag"
+
+enum js_setting_kind {
+    JS_SETTING_TEXT,      /* any text up to JS_SETTING_MAX bytes */
+    JS_SETTING_NUMBER,    /* a decimal integer in [min, max] */
+    JS_SETTING_DECIMAL,   /* a decimal number in [min, max], e.g. "1.25" */
+    JS_SETTING_CHOICE,    /* one of the space-separated words in choices */
+    JS_SETTING_TIME_SPAN, /* "HH:MM-HH:MM", two different times */
+};
+
+struct js_setting_spec {
+    const char *key;
+    enum js_setting_kind kind;
+    double min, max;     /* NUMBER and DECIMAL */
+    const char *choices; /* CHOICE */
+};
+
+/* The spec of a key, or NULL for a key the project does not keep. */
+JS_API const struct js_setting_spec *js_setting_spec(const char *key);
+/* Whether js_setting_set would take this value for this key. */
+JS_API bool js_setting_valid(const char *key, const char *value);
+/* A setting read as a number: 0, JS_ERR_NOT_FOUND when unset, or
+ * JS_ERR_INVALID when the stored text is not a number of its kind's range
+ * (written by hand into the database). */
+JS_API int js_setting_get_number(js_store *store, const char *key, uint64_t *out);
 
 #define JS_DEFAULT_QUOTA (64u * 1024 * 1024)
 #define JS_MIN_QUOTA     (64u * 1024)
@@ -302,9 +377,8 @@ JS_API int js_contacts_list(js_store *store, js_contact_fn fn, void *user);
 /* Copies the value into buf (NUL-terminated) and returns its length, or
  * JS_ERR_NOT_FOUND; JS_ERR_INVALID if size is too small. */
 JS_API int js_setting_get(js_store *store, const char *key, char *buf, size_t size);
-/* Sets (value != NULL) or deletes (NULL) a setting. Keys are 1..64 bytes of
- * [a-z0-9_]; JS_ERR_INVALID for a bad key, or a bad value of a key the
- * store interprets. */
+/* Sets (value != NULL) or deletes (NULL) a setting; JS_ERR_INVALID for a
+ * key not listed above or a value its kind does not take. */
 JS_API int js_setting_set(js_store *store, const char *key, const char *value);
 /* The quota in force (the setting, or the default). */
 JS_API uint64_t js_store_quota(js_store *store);
@@ -380,6 +454,7 @@ struct js_recording_config {
                              0 means JC_MAX_NOTE_SECONDS. Room for it is made up front. */
     const char *to;       /* recipient (name or device id), NULL for the whole family */
     bool draft;           /* finish as a draft (listened to before it is sent), not ready */
+    const char *play_at;  /* "HH:MM": a bedtime letter (JS_PLAY_AT_KEY), or NULL */
 };
 
 typedef struct js_recording js_recording;

@@ -110,6 +110,11 @@ static inline void ju_le32_put(unsigned char *p, uint32_t v)
  * these, so "12abc", " 5" and "" mean the same thing everywhere. */
 int ju_parse_u64(const char *s, uint64_t max, uint64_t *out);
 int ju_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* A time of day "HH:MM" (00:00..23:59, two digits each) as minutes since
+ * midnight, and a span "HH:MM-HH:MM" of two different times (it may cross
+ * midnight); 0 or -EINVAL. */
+int ju_parse_time_of_day(const char *s, int *minute);
+int ju_parse_time_span(const char *s, int *start_minute, int *end_minute);
 
 /* ---- randomness (random.c) ---- */
 

@@ -131,8 +131,7 @@ size_t earcon_frames(enum earcon which, unsigned rate);
  */
 #define SPEED_MIN 0.75
 #define SPEED_MAX 2.0
-/* The setting that remembers the listener's speed (a decimal number). */
-#define SPEED_SETTING "play_speed"
+/* The listener's speed is remembered in the store's play_speed setting. */
 
 struct speed;
 

@@ -1,8 +1,8 @@
 /*
- * jiashu config KEY [VALUE]: reads or sets one of the store's settings.
- * The settings the sync reads (data_budget_mb, quiet_hours) are checked
- * here, so a typo is refused at once instead of being ignored later;
- * "off" removes them.
+ * jiashu config KEY [VALUE]: reads or sets one of the store's settings
+ * (the list and the values each takes are in store/store.h). A bad key or
+ * value is refused at once, before the home is touched, instead of being
+ * ignored later by the part that reads it; "off" removes a setting.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,22 +11,27 @@
 #include "net/sync/sync.h"
 #include "store/store.h"
 
-/* JS_ERR_INVALID for a value the sync would not understand. */
-static int check_sync_setting(const char *key, const char *value)
+/* What a setting of this spec takes, said to the person who typed a bad
+ * value. */
+static void describe(const struct js_setting_spec *spec, char *buf, size_t size)
 {
-    uint64_t mb;
-    int start, end;
-
-    if (!strcmp(key, JN_SETTING_DATA_BUDGET))
-        return ju_parse_u64(value, JN_MAX_DATA_BUDGET_MB, &mb) == 0 ? 0 : JS_ERR_INVALID;
-    if (!strcmp(key, JN_SETTING_QUIET_HOURS))
-        return jn_quiet_hours_parse(value, &start, &end);
-    return 0;
-}
-
-static bool is_sync_setting(const char *key)
-{
-    return !strcmp(key, JN_SETTING_DATA_BUDGET) || !strcmp(key, JN_SETTING_QUIET_HOURS);
+    switch (spec->kind) {
+    case JS_SETTING_TEXT:
+        snprintf(buf, size, _("text of at most %d bytes"), JS_SETTING_MAX);
+        break;
+    case JS_SETTING_NUMBER:
+        snprintf(buf, size, _("a whole number from %.0f to %.0f, or off"), spec->min, spec->max);
+        break;
+    case JS_SETTING_DECIMAL:
+        snprintf(buf, size, _("a number from %g to %g, or off"), spec->min, spec->max);
+        break;
+    case JS_SETTING_CHOICE:
+        snprintf(buf, size, _("one of: %s, or off"), spec->choices);
+        break;
+    case JS_SETTING_TIME_SPAN:
+        snprintf(buf, size, "%s", _("HH:MM-HH:MM with two different times, or off"));
+        break;
+    }
 }
 
 int cmd_config(const struct app_context *ctx, int argc, char **argv)
@@ -37,17 +42,20 @@ int cmd_config(const struct app_context *ctx, int argc, char **argv)
 
     if (argc < 2 || argc > 3)
         return app_usage("config needs a setting name, and a value to set it");
-    if (argc == 3 && is_sync_setting(argv[1]) && strcmp(argv[2], "off") &&
-        check_sync_setting(argv[1], argv[2]) < 0)
-        return app_fail("config: %s wants %s, not '%s'", argv[1],
-                        !strcmp(argv[1], JN_SETTING_DATA_BUDGET)
-                            ? _("whole megabytes (0 to 1000000), or off")
-                            : _("HH:MM-HH:MM with two different times, or off"),
-                        argv[2]);
+    const struct js_setting_spec *spec = js_setting_spec(argv[1]);
+    if (!spec)
+        return app_fail("config: there is no setting called '%s'", argv[1]);
+    /* "off" removes a setting that has a default or means "none" when
+     * absent; text settings take "off" as text. */
+    bool off = argc == 3 && spec->kind != JS_SETTING_TEXT && !strcmp(argv[2], "off");
+    if (argc == 3 && !off && !js_setting_valid(argv[1], argv[2])) {
+        describe(spec, value, sizeof(value));
+        return app_fail("config: %s wants %s, not '%s'", argv[1], value, argv[2]);
+    }
     res = js_store_open(ctx->home, &store);
     if (res < 0)
         return app_fail("cannot open the message store in %s: %s", ctx->home, app_strerror(res));
-    if (argc == 3 && is_sync_setting(argv[1]) && !strcmp(argv[2], "off")) {
+    if (off) {
         res = js_setting_set(store, argv[1], NULL);
         if (res == JS_ERR_NOT_FOUND)
             res = 0;
@@ -65,14 +73,13 @@ int cmd_config(const struct app_context *ctx, int argc, char **argv)
             res = snprintf(value, sizeof(value), "(set)");
     } else {
         res = js_setting_get(store, argv[1], value, sizeof(value));
-        if (res == JS_ERR_NOT_FOUND && is_sync_setting(argv[1]))
+        if (res == JS_ERR_NOT_FOUND &&
+            (!strcmp(argv[1], JS_SETTING_DATA_BUDGET) || !strcmp(argv[1], JS_SETTING_QUIET_HOURS)))
             res = snprintf(value, sizeof(value), "off");
     }
     js_store_destroy(store);
     if (res == JS_ERR_NOT_FOUND)
         return app_fail("config: %s is not set", argv[1]);
-    if (res == JS_ERR_INVALID)
-        return app_fail("config: invalid value for %s", argv[1]);
     if (res < 0)
         return app_fail("config: %s", app_strerror(res));
     if (argc == 2)

@@ -115,8 +115,8 @@ int cmd_data(const struct app_context *ctx, int argc, char **argv)
     struct tm tm;
     localtime_r(&t, &tm);
     strftime(month, sizeof(month), "%Y-%m", &tm);
-    if (js_setting_get(store, JN_SETTING_DATA_BUDGET, setting, sizeof(setting)) > 0 &&
-        ju_parse_u64(setting, JN_MAX_DATA_BUDGET_MB, &mb) == 0) {
+    if (js_setting_get(store, JS_SETTING_DATA_BUDGET, setting, sizeof(setting)) > 0 &&
+        ju_parse_u64(setting, JS_MAX_DATA_BUDGET_MB, &mb) == 0) {
         budget = mb * 1000000;
         budget_set = true;
     }

@@ -37,7 +37,7 @@ static int open_relay(js_store *store, bool with_token, jn_http **http)
             return JN_ERR_NOT_SET_UP;
         hc.token = token;
     }
-    if (js_setting_get(store, "ca_file", ca, sizeof(ca)) > 0)
+    if (js_setting_get(store, JS_SETTING_CA_FILE, ca, sizeof(ca)) > 0)
         hc.ca_file = ca;
     return jn_http_create(&hc, http);
 }
@@ -423,6 +423,8 @@ static void json_event(const char *event, const struct jn_sync_event *ev, double
         bad = json_object_set_new(o, "interruptions", json_integer((json_int_t)ev->interruptions));
     if (!bad && ev->quiet)
         bad = json_object_set_new(o, "quiet", json_true());
+    if (!bad)
+        bad = json_object_set_new(o, "at_ms", json_integer((json_int_t)ju_wall_ms()));
     if (!bad && ev->err)
         bad = json_object_set_new(o, "error", out_json_text(ju_strerror(ev->err)));
     if (bad) {

@@ -205,6 +205,8 @@ static int record_once(js_store *store, const struct js_recording_config *config
         app_fail("record: cannot finish: %s", app_strerror(res));
         goto error_pcm;
     }
+    if (trace) /* the moment the note was kept, on the clock sync events carry */
+        printf("finished at %lld ms\n", (long long)ju_wall_ms());
     printf("%s\n", id);
     fflush(stdout);
     status = 0;
@@ -279,7 +281,7 @@ static int review_draft(js_store *store, const char *id)
                 continue;
             }
             m.play_position_ms = 0;
-            playback_run(store, &m, false);
+            playback_run(store, &m, false, 0);
             js_message_set_position(store, id, 0);
         } else if (key == '2') {
             /* This take goes, as the person asked, and another is made. */
@@ -349,6 +351,14 @@ int cmd_record(const struct app_context *ctx, int argc, char **argv)
                 return app_usage("--bitrate must be a number of bit/s");
         } else if (!strcmp(argv[i], "--input") && has_value) {
             input = argv[++i];
+        } else if (!strcmp(argv[i], "--at") && has_value) {
+            /* A bedtime letter: kept quiet on the listener's device until
+             * this local time, then announced and played on one key. */
+            int minutes;
+            config.play_at = argv[++i];
+            if (js_play_at_parse(config.play_at, &minutes) < 0)
+                return app_usage("record: --at needs a time HH:MM from 00:00 to 23:59, not '%s'",
+                                 config.play_at);
         } else if (!strcmp(argv[i], "--draft")) {
             /* Kept back until `send ID`: heard before it is sent. */
             config.draft = true;
@@ -473,6 +483,7 @@ int cmd_discard(const struct app_context *ctx, int argc, char **argv)
 
 struct listing {
     js_store *store;
+    int64_t now_ms; /* the program's clock, for bedtime letters still waiting */
     bool json;
     json_t *array;  /* --json: the messages, printed at the end */
     int64_t minute; /* of l->when */
@@ -530,6 +541,21 @@ static json_t *message_json(const struct listing *l, const struct js_message *m)
         json_decref(o);
         return NULL;
     }
+    if (m->box == JS_OUTBOX && m->state == JS_PLAYED &&
+        json_object_set_new(o, "played_ms", json_integer((json_int_t)m->updated_ms))) {
+        json_decref(o);
+        return NULL;
+    }
+    if (m->play_at >= 0) {
+        char at[8];
+        snprintf(at, sizeof(at), "%02d:%02d", m->play_at / 60 % 24, m->play_at % 60);
+        if (json_object_set_new(o, "play_at", json_string(at)) ||
+            (m->box == JS_INBOX && m->play_after_ms > 0 &&
+             json_object_set_new(o, "play_after_ms", json_integer((json_int_t)m->play_after_ms)))) {
+            json_decref(o);
+            return NULL;
+        }
+    }
     return o;
 }
 
@@ -569,7 +595,15 @@ static int print_message(void *user, const struct js_message *m)
         if (m->state & (JS_UPLOADING | JS_DOWNLOADING))
             snprintf(state, sizeof(state), "%s %llu%%", js_state_name(m->state),
                      m->length ? (unsigned long long)(m->offset * 100 / m->length) : 0ULL);
-        else
+        else if (m->box == JS_OUTBOX && m->state == JS_PLAYED) {
+            /* The sender sees when it was heard (when the receipt came). */
+            time_t t = (time_t)(m->updated_ms / 1000);
+            struct tm tm;
+            char at[16] = "";
+            if (localtime_r(&t, &tm))
+                strftime(at, sizeof(at), "%m-%d %H:%M", &tm);
+            snprintf(state, sizeof(state), "played %s", at);
+        } else
             snprintf(state, sizeof(state), "%s%s", e2e == 'R' ? "refused" : js_state_name(m->state),
                      e2e == 'R' || m->state == JS_REFUSED ? " (unplayable)"
                      : m->evicted                         ? " (removed)"
@@ -578,10 +612,22 @@ static int print_message(void *user, const struct js_message *m)
         uint64_t tenths = (m->duration_ms + 50) / 100;
         /* What it cost on the wire, both ways, in kB (whole tenths). */
         uint64_t wire = (m->wire_sent + m->wire_received + 50) / 100;
-        printf("%s  %-20s %4llu.%llu s  %5llu.%llu kB  %s  %s\n", out_text(m->id, id, sizeof(id)),
+        char bedtime[96] = "";
+        if (m->play_at >= 0) {
+            char at[8];
+            snprintf(at, sizeof(at), "%02d:%02d", m->play_at / 60 % 24, m->play_at % 60);
+            snprintf(bedtime, sizeof(bedtime), "  ");
+            snprintf(bedtime + 2, sizeof(bedtime) - 2,
+                     m->box == JS_INBOX && m->state == JS_READY && m->play_after_ms > l->now_ms
+                         ? _("bedtime letter for %s, waiting")
+                         : _("bedtime letter for %s"),
+                     at);
+        }
+        printf("%s  %-20s %4llu.%llu s  %5llu.%llu kB  %s  %s%s\n", out_text(m->id, id, sizeof(id)),
                state, (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
                (unsigned long long)(wire / 10), (unsigned long long)(wire % 10), l->when,
-               *peer ? out_text(peer, who, sizeof(who)) : (m->box == JS_OUTBOX ? "(family)" : "?"));
+               *peer ? out_text(peer, who, sizeof(who)) : (m->box == JS_OUTBOX ? "(family)" : "?"),
+               bedtime);
     }
     l->count++;
     return 0;
@@ -589,7 +635,7 @@ static int print_message(void *user, const struct js_message *m)
 
 static int list_box(const struct app_context *ctx, int argc, char **argv, enum js_box box)
 {
-    struct listing l = {.minute = -1};
+    struct listing l = {.minute = -1, .now_ms = ju_wall_ms() + ctx->clock_offset_ms};
     js_store *store;
     int res;
 
@@ -683,7 +729,8 @@ int cmd_export(const struct app_context *ctx, int argc, char **argv)
     return 0;
 }
 
-static int decode_to_wav(const unsigned char *data, size_t len, const char *path)
+/* The note as it would play (gain_db applied) into a WAV file. */
+static int decode_to_wav(const unsigned char *data, size_t len, double gain_db, const char *path)
 {
     jc_decoder *dec;
     int16_t *pcm = NULL;
@@ -691,6 +738,9 @@ static int decode_to_wav(const unsigned char *data, size_t len, const char *path
     int res = jc_decoder_create(data, len, &dec);
     if (res < 0)
         return res;
+    res = jc_decoder_set_gain(dec, gain_db);
+    if (res < 0)
+        goto error_pcm;
     for (;;) {
         if (cap - frames < 4800) {
             size_t ncap = cap ? cap * 2 : 48000;
@@ -767,7 +817,10 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
         return 1;
     if (!next && resolve_id(store, "play", id, full_id))
         goto error_store;
-    res = next ? js_inbox_next(store, &m) : js_message_get(store, full_id, &m);
+    /* A bedtime letter named by its id plays at any time (the listener
+     * chose it); --next, the autoplay, waits for its time. */
+    res = next ? js_inbox_next(store, ju_wall_ms() + ctx->clock_offset_ms, &m)
+               : js_message_get(store, full_id, &m);
     if (res < 0) {
         app_fail("play: %s",
                  res == JS_ERR_NOT_FOUND && next ? _("no new messages") : app_strerror(res));
@@ -783,7 +836,7 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
     if (from_given) /* where to start, instead of where the listener stopped last */
         m.play_position_ms = from_ms;
     if (!output) {
-        status = playback_run(store, &m, next);
+        status = playback_run(store, &m, next, ctx->clock_offset_ms);
         goto error_store;
     }
     res = js_message_load(store, m.id, &data, &len);
@@ -791,7 +844,7 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
         app_fail("play %s: %s", m.id, app_strerror(res));
         goto error_store;
     }
-    res = decode_to_wav(data, len, output);
+    res = decode_to_wav(data, len, playback_gain_db(store, m.id, data, len), output);
     free(data);
     if (res < 0) {
         app_fail("play %s: %s", m.id, app_strerror(res));

@@ -22,7 +22,7 @@ unsigned live_record_max_seconds(js_store *store)
     char value[32];
     uint64_t seconds;
 
-    if (js_setting_get(store, LIVE_RECORD_MAX_SETTING, value, sizeof(value)) < 0 ||
+    if (js_setting_get(store, JS_SETTING_RECORD_MAX_SECONDS, value, sizeof(value)) < 0 ||
         ju_parse_u64(value, JC_MAX_NOTE_SECONDS, &seconds) < 0 || seconds < 1)
         return LIVE_RECORD_DEFAULT_MAX;
     return (unsigned)seconds;

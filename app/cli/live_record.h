@@ -16,9 +16,8 @@
 
 #include "store/store.h"
 
-/* The setting that holds the longest a recording from the microphone may
- * run, in seconds, when --max-seconds is not given. */
-#define LIVE_RECORD_MAX_SETTING "record_max_seconds"
+/* The longest a recording from the microphone runs when --max-seconds is
+ * not given and the record_max_seconds setting is unset. */
 #define LIVE_RECORD_DEFAULT_MAX 300
 
 /* max_seconds from the setting, or LIVE_RECORD_DEFAULT_MAX. */

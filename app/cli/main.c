@@ -38,7 +38,7 @@ static const char *const usage_text = N_(
     "  family create | invite | join CODE [--wait S] [--plain]\n"
     "  family remove NAME | upgrade\n"
     "  family [--json]           list the members\n"
-    "  record [--to NAME] [--max-seconds N] [--input FILE.wav] [--draft]\n"
+    "  record [--to NAME] [--max-seconds N] [--input FILE.wav] [--draft] [--at HH:MM]\n"
     "  send ID | discard ID      send a draft, or throw it away\n"
     "  sync [--watch] [--json] [--deadline S]  one pass (at most S seconds, 180), or keep going\n"
     "  inbox [--json]\n"

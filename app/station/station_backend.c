@@ -10,6 +10,7 @@
 #include "app/audio/audio.h"
 #include "station_prompts.h"
 #include "station_sound.h"
+#include "store/store.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -596,7 +597,7 @@ static int op_new_count(void *p)
  * play child reads the same setting). */
 static int listener_speed(st_backend *be)
 {
-    static const char *const args[] = {"config", SPEED_SETTING, NULL};
+    static const char *const args[] = {"config", JS_SETTING_PLAY_SPEED, NULL};
     char *out = NULL;
     double tempo;
 
@@ -808,7 +809,7 @@ static int op_set_speed(void *p, int percent)
 {
     st_backend *be = p;
     char value[16];
-    const char *args[] = {"config", SPEED_SETTING, value, NULL};
+    const char *args[] = {"config", JS_SETTING_PLAY_SPEED, value, NULL};
     char *out = NULL;
     bool playing = be->queue_len > 0;
     int64_t at = playing ? position_now(be) : 0;

@@ -18,6 +18,11 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "config.h"
 #include "net/relay/relay.h"
@@ -79,6 +84,7 @@ static const struct {
     {"--join-rate-global R", N_("well-formed join attempts/s, all addresses [1]")},
     {"--invite-digits N", N_("length of invite codes, 6..18 [10]")},
     {"--quiet", N_("no per-request log lines")},
+    {"--log-format F", N_("text, or json: one JSON object a line [text]")},
     {"--help, --version", ""},
 };
 
@@ -91,15 +97,111 @@ static void print_usage(void)
     }
 }
 
+/*
+ * The program's lines on stderr: "jiashu-relay: ..." (text), or with
+ * --log-format json one JSON object a line, for a log collector:
+ *   {"time": "2026-12-01T06:00:00.123Z", "level": "info"|"error",
+ *    "pid": N, "msg": "..."}
+ * and for each request, instead of msg, "event": "request" with method,
+ * route, status, bytes_in, bytes_out, ms and closed / bytes_kept
+ * (docs/relay-operations.md). jansson escapes what a string holds; the
+ * library already escaped anything a client sent (jn_relay_config.log).
+ */
+static int log_json;
+
+static void json_time(char *out, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* Writes one JSON object as a line; obj is taken. */
+static void emit_json(json_t *obj)
+{
+    char *text =
+        obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(obj);
+    if (text) {
+        fprintf(stderr, "%s\n", text);
+        free(text);
+    }
+}
+
+static json_t *json_line(const char *level)
+{
+    char when[40];
+    json_time(when, sizeof when);
+    return json_pack("{s:s,s:s,s:I}", "time", when, "level", level, "pid", (json_int_t)getpid());
+}
+
+/* One line of the program's own (level "info" or "error"). */
+static void say(const char *level, const char *msg)
+{
+    if (!log_json) {
+        fprintf(stderr, "jiashu-relay: %s\n", msg);
+        return;
+    }
+    json_t *obj = json_line(level);
+    json_t *m = json_string(msg);
+    if (!m) { /* not UTF-8: a translation in another charset */
+        char ascii[1024];
+        size_t i;
+        for (i = 0; msg[i] && i + 1 < sizeof ascii; i++)
+            ascii[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+        ascii[i] = '\0';
+        m = json_string(ascii);
+    }
+    if (obj && m)
+        json_object_set_new(obj, "msg", m);
+    else
+        json_decref(m);
+    emit_json(obj);
+}
+
+static void sayf(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sayf(const char *level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    say(level, msg);
+}
+
+/* A request's line as fields (jn_relay_config.log_request). */
+static void log_request(void *user, const struct jn_relay_request_log *e)
+{
+    (void)user;
+    json_t *obj = json_line("info");
+    if (!obj)
+        return;
+    json_t *fields =
+        json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:f,s:b,s:b}", "event", "request", "method", e->method,
+                  "route", e->route, "status", (int)e->status, "bytes_in", (json_int_t)e->bytes_in,
+                  "bytes_out", (json_int_t)e->bytes_out, "ms", (double)(long)(e->ms * 10) / 10,
+                  "closed", e->closed, "bytes_kept", e->bytes_kept);
+    if (!fields) /* a method jansson would not take: cannot happen once escaped */
+        fields =
+            json_pack("{s:s,s:s,s:i}", "event", "request", "method", "?", "status", (int)e->status);
+    json_object_update(obj, fields);
+    json_decref(fields);
+    emit_json(obj);
+}
+
 static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int status, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    fputs("jiashu-relay: ", stderr);
-    vfprintf(stderr, gettext(fmt), ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, gettext(fmt), ap);
     va_end(ap);
+    say("error", msg);
     return status;
 }
 
@@ -334,14 +436,14 @@ static int serve(struct settings *set)
         int err = jn_relay_migrate(db, &version);
         if (err < 0)
             return fail(1, "cannot migrate the database: %s", gettext(db_error(err)));
-        fprintf(stderr, "jiashu-relay: the database has schema version %d\n", version);
+        sayf("info", "the database has schema version %d", version);
         return 0;
     }
     if (set->check) {
         int err = jn_relay_check(db);
         if (err < 0)
             return fail(1, "database check failed: %s", gettext(db_error(err)));
-        fprintf(stderr, "jiashu-relay: the database answers and its schema is current\n");
+        say("info", "the database answers and its schema is current");
         return 0;
     }
     if (!set->listen_arg || !db)
@@ -395,8 +497,8 @@ static int serve(struct settings *set)
         return fail(1, "cannot start on %s:%u with %s: %s", cfg->host, port, db,
                     gettext(ju_strerror(err)));
     int v6 = strchr(cfg->host, ':') != NULL;
-    fprintf(stderr, "jiashu-relay: listening on %s%s%s:%u\n", v6 ? "[" : "", cfg->host,
-            v6 ? "]" : "", jn_relay_port(relay));
+    sayf("info", "listening on %s%s%s:%u", v6 ? "[" : "", cfg->host, v6 ? "]" : "",
+         jn_relay_port(relay));
     fflush(stderr);
     int sig = 0;
     sigwait(&signals, &sig);
@@ -404,10 +506,10 @@ static int serve(struct settings *set)
     uint64_t syncs, acked;
     jn_relay_sync_stats(relay, &syncs, &acked);
     /* The group commit's batch size, for whoever tunes or benchmarks it. */
-    fprintf(stderr, "jiashu-relay: %llu writing requests acknowledged after %llu fdatasyncs\n",
-            (unsigned long long)acked, (unsigned long long)syncs);
+    sayf("info", "%llu writing requests acknowledged after %llu fdatasyncs",
+         (unsigned long long)acked, (unsigned long long)syncs);
     jn_relay_destroy(relay);
-    fprintf(stderr, "jiashu-relay: stopped on signal %d\n", sig);
+    sayf("info", "stopped on signal %d", sig);
     return 0;
 }
 
@@ -442,6 +544,7 @@ enum {
     O_CONFIG,
     O_MIGRATE,
     O_CHECK,
+    O_LOG_FORMAT,
 };
 
 static const struct option opts[] = {
@@ -480,6 +583,7 @@ static const struct option opts[] = {
     {"quiet", no_argument, NULL, O_QUIET},
     {"migrate", no_argument, NULL, O_MIGRATE},
     {"check", no_argument, NULL, O_CHECK},
+    {"log-format", required_argument, NULL, O_LOG_FORMAT},
     {NULL, 0, NULL, 0},
 };
 
@@ -629,6 +733,12 @@ static int apply_options(int argc, char **argv, const char *where, struct settin
         case O_CHECK:
             set->check = 1;
             break;
+        case O_LOG_FORMAT:
+            if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+                return fail(2, "%s--log-format is text or json, not '%s'", where, optarg);
+            log_json = strcmp(optarg, "json") == 0;
+            set->cfg.log_request = log_json ? log_request : NULL;
+            break;
         default:
             return fail(2, "%sunknown or incomplete option '%s' (see --help)", where,
                         argv[optind - 1]);
@@ -658,7 +768,7 @@ static const char *config_path(int argc, char **argv)
 static void log_line(void *user, const char *line)
 {
     (void)user;
-    fprintf(stderr, "jiashu-relay: %s\n", line);
+    say("info", line);
 }
 
 int main(int argc, char **argv)

@@ -34,6 +34,18 @@ enum jn_relay_error {
  * before jn_relay_create(). Strings are borrowed for the duration of
  * jn_relay_create() only.
  */
+/* One request, for jn_relay_config.log_request. Never a header, a query
+ * or a token: the route is its pattern ("/v1/uploads/{id}"), not the path. */
+struct jn_relay_request_log {
+    const char *method; /* as the client sent it, escaped as log lines are */
+    const char *route;
+    unsigned status; /* 0: the client left before the answer */
+    uint64_t bytes_in, bytes_out;
+    double ms;
+    int closed;     /* the connection closed before the request ended */
+    int bytes_kept; /* ... and the body bytes that had come were kept */
+};
+
 struct jn_relay_config {
     const char *host;    /* address to bind, numeric IPv4/IPv6; default "127.0.0.1" */
     uint16_t port;       /* 0: any free port (see jn_relay_port) */
@@ -97,8 +109,14 @@ struct jn_relay_config {
 
     int quiet; /* 1: no per-request log lines */
     /* Where the relay's log lines go, one call a line (no newline); NULL:
-     * nowhere. The library writes nothing itself; the program decides. */
+     * nowhere. The library writes nothing itself; the program decides.
+     * Lines are escaped: control bytes, DEL, the backslash and bytes that
+     * are not valid UTF-8 come as \xNN, so nothing a client sends can end
+     * a line or reach a terminal. */
     void (*log)(void *user, const char *line);
+    /* When set, each request's line comes here as fields instead (for
+     * structured logs); the other lines still go to log. */
+    void (*log_request)(void *user, const struct jn_relay_request_log *entry);
     void *log_user;
 };
 

@@ -145,6 +145,7 @@ struct relay_request {
     char arg[72]; /* the id in the path, when the route has one */
     int responded;
     int close_after; /* the answer closes the connection */
+    int tus_options; /* an OPTIONS, answered once the request is read */
     unsigned status;
     uint64_t bytes_in, bytes_out;
 

@@ -298,10 +298,18 @@ static void message_mismatch(struct relay_request *r)
                 "was discarded: create it again");
 }
 
+static void relay_full(struct relay_request *r, const char *why, uint64_t held,
+                       uint64_t free_bytes);
+
 /* Answers a failed upload_create. */
 static void creation_failed(struct relay_request *r, int err)
 {
-    if (err == -EEXIST)
+    if (err == -ENOBUFS) { /* the relay-wide limit, as the storage counted it */
+        uint64_t held = 0, families;
+        if (st(r)->ops->relay_usage(st(r), &held, &families) < 0)
+            held = r->relay->cfg.max_storage_bytes;
+        relay_full(r, "max-storage-bytes", held, 0);
+    } else if (err == -EEXIST)
         relay_error(r, 409, "conflict", "another device already used this message id");
     else if (err == -ENOSPC)
         relay_error(r, 507, "storage_full", "your family's storage on this relay is full");
@@ -339,6 +347,18 @@ static int relay_has_room(struct relay_request *r, uint64_t length)
         relay->storage_full_logged = 0;
         return 0;
     }
+    relay_full(r, why, held, (uint64_t)fs.f_bavail * fs.f_frsize);
+    return -1;
+}
+
+/* 507 for a relay out of room (`why` names the option), and one line for
+ * the operator, again only after the relay had room once more. The routes
+ * check before the body arrives; upload_create checks again against what
+ * every process wrote since (-ENOBUFS), and answers the same. */
+static void relay_full(struct relay_request *r, const char *why, uint64_t held, uint64_t free_bytes)
+{
+    struct jn_relay *relay = r->relay;
+    const struct jn_relay_config *cfg = &relay->cfg;
     if (!relay->storage_full_logged) {
         relay->storage_full_logged = 1;
         if (strcmp(why, "max-storage-bytes") == 0)
@@ -348,12 +368,10 @@ static int relay_has_room(struct relay_request *r, uint64_t length)
         else
             relay_log("storage full: %llu bytes free where the database is, under "
                       "--min-free-bytes %llu; new uploads get 507 until space is freed",
-                      (unsigned long long)fs.f_bavail * fs.f_frsize,
-                      (unsigned long long)cfg->min_free_bytes);
+                      (unsigned long long)free_bytes, (unsigned long long)cfg->min_free_bytes);
     }
     relay_error(r, 507, "relay_storage_full",
                 "this relay is full; the message stays on your device: try again later");
-    return -1;
 }
 
 static void begin_create_upload(struct relay_request *r)
@@ -482,7 +500,7 @@ static void begin_create_upload(struct relay_request *r)
         return;
     }
     err = st(r)->ops->upload_create(st(r), u, NULL, 0, (int64_t)time(NULL), cfg->max_family_bytes,
-                                    cfg->max_mailbox);
+                                    cfg->max_storage_bytes, cfg->max_mailbox);
     r->needs_sync = err >= 0; /* a repeat may find a creation not yet durable */
     if (err < 0)
         creation_failed(r, err);
@@ -531,7 +549,10 @@ static void begin_join_or_create(struct relay_request *r)
 static void begin_tus(struct relay_request *r)
 {
     if (is(r, "OPTIONS")) {
-        tus_options(r);
+        /* Answered in finish: libmicrohttpd closes a connection whose
+         * answer was queued before the request was read, and a client
+         * asks this right before it uploads on the same connection. */
+        r->tus_options = 1;
         return;
     }
     const char *v = header(r, "Tus-Resumable");
@@ -682,21 +703,6 @@ static void finish_families(struct relay_request *r)
     }
     if (take_global(r, &r->relay->create_global) < 0)
         return;
-    if (cfg->max_families) {
-        uint64_t held, families;
-        if (st(r)->ops->relay_usage(st(r), &held, &families) < 0) {
-            storage_failed(r);
-            return;
-        }
-        if (families >= cfg->max_families) {
-            relay_log("families full: the relay has %llu of its --max-families %u; new families "
-                      "get 507",
-                      (unsigned long long)families, cfg->max_families);
-            relay_error(r, 507, "relay_families_full",
-                        "this relay takes no new families; ask its operator");
-            return;
-        }
-    }
     char token[65], code[20];
     uint8_t token_hash[32], code_hash[32];
     random_hex(d.family_id, RELAY_ID_LEN / 2);
@@ -705,7 +711,18 @@ static void finish_families(struct relay_request *r)
     new_code(code, cfg->invite_digits, code_hash);
     d.joined = (int64_t)time(NULL);
     int64_t expires = d.joined + cfg->invite_ttl_s;
-    if (st(r)->ops->family_create(st(r), &d, token_hash, code_hash, expires) < 0) {
+    /* The count and the creation are one transaction (storage): relays
+     * creating families at once cannot pass the limit together. */
+    int err =
+        st(r)->ops->family_create(st(r), &d, token_hash, code_hash, expires, cfg->max_families);
+    if (err == -EUSERS) {
+        relay_log("families full: the relay has its --max-families %u; new families get 507",
+                  cfg->max_families);
+        relay_error(r, 507, "relay_families_full",
+                    "this relay takes no new families; ask its operator");
+        return;
+    }
+    if (err < 0) {
         storage_failed(r);
         return;
     }
@@ -927,7 +944,8 @@ int relay_route_abandoned(struct relay_request *r)
     const struct jn_relay_config *cfg = &r->relay->cfg;
     if (r->deferred_create)
         err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len, (int64_t)time(NULL),
-                                        cfg->max_family_bytes, cfg->max_mailbox);
+                                        cfg->max_family_bytes, cfg->max_storage_bytes,
+                                        cfg->max_mailbox);
     else if (is(r, "PATCH") || (r->route == ROUTE_UPLOADS && r->patch_offset == r->upload->offset))
         err = st(r)->ops->upload_write(st(r), r->upload->upload_id, r->patch_offset, r->body,
                                        r->body_len, (int64_t)time(NULL), r->upload);
@@ -945,13 +963,17 @@ int relay_route_abandoned(struct relay_request *r)
 
 static void finish_uploads(struct relay_request *r)
 {
+    if (r->tus_options) {
+        tus_options(r);
+        return;
+    }
     if (r->deferred_create) {
         if (check_checksum(r) < 0)
             return;
         const struct jn_relay_config *cfg = &r->relay->cfg;
-        int err =
-            st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len, (int64_t)time(NULL),
-                                      cfg->max_family_bytes, cfg->max_mailbox);
+        int err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len,
+                                            (int64_t)time(NULL), cfg->max_family_bytes,
+                                            cfg->max_storage_bytes, cfg->max_mailbox);
         if (err < 0) {
             creation_failed(r, err);
             return;
@@ -974,6 +996,10 @@ static void finish_uploads(struct relay_request *r)
 
 static void finish_upload(struct relay_request *r)
 {
+    if (r->tus_options) {
+        tus_options(r);
+        return;
+    }
     if (is(r, "HEAD")) {
         if (settle_upload(r) != 0)
             return;

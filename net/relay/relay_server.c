@@ -33,9 +33,68 @@ void jn_relay_set_log(void (*log)(void *user, const char *line), void *user)
     log_user = user;
 }
 
+/* Length of the valid UTF-8 sequence at p (1 to 4 bytes, at most n), or 0:
+ * shortest forms only, no surrogates, nothing past U+10FFFF (as jansson
+ * checks it, so an escaped line is always a valid JSON string). */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+/* src into dst with what is not printable or not UTF-8 as \\xNN (see
+ * jn_relay_config.log); cut short rather than past cap. */
+static void relay_log_escape(char *dst, size_t cap, const char *src)
+{
+    const unsigned char *p = (const unsigned char *)src;
+    size_t n = strlen(src), at = 0;
+    if (!cap)
+        return;
+    for (size_t i = 0; i < n;) {
+        size_t len = p[i] >= 0x80 ? utf8_len(p + i, n - i) : 1;
+        int plain = p[i] >= 0x80 ? len > 0 : p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\';
+        size_t need = plain ? len : 4;
+        if (at + need >= cap)
+            break;
+        if (plain)
+            memcpy(dst + at, p + i, len);
+        else
+            snprintf(dst + at, 5, "\\x%02x", p[i]);
+        at += need;
+        i += plain ? len : 1;
+    }
+    dst[at] = '\0';
+}
+
+/* Every line goes out escaped: request lines carry the client's method,
+ * and storage errors what the database echoed, so neither can end a line,
+ * move a terminal's cursor or hand a log reader invalid UTF-8. */
 void relay_log(const char *fmt, ...)
 {
-    char line[512];
+    char line[512], escaped[1024];
     va_list ap;
 
     if (!log_fn)
@@ -43,7 +102,8 @@ void relay_log(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    log_fn(log_user, line);
+    relay_log_escape(escaped, sizeof escaped, line);
+    log_fn(log_user, escaped);
 }
 
 void jn_relay_config_init(struct jn_relay_config *cfg)
@@ -969,12 +1029,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!relay->cfg.quiet) {
         /* Never the headers, never the query: tokens stay out of logs. */
         double ms = (double)((uint64_t)ju_mono_us() - r->t0_us) / 1000.0;
-        relay_log("%s %s %u %llu %llu %.1fms%s", r->method, relay_route_name(r->route),
-                  r->responded ? r->status : 0, (unsigned long long)r->bytes_in,
-                  (unsigned long long)r->bytes_out, ms,
-                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
-                  : kept                                     ? " (connection closed; bytes kept)"
-                                                             : " (connection closed)");
+        int closed = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
+        if (relay->cfg.log_request) {
+            char method[4 * sizeof r->method];
+            relay_log_escape(method, sizeof method, r->method);
+            struct jn_relay_request_log entry = {
+                .method = method,
+                .route = relay_route_name(r->route),
+                .status = r->responded ? r->status : 0,
+                .bytes_in = r->bytes_in,
+                .bytes_out = r->bytes_out,
+                .ms = ms,
+                .closed = closed,
+                .bytes_kept = closed && kept,
+            };
+            relay->cfg.log_request(relay->cfg.log_user, &entry);
+        } else {
+            relay_log("%s %s %u %llu %llu %.1fms%s", r->method, relay_route_name(r->route),
+                      r->responded ? r->status : 0, (unsigned long long)r->bytes_in,
+                      (unsigned long long)r->bytes_out, ms,
+                      !closed ? ""
+                      : kept  ? " (connection closed; bytes kept)"
+                              : " (connection closed)");
+        }
     }
     relay->buffered -= r->reserved;
     relay->buffered_per_slot[r->client_slot] -= r->reserved;

@@ -123,10 +123,12 @@ struct relay_storage_ops {
      * The handles that answer requests never do it themselves. */
     int (*checkpoint)(struct relay_storage *s);
 
-    /* A new family with its first device and an invite. */
+    /* A new family with its first device and an invite; -EUSERS when the
+     * relay already has max_families families (0: no limit), counted in
+     * the same transaction whatever other threads and processes wrote. */
     int (*family_create)(struct relay_storage *s, const struct relay_device *first,
                          const uint8_t token_hash[32], const uint8_t code_hash[32],
-                         int64_t invite_expires);
+                         int64_t invite_expires, unsigned max_families);
     /* -ENOSPC when the family has max_invites live invites. */
     int (*invite_create)(struct relay_storage *s, const char *family_id,
                          const uint8_t code_hash[32], int64_t expires, int64_t now,
@@ -162,11 +164,13 @@ struct relay_storage_ops {
      * transaction (creation-with-upload); 2 when they completed the message,
      * which is then delivered as by upload_write. A new upload is refused
      * in the same transaction when the family's bytes plus u->length would
-     * pass max_family_bytes (-ENOSPC) or a recipient already has max_mailbox
-     * undelivered messages (-EDQUOT), whatever other threads wrote. */
+     * pass max_family_bytes (-ENOSPC), every family's bytes together plus
+     * u->length would pass max_storage_bytes (-ENOBUFS; 0: no limit) or a
+     * recipient already has max_mailbox undelivered messages (-EDQUOT),
+     * whatever other threads and processes wrote. */
     int (*upload_create)(struct relay_storage *s, struct relay_upload *u, const void *first,
                          size_t first_len, int64_t now, uint64_t max_family_bytes,
-                         unsigned max_mailbox);
+                         uint64_t max_storage_bytes, unsigned max_mailbox);
     int (*upload_get)(struct relay_storage *s, const char *upload_id, struct relay_upload *out);
     /* The upload (complete or not) carrying this message id. */
     int (*upload_by_message)(struct relay_storage *s, const char *message_id,

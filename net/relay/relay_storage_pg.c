@@ -626,14 +626,56 @@ static int insert_invite(struct pg_storage *q, const char *family_id, const uint
     return run_cmd(q, Q_INVITE_INSERT, 3, v, lens, 1u << 0, NULL);
 }
 
+/*
+ * The relay-wide limits (--max-storage-bytes, --max-families) are sums over
+ * every family, which no one row or constraint holds. A transaction that
+ * would grow one takes an advisory lock first, then reads the sum in a
+ * statement of its own: that statement's snapshot is taken after the lock,
+ * so it sees every earlier holder's committed rows, and no other holder
+ * can add anything until this transaction ends. Only relays with the limit
+ * set take the lock, and only for new families or new uploads. The keys
+ * (8, n) are apart from the cleanup's and receipts' (7, n).
+ */
+enum { TOTAL_BYTES_LOCK = 0, TOTAL_FAMILIES_LOCK = 1 };
+
+static int relay_totals_locked(struct pg_storage *q, int lock, uint64_t *bytes, uint64_t *families)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(8, %d)", lock);
+    int err = simple(q, sql);
+    if (err < 0)
+        return err;
+    PGresult *res =
+        PQexec(q->conn, lock == TOTAL_BYTES_LOCK ? "SELECT COALESCE(SUM(bytes), 0), 0 FROM families"
+                                                 : "SELECT 0, COUNT(*) FROM families");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        err = failure(q, res);
+        PQclear(res);
+        return err;
+    }
+    *bytes = (uint64_t)int_val(res, 0, 0);
+    *families = (uint64_t)int_val(res, 0, 1);
+    PQclear(res);
+    return 0;
+}
+
 static int pg_family_create(struct relay_storage *s, const struct relay_device *first,
                             const uint8_t token_hash[32], const uint8_t code_hash[32],
-                            int64_t invite_expires)
+                            int64_t invite_expires, unsigned max_families)
 {
     struct pg_storage *q = impl(s);
     int err = begin(q);
     if (err < 0)
         return err;
+    if (max_families) {
+        uint64_t bytes, families;
+        if ((err = relay_totals_locked(q, TOTAL_FAMILIES_LOCK, &bytes, &families)) < 0)
+            goto error_tx;
+        if (families >= max_families) {
+            err = -EUSERS;
+            goto error_tx;
+        }
+    }
     char created[24];
     snprintf(created, sizeof created, "%lld", (long long)first->joined);
     const char *v[2] = {first->family_id, created};
@@ -922,7 +964,7 @@ static int existing_upload(struct pg_storage *q, struct relay_upload *u)
 
 static int pg_upload_create(struct relay_storage *s, struct relay_upload *u, const void *first,
                             size_t first_len, int64_t now, uint64_t max_family_bytes,
-                            unsigned max_mailbox)
+                            uint64_t max_storage_bytes, unsigned max_mailbox)
 {
     struct pg_storage *q = impl(s);
     /* Most repeated creations are a client resuming: no transaction for them. */
@@ -947,6 +989,16 @@ static int pg_upload_create(struct relay_storage *s, struct relay_upload *u, con
     if (n != 1) {
         err = -ENOSPC;
         goto error_tx;
+    }
+    /* The sum includes the bytes just reserved: this transaction's own. */
+    if (max_storage_bytes) {
+        uint64_t held, families;
+        if ((err = relay_totals_locked(q, TOTAL_BYTES_LOCK, &held, &families)) < 0)
+            goto error_tx;
+        if (held > max_storage_bytes) {
+            err = -ENOBUFS;
+            goto error_tx;
+        }
     }
     char ids[ID_ARRAY_CAP];
     id_array(ids, sizeof ids, (const char(*)[RELAY_ID_LEN + 1]) u->recipients, u->n_recipients);

@@ -367,13 +367,24 @@ static int insert_invite(struct relay_storage *s, const char *family_id,
     return run(st);
 }
 
+static int sq_relay_usage(struct relay_storage *s, uint64_t *bytes, uint64_t *families);
+
 static int sq_family_create(struct relay_storage *s, const struct relay_device *first,
                             const uint8_t token_hash[32], const uint8_t code_hash[32],
-                            int64_t invite_expires)
+                            int64_t invite_expires, unsigned max_families)
 {
     int err = begin(s);
     if (err < 0)
         return err;
+    if (max_families) {
+        uint64_t held, families;
+        if ((err = sq_relay_usage(s, &held, &families)) < 0)
+            goto error_tx;
+        if (families >= max_families) {
+            err = -EUSERS;
+            goto error_tx;
+        }
+    }
     sqlite3_stmt *st = get(s, SQL_FAMILY_INSERT);
     if (!st) {
         err = -EIO;
@@ -658,7 +669,7 @@ static int write_in_tx(struct relay_storage *s, struct relay_upload *u, uint64_t
 
 static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, const void *first,
                             size_t first_len, int64_t now, uint64_t max_family_bytes,
-                            unsigned max_mailbox)
+                            uint64_t max_storage_bytes, unsigned max_mailbox)
 {
     int err = begin(s);
     if (err < 0)
@@ -691,6 +702,15 @@ static int sq_upload_create(struct relay_storage *s, struct relay_upload *u, con
     if (used + u->length > max_family_bytes) {
         err = -ENOSPC;
         goto error_tx;
+    }
+    if (max_storage_bytes) {
+        uint64_t held, families;
+        if ((err = sq_relay_usage(s, &held, &families)) < 0)
+            goto error_tx;
+        if (held + u->length > max_storage_bytes) {
+            err = -ENOBUFS;
+            goto error_tx;
+        }
     }
     for (unsigned i = 0; i < u->n_recipients; i++) {
         if ((err = sq_mailbox_pending(s, u->recipients[i], &pending)) < 0)

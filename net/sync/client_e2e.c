@@ -14,9 +14,6 @@
 #include "client_internal.h"
 #include "net/e2e/e2e.h"
 
-#define SET_JOIN_NAMEPLATE "e2e_join_nameplate"
-#define SET_JOIN_CLAIM     "e2e_join_claim"
-#define SET_ROSTER_ETAG    "e2e_roster_etag"
 #define JOINER_KEY         "joiner"
 
 static char *b64(const uint8_t *bytes, size_t len)
@@ -63,7 +60,7 @@ static int put_roster(jn_http *http, js_store *store, const uint8_t *bytes, size
     uint8_t sum[32];
     int err;
 
-    if (!first && js_setting_get(store, SET_ROSTER_ETAG, etag, sizeof(etag)) > 0)
+    if (!first && js_setting_get(store, JS_SETTING_ROSTER_ETAG, etag, sizeof(etag)) > 0)
         snprintf(cond, sizeof(cond), "If-Match: \"%s\"", etag);
     else
         snprintf(cond, sizeof(cond), "If-None-Match: *");
@@ -77,7 +74,7 @@ static int put_roster(jn_http *http, js_store *store, const uint8_t *bytes, size
         return err;
     crypto_hash_sha256(sum, bytes, len);
     sodium_bin2hex(sum_hex, sizeof(sum_hex), sum, 32);
-    return js_setting_set(store, SET_ROSTER_ETAG, sum_hex);
+    return js_setting_set(store, JS_SETTING_ROSTER_ETAG, sum_hex);
 }
 
 struct grow {
@@ -111,7 +108,7 @@ int jn_e2e_roster_refresh(jn_http *http, js_store *store)
 
     if (!g)
         return -ENOMEM;
-    if (js_setting_get(store, SET_ROSTER_ETAG, etag, sizeof(etag)) > 0) {
+    if (js_setting_get(store, JS_SETTING_ROSTER_ETAG, etag, sizeof(etag)) > 0) {
         snprintf(cond, sizeof(cond), "If-None-Match: \"%s\"", etag);
         req.headers = headers;
     }
@@ -125,7 +122,7 @@ int jn_e2e_roster_refresh(jn_http *http, js_store *store)
     if (err == 1 || err == 0) {
         char hex[65];
         if (strlen(resp.etag) == 64 && (memcpy(hex, resp.etag, 65), 1))
-            js_setting_set(store, SET_ROSTER_ETAG, hex);
+            js_setting_set(store, JS_SETTING_ROSTER_ETAG, hex);
     }
 out:
     jn_http_response_finish(&resp);
@@ -437,9 +434,9 @@ int jn_e2e_join(jn_http *http, js_store *store, const char *code, const char *na
      * still let the next sync finish the pairing. */
     err = je_vault_pairing_put(store, JOINER_KEY, &st);
     if (!err)
-        err = js_setting_set(store, SET_JOIN_NAMEPLATE, nameplate);
+        err = js_setting_set(store, JS_SETTING_JOIN_NAMEPLATE, nameplate);
     if (!err)
-        err = js_setting_set(store, SET_JOIN_CLAIM, claim);
+        err = js_setting_set(store, JS_SETTING_JOIN_CLAIM, claim);
     b64b = err ? NULL : b64(st.b, st.b_len);
     if (!err && !b64b)
         err = -ENOMEM;
@@ -465,14 +462,14 @@ bool jn_e2e_join_pending(js_store *store)
 {
     char buf[16];
 
-    return js_setting_get(store, SET_JOIN_NAMEPLATE, buf, sizeof(buf)) > 0;
+    return js_setting_get(store, JS_SETTING_JOIN_NAMEPLATE, buf, sizeof(buf)) > 0;
 }
 
 static void forget_join(js_store *store)
 {
     je_vault_pairing_delete(store, JOINER_KEY);
-    js_setting_set(store, SET_JOIN_NAMEPLATE, NULL);
-    js_setting_set(store, SET_JOIN_CLAIM, NULL);
+    js_setting_set(store, JS_SETTING_JOIN_NAMEPLATE, NULL);
+    js_setting_set(store, JS_SETTING_JOIN_CLAIM, NULL);
 }
 
 int jn_e2e_join_finish(jn_http *http, js_store *store)
@@ -488,8 +485,8 @@ int jn_e2e_join_finish(jn_http *http, js_store *store)
     const char *msg;
     int err;
 
-    if (js_setting_get(store, SET_JOIN_NAMEPLATE, nameplate, sizeof(nameplate)) <= 0 ||
-        js_setting_get(store, SET_JOIN_CLAIM, claim, sizeof(claim)) <= 0)
+    if (js_setting_get(store, JS_SETTING_JOIN_NAMEPLATE, nameplate, sizeof(nameplate)) <= 0 ||
+        js_setting_get(store, JS_SETTING_JOIN_CLAIM, claim, sizeof(claim)) <= 0)
         return 0;
     body = json_pack("{s:s}", "claim", claim);
     if (!body)

@@ -698,6 +698,9 @@ int jn_http_request(jn_http *http, const struct jn_http_request *req, struct jn_
     }
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "OPTIONS") == 0 && !req->body_len) {
+        /* No body, so no "Content-Length: 0" either: bytes are paid for. */
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     } else if (strcmp(method, "GET") != 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         if (req->body && req->body_len) {

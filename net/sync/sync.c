@@ -122,19 +122,6 @@ static void set_traffic_id(jn_sync *sync, const char *id)
     snprintf(sync->traffic_id, sizeof(sync->traffic_id), "%s", id ? id : "");
 }
 
-int jn_quiet_hours_parse(const char *text, int *start_min, int *end_min)
-{
-    unsigned h1, m1, h2, m2;
-    char tail;
-
-    if (!text || sscanf(text, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 ||
-        strlen(text) != 11 || h1 > 23 || h2 > 23 || m1 > 59 || m2 > 59)
-        return JS_ERR_INVALID;
-    *start_min = (int)(h1 * 60 + m1);
-    *end_min = (int)(h2 * 60 + m2);
-    return *start_min == *end_min ? JS_ERR_INVALID : 0;
-}
-
 bool jn_quiet_hours_contain(int start_min, int end_min, int minute_of_day)
 {
     if (start_min <= end_min)
@@ -151,12 +138,12 @@ static void read_limits(jn_sync *sync)
     int start, end;
 
     sync->budget_set =
-        js_setting_get(sync->store, JN_SETTING_DATA_BUDGET, value, sizeof(value)) > 0 &&
-        ju_parse_u64(value, JN_MAX_DATA_BUDGET_MB, &mb) == 0;
+        js_setting_get(sync->store, JS_SETTING_DATA_BUDGET, value, sizeof(value)) > 0 &&
+        ju_parse_u64(value, JS_MAX_DATA_BUDGET_MB, &mb) == 0;
     sync->budget_bytes = sync->budget_set ? mb * 1000000 : 0;
     sync->quiet_now = false;
-    if (js_setting_get(sync->store, JN_SETTING_QUIET_HOURS, value, sizeof(value)) > 0 &&
-        jn_quiet_hours_parse(value, &start, &end) == 0) {
+    if (js_setting_get(sync->store, JS_SETTING_QUIET_HOURS, value, sizeof(value)) > 0 &&
+        ju_parse_time_span(value, &start, &end) == 0) {
         time_t t = (time_t)(now_ms(sync) / 1000);
         struct tm tm;
         if (localtime_r(&t, &tm))
@@ -204,7 +191,7 @@ int jn_sync_create(const struct jn_sync_config *config, jn_sync **out)
     hc.base_url = url;
     hc.token = token;
     hc.connect_timeout_s = config->connect_timeout_s;
-    if (js_setting_get(sync->store, "ca_file", ca, sizeof(ca)) > 0)
+    if (js_setting_get(sync->store, JS_SETTING_CA_FILE, ca, sizeof(ca)) > 0)
         hc.ca_file = ca;
     err = jn_http_create(&hc, &sync->http);
     if (err)

@@ -387,19 +387,13 @@ struct jn_sync_config {
 };
 
 /* Settings the sync reads from the store at every pass (docs/sync.md):
- * a monthly data budget in megabytes (10^6 bytes; absent: none; 0: no
- * large download at all), and
- * quiet hours "HH:MM-HH:MM" in local time (absent: none). Past the budget,
- * and during quiet hours, downloads of notes longer than
- * JN_SMALL_NOTE_BYTES wait; uploads, receipts and small notes go on. */
-#define JN_SETTING_DATA_BUDGET "data_budget_mb"
-#define JN_SETTING_QUIET_HOURS "quiet_hours"
-#define JN_SMALL_NOTE_BYTES    (16 * 1024) /* about 8 s at 16 kbit/s */
-#define JN_MAX_DATA_BUDGET_MB  1000000
+ * JS_SETTING_DATA_BUDGET, a monthly budget in megabytes (10^6 bytes;
+ * absent: none; 0: no large download at all), and JS_SETTING_QUIET_HOURS
+ * in local time (absent: none). Past the budget, and during quiet hours,
+ * downloads of notes longer than JN_SMALL_NOTE_BYTES wait; uploads,
+ * receipts and small notes go on. */
+#define JN_SMALL_NOTE_BYTES (16 * 1024) /* about 8 s at 16 kbit/s */
 
-/* Parses "HH:MM-HH:MM" (24 h) into minutes after midnight; start == end
- * is refused (say none by removing the setting). 0 or JS_ERR_INVALID. */
-JN_API int jn_quiet_hours_parse(const char *text, int *start_min, int *end_min);
 /* Whether minute_of_day lies in [start, end), across midnight if end < start. */
 JN_API bool jn_quiet_hours_contain(int start_min, int end_min, int minute_of_day);
 

@@ -88,6 +88,7 @@ struct encode_opts {
     int cleanup; /* enum jc_cleanup */
     unsigned max_page_ms;
     int bitrate;
+    const char *comment;
 };
 
 /* Encodes, and checks on the way that a recording never holds back more
@@ -97,7 +98,8 @@ static int encode(const struct encode_opts *o, struct buf *out)
     struct jc_encoder_config config = {.input_rate = o->rate,
                                        .bitrate = o->bitrate,
                                        .cleanup = o->cleanup,
-                                       .max_page_ms = o->max_page_ms};
+                                       .max_page_ms = o->max_page_ms,
+                                       .comment = o->comment};
     uint64_t total = o->frames ? o->frames : (uint64_t)(o->seconds * o->rate);
     float block[1600];
     jc_encoder *enc;
@@ -567,6 +569,51 @@ static void test_wav_roundtrip(const char *dir)
     remove(path);
 }
 
+/* One comment travels in OpusTags: opusfile (which nobody here wrote)
+ * reads what the encoder wrote, and jc_note_comment() finds it. */
+static void test_comment(void)
+{
+    struct encode_opts o = {.rate = 16000, .seconds = 1.0, .comment = "JIASHU_PLAY_AT=20:30"};
+    struct buf b = {0}, plain = {0};
+    char value[16];
+    const char *bad[] = {"", "NOEQUALS", "=20:30", "A\tB=1", NULL};
+    char longer[JC_MAX_COMMENT + 2];
+    jc_encoder *enc;
+    int err;
+
+    CHECK_EQ(encode(&o, &b), 0);
+    CHECK_EQ(jc_note_check(b.data, b.len, NULL), 0);
+    OggOpusFile *of = op_open_memory(b.data, b.len, &err);
+    CHECK(of != NULL);
+    const char *tag = opus_tags_query(op_tags(of, -1), "JIASHU_PLAY_AT", 0);
+    CHECK(tag && !strcmp(tag, "20:30"));
+    op_free(of);
+    CHECK_EQ(jc_note_comment(b.data, b.len, "JIASHU_PLAY_AT", value, sizeof(value)), 1);
+    CHECK(!strcmp(value, "20:30"));
+    CHECK_EQ(jc_note_comment(b.data, b.len, "jiashu_play_at", value, sizeof(value)), 1);
+    CHECK_EQ(jc_note_comment(b.data, b.len, "JIASHU_PLAY", value, sizeof(value)), 0);
+    CHECK_EQ(jc_note_comment(b.data, b.len, "JIASHU_PLAY_AT", value, 5), -ENOSPC);
+    /* Cut inside the tags: an error, never a value read past the end. */
+    CHECK(jc_note_comment(b.data, 40, "JIASHU_PLAY_AT", value, sizeof(value)) < 0);
+
+    o.comment = NULL;
+    CHECK_EQ(encode(&o, &plain), 0);
+    CHECK_EQ(jc_note_comment(plain.data, plain.len, "JIASHU_PLAY_AT", value, sizeof(value)), 0);
+
+    struct jc_encoder_config config = {.input_rate = 16000};
+    for (int i = 0; bad[i]; i++) {
+        config.comment = bad[i];
+        CHECK_EQ(jc_encoder_create(&config, buf_write, &b, &enc), -EINVAL);
+    }
+    memset(longer, 'A', sizeof(longer) - 1);
+    longer[1] = '=';
+    longer[sizeof(longer) - 1] = '\0';
+    config.comment = longer;
+    CHECK_EQ(jc_encoder_create(&config, buf_write, &b, &enc), -EINVAL);
+    free(b.data);
+    free(plain.data);
+}
+
 int main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : "";
@@ -583,6 +630,8 @@ int main(int argc, char **argv)
         test_seek();
     else if (!strcmp(name, "encoder_errors"))
         test_encoder_errors();
+    else if (!strcmp(name, "comment"))
+        test_comment();
     else if (!strcmp(name, "wav_roundtrip"))
         test_wav_roundtrip(argc > 2 ? argv[2] : ".");
     else {

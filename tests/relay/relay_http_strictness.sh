@@ -3,6 +3,8 @@
 # Transfer-Encoding is refused with 400 and its connection closed (request
 # smuggling behind a proxy); a malformed Range is ignored (200, the whole
 # message) and one that ends past the message is clamped (RFC 9110 14.2).
+# A tus OPTIONS keeps its connection: a client asks it right before it
+# uploads, and a new connection on 2G costs a handshake and a slow start.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/relay/relay_lib.sh"
 
@@ -53,4 +55,12 @@ expect_error "a Range starting at the end" 416 range_not_satisfiable
 range 'bytes=10-19'
 expect_status "a plain Range" 206
 [ "$(stat -c %s "$SCRATCH/body")" = 10 ] || fail "plain Range: wrong length"
+
+# --- OPTIONS keeps the connection ----------------------------------------
+curl -sv -X OPTIONS -H 'Tus-Resumable: 1.0.0' -o /dev/null -o /dev/null \
+  "http://127.0.0.1:$PORT/v1/uploads" "http://127.0.0.1:$PORT/v1/uploads" 2>"$SCRATCH/options" ||
+  fail "OPTIONS: curl failed"
+[ "$(grep -c '^< HTTP/1.1 204' "$SCRATCH/options")" = 2 ] || fail "OPTIONS: $(grep '^< HTTP' "$SCRATCH/options")"
+[ "$(grep -c '^\* Connected to' "$SCRATCH/options")" = 1 ] ||
+  fail "OPTIONS closed its connection: $(grep -i '^< connection\|^\* Connected' "$SCRATCH/options")"
 relay_alive strict

@@ -56,7 +56,8 @@ start_relay() {
   RELAY_PIDS="$RELAY_PIDS $RELAY_PID"
   local i
   for i in $(seq 100); do
-    PORT=$(sed -n 's/^jiashu-relay: listening on .*:\([0-9][0-9]*\)$/\1/p' "$log" | tail -1)
+    PORT=$(sed -n -e 's/^jiashu-relay: listening on .*:\([0-9][0-9]*\)$/\1/p' \
+      -e 's/.*"msg":"listening on .*:\([0-9][0-9]*\)"}$/\1/p' "$log" | tail -1)
     [ -n "$PORT" ] && break
     kill -0 "$RELAY_PID" 2>/dev/null || { cat "$log" >&2; fail "relay $name did not start"; }
     sleep 0.05

@@ -262,6 +262,17 @@ as "$MA" POST "/v1/messages/$MSG/receipts" -H 'Content-Type: text/plain' -d '{"s
 expect_error "a receipt that is not JSON" 415 unsupported_media_type
 as "$MA" POST "/v1/messages/$(uuid)/receipts" -H 'Content-Type: application/json' -d '{"state":"played"}'
 expect_error "a receipt for an unknown message" 404 not_found
+# "rejected": the device will never play it (its bytes were not a voice
+# note); it reaches the sender like any receipt, once.
+as "$DAD" GET /v1/receipts
+RCURSOR=$(json .cursor)
+for i in 1 2; do
+  as "$MA" POST "/v1/messages/$SMALL/receipts" -H 'Content-Type: application/json' -d '{"state":"rejected"}'
+  expect_status "rejected receipt ($i)" 204
+done
+as "$DAD" GET "/v1/receipts?after=$RCURSOR"
+[ "$(json '[.receipts[] | "\(.message_id) \(.device_id) \(.state)"] | join(",")')" = "$SMALL $MA_ID rejected" ] ||
+  fail "the rejected receipt: $(cat "$SCRATCH/body")"
 
 # --- revocation ---------------------------------------------------------
 as "$DAD" DELETE "/v1/devices/$KID_ID"

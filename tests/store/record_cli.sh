@@ -51,8 +51,9 @@ d2=$("$JIASHU" --home "$H" outbox --json | jq --arg id "$id2" '.[] | select(.id 
 [ "$("$JIASHU" --home "$H" config quota_bytes)" = 67108864 ] || fail "default quota"
 "$JIASHU" --home "$H" config quota_bytes 1000000
 [ "$("$JIASHU" --home "$H" config quota_bytes)" = 1000000 ] || fail "quota set"
-expect_error_matching "quota too small" "invalid value" "$JIASHU" --home "$H" config quota_bytes 5
-expect_error_matching "recovered_state" "invalid value" "$JIASHU" --home "$H" config recovered_state sent
+expect_error_matching "quota too small" "quota_bytes wants a whole number from 65536" "$JIASHU" --home "$H" config quota_bytes 5
+expect_error_matching "recovered_state" "recovered_state wants one of: ready draft" "$JIASHU" --home "$H" config recovered_state sent
+expect_error_matching "a misspelt setting" "there is no setting called 'quota_byte'" "$JIASHU" --home "$H" config quota_byte 5
 expect_error_matching "unset setting" "not set" "$JIASHU" --home "$H" config relay_url
 
 # A quota too small for the longest recording: refused before it starts.

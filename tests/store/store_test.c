@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,7 +294,33 @@ static void test_settings_are_checked_and_kept(void)
     char big[JS_SETTING_MAX + 2];
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    CHECK_EQ(js_setting_set(store, "name", big), JS_ERR_INVALID);
+    CHECK_EQ(js_setting_set(store, JS_SETTING_DEVICE_NAME, big), JS_ERR_INVALID);
+    big[JS_SETTING_MAX] = '\0';
+    MUST(js_setting_set(store, JS_SETTING_DEVICE_NAME, big));
+
+    /* Only the keys store.h names, each with the values of its kind. */
+    CHECK_EQ(js_setting_set(store, "relay_ur1", "x"), JS_ERR_INVALID);
+    CHECK_EQ(js_setting_get(store, "relay_ur1", v, sizeof(v)), JS_ERR_INVALID);
+    MUST(js_setting_set(store, JS_SETTING_PLAY_SPEED, "1.25"));
+    CHECK_EQ(js_setting_set(store, JS_SETTING_PLAY_SPEED, "3"), JS_ERR_INVALID);
+    CHECK_EQ(js_setting_set(store, JS_SETTING_PLAY_SPEED, "nan"), JS_ERR_INVALID);
+    CHECK_EQ(js_setting_set(store, JS_SETTING_PLAY_SPEED, "1e0"), JS_ERR_INVALID);
+    MUST(js_setting_set(store, JS_SETTING_QUIET_HOURS, "22:00-07:00"));
+    CHECK_EQ(js_setting_set(store, JS_SETTING_QUIET_HOURS, "22:00-22:00"), JS_ERR_INVALID);
+    CHECK_EQ(js_setting_set(store, JS_SETTING_QUIET_HOURS, "24:00-07:00"), JS_ERR_INVALID);
+    CHECK_EQ(js_setting_set(store, JS_SETTING_QUIET_HOURS, "22:00-7:00"), JS_ERR_INVALID);
+    MUST(js_setting_set(store, JS_SETTING_DATA_BUDGET, "0"));
+    CHECK_EQ(js_setting_set(store, JS_SETTING_DATA_BUDGET, "1000001"), JS_ERR_INVALID);
+    CHECK_EQ(js_setting_set(store, JS_SETTING_RECORD_MAX_SECONDS, "0"), JS_ERR_INVALID);
+    CHECK_EQ(js_setting_set(store, JS_SETTING_RECOVERED_STATE, "read"), JS_ERR_INVALID);
+    CHECK_EQ(js_setting_set(store, JS_SETTING_RECOVERED_STATE, ""), JS_ERR_INVALID);
+    /* A value written behind the store's back reads as not a number. */
+    uint64_t n;
+    MUST(js_setting_set(store, JS_SETTING_INBOX_CURSOR, "7"));
+    MUST(js_setting_get_number(store, JS_SETTING_INBOX_CURSOR, &n));
+    CHECK_EQ(n, 7);
+    raw_exec("settings", "UPDATE settings SET value = '7x' WHERE key = 'inbox_cursor'");
+    CHECK_EQ(js_setting_get_number(store, JS_SETTING_INBOX_CURSOR, &n), JS_ERR_INVALID);
     js_store_destroy(store);
 }
 
@@ -495,6 +522,62 @@ static void test_draft_is_kept_back_then_sent_or_thrown_away(void)
     js_store_destroy(store);
 }
 
+struct discard_call {
+    js_store *store;
+    const char *id;
+    int res;
+};
+
+static void *discard_in_thread(void *arg)
+{
+    struct discard_call *call = arg;
+    call->res = js_outbox_discard(call->store, call->id);
+    return NULL;
+}
+
+/* Another process sends a draft while this one is throwing it away: the
+ * check and the delete run under one write lock, so the discard sees the
+ * draft already sent and refuses, rather than deleting a message on its
+ * way on the strength of a state read before the other process wrote. */
+static void test_state_change_reads_and_writes_under_one_lock(void)
+{
+    js_store *store = open_home("lock");
+    struct js_recording_config config = {.input_rate = 16000, .max_seconds = 10, .draft = true};
+    char id[JS_ID_LEN + 1], path[512], sql[256];
+    struct discard_call call = {.store = store, .id = id};
+    struct js_message m;
+    js_recording *rec;
+    pthread_t thread;
+    sqlite3 *other;
+    float pcm[1600];
+
+    MUST(js_recording_create(store, &config, &rec));
+    signal_fill(pcm, 1600, 16000, 0);
+    for (int i = 0; i < 5; i++)
+        MUST(js_recording_write(rec, pcm, 1600));
+    MUST(js_recording_finish(rec, id));
+    js_recording_destroy(rec, false);
+
+    snprintf(path, sizeof(path), "%s/lock/jiashu.db", scratch);
+    snprintf(sql, sizeof(sql),
+             "BEGIN IMMEDIATE; UPDATE messages SET state = 'ready' WHERE id = '%s'", id);
+    if (sqlite3_open(path, &other) != SQLITE_OK || sqlite3_exec(other, sql, NULL, NULL, NULL))
+        fprintf(stderr, "the other writer failed: %s\n", sqlite3_errmsg(other)), exit(1);
+    if (pthread_create(&thread, NULL, discard_in_thread, &call))
+        fprintf(stderr, "pthread_create failed\n"), exit(1);
+    usleep(300 * 1000); /* the discard is waiting for the lock by now */
+    if (sqlite3_exec(other, "COMMIT", NULL, NULL, NULL))
+        fprintf(stderr, "commit failed: %s\n", sqlite3_errmsg(other)), exit(1);
+    pthread_join(thread, NULL);
+    sqlite3_close(other);
+
+    CHECK_EQ(call.res, JS_ERR_STATE);
+    MUST(js_message_get(store, id, &m));
+    CHECK_EQ(m.state, JS_READY);
+    MUST(js_store_check(store));
+    js_store_destroy(store);
+}
+
 static void test_live_recording_is_left_alone(void)
 {
     js_store *store = open_home("live"), *other;
@@ -637,14 +720,14 @@ static void test_inbox_download_verify_play_and_receipts(void)
     CHECK_EQ(js_receipts_pending(store, NULL, NULL), 0);
 
     /* Playing: next, then played with a position, one played receipt. */
-    MUST(js_inbox_next(store, &m));
+    MUST(js_inbox_next(store, ju_wall_ms(), &m));
     CHECK(!strcmp(m.id, id));
     MUST(js_inbox_mark_played(store, id, 1500));
     MUST(js_inbox_mark_played(store, id, 2500));
     MUST(js_message_get(store, id, &m));
     CHECK_EQ(m.state, JS_PLAYED);
     CHECK_EQ(m.play_position_ms, 2500);
-    CHECK_EQ(js_inbox_next(store, &m), JS_ERR_NOT_FOUND);
+    CHECK_EQ(js_inbox_next(store, ju_wall_ms(), &m), JS_ERR_NOT_FOUND);
     rs.n = 0;
     CHECK_EQ(js_receipts_pending(store, keep_receipt, &rs), 1);
     CHECK(rs.r[0].state == JS_PLAYED);
@@ -684,6 +767,41 @@ static void announce_full(js_store *store, const char *id, const struct buf *not
     MUST(js_inbox_announce(store, id, "dev-dad", note->len, sha256_of(note, sha)));
     MUST(js_inbox_write(store, id, 0, note->data, note->len));
     MUST(js_inbox_complete(store, id));
+}
+
+/* A received note's loudness is measured once, when it is complete, and
+ * kept (as the codec measures it); a note the store never measured (the
+ * outbox) has none until the player keeps one; bad values are refused. */
+static void test_loudness_is_measured_once_and_kept(void)
+{
+    js_store *store = open_home("loudness");
+    struct buf note = make_note(4.0);
+    const char *id = "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a70";
+    struct jc_loudness kept, measured, odd = {-25.5, -7.25};
+    char out_id[JS_ID_LEN + 1];
+
+    CHECK_EQ(js_message_loudness(store, id, &kept), JS_ERR_NOT_FOUND);
+    CHECK_EQ(js_message_set_loudness(store, id, &odd), JS_ERR_NOT_FOUND);
+    char sha[65];
+    MUST(js_inbox_announce(store, id, "dev-dad", note.len, sha256_of(&note, sha)));
+    CHECK_EQ(js_message_loudness(store, id, &kept), 0);
+    MUST(js_inbox_write(store, id, 0, note.data, note.len));
+    MUST(js_inbox_complete(store, id));
+    CHECK_EQ(js_message_loudness(store, id, &kept), 1);
+    MUST(jc_note_loudness(note.data, note.len, &measured));
+    CHECK(kept.integrated_lufs == measured.integrated_lufs && kept.peak_dbfs == measured.peak_dbfs);
+    CHECK(kept.integrated_lufs > -40.0 && kept.integrated_lufs < -3.0);
+
+    MUST(js_outbox_add(store, note.data, note.len, NULL, out_id));
+    CHECK_EQ(js_message_loudness(store, out_id, &kept), 0);
+    MUST(js_message_set_loudness(store, out_id, &odd));
+    CHECK_EQ(js_message_loudness(store, out_id, &kept), 1);
+    CHECK(kept.integrated_lufs == -25.5 && kept.peak_dbfs == -7.25);
+    struct jc_loudness nan_loudness = {NAN, 0.0};
+    CHECK_EQ(js_message_set_loudness(store, out_id, &nan_loudness), JS_ERR_INVALID);
+    free(note.data);
+    MUST(js_store_check(store));
+    js_store_destroy(store);
 }
 
 static void test_quota_evicts_only_what_was_heard_oldest_first(void)
@@ -814,8 +932,11 @@ int main(int argc, char **argv)
         {"live_recording_is_left_alone", test_live_recording_is_left_alone},
         {"draft_is_kept_back_then_sent_or_thrown_away",
          test_draft_is_kept_back_then_sent_or_thrown_away},
+        {"state_change_reads_and_writes_under_one_lock",
+         test_state_change_reads_and_writes_under_one_lock},
         {"outbox_moves_forward_only", test_outbox_moves_forward_only},
         {"inbox_download_verify_play_and_receipts", test_inbox_download_verify_play_and_receipts},
+        {"loudness_is_measured_once_and_kept", test_loudness_is_measured_once_and_kept},
         {"quota_evicts_only_what_was_heard_oldest_first",
          test_quota_evicts_only_what_was_heard_oldest_first},
     };

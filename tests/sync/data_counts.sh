@@ -80,7 +80,7 @@ own=$(jq '[.members[] | select(.member == null) | .sent + .received] | add // 0'
 "$JIASHU" "${CHILD[@]}" data | grep -q "this phone's own sync" || fail "jiashu data has no line for the device's own traffic"
 
 # ---- the budget -------------------------------------------------------------
-expect_error_matching "a budget that is not a number" "megabytes" "$JIASHU" "${CHILD[@]}" config data_budget_mb lots
+expect_error_matching "a budget that is not a number" "data_budget_mb wants a whole number from 0 to 1000000" "$JIASHU" "${CHILD[@]}" config data_budget_mb lots
 "$JIASHU" "${CHILD[@]}" config data_budget_mb 1 || fail "config data_budget_mb"
 [ "$("$JIASHU" "${CHILD[@]}" config data_budget_mb)" = 1 ] || fail "the budget does not read back"
 # This month already used all but 2 kB of the megabyte.
