@@ -167,9 +167,58 @@ JC_API int jc_decoder_create(const unsigned char *data, size_t len, jc_decoder *
 JC_API unsigned jc_decoder_rate(const jc_decoder *decoder);
 /* Reads up to max_frames mono frames; *got is 0 at the end. */
 JC_API int jc_decoder_read(jc_decoder *decoder, int16_t *pcm, size_t max_frames, size_t *got);
+/* The same as floats in [-1, 1] (1.0 is 16-bit full scale), without the
+ * rounding to integers: what the loudness meter reads. */
+JC_API int jc_decoder_read_float(jc_decoder *decoder, float *pcm, size_t max_frames, size_t *got);
+/* Plays the note gain_db louder (or quieter), with a look-ahead limiter
+ * that keeps every sample at or under JC_PEAK_CEILING_DBFS: peaks are
+ * turned down smoothly over a few milliseconds, never clipped. The output
+ * stays exactly as long. Call before the first read; a seek keeps the
+ * gain. -EINVAL after a read or for a gain beyond +-JC_MAX_BOOST_DB. */
+JC_API int jc_decoder_set_gain(jc_decoder *decoder, double gain_db);
 /* Moves to a frame position (at jc_decoder_rate()); used to resume playback. */
 JC_API int jc_decoder_seek(jc_decoder *decoder, uint64_t frame);
 JC_API void jc_decoder_destroy(jc_decoder *decoder);
+
+/* ---- Loudness -------------------------------------------------------------- */
+
+/* Notes are played at one loudness, whatever the level they were recorded
+ * at (docs/audio.md says why these figures): the integrated loudness of
+ * ITU-R BS.1770-4 / EBU R128, in LUFS, that playback aims at; the highest
+ * a sample may reach, in dB of full scale (a 16-bit sample of 32767);
+ * how far the limiter may take peaks down to let a note reach the target;
+ * and the most a note is ever raised (a note of room noise stays noise). */
+#define JC_LOUDNESS_TARGET_LUFS (-18.0)
+#define JC_PEAK_CEILING_DBFS    (-1.0)
+#define JC_MAX_LIMIT_DB         8.0
+#define JC_MAX_BOOST_DB         30.0
+/* What a measurement says for silence, or a note shorter than 400 ms. */
+#define JC_LOUDNESS_SILENT (-100.0)
+
+struct jc_loudness {
+    double integrated_lufs; /* gated, BS.1770-4; JC_LOUDNESS_SILENT if nothing passed the gates */
+    double peak_dbfs;       /* highest sample magnitude; JC_LOUDNESS_SILENT if all zero */
+};
+
+/* A meter for mono floats (1.0 = full scale) at rate Hz
+ * (JC_MIN_INPUT_RATE..JC_DECODE_RATE; -EINVAL otherwise). */
+typedef struct jc_loudness_meter jc_loudness_meter;
+JC_API int jc_loudness_meter_create(unsigned rate, jc_loudness_meter **out);
+JC_API void jc_loudness_meter_add(jc_loudness_meter *meter, const float *mono, size_t frames);
+/* The loudness and peak of everything added so far (a final block shorter
+ * than 400 ms does not count, as the standard says). -ENOMEM if the meter
+ * could not keep up. */
+JC_API int jc_loudness_meter_result(const jc_loudness_meter *meter, struct jc_loudness *out);
+JC_API void jc_loudness_meter_destroy(jc_loudness_meter *meter);
+
+/* Measures a whole note as playback decodes it (jc_decoder_create()'s
+ * errors for a bad note). Costs one decoding of the note. */
+JC_API int jc_note_loudness(const unsigned char *data, size_t len, struct jc_loudness *out);
+
+/* The gain, in dB, that brings a note measured as *loudness to
+ * target_lufs, within what the limiter may do to its peaks and
+ * JC_MAX_BOOST_DB; 0 for a note too quiet or short to measure. */
+JC_API double jc_loudness_gain_db(const struct jc_loudness *loudness, double target_lufs);
 
 /* Writes 16-bit mono PCM as a WAV file. */
 JC_API int jc_wav_write(const char *path, const int16_t *pcm, size_t frames, unsigned rate);

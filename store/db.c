@@ -95,6 +95,11 @@ static const char *const migrations[] = {
      * arrives, so every reader applies one rule. */
     "ALTER TABLE messages ADD COLUMN play_at INTEGER NOT NULL DEFAULT -1;"
     "ALTER TABLE messages ADD COLUMN play_after_ms INTEGER NOT NULL DEFAULT 0;",
+    /* 6 -> 7: each note's loudness (BS.1770 integrated, LUFS) and sample
+     * peak (dBFS), measured once, so that playback brings every note to
+     * one loudness (docs/audio.md); NULL until measured. */
+    "ALTER TABLE messages ADD COLUMN loudness_lufs REAL;"
+    "ALTER TABLE messages ADD COLUMN peak_dbfs REAL;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JS_SCHEMA_VERSION,

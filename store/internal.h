@@ -41,6 +41,9 @@ int js_prepare(js_store *store, const char *sql, sqlite3_stmt **stmt);
 /* The message's row (rowid) in box by id, and its state; JS_ERR_NOT_FOUND. */
 int js_message_row(js_store *store, int box, const char *id, int64_t *row, enum js_state *state);
 
+/* Keeps a note's loudness with its row, inside the caller's transaction. */
+int js_loudness_store_row(js_store *store, int64_t row, const struct jc_loudness *loudness);
+
 /* Loads every stored byte of a message row, in order. *data is malloc()ed. */
 int js_chunks_load(js_store *store, int64_t row, unsigned char **data, size_t *len);
 

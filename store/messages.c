@@ -501,6 +501,8 @@ int js_inbox_complete(js_store *store, const char *id)
 {
     struct js_message m;
     struct jc_note_info info;
+    struct jc_loudness loudness;
+    bool measured;
     unsigned char *data;
     size_t len;
     char sha[65];
@@ -524,6 +526,9 @@ int js_inbox_complete(js_store *store, const char *id)
         verdict = jc_note_check(data, len, &info);
     if (verdict == 0)
         play_at = note_play_at(data, len);
+    /* Measured here, in the background of a sync, not when someone waits
+     * for it to play; a failure only leaves it for the player. */
+    measured = verdict == 0 && jc_note_loudness(data, len, &loudness) == 0;
     free(data);
 
     res = js_begin(store);
@@ -548,6 +553,8 @@ int js_inbox_complete(js_store *store, const char *id)
                   " play_at = ?, play_after_ms = ? WHERE rowid = ?",
                   "iiiii", (int64_t)(info.samples / 48), now, (int64_t)play_at,
                   play_after(now, play_at), row);
+        if (res == 0 && measured)
+            res = js_loudness_store_row(store, row, &loudness);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }
@@ -611,6 +618,8 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
 {
     struct js_message m;
     struct jc_note_info info;
+    struct jc_loudness loudness;
+    bool measured;
     unsigned char *data, *note = NULL;
     size_t len, note_len = 0;
     char sha[65], note_sha[65];
@@ -639,6 +648,7 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
         verdict = js_sha256_hex(note, note_len, note_sha);
     if (verdict == 0)
         play_at = note_play_at(note, note_len);
+    measured = verdict == 0 && jc_note_loudness(note, note_len, &loudness) == 0;
 
     res = js_begin(store);
     if (res < 0)
@@ -667,6 +677,8 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
                       "iiitiiii", (int64_t)(info.samples / 48), (int64_t)note_len,
                       (int64_t)note_len, note_sha, now, (int64_t)play_at,
                       play_after(now, play_at), row);
+        if (res == 0 && measured)
+            res = js_loudness_store_row(store, row, &loudness);
         if (res == 0)
             res = queue_receipt(store, id, JS_DELIVERED);
     }

@@ -46,7 +46,7 @@ enum js_error {
  * limit derives from. */
 #define JS_MAX_NOTE_BYTES ((uint64_t)JC_MAX_NOTE_BYTES)
 /* The schema version this build writes (PRAGMA user_version). */
-#define JS_SCHEMA_VERSION 6
+#define JS_SCHEMA_VERSION 7
 
 /* ---- Opening ------------------------------------------------------------ */
 
@@ -207,7 +207,8 @@ JS_API int js_inbox_write(js_store *store, const char *id, uint64_t offset,
                           const unsigned char *data, size_t len);
 
 /* downloading(length) -> ready, once the bytes match the announced SHA-256
- * and jc_note_check() accepts them; queues a "delivered" receipt. On a
+ * and jc_note_check() accepts them; measures the note's loudness
+ * (js_message_loudness()) and queues a "delivered" receipt. On a
  * mismatch (JS_ERR_CHECKSUM) or a damaged note (a JC_ERR_*) the bytes are
  * dropped and the message goes back to announced(0) to be fetched again. */
 JS_API int js_inbox_complete(js_store *store, const char *id);
@@ -235,6 +236,15 @@ JS_API int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn 
 enum js_fetch_failure { JS_FETCH_BAD_BYTES = 1, JS_FETCH_GONE = 2 };
 JS_API int js_inbox_fetch_failed(js_store *store, const char *id, enum js_fetch_failure why,
                                  unsigned limit);
+
+/* A note's loudness (codec.h), measured once and kept with its message
+ * (either box, the outbox first, as js_message_load): a received note's
+ * when it is complete, any other's when the player first measures it.
+ * js_message_loudness() returns 1 and fills *out when it is known, 0 when
+ * it was never measured; JS_ERR_NOT_FOUND. */
+JS_API int js_message_loudness(js_store *store, const char *id, struct jc_loudness *out);
+JS_API int js_message_set_loudness(js_store *store, const char *id,
+                                   const struct jc_loudness *loudness);
 
 /* Records where playback stopped (ms from the start, for resuming). The
  * first call moves ready -> played and queues a "played" receipt; later

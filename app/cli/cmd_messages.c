@@ -729,7 +729,8 @@ int cmd_export(const struct app_context *ctx, int argc, char **argv)
     return 0;
 }
 
-static int decode_to_wav(const unsigned char *data, size_t len, const char *path)
+/* The note as it would play (gain_db applied) into a WAV file. */
+static int decode_to_wav(const unsigned char *data, size_t len, double gain_db, const char *path)
 {
     jc_decoder *dec;
     int16_t *pcm = NULL;
@@ -737,6 +738,9 @@ static int decode_to_wav(const unsigned char *data, size_t len, const char *path
     int res = jc_decoder_create(data, len, &dec);
     if (res < 0)
         return res;
+    res = jc_decoder_set_gain(dec, gain_db);
+    if (res < 0)
+        goto error_pcm;
     for (;;) {
         if (cap - frames < 4800) {
             size_t ncap = cap ? cap * 2 : 48000;
@@ -840,7 +844,7 @@ int cmd_play(const struct app_context *ctx, int argc, char **argv)
         app_fail("play %s: %s", m.id, app_strerror(res));
         goto error_store;
     }
-    res = decode_to_wav(data, len, output);
+    res = decode_to_wav(data, len, playback_gain_db(store, m.id, data, len), output);
     free(data);
     if (res < 0) {
         app_fail("play %s: %s", m.id, app_strerror(res));

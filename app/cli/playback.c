@@ -61,6 +61,22 @@ static int pull(void *user, int16_t *pcm, size_t max_frames)
     }
 }
 
+double playback_gain_db(js_store *store, const char *id, const unsigned char *data, size_t len)
+{
+    struct jc_loudness loudness;
+    int known = js_message_loudness(store, id, &loudness);
+
+    if (known < 0)
+        return 0.0;
+    if (known == 0) {
+        if (jc_note_loudness(data, len, &loudness) < 0)
+            return 0.0;
+        /* If it cannot be kept, it is measured again next time. */
+        js_message_set_loudness(store, id, &loudness);
+    }
+    return jc_loudness_gain_db(&loudness, JC_LOUDNESS_TARGET_LUFS);
+}
+
 double playback_speed(js_store *store)
 {
     char value[32];
@@ -104,8 +120,8 @@ static uint64_t heard_since(const struct player *p, uint64_t before)
 
 /* Plays one note from start_ms. *heard_ms receives how far the listener
  * got. Returns an outcome or a negative code. */
-static int play_note(struct player *p, const unsigned char *data, size_t len, uint64_t start_ms,
-                     uint64_t total_ms, uint64_t *heard_ms)
+static int play_note(struct player *p, const char *id, const unsigned char *data, size_t len,
+                     uint64_t start_ms, uint64_t total_ms, uint64_t *heard_ms)
 {
     struct note note = {0};
     uint64_t before;
@@ -116,6 +132,9 @@ static int play_note(struct player *p, const unsigned char *data, size_t len, ui
     ret = jc_decoder_create(data, len, &note.dec);
     if (ret < 0)
         return ret;
+    ret = jc_decoder_set_gain(note.dec, playback_gain_db(p->store, id, data, len));
+    if (ret < 0)
+        goto error_decoder;
     ret = ensure_device(p, jc_decoder_rate(note.dec));
     if (ret < 0)
         goto error_decoder;
@@ -245,7 +264,7 @@ int playback_run(js_store *store, const struct js_message *first, bool next,
         start_ms = m.play_position_ms;
         if (start_ms >= total_ms)
             start_ms = 0;
-        ret = ret < 0 ? ret : play_note(&p, data, len, start_ms, total_ms, &heard_ms);
+        ret = ret < 0 ? ret : play_note(&p, m.id, data, len, start_ms, total_ms, &heard_ms);
         free(data);
         if (ret < 0) {
             if (ret == AUDIO_ERR_LOST)

@@ -8,12 +8,14 @@
  * way resumes where the listener stopped it, the next time it is played; an
  * inbox message counts as played (and its receipt goes back to the sender)
  * only once it was heard to the end or nearly (the last second, or the last
- * tenth of a short one, may be missed).
+ * tenth of a short one, may be missed). Every note plays at one loudness
+ * (playback_gain_db()).
  */
 #ifndef JIASHU_APP_PLAYBACK_H
 #define JIASHU_APP_PLAYBACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -29,6 +31,12 @@
  * speaker, the speaker vanished, a damaged message). */
 int playback_run(js_store *store, const struct js_message *first, bool next,
                  int64_t clock_offset_ms);
+
+/* The gain in dB that plays message id (whose note is data) at
+ * JC_LOUDNESS_TARGET_LUFS: from the loudness the store keeps, or measured
+ * now and kept for next time. 0 (the note as it is) when it cannot be
+ * measured; playing never fails for want of a gain. */
+double playback_gain_db(js_store *store, const char *id, const unsigned char *data, size_t len);
 
 /* The listener's speed (JS_SETTING_PLAY_SPEED), 1 when unset or out of range. */
 double playback_speed(js_store *store);

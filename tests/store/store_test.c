@@ -769,6 +769,41 @@ static void announce_full(js_store *store, const char *id, const struct buf *not
     MUST(js_inbox_complete(store, id));
 }
 
+/* A received note's loudness is measured once, when it is complete, and
+ * kept (as the codec measures it); a note the store never measured (the
+ * outbox) has none until the player keeps one; bad values are refused. */
+static void test_loudness_is_measured_once_and_kept(void)
+{
+    js_store *store = open_home("loudness");
+    struct buf note = make_note(4.0);
+    const char *id = "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a70";
+    struct jc_loudness kept, measured, odd = {-25.5, -7.25};
+    char out_id[JS_ID_LEN + 1];
+
+    CHECK_EQ(js_message_loudness(store, id, &kept), JS_ERR_NOT_FOUND);
+    CHECK_EQ(js_message_set_loudness(store, id, &odd), JS_ERR_NOT_FOUND);
+    char sha[65];
+    MUST(js_inbox_announce(store, id, "dev-dad", note.len, sha256_of(&note, sha)));
+    CHECK_EQ(js_message_loudness(store, id, &kept), 0);
+    MUST(js_inbox_write(store, id, 0, note.data, note.len));
+    MUST(js_inbox_complete(store, id));
+    CHECK_EQ(js_message_loudness(store, id, &kept), 1);
+    MUST(jc_note_loudness(note.data, note.len, &measured));
+    CHECK(kept.integrated_lufs == measured.integrated_lufs && kept.peak_dbfs == measured.peak_dbfs);
+    CHECK(kept.integrated_lufs > -40.0 && kept.integrated_lufs < -3.0);
+
+    MUST(js_outbox_add(store, note.data, note.len, NULL, out_id));
+    CHECK_EQ(js_message_loudness(store, out_id, &kept), 0);
+    MUST(js_message_set_loudness(store, out_id, &odd));
+    CHECK_EQ(js_message_loudness(store, out_id, &kept), 1);
+    CHECK(kept.integrated_lufs == -25.5 && kept.peak_dbfs == -7.25);
+    struct jc_loudness nan_loudness = {NAN, 0.0};
+    CHECK_EQ(js_message_set_loudness(store, out_id, &nan_loudness), JS_ERR_INVALID);
+    free(note.data);
+    MUST(js_store_check(store));
+    js_store_destroy(store);
+}
+
 static void test_quota_evicts_only_what_was_heard_oldest_first(void)
 {
     js_store *store = open_home("quota");
@@ -901,6 +936,7 @@ int main(int argc, char **argv)
          test_state_change_reads_and_writes_under_one_lock},
         {"outbox_moves_forward_only", test_outbox_moves_forward_only},
         {"inbox_download_verify_play_and_receipts", test_inbox_download_verify_play_and_receipts},
+        {"loudness_is_measured_once_and_kept", test_loudness_is_measured_once_and_kept},
         {"quota_evicts_only_what_was_heard_oldest_first",
          test_quota_evicts_only_what_was_heard_oldest_first},
     };
