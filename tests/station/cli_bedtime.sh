@@ -54,7 +54,7 @@ opusinfo "$SCRATCH/bed.opus" 2>/dev/null | grep -q "JIASHU_PLAY_AT=20:30" ||
 "$JIASHU" --home "$G" inbox --json >"$SCRATCH/inbox.json"
 check_schema inbox "$SCRATCH/inbox.json"
 late_after=$("$PYTHON" -c 'import json,sys; print([m.get("play_after_ms", 0) for m in json.load(open(sys.argv[1])) if m["id"] == sys.argv[2]][0])' "$SCRATCH/inbox.json" "$late")
-[ "$late_after" -le "$(date +%s)000" ] && [ "$late_after" -gt "$(date -d 'today 00:30' +%s)000" ] ||
+[ "$late_after" -le "$(date +%s%3N)" ] && [ "$late_after" -gt "$(date -d 'today 00:30' +%s)000" ] ||
   fail "a letter for 00:30 that arrived at 01:00 does not play from its arrival: $late_after"
 [ "$(grep -c '"play_at": "20:30"' "$SCRATCH/inbox.json")" = 2 ] || fail "the inbox does not show the two bedtimes"
 grep -q "\"play_after_ms\": $(date -d 'today 20:30' +%s)000" "$SCRATCH/inbox.json" ||
