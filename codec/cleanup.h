@@ -1,7 +1,7 @@
 /*
  * The encoder's input stage (private to the codec): resampling to 16 kHz,
- * and when asked, speech clean-up: DC and rumble removal, loudness
- * normalisation and steady-noise reduction. Output is 16 kHz mono floats,
+ * and when asked, speech clean-up: steady-noise reduction and rumble
+ * removal where the input needs them (cleanup.c says how it decides). Output is 16 kHz mono floats,
  * exactly as long as the input (rounded to the nearest 16 kHz frame).
  */
 #ifndef JIASHU_CODEC_CLEANUP_H
@@ -16,8 +16,8 @@ typedef int (*cleanup_emit_fn)(void *user, const float *pcm, size_t frames);
 
 struct cleanup;
 
-/* enhance: clean the speech up; without it, only resample. */
-int cleanup_create(unsigned input_rate, bool enhance, struct cleanup **out);
+/* kind: one of JC_CLEANUP_* (codec.h); JC_CLEANUP_OFF only resamples. */
+int cleanup_create(unsigned input_rate, int kind, struct cleanup **out);
 /* Cleans frames of input and hands what is ready to emit(user, ...); an
  * error from emit stops the work and is returned. */
 int cleanup_process(struct cleanup *c, const float *in, size_t frames, cleanup_emit_fn emit,

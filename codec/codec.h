@@ -87,10 +87,20 @@ JC_API void jc_wav_reader_destroy(jc_wav_reader *reader);
  * returned by the encoder call that triggered the write. */
 typedef int (*jc_write_fn)(void *user, const unsigned char *bytes, size_t len);
 
+/* Speech clean-up in front of the encoder (docs/codec.md has the measure
+ * behind it). */
+enum jc_cleanup {
+    JC_CLEANUP_OFF = 0,      /* resampling only */
+    JC_CLEANUP_ADAPTIVE = 1, /* noise suppression (and rumble removal) where the input is
+                                noisy; clean speech goes through untouched */
+    JC_CLEANUP_ALWAYS = 2,   /* the earlier clean-up, on every note: high-pass, gain
+                                control, noise suppression; kept to measure against */
+};
+
 struct jc_encoder_config {
     unsigned input_rate; /* Hz, JC_MIN_INPUT_RATE..JC_MAX_INPUT_RATE */
     int bitrate;         /* bits/s; 0 means the default voice-note bitrate */
-    bool cleanup;        /* speech clean-up (DC, loudness, steady noise) */
+    int cleanup;         /* enum jc_cleanup; true is JC_CLEANUP_ADAPTIVE */
     /* Longest stretch of audio, in milliseconds, that may be held back
      * before a page is written (at least 180: three 60 ms frames, else
      * -EINVAL). A recording sets 1000 so a crash loses at most a second;

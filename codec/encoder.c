@@ -207,7 +207,7 @@ static int configure(jc_encoder *enc, const struct jc_encoder_config *config)
         return JC_ERR_ENCODER;
     enc->preskip = (unsigned)lookahead * (48000 / CLEANUP_RATE);
     /* A recording holds back the page being filled, the frame being filled
-     * and a few milliseconds in the input stage: whole frames up to
+     * and up to 40 ms in the input stage (cleanup.c): whole frames up to
      * max_page_ms less two frames keep the total within max_page_ms. */
     if (config->max_page_ms)
         enc->page_max_packets = (config->max_page_ms - 2 * FRAME_MS) / FRAME_MS;

@@ -197,6 +197,7 @@ static int run_screen(const struct app_context *ctx)
     /* Home mode has no teacher: JIASHU_STATION_VOICE (0 off, 1 slow,
      * 2 normal, 3 fast) stands in for the teacher's setting. */
     bc.home_voice = (int)env_number("JIASHU_STATION_VOICE", ST_VOICE_NORMAL, 0, 3);
+    bc.clock_offset_ms = ctx->clock_offset_ms;
     if ((res = st_backend_create(&bc, reg, &be)) < 0) {
         res = app_fail("station: %s", ju_strerror(res));
         goto error_reg;

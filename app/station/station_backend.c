@@ -47,6 +47,8 @@ struct letter {
     char from[NAME_MAX_BYTES];
     int64_t position_ms; /* where the listener stopped it last time, 0 from the start */
     int64_t duration_ms;
+    int64_t play_after_ms; /* a bedtime letter: not before this Unix time in ms */
+    bool bedtime;
 };
 
 struct home {
@@ -94,8 +96,12 @@ struct st_backend {
     int64_t record_stopping; /* when it was asked to stop, 0 if not */
     int record_status;       /* of the recording that ended last */
     char draft[ID_MAX];      /* the reply it left, kept back until sent */
-    int count;
+    int count; /* new letters but bedtime letters, at count_at */
     int64_t count_at;
+    /* The bedtime letters not heard yet, at the last reading of the inbox:
+     * each counts as new, and is announced, from its time on. */
+    struct letter bed[MAX_QUEUE];
+    int nbed;
 };
 
 static void wipe(void *p, size_t n)
@@ -259,11 +265,20 @@ static void entry_state(json_t *entry, bool *ready, bool *played)
     *ready = s && !strcmp(s, "ready");
 }
 
-/* Reads the inbox of home: the ids of messages ready and not heard, in the
- * order the inbox lists them (oldest first), and the newest heard one. */
+/* The wall clock as the program sees it (its test clock included). */
+static int64_t wall_now(const st_backend *be)
+{
+    return ju_wall_ms() + be->config.clock_offset_ms;
+}
+
+/* Reads the inbox of home: the messages ready and not heard that may play
+ * now, in the order the inbox lists them (oldest first), into ids (or, if
+ * ids is NULL, how many of them are not bedtime letters into *n), the
+ * newest heard one, and every bedtime letter not heard yet into be->bed. */
 static int read_inbox(st_backend *be, const char *home, struct letter *ids, int max, int *n,
                       char *last_played)
 {
+    int64_t now = wall_now(be);
     static const char *const args[] = {"inbox", "--json", NULL};
     json_t *root, *entries, *entry;
     json_error_t jerr;
@@ -276,6 +291,7 @@ static int read_inbox(st_backend *be, const char *home, struct letter *ids, int 
         last_played[0] = '\0';
     if ((res = run_capture(be, home, args, &text)) < 0)
         return res;
+    be->nbed = 0;
     root = json_loads(text, 0, &jerr);
     free(text);
     if (!root)
@@ -292,17 +308,25 @@ static int read_inbox(st_backend *be, const char *home, struct letter *ids, int 
         if (!id || strlen(id) >= ID_MAX || strchr(id, '/') || id[0] == '-')
             continue;
         entry_state(entry, &ready, &played);
-        if (ready && ids && *n < max) {
-            struct letter *l = &ids[(*n)++];
+        struct letter found = {0};
+        if (ready) {
             const char *from = json_string_value(json_object_get(entry, "from"));
             json_int_t position = json_integer_value(json_object_get(entry, "play_position_ms"));
             json_int_t duration = json_integer_value(json_object_get(entry, "duration_ms"));
-            snprintf(l->id, sizeof(l->id), "%s", id);
-            snprintf(l->from, sizeof(l->from), "%s", from ? from : "");
-            l->duration_ms = duration > 0 ? duration : 0;
+            json_int_t after = json_integer_value(json_object_get(entry, "play_after_ms"));
+            snprintf(found.id, sizeof(found.id), "%s", id);
+            snprintf(found.from, sizeof(found.from), "%s", from ? from : "");
+            found.duration_ms = duration > 0 ? duration : 0;
             /* Partly heard: it resumes there (a position at the very end starts over). */
-            l->position_ms = position > 0 && position < l->duration_ms ? position : 0;
-        } else if (ready && !ids)
+            found.position_ms = position > 0 && position < found.duration_ms ? position : 0;
+            found.bedtime = json_object_get(entry, "play_at") != NULL;
+            found.play_after_ms = after > 0 ? after : 0;
+            if (found.bedtime && be->nbed < MAX_QUEUE)
+                be->bed[be->nbed++] = found;
+        }
+        if (ready && ids && *n < max && found.play_after_ms <= now)
+            ids[(*n)++] = found;
+        else if (ready && !ids && !found.bedtime)
             (*n)++;
         if (played && last_played)
             snprintf(last_played, ID_MAX, "%s", id);
@@ -572,9 +596,27 @@ static void op_logout(void *p)
     }
     wipe(be->last_played, sizeof(be->last_played));
     wipe(be->draft, sizeof(be->draft)); /* it stays in the store, a draft, unsent */
+    wipe(be->bed, sizeof(be->bed));
+    be->nbed = 0;
     be->speed = 0;
     be->count = -1;
     be->count_at = 0;
+}
+
+/* Bedtime letters of the last reading whose time has come; *first the
+ * first of them. */
+static int bedtime_due(const st_backend *be, const struct letter **first)
+{
+    int64_t now = wall_now(be);
+    int due = 0;
+
+    for (int i = 0; i < be->nbed; i++) {
+        if (be->bed[i].play_after_ms > now)
+            continue;
+        if (!due++ && first)
+            *first = &be->bed[i];
+    }
+    return due;
 }
 
 static int op_new_count(void *p)
@@ -585,12 +627,27 @@ static int op_new_count(void *p)
 
     if (!be->open)
         return -1;
-    if (be->count_at && now - be->count_at < COUNT_EVERY)
-        return be->count;
-    be->count_at = now;
-    if (read_inbox(be, be->session_home, NULL, 0, &n, NULL) == 0)
-        be->count = n;
-    return be->count;
+    if (!be->count_at || now - be->count_at >= COUNT_EVERY) {
+        be->count_at = now;
+        if (read_inbox(be, be->session_home, NULL, 0, &n, NULL) == 0)
+            be->count = n;
+    }
+    /* A bedtime letter counts from its time on, read from the clock each
+     * time: its time comes between two readings of the inbox. */
+    return be->count < 0 ? be->count : be->count + bedtime_due(be, NULL);
+}
+
+static int op_bedtime(void *p, char *from, size_t size)
+{
+    st_backend *be = p;
+    const struct letter *first = NULL;
+    int due;
+
+    if (!be->open)
+        return 0;
+    due = bedtime_due(be, &first);
+    snprintf(from, size, "%s", first ? first->from : "");
+    return due;
 }
 
 /* The listener's speed in percent, from the family home's setting (the
@@ -686,6 +743,15 @@ static int op_play_new(void *p)
         return res;
     if (!n)
         return 0;
+    /* The bedtime letters whose time has come go first: the home screen
+     * announced them, and the one key plays them. */
+    for (int i = 0, put = 0; i < n; i++) {
+        if (!be->queue[i].bedtime)
+            continue;
+        struct letter bed = be->queue[i];
+        memmove(&be->queue[put + 1], &be->queue[put], (size_t)(i - put) * sizeof(bed));
+        be->queue[put++] = bed;
+    }
     be->queue_len = n;
     be->queue_pos = 0;
     /* The core introduces the letter aloud; it plays once that is said. */
@@ -991,7 +1057,7 @@ static int op_draft_discard(void *p)
 
 static void op_earcon(void *p, enum st_earcon e)
 {
-    static const char *const names[] = {"key", "error", "ok", "start", "leave"};
+    static const char *const names[] = {"key", "error", "ok", "start", "leave", "chime"};
     st_backend *be = p;
     FILE *f;
 
@@ -1183,6 +1249,7 @@ static const struct st_backend_ops ops = {
     .teacher_login = op_teacher_login,
     .logout = op_logout,
     .new_count = op_new_count,
+    .bedtime = op_bedtime,
     .play_new = op_play_new,
     .replay_last = op_replay_last,
     .audio_poll = op_audio_poll,

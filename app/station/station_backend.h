@@ -36,6 +36,9 @@ struct st_backend_config {
     const char *prompts_dir;
     const char *lang;
     int home_voice;
+    /* Added to the wall clock when deciding whether a bedtime letter's
+     * time has come: the program's test clock (JIASHU_NOW), 0 otherwise. */
+    int64_t clock_offset_ms;
 };
 
 typedef struct st_backend st_backend;

@@ -62,7 +62,9 @@ static void say_count(struct st_core *core, bool arrived)
 {
     int n = core->view.new_count;
 
-    if (arrived)
+    if (core->view.bedtime > 0)
+        say(core, ST_PROMPT_BEDTIME, 0); /* what the one key plays first */
+    else if (arrived)
         say(core, ST_PROMPT_ARRIVED, n);
     else if (n == 1)
         say(core, ST_PROMPT_HOME_ONE, 1);
@@ -129,6 +131,13 @@ static void clear_entry(struct st_core *core)
 static void refresh_count(struct st_core *core)
 {
     core->view.new_count = core->in_session ? core->ops->new_count(core->be) : -1;
+    core->view.bedtime = 0;
+    core->view.bedtime_from[0] = '\0';
+    if (core->in_session && core->ops->bedtime) {
+        int n = core->ops->bedtime(core->be, core->view.bedtime_from,
+                                   sizeof(core->view.bedtime_from));
+        core->view.bedtime = n > 0 ? n : 0;
+    }
     core->last_count = core->now;
 }
 
@@ -803,9 +812,43 @@ static void key_teacher_voice(struct st_core *core, int key)
     }
 }
 
+/* Follows playback: the next letter is introduced; after the last one the
+ * home screen says "that was all" (or the reply under review comes back). */
+static void poll_playing(struct st_core *core)
+{
+    int index = 0, total = 0;
+    int res = core->ops->audio_poll(core->be, &index, &total);
+
+    core->last_key = core->now; /* listening is not being idle */
+    if (res > 0) {
+        if (index != core->view.play_index) {
+            /* The next letter: who it is from, before it plays. */
+            core->view.play_index = index;
+            core->view.paused = false;
+            update_from(core);
+            if (core->announce)
+                say(core, ST_PROMPT_LETTER, index);
+        }
+        core->view.play_total = total;
+    } else if (core->playing_draft) {
+        core->playing_draft = false;
+        go(core, ST_SCREEN_REVIEW);
+    } else {
+        go_quietly(core, ST_SCREEN_HOME);
+        say(core, ST_PROMPT_ALL_DONE, 0);
+    }
+}
+
 void st_core_key(struct st_core *core, int key, int64_t now)
 {
     core->now = now;
+    /* A key goes to the screen the listener hears, not to the one the last
+     * tick left: if the letter has ended since (the speaker fell silent,
+     * "that was all" is due), the key belongs to the home screen, where 3
+     * plays the last letter again, not to the ended letter's keys, where 3
+     * is the speed and would start it over at another. */
+    if (core->view.screen == ST_SCREEN_PLAYING)
+        poll_playing(core);
     core->last_key = now;
 
     switch (core->view.screen) {
@@ -929,7 +972,7 @@ static void run_pending(struct st_core *core)
 
 void st_core_tick(struct st_core *core, int64_t now)
 {
-    int index = 0, total = 0, seconds = 0, res;
+    int seconds = 0, res;
 
     core->now = now;
     switch (core->view.screen) {
@@ -945,25 +988,7 @@ void st_core_tick(struct st_core *core, int64_t now)
             st_core_reset(core);
         return;
     case ST_SCREEN_PLAYING:
-        res = core->ops->audio_poll(core->be, &index, &total);
-        core->last_key = now; /* listening is not being idle */
-        if (res > 0) {
-            if (index != core->view.play_index) {
-                /* The next letter: who it is from, before it plays. */
-                core->view.play_index = index;
-                core->view.paused = false;
-                update_from(core);
-                if (core->announce)
-                    say(core, ST_PROMPT_LETTER, index);
-            }
-            core->view.play_total = total;
-        } else if (core->playing_draft) {
-            core->playing_draft = false;
-            go(core, ST_SCREEN_REVIEW);
-        } else {
-            go_quietly(core, ST_SCREEN_HOME);
-            say(core, ST_PROMPT_ALL_DONE, 0);
-        }
+        poll_playing(core);
         return;
     case ST_SCREEN_RECORDING:
         res = core->ops->record_poll(core->be, &seconds);
@@ -984,12 +1009,17 @@ void st_core_tick(struct st_core *core, int64_t now)
         break;
     case ST_SCREEN_HOME:
         if (now - core->last_count >= 1000) {
-            int before = core->view.new_count;
+            int before = core->view.new_count, bedtime_before = core->view.bedtime;
             refresh_count(core);
-            /* A letter that arrives while the home screen shows is
+            /* A bedtime letter whose time comes while the home screen shows
+             * chimes and is announced; any other letter that arrives is
              * announced at once, aloud. */
-            if (before >= 0 && core->view.new_count > before)
+            if (core->view.bedtime > bedtime_before) {
+                earcon(core, ST_EARCON_CHIME);
                 say_count(core, true);
+            } else if (before >= 0 && core->view.new_count > before) {
+                say_count(core, true);
+            }
         }
         break;
     default:

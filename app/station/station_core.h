@@ -80,6 +80,7 @@ enum st_earcon {
     ST_EARCON_OK,    /* done: logged in, sent, saved */
     ST_EARCON_START, /* recording starts */
     ST_EARCON_LEAVE, /* back to the start screen */
+    ST_EARCON_CHIME, /* a bedtime letter's time has come */
 };
 
 /* Spoken prompts (station_prompts.h has their words); ids are stable file names. */
@@ -123,6 +124,7 @@ enum st_prompt {
     ST_PROMPT_SPEED_SLOW,   /* the speed key: now 75 percent */
     ST_PROMPT_SPEED_NORMAL, /* now 100 percent */
     ST_PROMPT_SPEED_FAST,   /* now 125 percent */
+    ST_PROMPT_BEDTIME,      /* a bedtime letter has come (the name is on the screen); press 1 */
     ST_PROMPT_COUNT
 };
 
@@ -185,10 +187,16 @@ struct st_backend_ops {
     int (*teacher_login)(void *be, const char *pin, int64_t *wait_ms);
     /* Ends the session: stops any sound, forgets the family. */
     void (*logout)(void *be);
-    /* New (unplayed) messages of the session's family; < 0 unknown. */
+    /* New (unplayed) messages of the session's family; < 0 unknown. A
+     * bedtime letter counts only from its time on (docs/station.md). */
     int (*new_count)(void *be);
-    /* Starts playing every new message, oldest first. Returns how many will
-     * play (0: nothing new), or < 0. */
+    /* Bedtime letters whose time has come and that are not heard yet, and
+     * the sender's name of the first into from (size bytes; "" unknown).
+     * Optional (NULL: none). */
+    int (*bedtime)(void *be, char *from, size_t size);
+    /* Starts playing every new message: the bedtime letters whose time has
+     * come first, then the others, oldest first. Returns how many will play
+     * (0: nothing new), or < 0. */
     int (*play_new)(void *be);
     /* Starts playing the last message heard again; -ENOENT if none. */
     int (*replay_last)(void *be);
@@ -250,6 +258,8 @@ struct st_view {
     char entry[ST_CODE_MAX + 1]; /* digits typed on the current screen */
     unsigned family;             /* the session's family number (station), or the added one */
     int new_count;               /* -1 unknown */
+    int bedtime;                 /* HOME: bedtime letters come due, not heard yet */
+    char bedtime_from[64];       /* HOME: who sent the first of them, "" unknown */
     int play_index, play_total;
     bool paused;   /* PLAYING: paused by the listener */
     int speed;     /* PLAYING: percent, ST_SPEED_* */

@@ -72,6 +72,9 @@ static const struct prompt_words words[ST_PROMPT_COUNT] = {
     [ST_PROMPT_SPEED_SLOW] = {"speed-slow", N_("Slower.")},
     [ST_PROMPT_SPEED_NORMAL] = {"speed-normal", N_("Normal speed.")},
     [ST_PROMPT_SPEED_FAST] = {"speed-fast", N_("Faster.")},
+    [ST_PROMPT_BEDTIME] = {"bedtime",
+                           N_("A bedtime letter has come. Who sent it is on the screen. Press 1 "
+                              "to listen.")},
 };
 
 const char *st_prompt_id(enum st_prompt prompt)

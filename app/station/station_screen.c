@@ -428,6 +428,9 @@ void st_screen_draw(const struct st_view *v, const struct st_screen_info *info)
             formatted(l.text_y, attr_text(), t->count_new, num(n1, v->new_count), NULL);
         else if (v->new_count == 0)
             center(l.text_y, t->none_new, attr_text());
+        if (v->bedtime > 0)
+            formatted(l.text_y + 1, attr_text(), t->bedtime,
+                      v->bedtime_from[0] ? v->bedtime_from : "?", NULL);
         keys[nkeys++] = t->key_play;
         keys[nkeys++] = t->key_record;
         keys[nkeys++] = t->key_again;

@@ -88,6 +88,13 @@ static size_t render(enum st_earcon e, int16_t *pcm)
         return earcon_render(EARCON_NEXT, RATE, pcm, MAX_FRAMES);
     case ST_EARCON_LEAVE:
         return earcon_render(EARCON_END, RATE, pcm, MAX_FRAMES);
+    case ST_EARCON_CHIME:
+        /* Three soft falling bells, G E C: gentler than any key's sound. */
+        n = tone(pcm, 0, 784.0, 120, 0.35);
+        n = silence(pcm, n, 30);
+        n = tone(pcm, n, 659.3, 120, 0.35);
+        n = silence(pcm, n, 30);
+        return tone(pcm, n, 523.3, 160, 0.35);
     }
     return 0;
 }

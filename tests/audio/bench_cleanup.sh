@@ -1,20 +1,22 @@
 #!/bin/bash
 # Benchmark: the quality measure (segmental SNR, dB, higher is better; log-
 # spectral distance, dB, lower is better) of speech through the codec at
-# 16 kbit/s with the clean-up and without it (--no-cleanup), against the
-# clean reference, on clean speech and on speech in white, pink, babble and
-# fan noise at 0, 5, 10 and 20 dB SNR, all in one run.
+# 16 kbit/s against the clean reference, with the earlier always-on clean-up
+# ("before"), today's adaptive one (the default) and none (--no-cleanup), on
+# clean speech and on speech in white, pink, babble and fan noise at 0, 5,
+# 10 and 20 dB SNR, all in one run.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/audio/quality_lib.sh"
 clean_speech "$SCRATCH/clean.wav"
 secs=$(soxi -D "$SCRATCH/clean.wav")
-printf '%-12s %-20s %-20s\n' condition "clean-up segsnr/lsd" "none segsnr/lsd"
+printf '%-12s %-14s %-14s %-14s\n' condition "before" "adaptive" "none"
+score() { "$SPEECH_QUALITY" "$SCRATCH/clean.wav" "$1" | awk '{ print $2 "/" $4 }'; }
 row() {
-  through_codec "$1" "$SCRATCH/on.wav"
-  through_codec "$1" "$SCRATCH/off.wav" --no-cleanup
-  printf '%-12s %-20s %-20s\n' "$2" \
-    "$("$SPEECH_QUALITY" "$SCRATCH/clean.wav" "$SCRATCH/on.wav" | awk '{ print $2 "/" $4 }')" \
-    "$("$SPEECH_QUALITY" "$SCRATCH/clean.wav" "$SCRATCH/off.wav" | awk '{ print $2 "/" $4 }')"
+  through_codec "$1" "$SCRATCH/before.wav" --always
+  through_codec "$1" "$SCRATCH/adaptive.wav"
+  through_codec "$1" "$SCRATCH/none.wav" --no-cleanup
+  printf '%-12s %-14s %-14s %-14s\n' "$2" "$(score "$SCRATCH/before.wav")" \
+    "$(score "$SCRATCH/adaptive.wav")" "$(score "$SCRATCH/none.wav")"
 }
 row "$SCRATCH/clean.wav" clean
 for kind in white pink babble fan; do

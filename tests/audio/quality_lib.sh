@@ -4,7 +4,8 @@
 #   clean_speech OUT.wav          espeak-ng Mandarin, 16 kHz, with pauses
 #   make_noise KIND SECONDS OUT   white, pink, babble (four voices) or fan (hum)
 #   mix_at SPEECH NOISE SNR OUT   speech plus noise at SNR dB (RMS over the file)
-#   through_codec IN OUT [--no-cleanup]  encode and decode, back at 16 kHz
+#   through_codec IN OUT [--no-cleanup|--always]  encode and decode at 16 kHz
+#       (--always: the earlier, always-on clean-up, through $ENCODE_CLEANUP)
 rms_of() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/ { print $3 }'; }
 
 clean_speech() {
@@ -51,9 +52,15 @@ mix_at() {
   sox -q -m -v 1 "$speech" -v "$v" "$noise" "$out" trim 0 "$(soxi -D "$speech")"
 }
 
+# Decoded by opusdec at 16 kHz without dither: jiashu decode (opusfile)
+# dithers with a seed from the stream's random serial number, which moves
+# segmental SNR by up to 0.06 dB between two encodings of the same packets.
 through_codec() {
   local in=$1 out=$2; shift 2
-  "$JIASHU" --home "$SCRATCH/tools" encode "$@" "$in" "$SCRATCH/through.opus" >/dev/null
-  "$JIASHU" --home "$SCRATCH/tools" decode "$SCRATCH/through.opus" "$SCRATCH/through.wav" >/dev/null
-  sox -q "$SCRATCH/through.wav" -r 16000 -b 16 "$out"
+  if [ "${1:-}" = --always ]; then
+    "$ENCODE_CLEANUP" always "$in" "$SCRATCH/through.opus"
+  else
+    "$JIASHU" --home "$SCRATCH/tools" encode "$@" "$in" "$SCRATCH/through.opus" >/dev/null
+  fi
+  opusdec --quiet --no-dither --rate 16000 "$SCRATCH/through.opus" "$out"
 }

@@ -85,7 +85,7 @@ struct encode_opts {
     unsigned rate;
     double seconds;
     uint64_t frames; /* overrides seconds when not 0 */
-    bool cleanup;
+    int cleanup; /* enum jc_cleanup */
     unsigned max_page_ms;
     int bitrate;
     const char *comment;
@@ -198,7 +198,7 @@ static void test_exact_length(void)
     static const unsigned rates[] = {8000, 11025, 16000, 22050, 44100, 48000};
 
     for (size_t r = 0; r < sizeof(rates) / sizeof(rates[0]); r++) {
-        for (int cleanup = 0; cleanup <= 1; cleanup++) {
+        for (int cleanup = JC_CLEANUP_OFF; cleanup <= JC_CLEANUP_ALWAYS; cleanup++) {
             struct encode_opts o = {.rate = rates[r], .seconds = 10.0, .cleanup = cleanup};
             struct buf b = {0};
             struct jc_note_info info;

@@ -24,27 +24,6 @@ speech "$SCRATCH/a.wav" 16000 "奶奶好，我是爸爸。"
 sleep 0.01
 "$FIXTURE" "$ST/families/1" deliver "$SCRATCH/a.opus" mama >/dev/null
 
-# trace_wait LINE [SECONDS]: waits until the trace holds LINE (a whole line).
-trace_wait() {
-  echo "[$SECONDS] trace_wait $1" >&2
-  local line=$1 timeout=${2:-10} waited=0
-  while ! grep -qxF -- "$line" "$TRACE" 2>/dev/null; do
-    if [ "$waited" -ge $((timeout * 10)) ]; then
-      echo "--- trace:" >&2; cat "$TRACE" >&2 2>/dev/null || true
-      echo "--- screen:" >&2; screen_text >&2
-      fail "the trace did not say '$line' within ${timeout}s"
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-}
-trace_lacks() {
-  if grep -qE -- "$1" "$TRACE" 2>/dev/null; then
-    cat "$TRACE" >&2
-    fail "$2"
-  fi
-}
-
 run_station() { # LANG, then more environment
   local lang=$1; shift
   rm -f "$TRACE"

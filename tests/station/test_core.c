@@ -49,6 +49,9 @@ struct fake {
     enum st_play_key play_keys[32];
     int nplay_keys;
     int speeds[2]; /* per family: good_family, then 13; 0 never set */
+    /* bedtime letters whose time has come, and the chimes heard */
+    int bedtime_due;
+    int chimes;
 };
 
 static int f_login(void *p, unsigned family, const char *pin, int64_t *wait_ms)
@@ -156,12 +159,16 @@ static int f_replay_last(void *p)
     return 0;
 }
 
+/* Playback moves on only as time passes, in ticks(); a poll made for a key
+ * sees where it is. */
+static bool ticking;
+
 static int f_audio_poll(void *p, int *index, int *total)
 {
     struct fake *f = p;
     if (f->playing_left <= 0)
         return 0;
-    if (f->paused) {
+    if (f->paused || !ticking) {
         *total = f->play_total;
         *index = f->play_total - (f->playing_left - 1) / 3;
         return 1;
@@ -222,8 +229,15 @@ static int f_record_poll(void *p, int *seconds)
 static void f_earcon(void *p, enum st_earcon e)
 {
     struct fake *f = p;
-    (void)e;
     f->earcons++;
+    f->chimes += e == ST_EARCON_CHIME;
+}
+
+static int f_bedtime(void *p, char *from, size_t size)
+{
+    struct fake *f = p;
+    snprintf(from, size, "%s", f->open && f->bedtime_due ? "Mama" : "");
+    return f->open ? f->bedtime_due : 0;
 }
 
 static int f_add_family(void *p, const char *invite, const char *pin, unsigned *number)
@@ -323,6 +337,7 @@ static const struct st_backend_ops fake_ops = {
     .teacher_login = f_teacher_login,
     .logout = f_logout,
     .new_count = f_new_count,
+    .bedtime = f_bedtime,
     .play_new = f_play_new,
     .replay_last = f_replay_last,
     .audio_poll = f_audio_poll,
@@ -370,10 +385,12 @@ static void keys(struct st_core *core, const char *s)
 
 static void ticks(struct st_core *core, int64_t ms)
 {
+    ticking = true;
     for (int64_t t = 0; t < ms; t += 100) {
         now += 100;
         st_core_tick(core, now);
     }
+    ticking = false;
 }
 
 static bool memory_holds(const void *mem, size_t len, const char *needle)
@@ -914,6 +931,56 @@ static void a_letter_that_arrives_is_announced(void)
     st_core_finish(&core);
 }
 
+/* A key pressed as the last letter ends, before a tick saw it end, goes to
+ * the home screen the listener now hears about ("that was all"): 3 plays
+ * the letter again, it does not change the speed of a letter that is over. */
+static void a_key_as_the_last_letter_ends_goes_to_the_home_screen(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, false);
+    f.new_messages = 1;
+    keys(&core, "1");
+    CHECK(core.view.screen == ST_SCREEN_PLAYING);
+    ticks(&core, 200);
+    f.playing_left = 0; /* it ends between two ticks */
+    f.new_messages = 0;
+    f.nsaid = 0;
+    keys(&core, "3");
+    CHECK(said(&f, ST_PROMPT_ALL_DONE, -1));
+    CHECK(f.speeds[0] == 0); /* not the speed key */
+    CHECK(core.view.screen == ST_SCREEN_PLAYING && core.view.speed == ST_SPEED_NORMAL);
+    CHECK(f.play_total == 1 && f.playing_left == 3); /* the last letter, again */
+    st_core_finish(&core);
+}
+
+/* A bedtime letter makes no sound before its time; when its time comes
+ * while the home screen shows it chimes once, is announced, and 1 plays. */
+static void a_bedtime_letter_chimes_when_its_time_comes(void)
+{
+    struct st_core core;
+    struct fake f;
+
+    setup(&core, &f, false);
+    f.new_messages = 0; /* the backend counts a waiting bedtime letter nowhere */
+    ticks(&core, 1100);
+    f.nsaid = 0;
+    ticks(&core, 5000);
+    CHECK(f.chimes == 0 && f.nsaid == 0 && core.view.bedtime == 0);
+    f.bedtime_due = 1;
+    f.new_messages = 1;
+    ticks(&core, 1100);
+    CHECK(f.chimes == 1);
+    CHECK(last_said(&f) == ST_PROMPT_BEDTIME && !said(&f, ST_PROMPT_ARRIVED, -1));
+    CHECK(core.view.bedtime == 1 && !strcmp(core.view.bedtime_from, "Mama"));
+    ticks(&core, 5000);
+    CHECK(f.chimes == 1); /* once */
+    keys(&core, "1");
+    CHECK(core.view.screen == ST_SCREEN_PLAYING && f.plays == 1);
+    st_core_finish(&core);
+}
+
 static void listen_before_sending(void)
 {
     struct st_core core;
@@ -1037,6 +1104,8 @@ int main(void)
     teacher_turns_prompts_off_and_sets_their_speed();
     a_key_cuts_the_record_prompt_short();
     a_letter_that_arrives_is_announced();
+    a_bedtime_letter_chimes_when_its_time_comes();
+    a_key_as_the_last_letter_ends_goes_to_the_home_screen();
     login_opens_only_the_typed_family();
     wrong_pin_is_refused_and_keys_wait();
     short_pin_is_not_even_tried();

@@ -120,3 +120,26 @@ screen_lacks() {
     fail "$2"
   fi
 }
+
+# The station's sound trace ($TRACE, JIASHU_STATION_TRACE):
+# trace_wait LINE [SECONDS]: waits until the trace holds LINE (a whole line).
+# trace_lacks REGEX WHY: fails with WHY if a line of the trace matches REGEX.
+trace_wait() {
+  echo "[$SECONDS] trace_wait $1" >&2
+  local line=$1 timeout=${2:-10} waited=0
+  while ! grep -qxF -- "$line" "$TRACE" 2>/dev/null; do
+    if [ "$waited" -ge $((timeout * 10)) ]; then
+      echo "--- trace:" >&2; cat "$TRACE" >&2 2>/dev/null || true
+      echo "--- screen:" >&2; screen_text >&2
+      fail "the trace did not say '$line' within ${timeout}s"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+trace_lacks() {
+  if grep -qE -- "$1" "$TRACE" 2>/dev/null; then
+    cat "$TRACE" >&2
+    fail "$2"
+  fi
+}
