@@ -986,11 +986,15 @@ static void finish_uploads(struct relay_request *r)
     } else if (!r->body_len && settle_upload(r) != 0) {
         return;
     }
-    char location[64];
+    char location[64], max[24];
     snprintf(location, sizeof location, "/v1/uploads/%s", r->upload->upload_id);
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Location", location);
     upload_headers(r, resp);
+    /* The limit OPTIONS gives, here too: a client that learns it from
+     * every creation need not ask before each upload (bytes are paid). */
+    snprintf(max, sizeof max, "%llu", (unsigned long long)r->relay->cfg.max_message_bytes);
+    MHD_add_response_header(resp, "Tus-Max-Size", max);
     relay_respond(r, 201, resp);
 }
 

@@ -264,6 +264,9 @@ static const char *const migrations[] = {
      * devices that join in the same second must not tie, since the oldest
      * live device is the family's keeper (net/PROTOCOL.md). */
     "ALTER TABLE devices ADD COLUMN seq bigserial;",
+    /* 5: the cleanup finds messages delivered before the retention through
+     * their mailbox entries (as SQLite's schema 3 does). */
+    "CREATE INDEX mailbox_delivered ON mailbox(delivered) WHERE delivered > 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1428,7 +1431,8 @@ static int pg_cleanup(struct relay_storage *s, int64_t now, int64_t retention, i
     snprintf(ret_s, sizeof ret_s, "%lld", (long long)retention);
     snprintf(batch_s, sizeof batch_s, "%u", batch);
     const char *v2[2] = {now_s, batch_s};
-    const char *v4[4] = {now_s, age_s, ret_s, batch_s};
+    const char *v3[3] = {now_s, age_s, batch_s}, *v3r[3] = {now_s, ret_s, batch_s};
+    unsigned aged = 0, kept_out = 0;
     /* At most `batch` rows of each kind: other relays' writers wait for
      * the rows this transaction locks. */
     if ((err = delete_count(q,
@@ -1444,14 +1448,24 @@ static int pg_cleanup(struct relay_storage *s, int64_t now, int64_t retention, i
                             " WHERE expires < $1 LIMIT $2)",
                             2, v2, &(unsigned){0})) < 0 ||
         (err = delete_count(q,
-                            "DELETE FROM messages WHERE id IN (SELECT m.id FROM messages m"
-                            " WHERE completed > 0 AND ("
-                            " completed < $1::bigint - $2::bigint OR ("
-                            "  NOT EXISTS (SELECT 1 FROM mailbox b WHERE b.message = m.id"
-                            "   AND (b.delivered = 0 OR b.delivered >= $1::bigint - $3::bigint))))"
-                            " LIMIT $4::bigint)",
-                            4, v4, &counts->messages)) < 0)
+                            "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
+                            " WHERE completed > 0 AND completed < $1::bigint - $2::bigint"
+                            " LIMIT $3::bigint)",
+                            3, v3, &aged)) < 0 ||
+        /* Found from the mailbox entries delivered before the retention
+         * (an index range), not by testing every message: with 1,000,000
+         * messages that test was a scan of both tables a minute. */
+        (err = delete_count(q,
+                            "DELETE FROM messages WHERE id IN (SELECT b.message FROM mailbox b"
+                            " JOIN messages m ON m.id = b.message"
+                            " WHERE b.delivered > 0 AND b.delivered < $1::bigint - $2::bigint"
+                            " AND m.completed > 0"
+                            " AND NOT EXISTS (SELECT 1 FROM mailbox o WHERE o.message = m.id"
+                            "  AND (o.delivered = 0 OR o.delivered >= $1::bigint - $2::bigint))"
+                            " LIMIT $3::bigint)",
+                            3, v3r, &kept_out)) < 0)
         goto error_tx;
+    counts->messages = aged + kept_out;
     /* Not commit(): nobody waits for the cleanup's writes to be durable,
      * so they are not noted for make_durable(). */
     q->in_tx = 0;

@@ -470,6 +470,18 @@ static void envelope_recipients(const uint8_t *env, struct recipients *r)
     }
 }
 
+/* The relay's limit as its last creation answer gave it, for `record` to
+ * refuse up front what it would not take; kept only when it changed. */
+static void remember_relay_limit(jn_sync *sync, uint64_t bytes)
+{
+    char have[24], text[24];
+
+    snprintf(text, sizeof(text), "%" PRIu64, bytes);
+    if (js_setting_get(sync->store, JS_SETTING_RELAY_MAX_UPLOAD, have, sizeof(have)) <= 0 ||
+        strcmp(have, text) != 0)
+        (void)js_setting_set(sync->store, JS_SETTING_RELAY_MAX_UPLOAD, text);
+}
+
 static int upload_one(jn_sync *sync, const struct js_message *m)
 {
     struct upload_ctx u = {sync, m->id, 0, 0};
@@ -525,6 +537,8 @@ static int upload_one(jn_sync *sync, const struct js_message *m)
     if (up.largest_chunk > sync->stats.largest_chunk)
         sync->stats.largest_chunk = up.largest_chunk;
     sync->stats.interruptions += up.interruptions + (up.connections > 1 ? up.connections - 1 : 0);
+    if (up.max_size > 0)
+        remember_relay_limit(sync, (uint64_t)up.max_size);
     if (!err)
         err = js_outbox_mark(sync->store, m->id, JS_SENT);
     if (!err && sync->encrypted)
@@ -566,11 +580,15 @@ static int step_uploads(jn_sync *sync)
     int err;
 
     err = js_messages_list(sync->store, JS_OUTBOX, JS_READY | JS_UPLOADING, collect, &list);
-    /* Before sending, the relay's limit as it stands now, for `record` to
-     * refuse up front what it would not take; a relay that cannot say
-     * keeps the one learned before. */
-    if (err >= 0 && list.count > 0)
-        jn_learn_relay_limit(sync->http, sync->store);
+    /* The relay's limit, for `record` to refuse up front what it would
+     * not take: asked (OPTIONS) only when none is known; our relay repeats
+     * it in every creation answer, which keeps it up to date at no cost
+     * (upload_one). A relay that cannot say keeps the one learned before. */
+    if (err >= 0 && list.count > 0) {
+        char have[24];
+        if (js_setting_get(sync->store, JS_SETTING_RELAY_MAX_UPLOAD, have, sizeof(have)) <= 0)
+            jn_learn_relay_limit(sync->http, sync->store);
+    }
     for (i = 0; err >= 0 && i < list.count; i++) {
         err = upload_one(sync, &list.items[i]);
         if (err && !stops_the_pass(err)) {

@@ -81,6 +81,8 @@ static int create_upload(jn_http *http, struct jn_tus_upload *up, bool with_body
     up->connections += resp.connects;
     if (err)
         return err;
+    if (resp.tus_max_size > 0)
+        up->max_size = resp.tus_max_size;
     err = jn_http_status_error(resp.status);
     if (!err && (resp.status != 201 || !resp.location[0]))
         err = JN_ERR_PROTOCOL;
@@ -189,6 +191,7 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
     int err = 0;
 
     jn_backoff_init(&backoff, 0, 0);
+    up->max_size = -1;
     if (up->url[0] && !jn_http_same_origin(http, up->url))
         up->url[0] = '\0'; /* kept from before the check: begin again at the relay */
     for (;;) {
