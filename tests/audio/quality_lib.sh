@@ -6,6 +6,10 @@
 #   mix_at SPEECH NOISE SNR OUT   speech plus noise at SNR dB (RMS over the file)
 #   through_codec IN OUT [--no-cleanup|--always]  encode and decode at 16 kHz
 #       (--always: the earlier, always-on clean-up, through $ENCODE_CLEANUP)
+
+# The same noise and dither in every run (sox's repeatable mode): the gates
+# compare clean-ups by tenths of a dB, which fresh random noise could move.
+export SOX_OPTS="${SOX_OPTS:+$SOX_OPTS }-R"
 rms_of() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/ { print $3 }'; }
 
 clean_speech() {
