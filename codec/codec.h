@@ -227,7 +227,8 @@ JC_API int jc_note_loudness(const unsigned char *data, size_t len, struct jc_lou
 
 /* The gain, in dB, that brings a note measured as *loudness to
  * target_lufs, within what the limiter may do to its peaks and
- * JC_MAX_BOOST_DB; 0 for a note too quiet or short to measure. */
+ * +-JC_MAX_BOOST_DB (so jc_decoder_set_gain() always takes it); 0 for a
+ * note too quiet or short to measure. */
 JC_API double jc_loudness_gain_db(const struct jc_loudness *loudness, double target_lufs);
 
 /* Writes 16-bit mono PCM as a WAV file. */

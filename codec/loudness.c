@@ -213,12 +213,15 @@ double jc_loudness_gain_db(const struct jc_loudness *loudness, double target_luf
     if (!(loudness->integrated_lufs > ABSOLUTE_GATE))
         return 0.0; /* silence, or too short to measure: nothing to raise */
     gain = target_lufs - loudness->integrated_lufs;
-    if (gain > JC_MAX_BOOST_DB)
-        gain = JC_MAX_BOOST_DB;
     /* The limiter may take peaks down by JC_MAX_LIMIT_DB; a note whose
      * peaks stand out further plays quieter than the target instead. */
     if (loudness->peak_dbfs > JC_LOUDNESS_SILENT &&
         gain > JC_PEAK_CEILING_DBFS - loudness->peak_dbfs + JC_MAX_LIMIT_DB)
         gain = JC_PEAK_CEILING_DBFS - loudness->peak_dbfs + JC_MAX_LIMIT_DB;
+    /* Within what jc_decoder_set_gain() takes, whatever a store held. */
+    if (gain > JC_MAX_BOOST_DB)
+        gain = JC_MAX_BOOST_DB;
+    if (gain < -JC_MAX_BOOST_DB)
+        gain = -JC_MAX_BOOST_DB;
     return gain;
 }

@@ -138,7 +138,7 @@ static void test_gating(void)
 }
 
 /* The gain reaches the target, is held to what the limiter may take off
- * the peaks, and never raises a note by more than JC_MAX_BOOST_DB. */
+ * the peaks, and never changes a note by more than JC_MAX_BOOST_DB. */
 static void test_gain_rule(void)
 {
     struct jc_loudness quiet = {-38.0, -20.0}, peaky = {-30.0, -3.0}, whisper = {-65.0, -40.0};
@@ -149,6 +149,9 @@ static void test_gain_rule(void)
     CHECK_NEAR(jc_loudness_gain_db(&whisper, -18.0), JC_MAX_BOOST_DB, 1e-9);
     struct jc_loudness loud = {-10.0, -0.1};
     CHECK_NEAR(jc_loudness_gain_db(&loud, -18.0), -8.0, 1e-9);
+    /* whatever a damaged store says, the gain is one the decoder takes */
+    struct jc_loudness absurd = {60.0, 90.0};
+    CHECK_NEAR(jc_loudness_gain_db(&absurd, -18.0), -JC_MAX_BOOST_DB, 1e-9);
 }
 
 struct buf {
