@@ -3,7 +3,8 @@
 # side's sync SIGKILLed three times at random moments, then left to finish:
 # all three arrive exactly once and whole, and what crossed each side's
 # interface (its device counters, both ways: TCP/IP headers, retransmissions
-# and ACKs included) stays under 2x the notes' bytes (about 1.25x without kills), because
+# and ACKs included) stays under 2x the notes' bytes (measured 1.4-1.7x;
+# about 1.25-1.35x without kills; docs/sync.md says where the rest goes), because
 # the relay keeps what arrived of a cut upload and the client keeps what
 # arrived of a cut download: nothing is sent twice.
 . "$TESTS_DIR/lib.sh"

@@ -65,8 +65,10 @@ echo "10 s note, end of recording -> ready on the watching child: $ready_ms ms" 
 [ "$(count_state inbox ready "${CHILD[@]}")" = 1 ] || fail "the note is not ready on the child"
 [ "$ready_ms" -le 1500 ] || fail "the note was ready on the child $ready_ms ms after the end of recording (at most 1500)"
 
+# Timed from before play starts: the mark is queued as playback ends, and
+# the watch may send it before the play command has even exited.
+t2=$(( ${EPOCHREALTIME/./} / 1000 ))
 "$JIASHU" "${CHILD[@]}" play --next --output "$SCRATCH/played.wav" >/dev/null || fail "play --next"
-t2=$(( ${EPOCHREALTIME/./} / 1000 )) # played: the mark is in the child's store
 await cw "\"receipt_sent\",\"id\":\"$id\",\"state\":\"played\"" 15 "the child's watch did not send the played mark"
 await pw "\"receipt\",\"id\":\"$id\",\"state\":\"played\"" 15 "the parent's watch did not get the played mark"
 t3=$(at pw "\"receipt\",\"id\":\"$id\",\"state\":\"played\"")
