@@ -28,7 +28,8 @@ sqlite3 "$SCRATCH/foreign/jiashu.db" "CREATE TABLE notes (x); INSERT INTO notes 
 check_untouched "another program's SQLite file" "$SCRATCH/foreign" "damaged or is not a jiashu database"
 
 "$JIASHU" --home "$SCRATCH/newer" record --input "$SCRATCH/in.wav" >/dev/null
-sqlite3 "$SCRATCH/newer/jiashu.db" "PRAGMA user_version = 7"
+newer=$(($(sqlite3 "$SCRATCH/newer/jiashu.db" "PRAGMA user_version") + 1))
+sqlite3 "$SCRATCH/newer/jiashu.db" "PRAGMA user_version = $newer"
 check_untouched "a newer schema" "$SCRATCH/newer" "newer version of jiashu"
 
 # A store cut short (a bad copy): page 2 onwards is gone.

@@ -23,9 +23,18 @@ H="$D/home"
 # fill: fills the disk and checks that it is full (less than one 16 KiB
 # block left), so no step below passes on a disk that still had room.
 free_bytes() { df -B1 --output=avail "$D" | tail -1 | tr -d ' '; }
+# A recording running meanwhile may free what it held when it meets the
+# full disk (its journal, a page), so the disk is filled again, into new
+# files (dd would truncate an old one first), until it stays full.
 fill() {
+  local i
   dd if=/dev/zero of="$D/filler" bs=16k 2>/dev/null || true
   dd if=/dev/zero of="$D/filler2" bs=512 2>/dev/null || true
+  for i in 3 4 5 6 7; do
+    [ "$(free_bytes)" -lt 16384 ] && return 0
+    sleep 0.1
+    dd if=/dev/zero of="$D/filler$i" bs=512 2>/dev/null || true
+  done
   [ "$(free_bytes)" -lt 16384 ] || fail "the disk did not fill: $(free_bytes) bytes free"
 }
 # The check itself needs a little room (SQLite's shared-memory file): lend
@@ -78,7 +87,7 @@ integrity "after a refused recording"
 
 # 4. Room again: the interrupted recording is a ready message that kept what
 #    was fed before the disk filled, and recording works.
-rm -f "$D/filler" "$D/filler2" "$D/spare"
+rm -f "$D"/filler* "$D/spare"
 "$JIASHU" --home "$H" outbox --json >"$SCRATCH/list.json" || fail "outbox once there is room"
 jq -e 'length == 2 and all(.[]; .state == "ready")' "$SCRATCH/list.json" >/dev/null \
   || fail "after freeing space: $(jq -c '[.[] | [.state, .duration_ms]]' "$SCRATCH/list.json")"
@@ -107,7 +116,7 @@ for trial in $(seq 1 8); do
       || fail "finish trial $trial: exit $rc, said $(cat "$SCRATCH/err3")"
   fi
   integrity "finish trial $trial"
-  rm -f "$D/filler" "$D/filler2" "$D/spare"
+  rm -f "$D"/filler* "$D/spare"
   after=$(count)
   [ "$after" -ge "$before" ] || fail "finish trial $trial: lost a message"
   "$JIASHU" --home "$H" outbox --json | jq -e 'all(.[]; .state == "ready")' >/dev/null \
