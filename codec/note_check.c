@@ -267,10 +267,11 @@ static int check(struct checker *c, struct jc_note_info *info)
     return 0;
 }
 
-int jc_note_check(const unsigned char *data, size_t len, struct jc_note_info *info)
+/* A checker over a note's bytes, after the checks every reader makes
+ * first (empty, not Ogg, too long); checker_destroy() frees it. */
+static int checker_create(const unsigned char *data, size_t len, struct checker **out)
 {
     struct checker *c;
-    int err, res;
 
     if (len == 0)
         return JC_ERR_EMPTY;
@@ -284,22 +285,34 @@ int jc_note_check(const unsigned char *data, size_t len, struct jc_note_info *in
     pages_init(&c->pages, data, len);
     /* The serial number is set from the first page. */
     if (ogg_stream_init(&c->stream, 0) != 0) {
-        res = -ENOMEM;
-        goto error_checker;
+        ogg_sync_clear(&c->pages.sync);
+        free(c);
+        return -ENOMEM;
     }
-    c->decoder = opus_decoder_create(48000, 1, &err);
-    if (!c->decoder) {
-        res = -ENOMEM;
-        goto error_stream;
-    }
-    res = check(c, info);
+    *out = c;
+    return 0;
+}
 
-    opus_decoder_destroy(c->decoder);
-error_stream:
+static void checker_destroy(struct checker *c)
+{
+    if (c->decoder)
+        opus_decoder_destroy(c->decoder);
     ogg_stream_clear(&c->stream);
-error_checker:
     ogg_sync_clear(&c->pages.sync);
     free(c);
+}
+
+int jc_note_check(const unsigned char *data, size_t len, struct jc_note_info *info)
+{
+    struct checker *c;
+    int err;
+    int res = checker_create(data, len, &c);
+
+    if (res < 0)
+        return res;
+    c->decoder = opus_decoder_create(48000, 1, &err);
+    res = c->decoder ? check(c, info) : -ENOMEM;
+    checker_destroy(c);
     return res;
 }
 
@@ -390,25 +403,11 @@ int jc_note_comment(const unsigned char *data, size_t len, const char *key, char
 
     if (!key || !*key || !value || size == 0)
         return -EINVAL;
-    if (len == 0)
-        return JC_ERR_EMPTY;
-    if (len < 4 || memcmp(data, "OggS", 4) != 0)
-        return JC_ERR_NOT_OGG;
-    if (len > JC_MAX_NOTE_BYTES)
-        return JC_ERR_TOO_LONG;
-    c = calloc(1, sizeof(*c));
-    if (!c)
-        return -ENOMEM;
-    pages_init(&c->pages, data, len);
-    if (ogg_stream_init(&c->stream, 0) != 0) {
-        res = -ENOMEM;
-        goto error_checker;
-    }
+    res = checker_create(data, len, &c);
+    if (res < 0)
+        return res;
     res = read_tags(c, key, value, size);
-    ogg_stream_clear(&c->stream);
-error_checker:
-    ogg_sync_clear(&c->pages.sync);
-    free(c);
+    checker_destroy(c);
     return res;
 }
 
