@@ -40,6 +40,7 @@
 #include <speex/speex_preprocess.h>
 #include <speex/speex_resampler.h>
 
+#include "biquad.h"
 #include "cleanup.h"
 #include "codec.h"
 
@@ -87,9 +88,9 @@ struct cleanup {
     uint64_t frames_in;             /* input frames received */
     uint64_t frames_staged;         /* 16 kHz frames that entered the clean-up */
     uint64_t frames_out;            /* 16 kHz frames emitted */
-    double b0, b1, b2, a1, a2, z1, z2; /* the high-pass */
-    double lb0, lb1, lb2, la1, la2, lz1, lz2; /* the rumble detector's low-pass */
-    float raw[FRAME];     /* the frame being filled, as it came */
+    struct biquad rumble_filter;    /* the high-pass: below HIGHPASS_HZ out */
+    struct biquad rumble_lowpass;   /* the rumble detector's ear */
+    float raw[FRAME];               /* the frame being filled, as it came */
     size_t fill;
     float held[FRAME];    /* adaptive: the frame before, as it came */
     float passed[FRAME];  /* adaptive: the same frame, high-passed */
@@ -100,50 +101,6 @@ struct cleanup {
     double level_db, floor_db, rumble, total;
     float noisy, highpass; /* 0 or 1, where the last frame ended */
 };
-
-static void highpass_init(struct cleanup *c)
-{
-    /* RBJ cookbook high-pass, Q = 1/sqrt(2) (Butterworth). */
-    double w = 2.0 * M_PI * HIGHPASS_HZ / CLEANUP_RATE;
-    double alpha = sin(w) / (2.0 * M_SQRT1_2);
-    double a0 = 1.0 + alpha;
-
-    c->b0 = (1.0 + cos(w)) / 2.0 / a0;
-    c->b1 = -(1.0 + cos(w)) / a0;
-    c->b2 = c->b0;
-    c->a1 = -2.0 * cos(w) / a0;
-    c->a2 = (1.0 - alpha) / a0;
-}
-
-static void lowpass_init(struct cleanup *c)
-{
-    /* RBJ cookbook low-pass, Butterworth, for measuring rumble. */
-    double w = 2.0 * M_PI * RUMBLE_HZ / CLEANUP_RATE;
-    double alpha = sin(w) / (2.0 * M_SQRT1_2);
-    double a0 = 1.0 + alpha;
-
-    c->lb0 = (1.0 - cos(w)) / 2.0 / a0;
-    c->lb1 = (1.0 - cos(w)) / a0;
-    c->lb2 = c->lb0;
-    c->la1 = -2.0 * cos(w) / a0;
-    c->la2 = (1.0 - alpha) / a0;
-}
-
-static double lowpass(struct cleanup *c, double x)
-{
-    double y = c->lb0 * x + c->lz1;
-    c->lz1 = c->lb1 * x - c->la1 * y + c->lz2;
-    c->lz2 = c->lb2 * x - c->la2 * y;
-    return y;
-}
-
-static double highpass(struct cleanup *c, double x)
-{
-    double y = c->b0 * x + c->z1;
-    c->z1 = c->b1 * x - c->a1 * y + c->z2;
-    c->z2 = c->b2 * x - c->a2 * y;
-    return y;
-}
 
 static int16_t to_int16(double x)
 {
@@ -190,8 +147,8 @@ int cleanup_create(unsigned input_rate, int kind, struct cleanup **out)
     speex_preprocess_ctl(c->pre, SPEEX_PREPROCESS_SET_AGC_INCREMENT, &increment);
     speex_preprocess_ctl(c->pre, SPEEX_PREPROCESS_SET_AGC_DECREMENT, &decrement);
     speex_preprocess_ctl(c->pre, SPEEX_PREPROCESS_SET_DEREVERB, &off);
-    highpass_init(c);
-    lowpass_init(c);
+    c->rumble_filter = biquad_butterworth(HIGHPASS_HZ, CLEANUP_RATE, 1);
+    c->rumble_lowpass = biquad_butterworth(RUMBLE_HZ, CLEANUP_RATE, 0);
     *out = c;
     return 0;
 
@@ -226,7 +183,7 @@ static int emit_limited(struct cleanup *c, const float *pcm, size_t frames, uint
 static int run_always(struct cleanup *c, cleanup_emit_fn emit, void *user)
 {
     for (size_t i = 0; i < FRAME; i++)
-        c->frame[i] = to_int16(highpass(c, c->raw[i]));
+        c->frame[i] = to_int16(biquad_run(&c->rumble_filter, c->raw[i]));
     speex_preprocess_run(c->pre, c->frame);
     for (size_t i = 0; i < FRAME; i++)
         c->out[i] = c->frame[i] * (1.0f / 32768.0f);
@@ -262,7 +219,8 @@ static void adapt(struct cleanup *c, double energy, double rumble, bool *noisy, 
         *highpass = false;
     if (c->frames_seen < DECIDE_FRAMES && !*highpass)
         return;
-    if (*highpass || (c->level_db - c->floor_db >= SPEECH_DB && c->level_db - c->floor_db < NOISY_DB))
+    if (*highpass ||
+        (c->level_db - c->floor_db >= SPEECH_DB && c->level_db - c->floor_db < NOISY_DB))
         *noisy = true;
     else if (c->level_db - c->floor_db > NOISY_DB + HYSTERESIS_DB)
         *noisy = false;
@@ -276,8 +234,8 @@ static int run_adaptive(struct cleanup *c, cleanup_emit_fn emit, void *user)
     bool noisy, hp;
 
     for (size_t i = 0; i < FRAME; i++) {
-        double x = c->raw[i], low = lowpass(c, x);
-        c->passed[i] = (float)highpass(c, x);
+        double x = c->raw[i], low = biquad_run(&c->rumble_lowpass, x);
+        c->passed[i] = (float)biquad_run(&c->rumble_filter, x);
         energy += x * x;
         rumble += low * low;
     }

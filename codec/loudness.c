@@ -15,17 +15,13 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "biquad.h"
 #include "codec.h"
 
 #define BLOCK_SUBS    4 /* a 400 ms block is four 100 ms sub-blocks */
 #define ABSOLUTE_GATE -70.0
 #define RELATIVE_GATE -10.0
 #define READ_FRAMES   5760 /* 120 ms at 48 kHz, the longest Opus packet */
-
-struct biquad {
-    double b0, b1, b2, a1, a2;
-    double z1, z2; /* transposed direct form II */
-};
 
 struct jc_loudness_meter {
     struct biquad shelf, highpass;
@@ -39,15 +35,6 @@ struct jc_loudness_meter {
     int error; /* -ENOMEM once a block could not be kept */
     float peak;
 };
-
-static double filter(struct biquad *f, double x)
-{
-    double y = f->b0 * x + f->z1;
-
-    f->z1 = f->b1 * x - f->a1 * y + f->z2;
-    f->z2 = f->b2 * x - f->a2 * y;
-    return y;
-}
 
 /* The analogue prototypes' constants (BS.1770-4 tabulates only their
  * 48 kHz result; these reproduce it to double precision). */
@@ -119,7 +106,7 @@ static void end_sub_block(jc_loudness_meter *m)
 void jc_loudness_meter_add(jc_loudness_meter *m, const float *mono, size_t frames)
 {
     for (size_t i = 0; i < frames; i++) {
-        double y = filter(&m->highpass, filter(&m->shelf, mono[i]));
+        double y = biquad_run(&m->highpass, biquad_run(&m->shelf, mono[i]));
         float magnitude = fabsf(mono[i]);
 
         if (magnitude > m->peak)
