@@ -142,8 +142,7 @@ static int write_headers(jc_encoder *enc)
         memcpy(tags + tags_len + 4, enc->comment, comment_len);
         tags_len += 4 + comment_len;
     }
-    if ((res = add_packet(enc, tags, tags_len, 0, false, false)) < 0 ||
-        (res = flush_page(enc)) < 0)
+    if ((res = add_packet(enc, tags, tags_len, 0, false, false)) < 0 || (res = flush_page(enc)) < 0)
         return res;
     enc->headers_written = true;
     return 0;

@@ -670,13 +670,13 @@ int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, v
          * counted against the quota from now on is the voice note itself. */
         res = insert_chunks(store, row, 0, note, note_len);
         if (res == 0)
-            res = run(store,
-                      "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
-                      " transferred = ?, sha256 = ?, updated_ms = ?, play_at = ?,"
-                      " play_after_ms = ? WHERE rowid = ?",
-                      "iiitiiii", (int64_t)(info.samples / 48), (int64_t)note_len,
-                      (int64_t)note_len, note_sha, now, (int64_t)play_at,
-                      play_after(now, play_at), row);
+            res =
+                run(store,
+                    "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
+                    " transferred = ?, sha256 = ?, updated_ms = ?, play_at = ?,"
+                    " play_after_ms = ? WHERE rowid = ?",
+                    "iiitiiii", (int64_t)(info.samples / 48), (int64_t)note_len, (int64_t)note_len,
+                    note_sha, now, (int64_t)play_at, play_after(now, play_at), row);
         if (res == 0 && measured)
             res = js_loudness_store_row(store, row, &loudness);
         if (res == 0)
@@ -834,12 +834,11 @@ int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const 
     res = js_begin(store);
     if (res < 0)
         return res;
-    res =
-        run(store,
-            "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, duration_ms,"
-            " length, sha256, play_at) VALUES (?, 0, 'ready', ?, ?, ?, ?, ?, ?, ?)",
-            "ttiiiiti", id, to ? to : "", now, now, (int64_t)(info.samples / 48), (int64_t)len, sha,
-            (int64_t)note_play_at(data, len));
+    res = run(store,
+              "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, duration_ms,"
+              " length, sha256, play_at) VALUES (?, 0, 'ready', ?, ?, ?, ?, ?, ?, ?)",
+              "ttiiiiti", id, to ? to : "", now, now, (int64_t)(info.samples / 48), (int64_t)len,
+              sha, (int64_t)note_play_at(data, len));
     if (res < 0)
         goto error_tx;
     row = sqlite3_last_insert_rowid(store->db);

@@ -96,7 +96,7 @@ struct st_backend {
     int64_t record_stopping; /* when it was asked to stop, 0 if not */
     int record_status;       /* of the recording that ended last */
     char draft[ID_MAX];      /* the reply it left, kept back until sent */
-    int count; /* new letters but bedtime letters, at count_at */
+    int count;               /* new letters but bedtime letters, at count_at */
     int64_t count_at;
     /* The bedtime letters not heard yet, at the last reading of the inbox:
      * each counts as new, and is announced, from its time on. */

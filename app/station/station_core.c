@@ -134,8 +134,8 @@ static void refresh_count(struct st_core *core)
     core->view.bedtime = 0;
     core->view.bedtime_from[0] = '\0';
     if (core->in_session && core->ops->bedtime) {
-        int n = core->ops->bedtime(core->be, core->view.bedtime_from,
-                                   sizeof(core->view.bedtime_from));
+        int n =
+            core->ops->bedtime(core->be, core->view.bedtime_from, sizeof(core->view.bedtime_from));
         core->view.bedtime = n > 0 ? n : 0;
     }
     core->last_count = core->now;

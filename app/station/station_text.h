@@ -47,8 +47,8 @@ struct st_text {
     /* keys while a letter plays */
     const char *from;    /* %s: the sender's name */
     const char *bedtime; /* %s: the sender's name of a bedtime letter come due */
-    const char *paused; /* %d: speed in percent */
-    const char *speed;  /* %d: speed in percent */
+    const char *paused;  /* %d: speed in percent */
+    const char *speed;   /* %d: speed in percent */
     const char *play_pause, *play_back, *play_again, *play_next, *play_speed, *play_stop;
 };
 

@@ -14,7 +14,7 @@
 #include "client_internal.h"
 #include "net/e2e/e2e.h"
 
-#define JOINER_KEY         "joiner"
+#define JOINER_KEY "joiner"
 
 static char *b64(const uint8_t *bytes, size_t len)
 {

@@ -217,7 +217,7 @@ struct jn_tus_upload {
     unsigned interruptions; /* attempts that failed and were resumed */
     unsigned connections;   /* connections opened (a cut costs one) */
     size_t largest_chunk;
-    int64_t max_size; /* the Tus-Max-Size a creation answer carried, else -1 */
+    int64_t max_size;   /* the Tus-Max-Size a creation answer carried, else -1 */
     long retry_after_s; /* internal: the last Retry-After seen */
 };
 

@@ -18,7 +18,6 @@
 
 #include "client_internal.h"
 
-
 /* Upload-Checksum uses SHA-256, which the relay offers next to SHA-1
  * (PROTOCOL.md): the client's one crypto library, libsodium, has no SHA-1,
  * and needs none. */
@@ -49,8 +48,8 @@ static void on_patch_progress(void *user, uint64_t sent, uint64_t total)
  * request, one round trip for a note that fits). Only a first creation
  * carries it: a repeat may find the upload already holding bytes, and the
  * relay ignores a body then, so it would cross the link for nothing. */
-static int create_upload(jn_http *http, struct jn_tus_upload *up, bool with_body,
-                         uint64_t *offset, uint64_t *sent)
+static int create_upload(jn_http *http, struct jn_tus_upload *up, bool with_body, uint64_t *offset,
+                         uint64_t *sent)
 {
     struct jn_http_response resp;
     char length[48], meta[1024];
@@ -180,7 +179,6 @@ static int patch_chunk(jn_http *http, struct jn_tus_upload *up, uint64_t offset,
     return err;
 }
 
-
 int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
 {
     struct jn_backoff backoff;
@@ -202,8 +200,9 @@ int jn_tus_upload_run(jn_http *http, struct jn_tus_upload *up)
             /* The body goes with a first creation only, and not under a
              * per-request checksum (which our relay checks against the
              * whole body, so one cut would cost it all). */
-            err = create_upload(http, up, !created_once && !up->upload_may_exist && !up->per_request_checksum &&
-                                          !up->chunk_size,
+            err = create_upload(http, up,
+                                !created_once && !up->upload_may_exist &&
+                                    !up->per_request_checksum && !up->chunk_size,
                                 &offset, &sent);
             created_once = true;
             body_out += sent;

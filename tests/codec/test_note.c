@@ -85,7 +85,7 @@ struct encode_opts {
     unsigned rate;
     double seconds;
     uint64_t frames; /* overrides seconds when not 0 */
-    int cleanup; /* enum jc_cleanup */
+    int cleanup;     /* enum jc_cleanup */
     unsigned max_page_ms;
     int bitrate;
     const char *comment;
