@@ -189,9 +189,10 @@ RELAY_INBOX=$(median "${IN_R[@]}"); NGINX_GET=$(median "${IN_N[@]}")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 # The ratio of each round (its two runs were next to each other in time),
 # and their median: steadier than the ratio of the medians on a busy machine.
-UP_RATIOS=() IN_RATIOS=()
+UP_RATIOS=() IN_RATIOS=() TUS_RATIOS=()
 for i in "${!UP_R[@]}"; do
   UP_RATIOS+=("$(ratio "${UP_R[$i]}" "${UP_N[$i]}")")
+  TUS_RATIOS+=("$(ratio "${UP_R[$i]}" "${UP_T[$i]}")")
   IN_RATIOS+=("$(ratio "${IN_R[$i]}" "${IN_N[$i]}")")
 done
 
@@ -294,10 +295,11 @@ relay benchmark ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) a
   60 KB uploads/s   @tus/server $(jq -r .version "$PEERS_DIR/@tus/server/package.json") (@tus/file-store $(jq -r .version "$PEERS_DIR/@tus/file-store/package.json"), creation-with-upload, no fsync): $TUS_UP (rounds ${UP_T[*]})   relay/@tus ratio $(ratio "$RELAY_UP" "$TUS_UP")
   60 KB uploads/s   relay holding $FILL more messages (database $DB_MB MB, a cleanup every 2 s): $RELAY_FULL (rounds ${UP_F[*]})   full/empty $(ratio "$RELAY_FULL" "$RELAY_UP")
   one cleanup on that database: the old full scan $CLEAN_OLD s, the indexed queries $CLEAN_NEW s
-  group commit, -c$CONNS, empty relay: $(per_sync "$SYNC_EMPTY")
-  group commit, -c$CONNS, full relay:  $(per_sync "$SYNC_FULL")
-  per-round ratios: uploads ${UP_RATIOS[*]} (median $(median "${UP_RATIOS[@]}")) | inbox ${IN_RATIOS[*]} (median $(median "${IN_RATIOS[@]}"))
+  group commit, -c$CONNS (a batch's average size: 1.00 is one fdatasync per writing request, $CONNS all $CONNS connections' requests in one)
+    empty relay (set-up and its upload rounds): $(per_sync "$SYNC_EMPTY")
+    full relay (its upload rounds):             $(per_sync "$SYNC_FULL")
+  per-round ratios: relay/nginx uploads ${UP_RATIOS[*]} (median $(median "${UP_RATIOS[@]}")) | relay/@tus uploads ${TUS_RATIOS[*]} (median $(median "${TUS_RATIOS[@]}")) | inbox ${IN_RATIOS[*]} (median $(median "${IN_RATIOS[@]}"))
   every run above: all answers 2xx (uploads: 201 with Upload-Offset 61440), no socket errors
   messages stored by the relay: $stored
-  idle long polls: $HELD connections held, relay RSS $((RSS_POLLS / 1024)) MB (before: $((RSS_BEFORE / 1024)) MB); another device served meanwhile: HTTP $POLL_SIDE_STATUS
+  idle long polls on the relay holding $FILL more (restarted): $HELD of $POLLS connections held, relay RSS $((RSS_POLLS / 1024)) MB (before: $((RSS_BEFORE / 1024)) MB); another device served meanwhile: HTTP $POLL_SIDE_STATUS
 REPORT
