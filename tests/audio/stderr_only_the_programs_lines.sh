@@ -40,11 +40,14 @@ with_silence "$SCRATCH/pattern.raw" "$SCRATCH/mic.raw" 0 2
 # No sound card, through the system's own ALSA configuration (whose many
 # PCMs ALSA complains about one by one) with its default on a card that is
 # not there, so that a machine with a sound card or a sound server behaves
-# the same.
+# the same. alsa-lib's plugin modules (pulse, jack, ...) leak a little and
+# are unloaded before exit, so LeakSanitizer can neither name nor suppress
+# them (lsan.supp): leak checking is off for these two runs of a sanitizer
+# build, and only for them.
 mkdir -p "$SCRATCH/nocard"
 echo 'pcm.!default { type hw; card 31 }' >"$SCRATCH/nocard/.asoundrc"
 (
-  export HOME="$SCRATCH/nocard"
+  export HOME="$SCRATCH/nocard" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
   unset ALSA_CONFIG_PATH
   exact_stderr "record with no sound card" "jiashu: record: no microphone was found" \
     "$JIASHU" --home "$SCRATCH/jh" record --max-seconds 1
