@@ -89,7 +89,10 @@ fi
 # `received` events' totals), without HTTP, TCP or IP headers. RTT: a
 # request written on an open connection to the first byte of the relay's
 # answer, median of three probes, from the recipient's namespace (on the
-# shaped link when it is shaped). Every run is printed, then the median of
+# shaped link when it is shaped). On the shaped link each run also says
+# what crossed it from the end of recording to ready (IP bytes counted by
+# iptables in the client's namespace, headers, ACKs and resent packets
+# included). Every run is printed, then the median of
 # each figure; the figures are not asserted, but a note that never arrives,
 # or whose exported bytes differ from the parent's, fails the benchmark.
 if part 2; then
@@ -192,6 +195,7 @@ for cond in loopback parent_on_relay_side both_behind_link; do
     took_all=() ideal_all=() ratio_all=()
     for run in $(seq "$runs"); do
       quiet
+      zero_counters
       JIASHU_RECORD_TRACE=1 JIASHU_RECORD_PACE_US=20000 ip netns exec "$parent_ns" \
         "$JIASHU" "${PARENT[@]}" record --to nainai --input "$SCRATCH/note$secs.wav" >"$SCRATCH/rec" ||
         fail "record"
@@ -200,6 +204,7 @@ for cond in loopback parent_on_relay_side both_behind_link; do
       [ -n "$t0" ] || fail "record did not say when it finished: $(tail -2 "$SCRATCH/rec")"
       await pw "\"sent\",\"id\":\"$id\"" $((30 + 2 * secs)) "$what: the parent's watch did not send the note"
       await cw "\"received\",\"id\":\"$id\"" $((30 + 2 * secs)) "$what: the recipient's watch did not receive the note"
+      read -r link_up link_down < <(counted_bytes "$RELAY_PORT")
       "$JIASHU" "${PARENT[@]}" export "$id" "$SCRATCH/sent.opus" || fail "export (parent)"
       "$JIASHU" "${CHILD[@]}" export "$id" "$SCRATCH/got.opus" || fail "export (recipient)"
       cmp -s "$SCRATCH/sent.opus" "$SCRATCH/got.opus" || fail "$what: note $id arrived damaged (its exported bytes differ)"
@@ -216,10 +221,12 @@ for cond in loopback parent_on_relay_side both_behind_link; do
       both_behind_link) ideal=$(calc %.6f "($up + $down) * 8 / 64000 + 2 * $rtt / 1000000") ;;
       esac
       ratio=$(calc %.2f "$took / $ideal")
+      link=
+      [ "$cond" = loopback ] || link="; the link carried $link_up B up, $link_down B down (IP, by then)"
       echo "  $secs s note, run $run: ready ${took} s after the end of recording" \
         "(upload starts +$(calc %.3f "($t_up - $t0) / 1000"), sent +$(calc %.3f "($t_sent - $t0) / 1000")," \
         "download starts +$(calc %.3f "($t_dl - $t0) / 1000")); $up B up, $down B down;" \
-        "ideal $ideal s; ratio $ratio"
+        "ideal $ideal s; ratio $ratio${link:-}"
       took_all+=("$took") ideal_all+=("$ideal") ratio_all+=("$ratio")
       # The parent hears that it was delivered before the next run starts.
       seen pw "\"receipt\",\"id\":\"$id\",\"state\":\"delivered\"" 60 ||
