@@ -89,12 +89,15 @@ fi
 # `received` events' totals), without HTTP, TCP or IP headers. RTT: a
 # request written on an open connection to the first byte of the relay's
 # answer, median of three probes, from the recipient's namespace (on the
-# shaped link when it is shaped). On the shaped link each run also says
-# what crossed it from the end of recording to ready (IP bytes counted by
-# iptables in the client's namespace, headers, ACKs and resent packets
-# included). Every run is printed, then the median of
-# each figure; the figures are not asserted, but a note that never arrives,
-# or whose exported bytes differ from the parent's, fails the benchmark.
+# shaped link when it is shaped). On the shaped link each run also gives
+# the IP bytes the client's namespace sent to the relay and received from
+# it from the start of recording to ready (iptables counters: headers,
+# ACKs and resent packets included; a packet sent is counted before that
+# side's shaper, so one the shaper then dropped counts too, a packet
+# received only once it got through). Every run is printed, then the
+# median of each figure; the figures are not asserted, but a note that
+# never arrives, or whose exported bytes differ from the parent's, fails
+# the benchmark.
 if part 2; then
 runs=${BENCH_RUNS:-3}
 note_lengths=${BENCH_NOTE_SECONDS:-10 60}
@@ -222,7 +225,7 @@ for cond in loopback parent_on_relay_side both_behind_link; do
       esac
       ratio=$(calc %.2f "$took / $ideal")
       link=
-      [ "$cond" = loopback ] || link="; the link carried $link_up B up, $link_down B down (IP, by then)"
+      [ "$cond" = loopback ] || link="; by then the client side had sent $link_up B and received $link_down B (IP)"
       echo "  $secs s note, run $run: ready ${took} s after the end of recording" \
         "(upload starts +$(calc %.3f "($t_up - $t0) / 1000"), sent +$(calc %.3f "($t_sent - $t0) / 1000")," \
         "download starts +$(calc %.3f "($t_dl - $t0) / 1000")); $up B up, $down B down;" \
