@@ -16,8 +16,20 @@
  * Errors: 0 (or a count, where said) or a negative code: -errno, one of the
  * AUDIO_ERR_* below, or the error a caller's callback returned, passed
  * through unchanged. ju_strerror() explains any code of the project.
- * Nothing here prints: ALSA's and JACK's chatter on stderr is silenced so a
- * program can keep its errors to one line.
+ *
+ * Nothing here prints or reads the environment. ALSA's and JACK's messages,
+ * which those libraries would print on stderr while PortAudio probes
+ * devices that do not exist, go to the log the program sets with
+ * audio_set_log() (or nowhere), through the libraries' own error handlers;
+ * fd 2 is never touched. The one exception is PortAudio's ALSA code, which
+ * traces a failed ALSA call on stderr with no way to redirect it in
+ * Debian's build: a few "Expression '...' failed" lines once a device has
+ * stopped working mid-stream (see audio_device.c).
+ *
+ * The program, not this library, keeps JACK from starting a server: it sets
+ * JACK_NO_START_SERVER=1 in its environment before audio_init(). PortAudio's
+ * JACK host API and Debian's ALSA jack plugin already ask for no server;
+ * the variable keeps it so for any JACK client loaded that does not.
  */
 #ifndef JIASHU_APP_AUDIO_H
 #define JIASHU_APP_AUDIO_H
@@ -38,8 +50,13 @@ enum audio_error {
     AUDIO_ERR_LOST = -4005,      /* the device stopped working or was unplugged */
 };
 
+/* Where ALSA's and JACK's messages go: one call a line, without its
+ * newline, prefixed "ALSA: " or "JACK: ". NULL (the default): nowhere. Set
+ * it before audio_init(); log may be called from PortAudio's and JACK's
+ * threads as well as the caller's. */
+void audio_set_log(void (*log)(void *user, const char *line), void *user);
 /* Starts PortAudio (once per process; calls nest). Must precede every other
- * function here. AUDIO_ERR_INIT on failure. */
+ * function here but audio_set_log(). AUDIO_ERR_INIT on failure. */
 int audio_init(void);
 /* Makes every stream opened from now on run the device at rate Hz
  * (8000..192000), or lets each choose again with 0: tests use it to stand
@@ -59,9 +76,9 @@ struct audio_capture;
 
 /* Opens and starts the default input device. On success *out is the running
  * stream. AUDIO_ERR_NO_INPUT when there is no microphone, AUDIO_ERR_OPEN when
- * it refuses every format. The environment variable JIASHU_AUDIO_RATE, if
- * set, forces the device rate (for devices that claim 16 kHz and do it
- * badly; the tests use it to exercise the conversion). */
+ * it refuses every format. audio_force_device_rate() can force the device
+ * rate (for devices that claim 16 kHz and do it badly; the tests use it to
+ * exercise the conversion). */
 int audio_capture_create(struct audio_capture **out);
 /* The rate the device really runs at (AUDIO_RATE unless converted). */
 unsigned audio_capture_device_rate(const struct audio_capture *cap);

@@ -2,14 +2,15 @@
 #include "util/util.h"
 
 #include <alsa/asoundlib.h>
+#include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <portaudio.h>
 #include <speex/speex_resampler.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* One chunk is a tenth of a second: short enough for a lively level meter
  * and a quick reaction to a key, long enough to keep wake-ups rare. */
@@ -18,55 +19,109 @@
 #define MAX_DEVICE_CHANNELS 2
 
 static int init_count;
-static int null_fd = -1;   /* /dev/null, kept open while PortAudio runs */
-static int stderr_fd = -1; /* the real stderr while it is muted */
 
-static void alsa_silent(const char *file, int line, const char *function, int err, const char *fmt,
-                        ...)
+/* Where the messages of the libraries below go; see audio_set_log(). */
+static void (*log_fn)(void *user, const char *line);
+static void *log_user;
+
+void audio_set_log(void (*log)(void *user, const char *line), void *user)
 {
+    log_user = user;
+    log_fn = log;
 }
 
-/* ALSA and JACK print a screenful while PortAudio probes devices that do not
- * exist, and PortAudio's ALSA code prints its own trace of every failure; a
- * program must say at most one line. ALSA's messages go through its error
- * handler; JACK and PortAudio write straight to stderr, so stderr points at
- * /dev/null whenever PortAudio runs (two dup2() calls per chunk). */
-static void mute_stderr(void)
+/* One line to the program's log, without a trailing newline; dropped when
+ * the program set none. */
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...)
 {
-    if (null_fd < 0 || stderr_fd >= 0)
+    void (*log)(void *, const char *) = log_fn;
+    char line[512];
+    size_t len;
+    va_list ap;
+
+    if (!log)
         return;
-    stderr_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    if (stderr_fd >= 0)
-        dup2(null_fd, STDERR_FILENO);
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    len = strlen(line);
+    while (len > 0 && line[len - 1] == '\n')
+        line[--len] = '\0';
+    log(log_user, line);
 }
 
-static void unmute_stderr(void)
+/* ALSA's messages (an unknown PCM, a plugin that cannot open) come here
+ * instead of stderr while PortAudio probes devices that may not exist. */
+static void alsa_message(const char *file, int line, const char *function, int err, const char *fmt,
+                         ...) __attribute__((format(printf, 5, 6)));
+static void alsa_message(const char *file, int line, const char *function, int err, const char *fmt,
+                         ...)
 {
-    if (stderr_fd < 0)
+    char text[400];
+    va_list ap;
+
+    if (!log_fn)
         return;
-    dup2(stderr_fd, STDERR_FILENO);
-    close(stderr_fd);
-    stderr_fd = -1;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (err)
+        log_line("ALSA: %s:%d:(%s) %s: %s", file, line, function, text, snd_strerror(err));
+    else
+        log_line("ALSA: %s:%d:(%s) %s", file, line, function, text);
 }
 
+static void jack_message(const char *text)
+{
+    log_line("JACK: %s", text);
+}
+
+/* libjack prints a screenful ("Cannot connect to server socket", "jack
+ * server is not running") through its error and info functions, which
+ * default to stderr, each time a JACK client (PortAudio's JACK host API,
+ * ALSA's jack plugin) fails to find a server. libportaudio already loaded
+ * libjack into the process, so its setters are looked up there rather than
+ * linked: this library calls no other JACK function, and a PortAudio built
+ * without JACK leaves nothing to do. The functions are libjack's globals;
+ * PortAudio sets its own error function once it has a server, which keeps
+ * those messages off stderr too. */
+static void hook_jack(void)
+{
+    typedef void (*jack_setter)(void (*)(const char *));
+    static const char *const setters[] = {"jack_set_error_function", "jack_set_info_function"};
+
+    for (size_t i = 0; i < sizeof(setters) / sizeof(setters[0]); i++) {
+        jack_setter set;
+        void *sym = dlsym(RTLD_DEFAULT, setters[i]);
+
+        if (!sym)
+            continue;
+        /* POSIX: a data pointer from dlsym() converts to a function pointer. */
+        memcpy(&set, &sym, sizeof(set));
+        set(jack_message);
+    }
+}
+
+/*
+ * What cannot be hooked: PortAudio's ALSA host API traces each failed ALSA
+ * call ("Expression '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c',
+ * line: N") with vfprintf(stderr) in PaUtil_DebugPrint, and Debian's
+ * libportaudio.so.2 does not export PaUtil_SetDebugPrintFunction, the one
+ * way to redirect it. Those calls fail only once a device has stopped
+ * working mid-stream (unplugged), so those lines come only before the
+ * program's own "stopped working" line. They are left on stderr: pointing
+ * fd 2 elsewhere around PortAudio calls would also swallow whatever the
+ * program or another thread prints meanwhile.
+ */
 int audio_init(void)
 {
-    PaError pa;
-
     if (init_count++ > 0)
         return 0;
-    snd_lib_error_set_handler(alsa_silent);
-    /* Never start a JACK server as a side effect of looking for a microphone. */
-    setenv("JACK_NO_START_SERVER", "1", 0);
-    null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    mute_stderr();
-    pa = Pa_Initialize();
-    unmute_stderr();
-    if (pa != paNoError) {
+    snd_lib_error_set_handler(alsa_message);
+    hook_jack();
+    if (Pa_Initialize() != paNoError) {
         init_count = 0;
-        if (null_fd >= 0)
-            close(null_fd);
-        null_fd = -1;
         return AUDIO_ERR_INIT;
     }
     return 0;
@@ -76,12 +131,7 @@ void audio_finish(void)
 {
     if (init_count == 0 || --init_count > 0)
         return;
-    mute_stderr();
     Pa_Terminate();
-    unmute_stderr();
-    if (null_fd >= 0)
-        close(null_fd);
-    null_fd = -1;
 }
 
 /* ALSA's "default" is what the user configured; PortAudio falls back to any
@@ -127,7 +177,6 @@ static int negotiate(PaStreamParameters *params, bool input, unsigned want_rate,
     double rates[2] = {want_rate, info->defaultSampleRate};
     int ret = AUDIO_ERR_OPEN;
 
-    mute_stderr();
     if (forced)
         rates[0] = rates[1] = forced;
     for (int r = 0; r < 2 && ret < 0; r++) {
@@ -143,7 +192,6 @@ static int negotiate(PaStreamParameters *params, bool input, unsigned want_rate,
             }
         }
     }
-    unmute_stderr();
     return ret;
 }
 
@@ -165,7 +213,6 @@ static int open_stream(bool input, unsigned want_rate, PaSampleFormat format, Pa
     if (ret < 0)
         return ret;
 
-    mute_stderr();
     pa = Pa_OpenStream(stream, input ? &params : NULL, input ? NULL : &params, device_rate,
                        (unsigned long)(device_rate / CHUNKS_PER_SECOND), paClipOff, NULL, NULL);
     if (pa == paNoError) {
@@ -173,7 +220,6 @@ static int open_stream(bool input, unsigned want_rate, PaSampleFormat format, Pa
         if (pa != paNoError)
             Pa_CloseStream(*stream);
     }
-    unmute_stderr();
     if (pa != paNoError)
         return AUDIO_ERR_OPEN;
     *rate = (unsigned)device_rate;
@@ -254,9 +300,7 @@ int audio_capture_pump(struct audio_capture *cap, audio_capture_fn fn, void *use
 
     if (cap->dead)
         return AUDIO_ERR_LOST;
-    mute_stderr();
     pa = Pa_ReadStream(cap->stream, cap->raw, cap->chunk);
-    unmute_stderr();
     /* An overflow means we were late and lost a little; the chunk itself is
      * good. Anything else means the device is gone. */
     if (pa != paNoError && pa != paInputOverflowed) {
@@ -288,11 +332,9 @@ void audio_capture_destroy(struct audio_capture *cap)
 {
     if (!cap)
         return;
-    mute_stderr();
     /* Abort, not stop: a vanished device may never finish draining. */
     Pa_AbortStream(cap->stream);
     Pa_CloseStream(cap->stream);
-    unmute_stderr();
     if (cap->rs)
         speex_resampler_destroy(cap->rs);
     free(cap->out);
@@ -373,9 +415,7 @@ static int write_device(struct audio_playback *pb, const int16_t *mono, size_t f
                 pb->inter[i * pb->channels + c] = mono[i];
         data = pb->inter;
     }
-    mute_stderr();
     pa = Pa_WriteStream(pb->stream, data, (unsigned long)frames);
-    unmute_stderr();
     /* An underflow is a gap the listener already heard; keep going. */
     if (pa != paNoError && pa != paOutputUnderflowed) {
         pb->dead = true;
@@ -429,9 +469,7 @@ uint64_t audio_playback_heard(const struct audio_playback *pb)
     signed long avail;
     double buffered = 0;
 
-    mute_stderr();
     avail = Pa_GetStreamWriteAvailable(pb->stream);
-    unmute_stderr();
 
     /* What is in the buffer has not been heard yet: the buffer's size less
      * the free room, or at worst the whole output latency. */
@@ -463,11 +501,9 @@ int audio_playback_drain(struct audio_playback *pb)
             return AUDIO_ERR_LOST;
     }
     /* Pa_StopStream returns once the buffered sound has been played. */
-    mute_stderr();
     pa = Pa_StopStream(pb->stream);
     if (pa == paNoError)
         pa = Pa_StartStream(pb->stream);
-    unmute_stderr();
     if (pa != paNoError) {
         pb->dead = true;
         return AUDIO_ERR_LOST;
@@ -479,10 +515,8 @@ void audio_playback_destroy(struct audio_playback *pb)
 {
     if (!pb)
         return;
-    mute_stderr();
     Pa_AbortStream(pb->stream);
     Pa_CloseStream(pb->stream);
-    unmute_stderr();
     if (pb->rs)
         speex_resampler_destroy(pb->rs);
     free(pb->inter);

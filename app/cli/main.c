@@ -128,6 +128,13 @@ static int parse_list(const char *text, uint64_t *values, int n)
     return 0;
 }
 
+/* ALSA's and JACK's messages, when JIASHU_AUDIO_TRACE asks for them. */
+static void audio_trace(void *user, const char *line)
+{
+    (void)user;
+    fprintf(stderr, "jiashu: audio: %s\n", line);
+}
+
 /* The libraries read no environment: what the tests and a debugging user
  * set there is read here, once, and handed down. */
 static void configure_from_environment(void)
@@ -135,6 +142,7 @@ static void configure_from_environment(void)
     struct jn_net_overrides net = {0};
     uint64_t v[3];
     const char *rate = getenv("JIASHU_AUDIO_RATE");
+    const char *audio_trace_on = getenv("JIASHU_AUDIO_TRACE");
 
     net.ca_file = getenv("CURL_CA_BUNDLE");
     if (parse_list(getenv("JIASHU_NET_TIMEOUTS"), v, 3) == 0) { /* CONNECT_S,LOW_BYTES,LOW_S */
@@ -150,6 +158,13 @@ static void configure_from_environment(void)
     jn_net_set_overrides(&net);
     if (rate && ju_parse_u64(rate, 192000, &v[0]) == 0)
         audio_force_device_rate((unsigned)v[0]);
+    /* Looking for a microphone never starts a JACK server (record, play and
+     * the station all open the sound card). An explicit setting wins. */
+    setenv("JACK_NO_START_SERVER", "1", 0);
+    /* A user has no use for ALSA's and JACK's chatter about devices that are
+     * not there; a developer chasing a sound problem asks for it. */
+    if (audio_trace_on && *audio_trace_on)
+        audio_set_log(audio_trace, NULL);
 }
 
 int main(int argc, char **argv)

@@ -269,6 +269,10 @@ int playback_run(js_store *store, const struct js_message *first, bool next,
         if (ret < 0) {
             if (ret == AUDIO_ERR_LOST)
                 js_message_set_position(store, m.id, heard_ms);
+            /* Closed first: PortAudio traces closing a dead device on
+             * stderr, and the line that says what happened comes last. */
+            audio_playback_destroy(p.pb);
+            p.pb = NULL;
             app_fail("play %s: %s", m.id, app_strerror(ret));
             goto error_keys;
         }

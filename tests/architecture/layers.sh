@@ -1,7 +1,8 @@
 #!/bin/bash
 # The architecture of docs/architecture.md, held by the tree itself:
 # includes point down (layers.py); each program links only what it calls
-# (readelf -d); util/errors.c, which holds every error code as a number,
+# (readelf -d); libraries leave the environment and stderr to the programs;
+# util/errors.c, which holds every error code as a number,
 # agrees with each part's header enum, both ways.
 . "$TESTS_DIR/lib.sh"
 top=$(cd "$TESTS_DIR/.." && pwd)
@@ -25,6 +26,20 @@ nm -g --defined-only "$BUILD_DIR/net/relay/libjiashu-relay.a" | awk 'NF == 3 && 
 [ -s "$SCRATCH/relay.symbols" ] || fail "nm found no function in the relay library"
 nm "$JIASHU" | awk '$2 ~ /^[Tt]$/ { print $3 }' | sort -u | comm -12 - "$SCRATCH/relay.symbols" >"$SCRATCH/carried"
 [ -s "$SCRATCH/carried" ] && fail "jiashu carries relay code: $(head -3 "$SCRATCH/carried" | tr '\n' ' ')"
+
+# Libraries neither read nor change the environment, nor point the
+# process's stderr elsewhere: programs decide (main.c of each program, and
+# the programs' command files under app/cli). The station redirects fd 2
+# only in a child between fork and exec, so it is left out of the fd check.
+libraries="app/audio app/station codec store net util"
+for dir in $libraries; do [ -d "$top/$dir" ] || fail "no $dir: the library list is out of date"; done
+(cd "$top" && grep -rnE '\b(getenv|secure_getenv|setenv|unsetenv|putenv|clearenv)[[:space:]]*\(' \
+  --include='*.c' --include='*.cpp' --include='*.h' $libraries | grep -v '^net/relay/main\.c:') >"$SCRATCH/env" &&
+  fail "a library touches the environment: $(head -3 "$SCRATCH/env" | tr '\n' ' ')"
+(cd "$top" && grep -rnE '\b(dup2|dup3)[[:space:]]*\([^;]*(STDERR_FILENO|, *2 *[,)])|\bfreopen[[:space:]]*\([^;]*stderr|\bclose[[:space:]]*\((STDERR_FILENO|2)\)' \
+  --include='*.c' --include='*.cpp' --include='*.h' $(echo "$libraries" | sed 's| app/station||') |
+  grep -v '^net/relay/main\.c:') >"$SCRATCH/fd2" &&
+  fail "a library points stderr elsewhere: $(head -3 "$SCRATCH/fd2" | tr '\n' ' ')"
 
 # util/errors.c: every {-NNNN, "..."}, /* NAME */ line against NAME in its
 # part's header, compiled, and every NAME of the headers present there.

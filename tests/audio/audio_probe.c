@@ -137,12 +137,14 @@ int main(int argc, char **argv)
                         "earcon next|end RATE\n");
         return 2;
     }
+    /* As jiashu does: the program keeps JACK from starting a server, and
+     * reads the test's forced rate and hands it down. */
+    setenv("JACK_NO_START_SERVER", "1", 0);
+    if (getenv("JIASHU_AUDIO_RATE"))
+        audio_force_device_rate((unsigned)atoi(getenv("JIASHU_AUDIO_RATE")));
     ret = audio_init();
     if (ret < 0)
         return fail(ret);
-    /* As jiashu does: the program reads the test's forced rate and hands it down. */
-    if (getenv("JIASHU_AUDIO_RATE"))
-        audio_force_device_rate((unsigned)atoi(getenv("JIASHU_AUDIO_RATE")));
     if (!strcmp(argv[1], "record"))
         status = record(atof(argv[2]), argv[3]);
     else if (!strcmp(argv[1], "play"))

@@ -8,7 +8,7 @@ burst_pattern "$SCRATCH/pattern.raw"
 cp "$SCRATCH/pattern.raw" "$SCRATCH/mic.raw"
 virtual_audio
 export JIASHU_TEST_UNPLUG_CAPTURE_AFTER=24000
-LD_PRELOAD="$DEVICE_UNPLUG" expect_error_matching "capture from a vanished microphone" \
+LD_PRELOAD="$DEVICE_UNPLUG" expect_error_after_device_trace "capture from a vanished microphone" \
   "stopped working" "$AUDIO_PROBE" record 10 "$SCRATCH/got.raw"
 frames=$(( $(stat -c %s "$SCRATCH/got.raw") / 2 ))
 # alsa-lib's plugins count some frames twice on their way through, so the

@@ -10,7 +10,7 @@ sox -q -n -r 16000 -c 1 -b 16 "$SCRATCH/two.wav" synth 1.5 sine 400 vol 0.5 : sy
 id=$("$INBOX_PUT" "$SCRATCH/jh" "$SCRATCH/two.opus" "$(sha256sum <"$SCRATCH/two.opus" | cut -d' ' -f1)" mum)
 virtual_audio
 JIASHU_TEST_UNPLUG_PLAYBACK_AFTER=96000 LD_PRELOAD="$DEVICE_UNPLUG" \
-  expect_error_matching "play to a vanished speaker" "stopped working" \
+  expect_error_after_device_trace "play to a vanished speaker" "stopped working" \
   "$JIASHU" --home "$SCRATCH/jh" play --next
 [ "$(message_field "$id" 2)" = ready ] || fail "a half-heard message counts as $(message_field "$id" 2)"
 # Where it stopped is kept in the message itself (play_position_ms).

@@ -8,7 +8,7 @@ speech "$SCRATCH/speech.wav"
 sox -q "$SCRATCH/speech.wav" -t raw "$SCRATCH/mic.raw"
 virtual_audio
 JIASHU_TEST_UNPLUG_CAPTURE_AFTER=40000 LD_PRELOAD="$DEVICE_UNPLUG" \
-  expect_error_matching "record from a vanished microphone" \
+  expect_error_after_device_trace "record from a vanished microphone" \
   "stopped working after [0-9.]+ s; what was recorded is kept as [0-9a-f-]{36}" \
   "$JIASHU" --home "$SCRATCH/jh" record --max-seconds 60
 id=$(echo "$LAST_ERROR" | grep -Eo '[0-9a-f-]{36}')

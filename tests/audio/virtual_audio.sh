@@ -63,3 +63,28 @@ message_field() {
   { "$JIASHU" --home "$SCRATCH/jh" outbox; "$JIASHU" --home "$SCRATCH/jh" inbox; } |
     awk -v id="$1" -v col="$2" '$1 == id { print $col }'
 }
+
+# PortAudio's ALSA code traces each ALSA call that fails once a device has
+# stopped working mid-stream, straight to stderr (vfprintf in
+# PaUtil_DebugPrint; Debian's libportaudio exports no hook to redirect it,
+# see docs/audio.md). One such line, exactly:
+PORTAUDIO_ALSA_TRACE="^Expression '.*' failed in 'src/hostapi/alsa/pa_linux_alsa\.c', line: [0-9]+\$"
+
+# expect_error_after_device_trace WHAT REGEX CMD...: expect_error_matching
+# for a device that vanishes mid-stream: before the program's one line,
+# stderr may carry PortAudio's trace lines above and nothing else (no JACK
+# or ALSA chatter).
+expect_error_after_device_trace() {
+  local what=$1 regex=$2; shift 2
+  local rc=0
+  "$@" >"$SCRATCH/out" 2>"$SCRATCH/err.all" || rc=$?
+  [ "$rc" -ne 0 ] || fail "$what: succeeded but should have failed"
+  [ "$rc" -lt 128 ] || fail "$what: died by signal $((rc - 128))"
+  grep -Ev "$PORTAUDIO_ALSA_TRACE" "$SCRATCH/err.all" >"$SCRATCH/err" || true
+  [ "$(wc -l <"$SCRATCH/err")" -eq 1 ] ||
+    { cat "$SCRATCH/err.all" >&2; fail "$what: expected one line on stderr besides PortAudio's trace, got $(wc -l <"$SCRATCH/err")"; }
+  [ "$(tail -n 1 "$SCRATCH/err.all")" = "$(cat "$SCRATCH/err")" ] ||
+    { cat "$SCRATCH/err.all" >&2; fail "$what: the program's line is not the last on stderr"; }
+  LAST_ERROR=$(cat "$SCRATCH/err")
+  echo "$LAST_ERROR" | grep -Eiq -- "$regex" || fail "$what: error '$LAST_ERROR' does not match /$regex/"
+}
