@@ -144,6 +144,19 @@ static int end_packet(struct checker *c, const ogg_packet *op)
     return res;
 }
 
+/* Takes the first page as the start of the one logical stream a note
+ * holds: it must open a stream (BOS), and its serial is the one every later
+ * page must carry. */
+static int start_stream(struct checker *c, ogg_page *og, uint32_t *serial)
+{
+    if (!ogg_page_bos(og))
+        return JC_ERR_NOT_OPUS;
+    *serial = (uint32_t)ogg_page_serialno(og);
+    if (ogg_stream_reset_serialno(&c->stream, ogg_page_serialno(og)) != 0)
+        return -ENOMEM;
+    return 0;
+}
+
 /* Walks the lacing values of a page before libogg stores it: the packet
  * being assembled stays within its limit (the tags within MAX_TAGS_BYTES,
  * any other packet within MAX_PACKET), OpusHead is alone on the first page
@@ -194,11 +207,8 @@ static int check(struct checker *c, struct jc_note_info *info)
         if (eos)
             return JC_ERR_CORRUPT; /* bytes after the end of the stream */
         if (off == 0) {
-            if (!ogg_page_bos(&og))
-                return JC_ERR_NOT_OPUS;
-            serial = (uint32_t)ogg_page_serialno(&og);
-            if (ogg_stream_reset_serialno(&c->stream, ogg_page_serialno(&og)) != 0)
-                return -ENOMEM;
+            if ((res = start_stream(c, &og, &serial)) < 0)
+                return res;
         } else if ((uint32_t)ogg_page_serialno(&og) != serial ||
                    (uint32_t)ogg_page_pageno(&og) != sequence + 1 || ogg_page_bos(&og)) {
             return JC_ERR_CORRUPT;
@@ -370,11 +380,8 @@ static int read_tags(struct checker *c, const char *key, char *value, size_t siz
         if (res == 0)
             return c->packets == 0 ? JC_ERR_EMPTY : JC_ERR_TRUNCATED;
         if (off == 0) {
-            if (!ogg_page_bos(&og))
-                return JC_ERR_NOT_OPUS;
-            serial = (uint32_t)ogg_page_serialno(&og);
-            if (ogg_stream_reset_serialno(&c->stream, ogg_page_serialno(&og)) != 0)
-                return -ENOMEM;
+            if ((res = start_stream(c, &og, &serial)) < 0)
+                return res;
         } else if ((uint32_t)ogg_page_serialno(&og) != serial) {
             return JC_ERR_CORRUPT;
         }

@@ -24,21 +24,11 @@ static bool name_ok(const char *s)
 
 int js_blob_put(js_store *store, const char *kind, const char *key, const void *data, size_t len)
 {
-    sqlite3_stmt *stmt;
-    int res;
-
     if (!name_ok(kind) || !name_ok(key) || len > JS_BLOB_MAX || (!data && len))
         return JS_ERR_INVALID;
-    res =
-        js_prepare(store, "INSERT OR REPLACE INTO blobs (kind, key, data) VALUES (?, ?, ?)", &stmt);
-    if (res < 0)
-        return res;
-    sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(stmt, 3, len ? data : "", len, SQLITE_STATIC);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
-    return res;
+    /* "" for no bytes: an empty blob, not NULL */
+    return js_run(store, "INSERT OR REPLACE INTO blobs (kind, key, data) VALUES (?, ?, ?)", "ttb",
+                  kind, key, len ? data : "", len);
 }
 
 int js_blob_get(js_store *store, const char *kind, const char *key, unsigned char **data,
@@ -78,19 +68,9 @@ int js_blob_get(js_store *store, const char *kind, const char *key, unsigned cha
 
 int js_blob_delete(js_store *store, const char *kind, const char *key)
 {
-    sqlite3_stmt *stmt;
-    int res;
-
     if (!name_ok(kind) || !name_ok(key))
         return JS_ERR_INVALID;
-    res = js_prepare(store, "DELETE FROM blobs WHERE kind = ? AND key = ?", &stmt);
-    if (res < 0)
-        return res;
-    sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
-    return res;
+    return js_run(store, "DELETE FROM blobs WHERE kind = ? AND key = ?", "tt", kind, key);
 }
 
 int js_blob_list(js_store *store, const char *kind, js_blob_fn fn, void *user)

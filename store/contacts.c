@@ -12,33 +12,19 @@ static bool text_ok(const char *s)
 
 int js_contact_put(js_store *store, const char *device_id, const char *name)
 {
-    sqlite3_stmt *stmt;
     if (!text_ok(device_id) || !text_ok(name))
         return JS_ERR_INVALID;
-    int res = js_prepare(store,
-                         "INSERT INTO contacts (device_id, name) VALUES (?, ?)"
-                         " ON CONFLICT (device_id) DO UPDATE SET name = excluded.name",
-                         &stmt);
-    if (res < 0)
-        return res;
-    sqlite3_bind_text(stmt, 1, device_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
-    return res;
+    return js_run(store,
+                  "INSERT INTO contacts (device_id, name) VALUES (?, ?)"
+                  " ON CONFLICT (device_id) DO UPDATE SET name = excluded.name",
+                  "tt", device_id, name);
 }
 
 int js_contact_remove(js_store *store, const char *device_id)
 {
-    sqlite3_stmt *stmt;
     if (!text_ok(device_id))
         return JS_ERR_INVALID;
-    int res = js_prepare(store, "DELETE FROM contacts WHERE device_id = ?", &stmt);
-    if (res < 0)
-        return res;
-    sqlite3_bind_text(stmt, 1, device_id, -1, SQLITE_STATIC);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
+    int res = js_run(store, "DELETE FROM contacts WHERE device_id = ?", "t", device_id);
     if (res == 0 && sqlite3_changes(store->db) == 0)
         res = JS_ERR_NOT_FOUND;
     return res;

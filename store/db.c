@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +382,57 @@ int js_store_check(js_store *store)
 
 /* ---- small helpers ---- */
 
+int js_run(js_store *store, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *stmt;
+    va_list ap;
+    int res = js_prepare(store, sql, &stmt);
+    if (res < 0)
+        return res;
+    va_start(ap, types);
+    for (int i = 0, at = 1; types[i]; i++, at++) {
+        if (types[i] == 'i') {
+            sqlite3_bind_int64(stmt, at, va_arg(ap, int64_t));
+        } else if (types[i] == 't') {
+            sqlite3_bind_text(stmt, at, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+        } else {
+            const void *blob = va_arg(ap, const void *);
+            sqlite3_bind_blob64(stmt, at, blob, va_arg(ap, size_t), SQLITE_STATIC);
+        }
+    }
+    va_end(ap);
+    res = js_sqlite_error(store, sqlite3_step(stmt));
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+int js_message_find(js_store *store, int box, const char *columns, const char *id,
+                    sqlite3_stmt **stmt)
+{
+    char sql[512];
+    int res, rc, n;
+
+    n = snprintf(sql, sizeof(sql),
+                 box < 0 ? "SELECT %s FROM messages WHERE id = ? ORDER BY box LIMIT 1"
+                         : "SELECT %s FROM messages WHERE id = ? AND box = ?",
+                 columns);
+    if (n < 0 || (size_t)n >= sizeof(sql))
+        return JS_ERR_INVALID;
+    res = js_prepare(store, sql, stmt);
+    if (res < 0)
+        return res;
+    sqlite3_bind_text(*stmt, 1, id, -1, SQLITE_STATIC);
+    if (box >= 0)
+        sqlite3_bind_int(*stmt, 2, box);
+    rc = sqlite3_step(*stmt);
+    if (rc == SQLITE_ROW)
+        return 0;
+    res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+    sqlite3_finalize(*stmt);
+    *stmt = NULL;
+    return res;
+}
+
 int js_message_row(js_store *store, int box, const char *id, int64_t *row, enum js_state *state)
 {
     sqlite3_stmt *stmt;
@@ -388,26 +440,15 @@ int js_message_row(js_store *store, int box, const char *id, int64_t *row, enum 
 
     if (!id)
         return JS_ERR_INVALID;
-    res = js_prepare(store,
-                     box < 0 ? "SELECT rowid, state FROM messages WHERE id = ? ORDER BY box LIMIT 1"
-                             : "SELECT rowid, state FROM messages WHERE id = ? AND box = ?",
-                     &stmt);
+    res = js_message_find(store, box, "rowid, state", id, &stmt);
     if (res < 0)
         return res;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-    if (box >= 0)
-        sqlite3_bind_int(stmt, 2, box);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        if (row)
-            *row = sqlite3_column_int64(stmt, 0);
-        if (state)
-            *state = js_state_parse((const char *)sqlite3_column_text(stmt, 1));
-    } else {
-        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
-    }
+    if (row)
+        *row = sqlite3_column_int64(stmt, 0);
+    if (state)
+        *state = js_state_parse((const char *)sqlite3_column_text(stmt, 1));
     sqlite3_finalize(stmt);
-    return res;
+    return 0;
 }
 
 int js_chunks_load(js_store *store, int64_t row, unsigned char **data, size_t *len)

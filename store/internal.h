@@ -38,8 +38,28 @@ int js_finish(js_store *store, int res);
 /* Prepares sql; 0 or a store code. */
 int js_prepare(js_store *store, const char *sql, sqlite3_stmt **stmt);
 
+/* Runs one statement that returns no rows, binding its arguments in order
+ * by types: 'i' an int64_t, 't' a text (copied), 'b' a blob as a pointer
+ * and a size_t (bound as it is: NULL binds NULL). 0 or a store code. */
+int js_run(js_store *store, const char *sql, const char *types, ...);
+
+/* Steps to the message of box (of either with box < 0, the outbox first)
+ * whose id is id, selecting columns: 0 with *stmt on its row (the caller
+ * finalizes it), or JS_ERR_NOT_FOUND or a store code with nothing left to
+ * finalize. */
+int js_message_find(js_store *store, int box, const char *columns, const char *id,
+                    sqlite3_stmt **stmt);
+
 /* The message's row (rowid) in box by id, and its state; JS_ERR_NOT_FOUND. */
 int js_message_row(js_store *store, int box, const char *id, int64_t *row, enum js_state *state);
+
+/* Opens the BEGIN IMMEDIATE of a state change and finds its message there
+ * (store.h's js_message, and its row) by box and id, in one of the states
+ * of the mask states: 0 inside the transaction, which the caller ends with
+ * js_finish(); or JS_ERR_NOT_FOUND, JS_ERR_STATE or a store code with none
+ * open. */
+int js_begin_change(js_store *store, int box, const char *id, unsigned states, struct js_message *m,
+                    int64_t *row);
 
 /* Keeps a note's loudness with its row, inside the caller's transaction. */
 int js_loudness_store_row(js_store *store, int64_t row, const struct jc_loudness *loudness);

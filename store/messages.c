@@ -3,7 +3,6 @@
  * transition the sync engine and the player drive.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -157,29 +156,14 @@ static int get_message(js_store *store, int box, const char *id, struct js_messa
                        int64_t *row)
 {
     sqlite3_stmt *stmt;
-    int res;
-
-    res = js_prepare(store,
-                     box < 0 ? "SELECT " MESSAGE_COLUMNS
-                               ", rowid FROM messages WHERE id = ? ORDER BY box LIMIT 1"
-                             : "SELECT " MESSAGE_COLUMNS
-                               ", rowid FROM messages WHERE id = ? AND box = ?",
-                     &stmt);
+    int res = js_message_find(store, box, MESSAGE_COLUMNS ", rowid", id, &stmt);
     if (res < 0)
         return res;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-    if (box >= 0)
-        sqlite3_bind_int(stmt, 2, box);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        read_message(stmt, out);
-        if (row)
-            *row = sqlite3_column_int64(stmt, MESSAGE_COLUMN_COUNT);
-    } else {
-        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
-    }
+    read_message(stmt, out);
+    if (row)
+        *row = sqlite3_column_int64(stmt, MESSAGE_COLUMN_COUNT);
     sqlite3_finalize(stmt);
-    return res;
+    return 0;
 }
 
 int js_message_get(js_store *store, const char *id, struct js_message *out)
@@ -255,38 +239,39 @@ int js_message_load(js_store *store, const char *id, unsigned char **data, size_
     return js_chunks_load(store, row, data, len);
 }
 
-/* Runs one UPDATE/INSERT with up to four int64/text arguments ("i"/"t"). */
-static int run(js_store *store, const char *sql, const char *types, ...)
-{
-    sqlite3_stmt *stmt;
-    va_list ap;
-    int res = js_prepare(store, sql, &stmt);
-    if (res < 0)
-        return res;
-    va_start(ap, types);
-    for (int i = 0; types[i]; i++) {
-        if (types[i] == 'i')
-            sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
-        else
-            sqlite3_bind_text(stmt, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-    }
-    va_end(ap);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
-    return res;
-}
-
 static int set_state(js_store *store, int64_t row, enum js_state state)
 {
-    return run(store, "UPDATE messages SET state = ?, updated_ms = ? WHERE rowid = ?", "tii",
-               js_state_name(state), ju_wall_ms(), row);
+    return js_run(store, "UPDATE messages SET state = ?, updated_ms = ? WHERE rowid = ?", "tii",
+                  js_state_name(state), ju_wall_ms(), row);
+}
+
+/* The state of a transfer and how many of its bytes have gone or come. */
+static int set_progress(js_store *store, int64_t row, enum js_state state, uint64_t transferred)
+{
+    return js_run(store,
+                  "UPDATE messages SET state = ?, transferred = ?, updated_ms = ? WHERE rowid = ?",
+                  "tiii", js_state_name(state), (int64_t)transferred, ju_wall_ms(), row);
 }
 
 static int queue_receipt(js_store *store, const char *id, enum js_state state)
 {
-    return run(store,
-               "INSERT OR IGNORE INTO receipts (message_id, state, created_ms) VALUES (?, ?, ?)",
-               "tti", id, js_state_name(state), ju_wall_ms());
+    return js_run(store,
+                  "INSERT OR IGNORE INTO receipts (message_id, state, created_ms) VALUES (?, ?, ?)",
+                  "tti", id, js_state_name(state), ju_wall_ms());
+}
+
+int js_begin_change(js_store *store, int box, const char *id, unsigned states, struct js_message *m,
+                    int64_t *row)
+{
+    int res = js_begin(store);
+    if (res < 0)
+        return res;
+    res = get_message(store, box, id, m, row);
+    if (res == 0 && !(m->state & states))
+        res = JS_ERR_STATE;
+    if (res < 0)
+        js_rollback(store);
+    return res;
 }
 
 /* ---- outbox ---- */
@@ -316,22 +301,13 @@ int js_outbox_set_offset(js_store *store, const char *id, uint64_t offset)
 {
     struct js_message m;
     int64_t row;
-    int res = js_begin(store);
+    int res = js_begin_change(store, JS_OUTBOX, id, JS_READY | JS_UPLOADING, &m, &row);
     if (res < 0)
         return res;
-    res = get_message(store, JS_OUTBOX, id, &m, &row);
-    if (res < 0)
-        goto out;
-    res = JS_ERR_STATE;
-    if (!(m.state & (JS_READY | JS_UPLOADING)))
-        goto out;
     res = JS_ERR_INVALID;
     if (offset > m.length)
         goto out;
-    res = run(store,
-              "UPDATE messages SET state = 'uploading', transferred = ?, updated_ms = ?"
-              " WHERE rowid = ?",
-              "iii", (int64_t)offset, ju_wall_ms(), row);
+    res = set_progress(store, row, JS_UPLOADING, offset);
 out:
     return js_finish(store, res);
 }
@@ -404,10 +380,11 @@ int js_inbox_announce(js_store *store, const char *id, const char *sender, uint6
     if (res < 0)
         return res;
     int64_t now = ju_wall_ms();
-    res = run(store,
-              "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, length, sha256)"
-              " VALUES (?, 1, 'announced', ?, ?, ?, ?, ?)",
-              "ttiiit", id, sender, now, now, (int64_t)length, sha256_hex);
+    res =
+        js_run(store,
+               "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, length, sha256)"
+               " VALUES (?, 1, 'announced', ?, ?, ?, ?, ?)",
+               "ttiiit", id, sender, now, now, (int64_t)length, sha256_hex);
     if (res == JS_ERR_INVALID) /* announced by another process meanwhile */
         return 1;
     return res;
@@ -444,34 +421,19 @@ int js_inbox_write(js_store *store, const char *id, uint64_t offset, const unsig
     int64_t row;
     int res;
 
-    res = js_begin(store);
+    res = js_begin_change(store, JS_INBOX, id, JS_ANNOUNCED | JS_DOWNLOADING, &m, &row);
     if (res < 0)
         return res;
-    res = get_message(store, JS_INBOX, id, &m, &row);
-    if (res < 0)
-        goto error_tx;
-    res = JS_ERR_STATE;
-    if (!(m.state & (JS_ANNOUNCED | JS_DOWNLOADING)))
-        goto error_tx;
     res = JS_ERR_INVALID;
     if (offset > m.offset || len > m.length || offset + len > m.length)
-        goto error_tx;
+        goto out;
     size_t skip = (size_t)(m.offset - offset);
     uint64_t at = m.offset + (len - skip);
     res = insert_chunks(store, row, m.offset, data + skip, len - skip);
-    if (res < 0)
-        goto error_tx;
-    res = run(store,
-              "UPDATE messages SET state = 'downloading', transferred = ?, updated_ms = ?"
-              " WHERE rowid = ?",
-              "iii", (int64_t)at, ju_wall_ms(), row);
-    if (res < 0)
-        goto error_tx;
-    return js_commit(store);
-
-error_tx:
-    js_rollback(store);
-    return res;
+    if (res == 0)
+        res = set_progress(store, row, JS_DOWNLOADING, at);
+out:
+    return js_finish(store, res);
 }
 
 /* Whether the row still holds a whole download: asked again once the write
@@ -497,73 +459,147 @@ static int still_downloaded(js_store *store, int64_t row, uint64_t length)
     return res;
 }
 
-int js_inbox_complete(js_store *store, const char *id)
+/* An inbox download whose bytes have all arrived, loaded and checked
+ * against the length and checksum it was announced with. Returns 1 when it
+ * was completed already (nothing loaded), 0 with *data (the caller frees
+ * it) and *verdict (0, or why the bytes are wrong), or a negative code. */
+static int load_download(js_store *store, const char *id, struct js_message *m, int64_t *row,
+                         unsigned char **data, size_t *len, int *verdict)
 {
-    struct js_message m;
+    char sha[65];
+    int res = get_message(store, JS_INBOX, id, m, row);
+    if (res < 0)
+        return res;
+    if (m->state & (JS_READY | JS_PLAYED))
+        return 1;
+    if (m->state != JS_DOWNLOADING || m->offset != m->length)
+        return JS_ERR_STATE;
+    res = js_chunks_load(store, *row, data, len);
+    if (res < 0)
+        return res;
+    *verdict = js_sha256_hex(*data, *len, sha);
+    if (*verdict == 0 && (*len != m->length || strcmp(sha, m->sha256)))
+        *verdict = JS_ERR_CHECKSUM;
+    return 0;
+}
+
+/* What marking an arrived note ready records, found before the
+ * transaction so that the lock is not held while the note is decoded. */
+struct arrived_note {
     struct jc_note_info info;
     struct jc_loudness loudness;
     bool measured;
-    unsigned char *data;
-    size_t len;
-    char sha[65];
-    int64_t row, now = ju_wall_ms();
-    int res, verdict, play_at = -1;
+    int play_at; /* minutes, or -1 to play at once */
+};
 
-    res = get_message(store, JS_INBOX, id, &m, &row);
-    if (res < 0)
-        return res;
-    if (m.state & (JS_READY | JS_PLAYED))
-        return 0;
-    if (m.state != JS_DOWNLOADING || m.offset != m.length)
-        return JS_ERR_STATE;
-    res = js_chunks_load(store, row, &data, &len);
-    if (res < 0)
-        return res;
-    verdict = js_sha256_hex(data, len, sha);
-    if (verdict == 0 && (len != m.length || strcmp(sha, m.sha256)))
-        verdict = JS_ERR_CHECKSUM;
+/* Checks an arrived note and reads what it asks of the player; 0 or why it
+ * cannot be played. */
+static int examine_note(const unsigned char *note, size_t len, struct arrived_note *out)
+{
+    int verdict = jc_note_check(note, len, &out->info);
     if (verdict == 0)
-        verdict = jc_note_check(data, len, &info);
-    if (verdict == 0)
-        play_at = note_play_at(data, len);
+        out->play_at = note_play_at(note, len);
     /* Measured here, in the background of a sync, not when someone waits
      * for it to play; a failure only leaves it for the player. */
-    measured = verdict == 0 && jc_note_loudness(data, len, &loudness) == 0;
-    free(data);
+    out->measured = verdict == 0 && jc_note_loudness(note, len, &out->loudness) == 0;
+    return verdict;
+}
 
-    res = js_begin(store);
+/* Opens the transaction that completes a download, if its row is still the
+ * download that was checked: 1 inside the transaction, 0 when it was
+ * completed elsewhere meanwhile, or a negative code (neither in a
+ * transaction). */
+static int begin_completion(js_store *store, int64_t row, uint64_t length)
+{
+    int res = js_begin(store);
     if (res < 0)
         return res;
-    res = still_downloaded(store, row, m.length);
-    if (res <= 0) {
+    res = still_downloaded(store, row, length);
+    if (res <= 0)
         js_rollback(store);
-        return res; /* done elsewhere meanwhile (0), or an error */
-    }
-    if (verdict < 0) {
-        /* Fetch it again from the start: the bytes are wrong, not the id. */
-        res = run(store, "DELETE FROM chunks WHERE message = ?", "i", row);
-        if (res == 0)
-            res = run(store,
-                      "UPDATE messages SET state = 'announced', transferred = 0, updated_ms = ?"
-                      " WHERE rowid = ?",
-                      "ii", ju_wall_ms(), row);
+    return res;
+}
+
+/* Marks the arrived note of length bytes (sha256 in hex) ready to play,
+ * keeps its loudness and queues the receipt that tells the sender. */
+static int mark_arrived(js_store *store, const char *id, int64_t row, uint64_t length,
+                        const char *sha256, const struct arrived_note *note)
+{
+    int64_t now = ju_wall_ms();
+    int res =
+        js_run(store,
+               "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
+               " transferred = ?, sha256 = ?, updated_ms = ?, play_at = ?,"
+               " play_after_ms = ? WHERE rowid = ?",
+               "iiitiiii", (int64_t)(note->info.samples / 48), (int64_t)length, (int64_t)length,
+               sha256, now, (int64_t)note->play_at, play_after(now, note->play_at), row);
+    if (res == 0 && note->measured)
+        res = js_loudness_store_row(store, row, &note->loudness);
+    if (res == 0)
+        res = queue_receipt(store, id, JS_DELIVERED);
+    return res;
+}
+
+/* js_inbox_complete() when open is NULL (the stored bytes are the note),
+ * js_inbox_complete_opened() otherwise. */
+static int complete_download(js_store *store, const char *id, js_open_fn open, void *user)
+{
+    struct js_message m;
+    struct arrived_note arrived = {.play_at = -1};
+    unsigned char *data, *note = NULL;
+    size_t len, note_len = 0;
+    char note_sha[65];
+    const char *sha = NULL;
+    int64_t row;
+    int res, verdict;
+
+    res = load_download(store, id, &m, &row, &data, &len, &verdict);
+    if (res != 0)
+        return res < 0 ? res : 0;
+    if (!open) {
+        note = data;
+        note_len = len;
+        sha = m.sha256;
     } else {
-        res = run(store,
-                  "UPDATE messages SET state = 'ready', duration_ms = ?, updated_ms = ?,"
-                  " play_at = ?, play_after_ms = ? WHERE rowid = ?",
-                  "iiiii", (int64_t)(info.samples / 48), now, (int64_t)play_at,
-                  play_after(now, play_at), row);
-        if (res == 0 && measured)
-            res = js_loudness_store_row(store, row, &loudness);
+        if (verdict == 0)
+            verdict = open(user, data, len, &note, &note_len);
+        free(data);
+        sha = note_sha;
+    }
+    if (verdict == 0)
+        verdict = examine_note(note, note_len, &arrived);
+    if (verdict == 0 && open)
+        verdict = js_sha256_hex(note, note_len, note_sha);
+
+    res = begin_completion(store, row, m.length);
+    if (res <= 0) {
+        verdict = 0; /* done elsewhere meanwhile (res 0), or an error */
+        goto out;
+    }
+    /* Opened, the note replaces the sealed bytes: what is played, exported
+     * and counted against the quota from now on is the voice note itself.
+     * Otherwise the stored bytes are the note and stay. */
+    res = verdict < 0 || open ? js_run(store, "DELETE FROM chunks WHERE message = ?", "i", row) : 0;
+    if (res == 0 && verdict < 0) {
+        /* Fetched again from the start: the bytes are wrong, not the id. */
+        res = set_progress(store, row, JS_ANNOUNCED, 0);
+    } else if (res == 0) {
+        if (open)
+            res = insert_chunks(store, row, 0, note, note_len);
         if (res == 0)
-            res = queue_receipt(store, id, JS_DELIVERED);
+            res = mark_arrived(store, id, row, note_len, sha, &arrived);
     }
-    if (res < 0) {
-        js_rollback(store);
-        return res;
-    }
-    res = js_commit(store);
+    res = js_finish(store, res);
+out:
+    if (open && note)
+        memset(note, 0, note_len); /* the plaintext of a sealed note */
+    free(note);
     return res < 0 ? res : verdict;
+}
+
+int js_inbox_complete(js_store *store, const char *id)
+{
+    return complete_download(store, id, NULL, NULL);
 }
 
 int js_inbox_fetch_failed(js_store *store, const char *id, enum js_fetch_failure why,
@@ -582,8 +618,8 @@ int js_inbox_fetch_failed(js_store *store, const char *id, enum js_fetch_failure
     res = js_begin(store);
     if (res < 0)
         return res;
-    res = run(store, "UPDATE messages SET fetch_failures = fetch_failures + 1 WHERE rowid = ?", "i",
-              row);
+    res = js_run(store, "UPDATE messages SET fetch_failures = fetch_failures + 1 WHERE rowid = ?",
+                 "i", row);
     if (res == 0 && (res = js_prepare(store, "SELECT fetch_failures FROM messages WHERE rowid = ?",
                                       &stmt)) == 0) {
         sqlite3_bind_int64(stmt, 1, row);
@@ -593,16 +629,16 @@ int js_inbox_fetch_failed(js_store *store, const char *id, enum js_fetch_failure
     }
     int gone = res == 0 && failures >= (int64_t)limit;
     if (gone)
-        res = run(store, "DELETE FROM chunks WHERE message = ?", "i", row);
+        res = js_run(store, "DELETE FROM chunks WHERE message = ?", "i", row);
     if (gone && res == 0 && why == JS_FETCH_GONE)
-        res = run(store, "DELETE FROM messages WHERE rowid = ?", "i", row);
+        res = js_run(store, "DELETE FROM messages WHERE rowid = ?", "i", row);
     else if (gone && res == 0) {
         /* Kept, so that it is never announced again and the inbox can say
          * so; its audio is gone, so it holds no quota. */
-        res = run(store,
-                  "UPDATE messages SET state = 'refused', transferred = 0, evicted = 1,"
-                  " updated_ms = ? WHERE rowid = ?",
-                  "ii", ju_wall_ms(), row);
+        res = js_run(store,
+                     "UPDATE messages SET state = 'refused', transferred = 0, evicted = 1,"
+                     " updated_ms = ? WHERE rowid = ?",
+                     "ii", ju_wall_ms(), row);
         if (res == 0)
             res = queue_receipt(store, id, JS_REFUSED);
     }
@@ -616,83 +652,7 @@ int js_inbox_fetch_failed(js_store *store, const char *id, enum js_fetch_failure
 
 int js_inbox_complete_opened(js_store *store, const char *id, js_open_fn open, void *user)
 {
-    struct js_message m;
-    struct jc_note_info info;
-    struct jc_loudness loudness;
-    bool measured;
-    unsigned char *data, *note = NULL;
-    size_t len, note_len = 0;
-    char sha[65], note_sha[65];
-    int64_t row, now = ju_wall_ms();
-    int res, verdict, play_at = -1;
-
-    res = get_message(store, JS_INBOX, id, &m, &row);
-    if (res < 0)
-        return res;
-    if (m.state & (JS_READY | JS_PLAYED))
-        return 0;
-    if (m.state != JS_DOWNLOADING || m.offset != m.length)
-        return JS_ERR_STATE;
-    res = js_chunks_load(store, row, &data, &len);
-    if (res < 0)
-        return res;
-    verdict = js_sha256_hex(data, len, sha);
-    if (verdict == 0 && (len != m.length || strcmp(sha, m.sha256)))
-        verdict = JS_ERR_CHECKSUM;
-    if (verdict == 0)
-        verdict = open(user, data, len, &note, &note_len);
-    free(data);
-    if (verdict == 0)
-        verdict = jc_note_check(note, note_len, &info);
-    if (verdict == 0)
-        verdict = js_sha256_hex(note, note_len, note_sha);
-    if (verdict == 0)
-        play_at = note_play_at(note, note_len);
-    measured = verdict == 0 && jc_note_loudness(note, note_len, &loudness) == 0;
-
-    res = js_begin(store);
-    if (res < 0)
-        goto out;
-    res = still_downloaded(store, row, m.length);
-    if (res <= 0) {
-        js_rollback(store);
-        verdict = 0; /* done elsewhere meanwhile (res 0), or an error */
-        goto out;
-    }
-    res = run(store, "DELETE FROM chunks WHERE message = ?", "i", row);
-    if (res == 0 && verdict < 0) {
-        res = run(store,
-                  "UPDATE messages SET state = 'announced', transferred = 0, updated_ms = ?"
-                  " WHERE rowid = ?",
-                  "ii", ju_wall_ms(), row);
-    } else if (res == 0) {
-        /* The note replaces the sealed bytes: what is played, exported and
-         * counted against the quota from now on is the voice note itself. */
-        res = insert_chunks(store, row, 0, note, note_len);
-        if (res == 0)
-            res =
-                run(store,
-                    "UPDATE messages SET state = 'ready', duration_ms = ?, length = ?,"
-                    " transferred = ?, sha256 = ?, updated_ms = ?, play_at = ?,"
-                    " play_after_ms = ? WHERE rowid = ?",
-                    "iiitiiii", (int64_t)(info.samples / 48), (int64_t)note_len, (int64_t)note_len,
-                    note_sha, now, (int64_t)play_at, play_after(now, play_at), row);
-        if (res == 0 && measured)
-            res = js_loudness_store_row(store, row, &loudness);
-        if (res == 0)
-            res = queue_receipt(store, id, JS_DELIVERED);
-    }
-    if (res < 0) {
-        js_rollback(store);
-        goto out;
-    }
-    res = js_commit(store);
-out:
-    if (note) {
-        memset(note, 0, note_len);
-        free(note);
-    }
-    return res < 0 ? res : verdict;
+    return complete_download(store, id, open, user);
 }
 
 int js_message_set_position(js_store *store, const char *id, uint64_t position_ms)
@@ -702,10 +662,10 @@ int js_message_set_position(js_store *store, const char *id, uint64_t position_m
     if (!id || position_ms > INT64_MAX)
         return JS_ERR_INVALID;
     /* One statement: the row is found and written at once. */
-    res = run(store,
-              "UPDATE messages SET play_position_ms = ?1 WHERE rowid ="
-              " (SELECT rowid FROM messages WHERE id = ?2 ORDER BY box LIMIT 1)",
-              "it", (int64_t)position_ms, id);
+    res = js_run(store,
+                 "UPDATE messages SET play_position_ms = ?1 WHERE rowid ="
+                 " (SELECT rowid FROM messages WHERE id = ?2 ORDER BY box LIMIT 1)",
+                 "it", (int64_t)position_ms, id);
     if (res == 0 && sqlite3_changes(store->db) == 0)
         res = JS_ERR_NOT_FOUND;
     return res;
@@ -713,35 +673,25 @@ int js_message_set_position(js_store *store, const char *id, uint64_t position_m
 
 int js_inbox_mark_played(js_store *store, const char *id, uint64_t position_ms)
 {
-    enum js_state state;
+    struct js_message m;
     int64_t row;
     int res;
 
-    res = js_begin(store);
+    if (!id)
+        return JS_ERR_INVALID;
+    res = js_begin_change(store, JS_INBOX, id, JS_READY | JS_PLAYED, &m, &row);
     if (res < 0)
         return res;
-    res = js_message_row(store, JS_INBOX, id, &row, &state);
-    if (res < 0)
-        goto error_tx;
-    res = JS_ERR_STATE;
-    if (!(state & (JS_READY | JS_PLAYED)))
-        goto error_tx;
-    res = run(store,
-              "UPDATE messages SET state = 'played', play_position_ms = ?,"
-              " updated_ms = CASE state WHEN 'played' THEN updated_ms ELSE ?2 END"
-              " WHERE rowid = ?3",
-              "iii", (int64_t)position_ms, ju_wall_ms(), row);
-    if (res == 0 && state == JS_READY)
+    res = js_run(store,
+                 "UPDATE messages SET state = 'played', play_position_ms = ?,"
+                 " updated_ms = CASE state WHEN 'played' THEN updated_ms ELSE ?2 END"
+                 " WHERE rowid = ?3",
+                 "iii", (int64_t)position_ms, ju_wall_ms(), row);
+    if (res == 0 && m.state == JS_READY)
         res = queue_receipt(store, id, JS_PLAYED);
-    if (res < 0)
-        goto error_tx;
-    res = js_commit(store);
-    if (res == 0 && state == JS_READY)
+    res = js_finish(store, res);
+    if (res == 0 && m.state == JS_READY)
         js_wake_sync(store);
-    return res;
-
-error_tx:
-    js_rollback(store);
     return res;
 }
 
@@ -797,8 +747,8 @@ int js_receipts_pending(js_store *store, js_receipt_fn fn, void *user)
 
 int js_receipt_sent(js_store *store, int64_t receipt_id)
 {
-    int res = run(store, "UPDATE receipts SET sent_ms = ? WHERE id = ? AND sent_ms IS NULL", "ii",
-                  ju_wall_ms(), receipt_id);
+    int res = js_run(store, "UPDATE receipts SET sent_ms = ? WHERE id = ? AND sent_ms IS NULL",
+                     "ii", ju_wall_ms(), receipt_id);
     if (res < 0 || sqlite3_changes(store->db) > 0)
         return res;
     /* Nothing changed: sent before (fine), or no such receipt. */
@@ -834,11 +784,11 @@ int js_outbox_add(js_store *store, const unsigned char *data, size_t len, const 
     res = js_begin(store);
     if (res < 0)
         return res;
-    res = run(store,
-              "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, duration_ms,"
-              " length, sha256, play_at) VALUES (?, 0, 'ready', ?, ?, ?, ?, ?, ?, ?)",
-              "ttiiiiti", id, to ? to : "", now, now, (int64_t)(info.samples / 48), (int64_t)len,
-              sha, (int64_t)note_play_at(data, len));
+    res = js_run(store,
+                 "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, duration_ms,"
+                 " length, sha256, play_at) VALUES (?, 0, 'ready', ?, ?, ?, ?, ?, ?, ?)",
+                 "ttiiiiti", id, to ? to : "", now, now, (int64_t)(info.samples / 48), (int64_t)len,
+                 sha, (int64_t)note_play_at(data, len));
     if (res < 0)
         goto error_tx;
     row = sqlite3_last_insert_rowid(store->db);

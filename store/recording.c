@@ -59,34 +59,15 @@ int js_recording_lock_path(js_store *store, const char *id, char *buf, size_t si
 static int append_chunk(js_store *store, int64_t row, uint64_t at, const unsigned char *bytes,
                         size_t len)
 {
-    sqlite3_stmt *stmt;
     int res = js_begin(store);
     if (res < 0)
         return res;
-    res = js_prepare(store, "INSERT INTO chunks (message, at, data) VALUES (?, ?, ?)", &stmt);
-    if (res < 0)
-        goto error_tx;
-    sqlite3_bind_int64(stmt, 1, row);
-    sqlite3_bind_int64(stmt, 2, (int64_t)at);
-    sqlite3_bind_blob(stmt, 3, bytes, (int)len, SQLITE_STATIC);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
-    if (res < 0)
-        goto error_tx;
-    res = js_prepare(store, "UPDATE messages SET length = length + ? WHERE rowid = ?", &stmt);
-    if (res < 0)
-        goto error_tx;
-    sqlite3_bind_int64(stmt, 1, (int64_t)len);
-    sqlite3_bind_int64(stmt, 2, row);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
-    if (res < 0)
-        goto error_tx;
-    return js_commit(store);
-
-error_tx:
-    js_rollback(store);
-    return res;
+    res = js_run(store, "INSERT INTO chunks (message, at, data) VALUES (?, ?, ?)", "iib", row,
+                 (int64_t)at, bytes, len);
+    if (res == 0)
+        res = js_run(store, "UPDATE messages SET length = length + ? WHERE rowid = ?", "ii",
+                     (int64_t)len, row);
+    return js_finish(store, res);
 }
 
 static int set_sync(js_store *store, bool full)
@@ -124,23 +105,19 @@ static int delete_message(js_store *store, int64_t row);
 
 int js_outbox_discard(js_store *store, const char *id)
 {
-    enum js_state state;
+    struct js_message m;
     int64_t row;
-    int res = js_begin(store);
-    if (res < 0)
-        return res;
-    res = js_message_row(store, JS_OUTBOX, id, &row, &state);
-    if (res < 0)
-        goto out;
+    int res;
+
+    if (!id)
+        return JS_ERR_INVALID;
     /* Only what the person kept back and chose to throw away: never a
      * message on its way (checked under the same lock as the delete, since
      * another process may send the draft meanwhile). */
-    res = JS_ERR_STATE;
-    if (state != JS_DRAFT)
-        goto out;
-    res = delete_rows(store, row);
-out:
-    return js_finish(store, res);
+    res = js_begin_change(store, JS_OUTBOX, id, JS_DRAFT, &m, &row);
+    if (res < 0)
+        return res;
+    return js_finish(store, delete_rows(store, row));
 }
 
 static int disk_room(js_store *store, uint64_t need)
@@ -224,21 +201,11 @@ int js_recording_create(js_store *store, const struct js_recording_config *confi
         goto error_lock;
     }
 
-    sqlite3_stmt *stmt;
-    res = js_prepare(store,
-                     "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, play_at)"
-                     " VALUES (?, 0, 'recording', ?, ?, ?, ?)",
-                     &stmt);
-    if (res < 0)
-        goto error_lock;
     int64_t now = ju_wall_ms();
-    sqlite3_bind_text(stmt, 1, rec->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, config->to ? config->to : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, now);
-    sqlite3_bind_int64(stmt, 4, now);
-    sqlite3_bind_int(stmt, 5, play_at);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
+    res = js_run(store,
+                 "INSERT INTO messages (id, box, state, peer, created_ms, updated_ms, play_at)"
+                 " VALUES (?, 0, 'recording', ?, ?, ?, ?)",
+                 "ttiii", rec->id, config->to ? config->to : "", now, now, (int64_t)play_at);
     if (res < 0)
         goto error_lock;
     rec->row = sqlite3_last_insert_rowid(store->db);
@@ -297,7 +264,6 @@ static int seal(js_store *store, int64_t row, const unsigned char *data, size_t 
 {
     struct jc_note_info info;
     char sha[65];
-    sqlite3_stmt *stmt;
     int res;
 
     if (duration_ms < 0) {
@@ -311,21 +277,11 @@ static int seal(js_store *store, int64_t row, const unsigned char *data, size_t 
     res = js_sha256_hex(data, len, sha);
     if (res < 0)
         return res;
-    res = js_prepare(store,
-                     "UPDATE messages SET state = ?, length = ?, duration_ms = ?, sha256 = ?,"
-                     " updated_ms = ? WHERE rowid = ? AND state = 'recording'",
-                     &stmt);
-    if (res < 0)
-        return res;
-    sqlite3_bind_text(stmt, 1, js_state_name(state), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, (int64_t)len);
-    sqlite3_bind_int64(stmt, 3, duration_ms);
-    sqlite3_bind_text(stmt, 4, sha, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 5, ju_wall_ms());
-    sqlite3_bind_int64(stmt, 6, row);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
-    return res;
+    return js_run(store,
+                  "UPDATE messages SET state = ?, length = ?, duration_ms = ?, sha256 = ?,"
+                  " updated_ms = ? WHERE rowid = ? AND state = 'recording'",
+                  "tiitii", js_state_name(state), (int64_t)len, (int64_t)duration_ms, sha,
+                  ju_wall_ms(), row);
 }
 
 int js_recording_finish(js_recording *rec, char *id_out)

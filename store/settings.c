@@ -119,24 +119,15 @@ int js_setting_get(js_store *store, const char *key, char *buf, size_t size)
 int js_setting_set(js_store *store, const char *key, const char *value)
 {
     const struct js_setting_spec *spec = js_setting_spec(key);
-    sqlite3_stmt *stmt;
-    int res;
 
     if (!spec || (value && !value_valid(spec, value)))
         return JS_ERR_INVALID;
-    res = js_prepare(store,
-                     value ? "INSERT INTO settings (key, value) VALUES (?, ?)"
-                             " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-                           : "DELETE FROM settings WHERE key = ?",
-                     &stmt);
-    if (res < 0)
-        return res;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    if (value)
-        sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
-    return res;
+    if (!value)
+        return js_run(store, "DELETE FROM settings WHERE key = ?", "t", key);
+    return js_run(store,
+                  "INSERT INTO settings (key, value) VALUES (?, ?)"
+                  " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                  "tt", key, value);
 }
 
 int js_setting_get_number(js_store *store, const char *key, uint64_t *out)
