@@ -8,6 +8,19 @@ trap cleanup_scratch EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# wait_until SECONDS WHAT CMD...: runs CMD every 0.05 s until it succeeds;
+# if it has not by SECONDS of wall time (not of tries: a loaded machine
+# stretches each try), fails with WHAT, which says what did not happen.
+wait_until() {
+  local seconds=$1 what=$2 deadline
+  shift 2
+  deadline=$((${EPOCHREALTIME//[.,]/} + seconds * 1000000))
+  until "$@"; do
+    [ "${EPOCHREALTIME//[.,]/}" -lt "$deadline" ] || fail "$what (waited ${seconds}s)"
+    sleep 0.05
+  done
+}
+
 # expect_clean_error WHAT CMD...: the command must exit non-zero by itself
 # (not by a signal), and say exactly one line on stderr.
 expect_clean_error() {

@@ -294,6 +294,18 @@ void relay_storage_failed(struct relay_request *r, int err)
         relay_error(r, 500, "internal", "the relay could not read or write its storage");
 }
 
+int relay_storage_answer(struct relay_request *r, int err, int expected, unsigned status,
+                         const char *code, const char *message)
+{
+    if (err >= 0)
+        return 0;
+    if (err == expected)
+        relay_error(r, status, code, message);
+    else
+        relay_storage_failed(r, 0);
+    return -1;
+}
+
 void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response *resp)
 {
     if (r->responded || !resp) {
@@ -580,7 +592,7 @@ static void run_cleanup(struct jn_relay *relay)
                   total.uploads, total.messages, total.invites, batches);
 }
 
-static uint64_t reap_slow_headers(struct jn_relay *relay, uint64_t now);
+static uint64_t reap_slow_headers(struct jn_relay *relay);
 
 /* Ends long polls at their deadline and runs the cleanup; sleeps on a
  * condition variable in between, never polls. */
@@ -603,7 +615,7 @@ static void *timer_main(void *arg)
         }
         if (relay->cfg.header_timeout_s) {
             pthread_mutex_unlock(&relay->lock);
-            uint64_t reap = reap_slow_headers(relay, now);
+            uint64_t reap = reap_slow_headers(relay);
             pthread_mutex_lock(&relay->lock);
             /* At most a second late, so a deadline is never missed by much
              * while connections come and go between wake-ups. */
@@ -748,15 +760,21 @@ static void conn_set_in_request(struct jn_relay *relay, struct relay_conn *c, in
  * header_timeout_s: libmicrohttpd's own timeout is an idle timeout, which a
  * client sending one header line every few seconds never reaches. The
  * shutdown() makes libmicrohttpd see the end of the stream and close it on
- * its own thread. Returns when to look again (0: no connection to watch). */
-static uint64_t reap_slow_headers(struct jn_relay *relay, uint64_t now)
+ * its own thread. Returns when to look again (0: no connection to watch).
+ * The clock is read under conn_lock, under which every since_ms is written
+ * (or its connection linked), so no since_ms is later than now: with a now
+ * read earlier, a request that finished in between made now - since_ms
+ * wrap around, and a busy keep-alive connection was cut as if its headers
+ * were late. */
+static uint64_t reap_slow_headers(struct jn_relay *relay)
 {
     uint64_t limit = (uint64_t)relay->cfg.header_timeout_s * 1000u, next = 0;
     pthread_mutex_lock(&relay->conn_lock);
+    uint64_t now = (uint64_t)ju_mono_ms();
     for (struct relay_conn *c = relay->conns; c; c = c->next) {
         if (c->in_request || c->fd < 0)
             continue;
-        if (now - c->since_ms >= limit) {
+        if (c->since_ms + limit <= now) {
             shutdown(c->fd, SHUT_RDWR);
             c->fd = -1;
         } else if (!next || c->since_ms + limit < next) {

@@ -16,9 +16,10 @@ for i in $(seq 34); do
   expect_status "attacker's upload $i" 201
   paths+=("$UPLOAD")
 done
-"$SLOW_CLIENT" 127.0.0.2 "$PORT" 0 body 2000 24 "$DAD" "${paths[@]}" >"$SCRATCH/attack" &
+"$SLOW_CLIENT" 127.0.0.2 "$PORT" 0 body 2000 24 "$DAD" "${paths[@]}" >"$SCRATCH/attack" 2>"$SCRATCH/attack.err" &
 ATTACK=$!
-sleep 3   # every slow PATCH has sent its headers
+attack_connected() { grep -q 'slow_client: connected' "$SCRATCH/attack.err"; }
+wait_until 30 "the slow client did not send its 34 PATCH headers" attack_connected
 
 head -c 102400 /dev/urandom >"$SCRATCH/100k"
 for i in 1 2 3; do
@@ -30,6 +31,11 @@ for i in 1 2 3; do
     "$BASE/v1/uploads") || STATUS=000
   [ "$STATUS" = 201 ] || { cat "$SCRATCH/body" >&2; fail "100 KB upload from another address during the attack: status $STATUS"; }
 done
+# The client trickles for 24 s at most; the attack is over once the relay
+# has closed all its connections (the client closes its end on seeing it).
+attack_over() { [ -s "$SCRATCH/attack" ] || ! ss -Htan src 127.0.0.2 dst "127.0.0.1:$PORT" | grep -q .; }
+wait_until 60 "the slow client did not end" attack_over
+kill -TERM "$ATTACK" 2>/dev/null || true
 wait "$ATTACK"
 read -r _ opened _ refused _ closed _ median <"$SCRATCH/attack"
 echo "attacker: $(cat "$SCRATCH/attack")"

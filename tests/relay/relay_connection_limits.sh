@@ -10,9 +10,10 @@ ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # 300 connections in all stands for the 1,024 open files a service starts
 # with; the attacker alone could fill it three times.
 start_relay conns --max-connections 300
-"$SLOW_CLIENT" 127.0.0.2 "$PORT" 1000 headers 1000 15 >"$SCRATCH/attack" &
+"$SLOW_CLIENT" 127.0.0.2 "$PORT" 1000 headers 1000 15 >"$SCRATCH/attack" 2>"$SCRATCH/attack.err" &
 ATTACK=$!
-sleep 2   # the attack is under way (a wait on its effect follows)
+attack_connected() { grep -q 'slow_client: connected' "$SCRATCH/attack.err"; }
+wait_until 30 "the slow client did not open its 1000 connections" attack_connected
 
 # Another address is served meanwhile.
 for i in 1 2 3; do
@@ -24,6 +25,11 @@ for i in 1 2 3; do
     -H "Authorization: Bearer $TOKEN" "$BASE/v1/inbox") || STATUS=000
   [ "$STATUS" = 200 ] || fail "inbox from another address during the attack: status $STATUS"
 done
+# The client trickles for 15 s at most; the attack is over once the relay
+# has closed all its connections (the client closes its end on seeing it).
+attack_over() { [ -s "$SCRATCH/attack" ] || ! ss -Htan src 127.0.0.2 dst "127.0.0.1:$PORT" | grep -q .; }
+wait_until 60 "the slow client did not end" attack_over
+kill -TERM "$ATTACK" 2>/dev/null || true
 wait "$ATTACK"
 read -r _ opened _ refused _ closed _ median <"$SCRATCH/attack"
 echo "attacker: $(cat "$SCRATCH/attack")"

@@ -287,14 +287,20 @@ start_relay tight --invite-ttl 0 --upload-ttl 0 --token-rate 0.5 --token-burst 6
   --max-family-bytes 5000 --max-mailbox 1 --join-rate 0.01 --join-burst 3
 new_family mum
 MUM=$TOKEN
-sleep 1.1
+# A time-to-live of 0 s runs out once the relay's clock (whole seconds)
+# passes the second the invite was made in (50 ms more: time() may read a
+# clock a tick behind).
+made=${EPOCHREALTIME%[.,]*}
+next_second() { [ "${EPOCHREALTIME//[.,]/}" -gt $(((made + 1) * 1000000 + 50000)) ]; }
+wait_until 5 "the clock did not pass the second the invite was made in" next_second
 req POST /v1/join -H 'Content-Type: application/json' -d "{\"code\":\"$CODE\",\"name\":\"late\"}"
 expect_error "an expired invite" 410 expired
 create_upload "$MUM" 6000 "$(metadata "$(uuid)" "$DEVICE")"
 expect_error "more than the family may store" 507 storage_full
 create_upload "$MUM" 100 "$(metadata "$(uuid)" "$DEVICE")"
 expect_status "small upload" 201
-sleep 1.1
+made=${EPOCHREALTIME%[.,]*}
+wait_until 5 "the clock did not pass the second the upload was made in" next_second
 as "$MUM" HEAD "$UPLOAD" -H 'Tus-Resumable: 1.0.0'
 expect_status "HEAD of an expired upload" 410
 patch "$MUM" "$UPLOAD" 0 "$SCRATCH/small"

@@ -61,7 +61,9 @@ grep -qx "play $plain from 0 speed 100" "$TRACE" || fail "1 did not play the ord
 screen_keys 1
 screen_wait "No new messages"
 trace_wait "say en nothing-new" 10
-sleep 2 # the home screen counts again each second: still nothing
+# Not a wait for an event: the home screen counts the letters again each
+# second, and two of those counts must still show nothing of the bedtime letter.
+sleep 2
 screen_lacks "Bedtime letter" "a bedtime letter shows before its time"
 trace_lacks "chime|bedtime|play $bed" "the station made a sound for, or played, the bedtime letter before its time"
 [ ! -e "$AUDIO/played-2.wav" ] || fail "something played before 20:30"

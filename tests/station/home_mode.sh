@@ -14,6 +14,8 @@ screen_wait "3 再听一遍"
 screen_lacks "离开" "home mode offers to leave"
 screen_lacks "家庭号码" "home mode asks for a family number"
 screen_keys '*'
+# Not a wait for an event: * and the idle time-out (1 s here) are how a
+# station leaves a family, and home mode must still offer its keys after both.
 sleep 1.5
 screen_wait "1 听新消息"
 screen_stop

@@ -62,6 +62,8 @@ grep -nE "^(say en letter 1|play $A from 0)" "$TRACE" | head -1 | grep -q "say e
   fail "the letter played before it was said who it is from"
 
 # 5 pauses: nothing plays, the keys are said; 5 again goes on from there.
+# The station counts the position from the wall clock: 7 s of it must pass,
+# enough that 4 (back 5 s) is told from 1 (the start) below.
 sleep 7
 screen_keys 5
 screen_wait "Paused"
@@ -69,7 +71,9 @@ trace_wait "^pause $A at [0-9]+$"
 trace_wait "^say en paused$"
 paused_at=$(last_number "^pause $A at ")
 [ "$paused_at" -ge 6000 ] && [ "$paused_at" -le 10000 ] || fail "paused at ${paused_at} ms, after about 7 s"
-sleep 3
+# Nothing may play while paused; the station has no timer here, so a play
+# would follow the key at once: a second shows it.
+sleep 1
 grep -qE "^play $A from [1-9]" "$TRACE" && fail "something played while paused"
 screen_keys 5
 trace_wait "^play $A from $paused_at speed 100$"
@@ -90,6 +94,8 @@ screen_keys 1
 more_lines "^play $A from 0 " "$n"
 
 # 3: faster, said, kept in family 1's home, and the letter goes on at it.
+# 2 s of playing (wall time, as the station counts it) first, so 6 below
+# leaves the letter past its start, to resume there.
 sleep 2
 screen_keys 3
 trace_wait "^speed 125$"
@@ -105,7 +111,7 @@ trace_wait "^next $A at [0-9]+$"
 screen_wait_both "Playing 2 of 2" "From mama"
 trace_wait "^say en letter 2$"
 trace_wait "^play $B from 0 speed 125$"
-# Any other key stops.
+# Any other key stops, once it has played a second (wall time) to stop.
 sleep 1
 screen_keys 9
 screen_wait "New messages: 2"

@@ -30,7 +30,7 @@ screen_wait "No new messages"
 record_one() {
   screen_keys 2
   screen_wait "Recording" 30
-  sleep 1
+  screen_wait "Recording... 1 s" # a second of it, by the station's clock
   screen_keys 2
   screen_wait "Your reply is not sent yet" 30
 }
@@ -67,7 +67,7 @@ screen_wait "Your reply is not sent yet"
 first=$("$JIASHU" --home "$G" outbox --json | grep -o '"id": "[^"]*"' | cut -d'"' -f4)
 screen_keys 2
 screen_wait "Recording" 30
-sleep 1
+screen_wait "Recording... 1 s" # a second of it, by the station's clock
 screen_keys 2
 screen_wait "Your reply is not sent yet" 30
 [ "$(states)" = "draft " ] || fail "recording again left $(states)"

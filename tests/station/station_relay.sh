@@ -67,7 +67,7 @@ screen_wait "No new messages" 30
 [ -s "$AUDIO/played-1.wav" ] && [ ! -e "$AUDIO/played-2.wav" ] || fail "family 2 did not hear exactly its one message"
 screen_keys 2
 screen_wait "Recording"
-sleep 1
+screen_wait "Recording... 1 s" # a second of it, by the station's clock
 screen_keys 2
 screen_wait "Your reply is not sent yet" 15
 screen_keys 3
@@ -84,7 +84,8 @@ screen_wait "No new messages" 30
 
 # Wang's reply reaches Wang's parent, and nobody at Li's.
 SYNC=1 wait_for_state "$SCRATCH/wang" inbox ready 60
-sleep 2
+# The reply is on the relay now (Wang has it): a sync of Li's brings it at
+# once if the relay lets it through.
 "$JIASHU" --home "$SCRATCH/li" sync >/dev/null
 "$JIASHU" --home "$SCRATCH/li" inbox --json | grep -q '"state"' && fail "Li's parent got a message from Wang's child"
 echo ok

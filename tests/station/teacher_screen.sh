@@ -67,10 +67,14 @@ for i in $(seq 50); do screen_text | head -1 | grep -qF "Quiet hours" && break; 
 screen_text | head -1 | grep -qF "Quiet hours" || { screen_text >&2; fail "no quiet-hours badge"; }
 screen_keys 3
 screen_wait "Now: ${start:0:2}:${start:2:2}-${end:0:2}:${end:2:2}"
-sleep 1.5
+# "Saved" was said as quiet hours began (the second time, after the
+# quota's); the trace ends each prompt with one line (spoke, cut or mute)
+# once it is over, and from then on the station must be silent.
+saved_over() { [ "$(grep -cxE "(spoke|cut|mute) en saved" "$SCRATCH/trace")" -ge 2 ]; }
+wait_until 15 "the trace did not end the 'saved' prompt after saving quiet hours" saved_over
 before=$(wc -l <"$SCRATCH/trace")
 screen_keys 1 2 3 4
-sleep 0.5
+sleep 0.5 # keys sound at once when they sound: half a second shows that none did
 after=$(wc -l <"$SCRATCH/trace")
 [ "$before" = "$after" ] || fail "the station made sounds in quiet hours"
 screen_keys '*'

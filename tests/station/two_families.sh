@@ -57,7 +57,7 @@ same_audio "$AUDIO/played-2.wav" "$SCRATCH/b.dec.wav" || fail "the second messag
 
 screen_keys 2
 screen_wait "Recording"
-sleep 1
+screen_wait "Recording... 1 s" # a second of it, by the station's clock
 screen_keys 2
 # Heard before it is sent: nothing leaves until 3.
 screen_wait "Your reply is not sent yet" 15

@@ -143,10 +143,16 @@ lost=$(( $(echo "$done_line" | jq .connections) - 1 ))
 export JIASHU_NET_TIMEOUTS=2,50,4 JIASHU_BACKOFF_MS=100,500
 note "$SCRATCH/dead.wav" 6
 id=$("$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/dead.wav")
-ip netns exec "$NS_C" "$JIASHU" "${PARENT[@]}" sync >/dev/null 2>"$SCRATCH/dead.err" &
+ip netns exec "$NS_C" "$JIASHU" "${PARENT[@]}" sync --json >"$SCRATCH/dead.json" 2>"$SCRATCH/dead.err" &
 syncer=$!
 SYNC_PIDS="$SYNC_PIDS $syncer"
-sleep 1.5 # the link dies in the middle of the upload (6 s of audio take 5 s at 20 kbit/s)
+# The link dies in the middle of the upload (6 s of audio take 5 s at
+# 20 kbit/s): once the sync reports some of its bytes sent.
+upload_under_way() {
+  jq -c --arg id "$id" 'select(.event == "upload_progress" and .id == $id and .done > 0)' \
+    "$SCRATCH/dead.json" 2>/dev/null | grep -q .
+}
+wait_until 60 "the sync did not report any byte of the note sent over the 2G link" upload_under_way
 ip netns exec "$NS_R" iptables -I INPUT 1 -j DROP
 start=$(date +%s)
 rc=0; wait "$syncer" || rc=$?
