@@ -35,32 +35,25 @@ int js_blob_get(js_store *store, const char *kind, const char *key, unsigned cha
                 size_t *len)
 {
     sqlite3_stmt *stmt;
-    int res, rc;
+    int res;
 
     *data = NULL;
     *len = 0;
     if (!name_ok(kind) || !name_ok(key))
         return JS_ERR_NOT_FOUND;
-    res = js_prepare(store, "SELECT data FROM blobs WHERE kind = ? AND key = ?", &stmt);
+    res = js_query_row(store, &stmt, "SELECT data FROM blobs WHERE kind = ? AND key = ?", "tt",
+                       kind, key);
     if (res < 0)
         return res;
-    sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        size_t n = (size_t)sqlite3_column_bytes(stmt, 0);
-        unsigned char *copy = malloc(n ? n : 1);
-
-        if (!copy) {
-            res = -ENOMEM;
-        } else {
-            if (n)
-                memcpy(copy, sqlite3_column_blob(stmt, 0), n);
-            *data = copy;
-            *len = n;
-        }
+    size_t n = (size_t)sqlite3_column_bytes(stmt, 0);
+    unsigned char *copy = malloc(n ? n : 1);
+    if (!copy) {
+        res = -ENOMEM;
     } else {
-        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+        if (n)
+            memcpy(copy, sqlite3_column_blob(stmt, 0), n);
+        *data = copy;
+        *len = n;
     }
     sqlite3_finalize(stmt);
     return res;

@@ -44,20 +44,15 @@ int js_contact_find(js_store *store, const char *id_or_name, struct js_contact *
     sqlite3_stmt *stmt;
     if (!text_ok(id_or_name))
         return JS_ERR_NOT_FOUND;
-    int res = js_prepare(store,
-                         "SELECT device_id, name FROM contacts WHERE device_id = ?1 OR name = ?1"
-                         " ORDER BY device_id <> ?1 LIMIT 1",
-                         &stmt);
+    int res = js_query_row(store, &stmt,
+                           "SELECT device_id, name FROM contacts WHERE device_id = ?1 OR name = ?1"
+                           " ORDER BY device_id <> ?1 LIMIT 1",
+                           "t", id_or_name);
     if (res < 0)
         return res;
-    sqlite3_bind_text(stmt, 1, id_or_name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        fill(stmt, out);
-    else
-        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+    fill(stmt, out);
     sqlite3_finalize(stmt);
-    return res;
+    return 0;
 }
 
 int js_contacts_list(js_store *store, js_contact_fn fn, void *user)

@@ -391,31 +391,36 @@ int js_run(js_store *store, const char *sql, const char *types, ...)
     return res;
 }
 
-int js_message_find(js_store *store, int box, const char *columns, const char *id,
-                    sqlite3_stmt **stmt)
+int js_query_row(js_store *store, sqlite3_stmt **stmt, const char *sql, const char *types, ...)
 {
-    char sql[512];
-    int res, rc, n;
-
-    n = snprintf(sql, sizeof(sql),
-                 box < 0 ? "SELECT %s FROM messages WHERE id = ? ORDER BY box LIMIT 1"
-                         : "SELECT %s FROM messages WHERE id = ? AND box = ?",
-                 columns);
-    if (n < 0 || (size_t)n >= sizeof(sql))
-        return JS_ERR_INVALID;
-    res = js_prepare(store, sql, stmt);
+    va_list ap;
+    va_start(ap, types);
+    int res = ju_sqlite_vprepare(store->db, &store_codes, stmt, sql, types, ap);
+    va_end(ap);
     if (res < 0)
         return res;
-    sqlite3_bind_text(*stmt, 1, id, -1, SQLITE_STATIC);
-    if (box >= 0)
-        sqlite3_bind_int(*stmt, 2, box);
-    rc = sqlite3_step(*stmt);
+    int rc = sqlite3_step(*stmt);
     if (rc == SQLITE_ROW)
         return 0;
     res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
     sqlite3_finalize(*stmt);
     *stmt = NULL;
     return res;
+}
+
+int js_message_find(js_store *store, int box, const char *columns, const char *id,
+                    sqlite3_stmt **stmt)
+{
+    char sql[512];
+    int n = snprintf(sql, sizeof(sql),
+                     box < 0 ? "SELECT %s FROM messages WHERE id = ? ORDER BY box LIMIT 1"
+                             : "SELECT %s FROM messages WHERE id = ? AND box = ?",
+                     columns);
+    if (n < 0 || (size_t)n >= sizeof(sql))
+        return JS_ERR_INVALID;
+    if (box < 0)
+        return js_query_row(store, stmt, sql, "t", id);
+    return js_query_row(store, stmt, sql, "ti", id, (int64_t)box);
 }
 
 int js_message_row(js_store *store, int box, const char *id, int64_t *row, enum js_state *state)

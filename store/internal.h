@@ -43,6 +43,12 @@ int js_prepare(js_store *store, const char *sql, sqlite3_stmt **stmt);
  * and a size_t (bound as it is: NULL binds NULL). 0 or a store code. */
 int js_run(js_store *store, const char *sql, const char *types, ...);
 
+/* Prepares sql, binds its arguments as js_run does and steps to its first
+ * row: 0 with *stmt on it (the caller reads it and finalizes it), or
+ * JS_ERR_NOT_FOUND when there is none or a store code, with nothing left to
+ * finalize. */
+int js_query_row(js_store *store, sqlite3_stmt **stmt, const char *sql, const char *types, ...);
+
 /* Steps to the message of box (of either with box < 0, the outbox first)
  * whose id is id, selecting columns: 0 with *stmt on its row (the caller
  * finalizes it), or JS_ERR_NOT_FOUND or a store code with nothing left to

@@ -59,28 +59,21 @@ int js_message_set_loudness(js_store *store, const char *id, const struct jc_lou
 int js_message_loudness(js_store *store, const char *id, struct jc_loudness *out)
 {
     sqlite3_stmt *stmt;
-    int res, rc;
+    int res;
 
     if (!id || !out)
         return JS_ERR_INVALID;
-    res = js_prepare(store,
-                     "SELECT loudness_lufs, peak_dbfs FROM messages WHERE id = ?"
-                     " ORDER BY box LIMIT 1",
-                     &stmt);
+    res = js_query_row(store, &stmt,
+                       "SELECT loudness_lufs, peak_dbfs FROM messages WHERE id = ?"
+                       " ORDER BY box LIMIT 1",
+                       "t", id);
     if (res < 0)
         return res;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        res = 0;
-        if (sqlite3_column_type(stmt, 0) != SQLITE_NULL &&
-            sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
-            out->integrated_lufs = sqlite3_column_double(stmt, 0);
-            out->peak_dbfs = sqlite3_column_double(stmt, 1);
-            res = 1;
-        }
-    } else {
-        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+    if (sqlite3_column_type(stmt, 0) != SQLITE_NULL &&
+        sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+        out->integrated_lufs = sqlite3_column_double(stmt, 0);
+        out->peak_dbfs = sqlite3_column_double(stmt, 1);
+        res = 1;
     }
     sqlite3_finalize(stmt);
     return res;

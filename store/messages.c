@@ -698,20 +698,15 @@ int js_inbox_mark_played(js_store *store, const char *id, uint64_t position_ms)
 int js_inbox_next(js_store *store, int64_t now_ms, struct js_message *out)
 {
     sqlite3_stmt *stmt;
-    int res = js_prepare(store,
-                         "SELECT " MESSAGE_COLUMNS " FROM messages WHERE box = 1 AND"
-                         " state = 'ready' AND play_after_ms <= ? ORDER BY rowid LIMIT 1",
-                         &stmt);
+    int res = js_query_row(store, &stmt,
+                           "SELECT " MESSAGE_COLUMNS " FROM messages WHERE box = 1 AND"
+                           " state = 'ready' AND play_after_ms <= ? ORDER BY rowid LIMIT 1",
+                           "i", now_ms);
     if (res < 0)
         return res;
-    sqlite3_bind_int64(stmt, 1, now_ms);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        read_message(stmt, out);
-    else
-        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+    read_message(stmt, out);
     sqlite3_finalize(stmt);
-    return res;
+    return 0;
 }
 
 /* ---- receipts ---- */

@@ -95,22 +95,16 @@ int js_setting_get(js_store *store, const char *key, char *buf, size_t size)
 
     if (!js_setting_spec(key))
         return JS_ERR_INVALID;
-    res = js_prepare(store, "SELECT value FROM settings WHERE key = ?", &stmt);
+    res = js_query_row(store, &stmt, "SELECT value FROM settings WHERE key = ?", "t", key);
     if (res < 0)
         return res;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(stmt, 0);
-        size_t n = v ? strlen(v) : 0;
-        if (n + 1 > size) {
-            res = JS_ERR_INVALID;
-        } else {
-            memcpy(buf, v ? v : "", n + 1);
-            res = (int)n;
-        }
+    const char *v = (const char *)sqlite3_column_text(stmt, 0);
+    size_t n = v ? strlen(v) : 0;
+    if (n + 1 > size) {
+        res = JS_ERR_INVALID;
     } else {
-        res = rc == SQLITE_DONE ? JS_ERR_NOT_FOUND : js_sqlite_error(store, rc);
+        memcpy(buf, v ? v : "", n + 1);
+        res = (int)n;
     }
     sqlite3_finalize(stmt);
     return res;

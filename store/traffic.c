@@ -22,10 +22,10 @@ static void month_of(int64_t now_ms, char out[32])
 int js_traffic_add(js_store *store, const char *id, uint64_t sent, uint64_t received,
                    int64_t now_ms)
 {
-    sqlite3_stmt *find = NULL, *bump = NULL, *ledger = NULL;
+    sqlite3_stmt *find;
     char month[32], member[JS_PEER_MAX + 1] = JS_TRAFFIC_DEVICE;
     int64_t row = 0;
-    int res, rc;
+    int res;
 
     if (sent > INT64_MAX / 2 || received > INT64_MAX / 2)
         return JS_ERR_INVALID;
@@ -38,66 +38,31 @@ int js_traffic_add(js_store *store, const char *id, uint64_t sent, uint64_t rece
     if (id) {
         /* The outbox first, as js_message_get(): an id this device both
          * sent and holds is its own note. */
-        res = js_prepare(store,
-                         "SELECT rowid, CASE WHEN box = 0 AND peer = '' THEN '" JS_TRAFFIC_FAMILY
-                         "' ELSE peer END FROM messages WHERE id = ? ORDER BY box LIMIT 1",
-                         &find);
-        if (res < 0)
-            goto error_tx;
-        sqlite3_bind_text(find, 1, id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(find);
-        if (rc == SQLITE_ROW) {
+        res = js_query_row(store, &find,
+                           "SELECT rowid, CASE WHEN box = 0 AND peer = '' THEN '" JS_TRAFFIC_FAMILY
+                           "' ELSE peer END FROM messages WHERE id = ? ORDER BY box LIMIT 1",
+                           "t", id);
+        if (res == 0) {
             const unsigned char *peer = sqlite3_column_text(find, 1);
             row = sqlite3_column_int64(find, 0);
             snprintf(member, sizeof(member), "%s", peer ? (const char *)peer : "");
-        } else if (rc != SQLITE_DONE) {
-            res = js_sqlite_error(store, rc);
-            goto error_tx;
+            sqlite3_finalize(find);
+        } else if (res == JS_ERR_NOT_FOUND) {
+            res = 0; /* counted for the device alone */
         }
     }
-    if (row) {
-        res = js_prepare(store,
-                         "UPDATE messages SET wire_sent = wire_sent + ?, wire_received ="
-                         " wire_received + ? WHERE rowid = ?",
-                         &bump);
-        if (res < 0)
-            goto error_tx;
-        sqlite3_bind_int64(bump, 1, (sqlite3_int64)sent);
-        sqlite3_bind_int64(bump, 2, (sqlite3_int64)received);
-        sqlite3_bind_int64(bump, 3, row);
-        rc = sqlite3_step(bump);
-        if (rc != SQLITE_DONE) {
-            res = js_sqlite_error(store, rc);
-            goto error_tx;
-        }
-    }
-    res = js_prepare(store,
+    if (res == 0 && row)
+        res = js_run(store,
+                     "UPDATE messages SET wire_sent = wire_sent + ?, wire_received ="
+                     " wire_received + ? WHERE rowid = ?",
+                     "iii", (int64_t)sent, (int64_t)received, row);
+    if (res == 0)
+        res = js_run(store,
                      "INSERT INTO traffic (month, member, sent, received) VALUES (?1, ?2, ?3, ?4)"
                      " ON CONFLICT (month, member) DO UPDATE SET sent = sent + ?3,"
                      " received = received + ?4",
-                     &ledger);
-    if (res < 0)
-        goto error_tx;
-    sqlite3_bind_text(ledger, 1, month, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ledger, 2, member, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(ledger, 3, (sqlite3_int64)sent);
-    sqlite3_bind_int64(ledger, 4, (sqlite3_int64)received);
-    rc = sqlite3_step(ledger);
-    if (rc != SQLITE_DONE) {
-        res = js_sqlite_error(store, rc);
-        goto error_tx;
-    }
-    sqlite3_finalize(find);
-    sqlite3_finalize(bump);
-    sqlite3_finalize(ledger);
-    return js_commit(store);
-
-error_tx:
-    sqlite3_finalize(find);
-    sqlite3_finalize(bump);
-    sqlite3_finalize(ledger);
-    js_rollback(store);
-    return res;
+                     "ttii", month, member, (int64_t)sent, (int64_t)received);
+    return js_finish(store, res);
 }
 
 int js_traffic_month(js_store *store, int64_t now_ms, js_traffic_fn fn, void *user, uint64_t *total)

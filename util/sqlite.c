@@ -41,25 +41,34 @@ int ju_sqlite_error(sqlite3 *db, int rc, const struct ju_sqlite_codes *codes)
     return codes->io;
 }
 
-int ju_sqlite_vrun(sqlite3 *db, const struct ju_sqlite_codes *codes, const char *sql,
-                   const char *types, va_list ap)
+int ju_sqlite_vprepare(sqlite3 *db, const struct ju_sqlite_codes *codes, sqlite3_stmt **stmt,
+                       const char *sql, const char *types, va_list ap)
 {
-    sqlite3_stmt *stmt;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    int rc = sqlite3_prepare_v2(db, sql, -1, stmt, NULL);
     if (rc != SQLITE_OK)
         return ju_sqlite_error(db, rc, codes);
     for (int i = 0, at = 1; types[i]; i++, at++) {
         if (types[i] == 'i') {
-            sqlite3_bind_int64(stmt, at, va_arg(ap, int64_t));
+            sqlite3_bind_int64(*stmt, at, va_arg(ap, int64_t));
         } else if (types[i] == 't') {
-            sqlite3_bind_text(stmt, at, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(*stmt, at, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
         } else {
             const void *blob = va_arg(ap, const void *);
-            sqlite3_bind_blob64(stmt, at, blob, va_arg(ap, size_t), SQLITE_STATIC);
+            sqlite3_bind_blob64(*stmt, at, blob, va_arg(ap, size_t), SQLITE_STATIC);
         }
     }
+    return 0;
+}
+
+int ju_sqlite_vrun(sqlite3 *db, const struct ju_sqlite_codes *codes, const char *sql,
+                   const char *types, va_list ap)
+{
+    sqlite3_stmt *stmt;
+    int res = ju_sqlite_vprepare(db, codes, &stmt, sql, types, ap);
+    if (res < 0)
+        return res;
     /* mapped before finalize, while the errno behind a failure is the step's */
-    int res = ju_sqlite_error(db, sqlite3_step(stmt), codes);
+    res = ju_sqlite_error(db, sqlite3_step(stmt), codes);
     sqlite3_finalize(stmt);
     return res;
 }

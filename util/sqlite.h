@@ -41,6 +41,10 @@ int ju_sqlite_run(sqlite3 *db, const struct ju_sqlite_codes *codes, const char *
                   const char *types, ...);
 int ju_sqlite_vrun(sqlite3 *db, const struct ju_sqlite_codes *codes, const char *sql,
                    const char *types, va_list ap);
+/* Prepares sql on db and binds its arguments as ju_sqlite_run does: 0 with
+ * *stmt ready to step (the caller finalizes it), or the part's code. */
+int ju_sqlite_vprepare(sqlite3 *db, const struct ju_sqlite_codes *codes, sqlite3_stmt **stmt,
+                       const char *sql, const char *types, va_list ap);
 
 /* Prepared statements kept for the life of a connection, one per entry of
  * a table of SQL texts the caller owns (as do the stmts array, of count
