@@ -384,25 +384,10 @@ int js_store_check(js_store *store)
 
 int js_run(js_store *store, const char *sql, const char *types, ...)
 {
-    sqlite3_stmt *stmt;
     va_list ap;
-    int res = js_prepare(store, sql, &stmt);
-    if (res < 0)
-        return res;
     va_start(ap, types);
-    for (int i = 0, at = 1; types[i]; i++, at++) {
-        if (types[i] == 'i') {
-            sqlite3_bind_int64(stmt, at, va_arg(ap, int64_t));
-        } else if (types[i] == 't') {
-            sqlite3_bind_text(stmt, at, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-        } else {
-            const void *blob = va_arg(ap, const void *);
-            sqlite3_bind_blob64(stmt, at, blob, va_arg(ap, size_t), SQLITE_STATIC);
-        }
-    }
+    int res = ju_sqlite_vrun(store->db, &store_codes, sql, types, ap);
     va_end(ap);
-    res = js_sqlite_error(store, sqlite3_step(stmt));
-    sqlite3_finalize(stmt);
     return res;
 }
 

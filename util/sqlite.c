@@ -41,6 +41,39 @@ int ju_sqlite_error(sqlite3 *db, int rc, const struct ju_sqlite_codes *codes)
     return codes->io;
 }
 
+int ju_sqlite_vrun(sqlite3 *db, const struct ju_sqlite_codes *codes, const char *sql,
+                   const char *types, va_list ap)
+{
+    sqlite3_stmt *stmt;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    if (rc != SQLITE_OK)
+        return ju_sqlite_error(db, rc, codes);
+    for (int i = 0, at = 1; types[i]; i++, at++) {
+        if (types[i] == 'i') {
+            sqlite3_bind_int64(stmt, at, va_arg(ap, int64_t));
+        } else if (types[i] == 't') {
+            sqlite3_bind_text(stmt, at, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+        } else {
+            const void *blob = va_arg(ap, const void *);
+            sqlite3_bind_blob64(stmt, at, blob, va_arg(ap, size_t), SQLITE_STATIC);
+        }
+    }
+    /* mapped before finalize, while the errno behind a failure is the step's */
+    int res = ju_sqlite_error(db, sqlite3_step(stmt), codes);
+    sqlite3_finalize(stmt);
+    return res;
+}
+
+int ju_sqlite_run(sqlite3 *db, const struct ju_sqlite_codes *codes, const char *sql,
+                  const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    int res = ju_sqlite_vrun(db, codes, sql, types, ap);
+    va_end(ap);
+    return res;
+}
+
 sqlite3_stmt *ju_sqlite_cache_get(struct ju_sqlite_cache *cache, size_t id)
 {
     sqlite3_stmt **stmt = &cache->stmts[id];

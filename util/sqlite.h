@@ -11,6 +11,7 @@
 #define JIASHU_UTIL_SQLITE_H
 
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,15 @@ struct ju_sqlite_codes {
  * (which may be NULL) as the part's code: 0 for SQLITE_OK, SQLITE_ROW and
  * SQLITE_DONE, -ENOMEM for SQLITE_NOMEM. */
 int ju_sqlite_error(sqlite3 *db, int rc, const struct ju_sqlite_codes *codes);
+
+/* Runs one statement that returns no rows on db, binding its arguments in
+ * order by types: 'i' an int64_t, 't' a text (copied), 'b' a blob as a
+ * pointer and a size_t (bound as it is: NULL binds NULL). 0 or the part's
+ * code. The one prepare/bind/step/finalize ladder of every part. */
+int ju_sqlite_run(sqlite3 *db, const struct ju_sqlite_codes *codes, const char *sql,
+                  const char *types, ...);
+int ju_sqlite_vrun(sqlite3 *db, const struct ju_sqlite_codes *codes, const char *sql,
+                   const char *types, va_list ap);
 
 /* Prepared statements kept for the life of a connection, one per entry of
  * a table of SQL texts the caller owns (as do the stmts array, of count

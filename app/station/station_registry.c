@@ -14,6 +14,7 @@
 #include "station_registry.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,16 @@ static const struct ju_sqlite_codes registry_codes = {
 static int sql_error(sqlite3 *db, int rc)
 {
     return ju_sqlite_error(db, rc, &registry_codes);
+}
+
+/* One statement that returns no rows (util/sqlite.h, ju_sqlite_run). */
+static int run(st_registry *reg, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    int res = ju_sqlite_vrun(reg->db, &registry_codes, sql, types, ap);
+    va_end(ap);
+    return res;
 }
 
 bool st_registry_exists(const char *station_home)
@@ -192,16 +203,7 @@ static int get_int(st_registry *reg, const char *key, int64_t *value)
 
 static int set_int(st_registry *reg, const char *key, int64_t value)
 {
-    sqlite3_stmt *stmt;
-    int rc = sqlite3_prepare_v2(reg->db, "INSERT OR REPLACE INTO settings VALUES (?, ?)", -1, &stmt,
-                                NULL);
-    if (rc != SQLITE_OK)
-        return sql_error(reg->db, rc);
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, value);
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : sql_error(reg->db, rc);
+    return run(reg, "INSERT OR REPLACE INTO settings VALUES (?, ?)", "ti", key, value);
 }
 
 int st_registry_get_text(st_registry *reg, const char *key, char *buf, size_t size)
@@ -226,16 +228,7 @@ int st_registry_get_text(st_registry *reg, const char *key, char *buf, size_t si
 
 int st_registry_set_text(st_registry *reg, const char *key, const char *value)
 {
-    sqlite3_stmt *stmt;
-    int rc = sqlite3_prepare_v2(reg->db, "INSERT OR REPLACE INTO settings VALUES (?, ?)", -1, &stmt,
-                                NULL);
-    if (rc != SQLITE_OK)
-        return sql_error(reg->db, rc);
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : sql_error(reg->db, rc);
+    return run(reg, "INSERT OR REPLACE INTO settings VALUES (?, ?)", "tt", key, value);
 }
 
 int st_registry_get_settings(st_registry *reg, struct st_settings *settings)
@@ -341,24 +334,15 @@ static void pbkdf2_sha256(const char *pin, const unsigned char *salt, int iterat
 static int store_pin(st_registry *reg, int64_t owner, const char *pin)
 {
     char pwhash[crypto_pwhash_STRBYTES];
-    sqlite3_stmt *stmt;
-    int rc;
 
     if (!pin_valid(pin))
         return -EINVAL;
     if (crypto_pwhash_str(pwhash, pin, strlen(pin), ST_PWHASH_OPSLIMIT, ST_PWHASH_MEMLIMIT) != 0)
         return -ENOMEM;
-    rc = sqlite3_prepare_v2(reg->db,
-                            "INSERT OR REPLACE INTO pins (owner, salt, hash, iterations, pwhash)"
-                            " VALUES (?, x'', x'', 0, ?)",
-                            -1, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        return sql_error(reg->db, rc);
-    sqlite3_bind_int64(stmt, 1, owner);
-    sqlite3_bind_text(stmt, 2, pwhash, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : sql_error(reg->db, rc);
+    return run(reg,
+               "INSERT OR REPLACE INTO pins (owner, salt, hash, iterations, pwhash)"
+               " VALUES (?, x'', x'', 0, ?)",
+               "it", owner, pwhash);
 }
 
 int st_registry_set_teacher_pin(st_registry *reg, const char *pin)
@@ -519,20 +503,10 @@ int st_registry_add_family(st_registry *reg, const char *pin, unsigned *number)
         res = -ENOSPC;
         goto error_tx;
     }
-    rc = sqlite3_prepare_v2(reg->db, "INSERT INTO families (number, added) VALUES (?, ?)", -1,
-                            &stmt, NULL);
-    if (rc != SQLITE_OK) {
-        res = sql_error(reg->db, rc);
+    res = run(reg, "INSERT INTO families (number, added) VALUES (?, ?)", "ii", next,
+              (int64_t)(ju_wall_ms() / 1000));
+    if (res < 0)
         goto error_tx;
-    }
-    sqlite3_bind_int64(stmt, 1, next);
-    sqlite3_bind_int64(stmt, 2, ju_wall_ms() / 1000);
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
-        res = sql_error(reg->db, rc);
-        goto error_tx;
-    }
     if ((res = store_pin(reg, next, pin)) < 0)
         goto error_tx;
     if ((res = st_registry_family_home(reg, (unsigned)next, home, sizeof(home))) < 0)
@@ -556,35 +530,24 @@ error_tx:
 
 int st_registry_remove_family(st_registry *reg, unsigned number)
 {
-    sqlite3_stmt *stmt;
-    int rc, changes;
+    int res, changes;
 
     if (!number)
         return -ENOENT;
     sqlite3_exec(reg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    rc = sqlite3_prepare_v2(reg->db, "DELETE FROM families WHERE number = ?", -1, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        goto error_tx;
-    sqlite3_bind_int64(stmt, 1, number);
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE)
+    res = run(reg, "DELETE FROM families WHERE number = ?", "i", (int64_t)number);
+    if (res < 0)
         goto error_tx;
     changes = sqlite3_changes(reg->db);
-    rc = sqlite3_prepare_v2(reg->db, "DELETE FROM pins WHERE owner = ?", -1, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        goto error_tx;
-    sqlite3_bind_int64(stmt, 1, number);
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE)
+    res = run(reg, "DELETE FROM pins WHERE owner = ?", "i", (int64_t)number);
+    if (res < 0)
         goto error_tx;
     sqlite3_exec(reg->db, "COMMIT", NULL, NULL, NULL);
     return changes ? 0 : -ENOENT;
 
 error_tx:
     sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
-    return sql_error(reg->db, rc);
+    return res;
 }
 
 int st_registry_families(st_registry *reg, unsigned *numbers, int max)
@@ -608,16 +571,8 @@ int st_registry_families(st_registry *reg, unsigned *numbers, int max)
 
 int st_registry_set_last_sync(st_registry *reg, unsigned number, int64_t when)
 {
-    sqlite3_stmt *stmt;
-    int rc = sqlite3_prepare_v2(reg->db, "UPDATE families SET last_sync = ? WHERE number = ?", -1,
-                                &stmt, NULL);
-    if (rc != SQLITE_OK)
-        return sql_error(reg->db, rc);
-    sqlite3_bind_int64(stmt, 1, when);
-    sqlite3_bind_int64(stmt, 2, number);
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : sql_error(reg->db, rc);
+    return run(reg, "UPDATE families SET last_sync = ? WHERE number = ?", "ii", when,
+               (int64_t)number);
 }
 
 int64_t st_registry_last_sync(st_registry *reg, unsigned number)

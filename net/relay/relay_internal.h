@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "relay.h"
 #include "relay_storage.h"
@@ -202,6 +203,12 @@ void relay_wake(struct jn_relay *relay, const char *device_id, enum relay_wait_k
 /* Answers a storage failure: 503 with Retry-After when the database cannot
  * be reached (it may come back), 500 otherwise. */
 void relay_storage_failed(struct relay_request *r, int err);
+/* Answers what a storage call returned when it is an error: the one a
+ * route expects (expected: -ENOENT for a thing that is not there, -EEXIST
+ * for a step taken already) with status, code and message, any other as
+ * relay_storage_failed(). -1 when it answered, 0 when err is not an error. */
+int relay_storage_answer(struct relay_request *r, int err, int expected, unsigned status,
+                         const char *code, const char *message);
 
 /* Uploads: a request receiving bytes of a message is a receiver until its
  * body ended (whole or cut). A request asking where that message's upload
@@ -261,5 +268,26 @@ void relay_e2e_finish(struct relay_request *r);
 /* The connection ended before the answer: keeps what arrived of an upload's
  * bytes (made durable before returning); 1 when something was kept. */
 int relay_route_abandoned(struct relay_request *r);
+
+/* What every route asks of its request. */
+static inline const char *relay_header(struct relay_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static inline const char *relay_query(struct relay_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static inline struct relay_storage *relay_st(struct relay_request *r)
+{
+    return r->relay->st;
+}
+
+static inline int relay_method_is(struct relay_request *r, const char *method)
+{
+    return strcmp(r->method, method) == 0;
+}
 
 #endif

@@ -20,31 +20,6 @@
 
 #define PAGE 100 /* inbox entries or receipts per answer */
 
-static const char *header(struct relay_request *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-static const char *query(struct relay_request *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-static struct relay_storage *st(struct relay_request *r)
-{
-    return r->relay->st;
-}
-
-static int is(struct relay_request *r, const char *method)
-{
-    return strcmp(r->method, method) == 0;
-}
-
-static void storage_failed(struct relay_request *r)
-{
-    relay_storage_failed(r, 0);
-}
-
 static void random_hex(char *out, size_t bytes)
 {
     uint8_t b[32];
@@ -116,7 +91,7 @@ static void http_date(int64_t t, char *out, size_t cap)
 static int authenticate(struct relay_request *r)
 {
     uint8_t token[32], hash[32];
-    const char *h = header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *h = relay_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!h) {
         relay_error(r, 401, "unauthorized", "this route needs Authorization: Bearer <token>");
         return -1;
@@ -126,15 +101,10 @@ static int authenticate(struct relay_request *r)
         return -1;
     }
     sha256(token, sizeof token, hash);
-    int err = st(r)->ops->device_by_token(st(r), hash, &r->dev);
-    if (err == -ENOENT) {
-        relay_error(r, 401, "unauthorized", "unknown or revoked device token");
+    int err = relay_st(r)->ops->device_by_token(relay_st(r), hash, &r->dev);
+    if (relay_storage_answer(r, err, -ENOENT, 401, "unauthorized",
+                             "unknown or revoked device token") < 0)
         return -1;
-    }
-    if (err < 0) {
-        storage_failed(r);
-        return -1;
-    }
     unsigned retry;
     if (relay_limit_take(&r->relay->token_limit, relay_key(r->relay, r->dev.id, RELAY_ID_LEN),
                          &retry) < 0) {
@@ -148,7 +118,7 @@ static int authenticate(struct relay_request *r)
 /* Content-Length, when given: -1 when absent, -2 when malformed. */
 static int64_t content_length(struct relay_request *r)
 {
-    const char *h = header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *h = relay_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t n;
     if (!h)
         return -1;
@@ -161,7 +131,7 @@ static int64_t content_length(struct relay_request *r)
 static int expect_json(struct relay_request *r, int required)
 {
     int64_t len = content_length(r);
-    const char *ct = header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct = relay_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!required && (len == 0 || (len == -1 && !ct)))
         return 0;
     if (!relay_content_type_is(ct, "application/json")) {
@@ -208,15 +178,9 @@ static int load_own_upload(struct relay_request *r)
         relay_error(r, 500, "internal", "out of memory");
         return -1;
     }
-    int err = st(r)->ops->upload_get(st(r), r->arg, r->upload);
-    if (err == -ENOENT) {
-        relay_error(r, 404, "not_found", "no such upload");
+    int err = relay_st(r)->ops->upload_get(relay_st(r), r->arg, r->upload);
+    if (relay_storage_answer(r, err, -ENOENT, 404, "not_found", "no such upload") < 0)
         return -1;
-    }
-    if (err < 0) {
-        storage_failed(r);
-        return -1;
-    }
     if (strcmp(r->upload->family_id, r->dev.family_id) != 0 ||
         strcmp(r->upload->sender_id, r->dev.id) != 0) {
         relay_error(r, 403, "forbidden", "this upload belongs to another device");
@@ -232,13 +196,13 @@ static int load_own_upload(struct relay_request *r)
 /* The checksum and offset headers of a PATCH (or creation-with-upload). */
 static int expect_upload_bytes(struct relay_request *r, uint64_t offset)
 {
-    if (!relay_content_type_is(header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+    if (!relay_content_type_is(relay_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
                                "application/offset+octet-stream")) {
         relay_error(r, 415, "unsupported_media_type",
                     "upload bytes must be application/offset+octet-stream");
         return -1;
     }
-    const char *sum = header(r, "Upload-Checksum");
+    const char *sum = relay_header(r, "Upload-Checksum");
     if (sum) {
         enum relay_checksum_algo algo;
         int err = relay_parse_checksum(sum, &algo, r->checksum, &r->checksum_len);
@@ -278,15 +242,9 @@ static int settle_upload(struct relay_request *r)
         return 1;
     char upload_id[RELAY_ID_LEN + 1];
     memcpy(upload_id, r->upload->upload_id, sizeof upload_id);
-    int err = st(r)->ops->upload_get(st(r), upload_id, r->upload);
-    if (err == -ENOENT) {
-        relay_error(r, 404, "not_found", "no such upload");
+    int err = relay_st(r)->ops->upload_get(relay_st(r), upload_id, r->upload);
+    if (relay_storage_answer(r, err, -ENOENT, 404, "not_found", "no such upload") < 0)
         return -1;
-    }
-    if (err < 0) {
-        storage_failed(r);
-        return -1;
-    }
     return 0;
 }
 
@@ -306,7 +264,7 @@ static void creation_failed(struct relay_request *r, int err)
 {
     if (err == -ENOBUFS) { /* the relay-wide limit, as the storage counted it */
         uint64_t held = 0, families;
-        if (st(r)->ops->relay_usage(st(r), &held, &families) < 0)
+        if (relay_st(r)->ops->relay_usage(relay_st(r), &held, &families) < 0)
             held = r->relay->cfg.max_storage_bytes;
         relay_full(r, "max-storage-bytes", held, 0);
     } else if (err == -EEXIST)
@@ -318,7 +276,7 @@ static void creation_failed(struct relay_request *r, int err)
     else if (err == -EBADMSG)
         message_mismatch(r);
     else
-        storage_failed(r);
+        relay_storage_failed(r, 0);
 }
 
 /* The relay as a whole can take `length` more bytes: under
@@ -332,8 +290,8 @@ static int relay_has_room(struct relay_request *r, uint64_t length)
     const char *why = NULL;
     uint64_t held = 0, families;
     if (cfg->max_storage_bytes) {
-        if (st(r)->ops->relay_usage(st(r), &held, &families) < 0) {
-            storage_failed(r);
+        if (relay_st(r)->ops->relay_usage(relay_st(r), &held, &families) < 0) {
+            relay_storage_failed(r, 0);
             return -1;
         }
         if (held + length > cfg->max_storage_bytes)
@@ -379,11 +337,11 @@ static void begin_create_upload(struct relay_request *r)
     struct jn_relay *relay = r->relay;
     const struct jn_relay_config *cfg = &relay->cfg;
     uint64_t length;
-    if (header(r, "Upload-Defer-Length")) {
+    if (relay_header(r, "Upload-Defer-Length")) {
         relay_error(r, 400, "malformed", "Upload-Defer-Length is not supported");
         return;
     }
-    const char *h = header(r, "Upload-Length");
+    const char *h = relay_header(r, "Upload-Length");
     if (!h) {
         relay_error(r, 400, "malformed", "Upload-Length is required");
         return;
@@ -401,7 +359,7 @@ static void begin_create_upload(struct relay_request *r)
         relay_error(r, 400, "malformed", "an empty message carries nothing");
         return;
     }
-    const char *meta = header(r, "Upload-Metadata");
+    const char *meta = relay_header(r, "Upload-Metadata");
     if (meta && strlen(meta) > cfg->max_metadata_bytes) {
         relay_error(r, 413, "too_large", "Upload-Metadata is larger than allowed");
         return;
@@ -413,9 +371,9 @@ static void begin_create_upload(struct relay_request *r)
         return;
     }
     for (unsigned i = 0; i < md.n_recipients; i++) {
-        err = st(r)->ops->is_member(st(r), r->dev.family_id, md.recipients[i]);
+        err = relay_st(r)->ops->is_member(relay_st(r), r->dev.family_id, md.recipients[i]);
         if (err < 0) {
-            storage_failed(r);
+            relay_storage_failed(r, 0);
             return;
         }
         if (err == 0) {
@@ -450,17 +408,17 @@ static void begin_create_upload(struct relay_request *r)
         relay_error(r, 500, "internal", "out of memory");
         return;
     }
-    err = st(r)->ops->upload_by_message(st(r), u->message_id, old);
+    err = relay_st(r)->ops->upload_by_message(relay_st(r), u->message_id, old);
     free(old);
     if (err < 0 && err != -ENOENT) {
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         return;
     }
     int known = err == 0;
     if (!known) {
         uint64_t used;
-        if (st(r)->ops->family_usage(st(r), r->dev.family_id, &used) < 0) {
-            storage_failed(r);
+        if (relay_st(r)->ops->family_usage(relay_st(r), r->dev.family_id, &used) < 0) {
+            relay_storage_failed(r, 0);
             return;
         }
         if (used + length > cfg->max_family_bytes) {
@@ -471,8 +429,8 @@ static void begin_create_upload(struct relay_request *r)
             return;
         for (unsigned i = 0; i < md.n_recipients; i++) {
             uint64_t pending;
-            if (st(r)->ops->mailbox_pending(st(r), md.recipients[i], &pending) < 0) {
-                storage_failed(r);
+            if (relay_st(r)->ops->mailbox_pending(relay_st(r), md.recipients[i], &pending) < 0) {
+                relay_storage_failed(r, 0);
                 return;
             }
             if (pending >= cfg->max_mailbox) {
@@ -484,8 +442,8 @@ static void begin_create_upload(struct relay_request *r)
     /* creation-with-upload: a new upload is made at the end, with its bytes,
      * in one transaction; an existing one only takes them at offset 0. */
     int64_t len = content_length(r);
-    int has_body = len > 0 || (len == -1 && (header(r, MHD_HTTP_HEADER_CONTENT_TYPE) ||
-                                             header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING)));
+    int has_body = len > 0 || (len == -1 && (relay_header(r, MHD_HTTP_HEADER_CONTENT_TYPE) ||
+                                             relay_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING)));
     if (has_body && expect_upload_bytes(r, 0) < 0)
         return;
     if (has_body && !known) {
@@ -499,8 +457,9 @@ static void begin_create_upload(struct relay_request *r)
         r->deferred_create = 1;
         return;
     }
-    err = st(r)->ops->upload_create(st(r), u, NULL, 0, (int64_t)time(NULL), cfg->max_family_bytes,
-                                    cfg->max_storage_bytes, cfg->max_mailbox);
+    err = relay_st(r)->ops->upload_create(relay_st(r), u, NULL, 0, (int64_t)time(NULL),
+                                          cfg->max_family_bytes, cfg->max_storage_bytes,
+                                          cfg->max_mailbox);
     r->needs_sync = err >= 0; /* a repeat may find a creation not yet durable */
     if (err < 0)
         creation_failed(r, err);
@@ -510,7 +469,7 @@ static void begin_patch(struct relay_request *r)
 {
     if (load_own_upload(r) < 0)
         return;
-    const char *h = header(r, "Upload-Offset");
+    const char *h = relay_header(r, "Upload-Offset");
     uint64_t offset;
     if (!h) {
         relay_error(r, 400, "malformed", "Upload-Offset is required");
@@ -548,14 +507,14 @@ static void begin_join_or_create(struct relay_request *r)
 
 static void begin_tus(struct relay_request *r)
 {
-    if (is(r, "OPTIONS")) {
+    if (relay_method_is(r, "OPTIONS")) {
         /* Answered in finish: libmicrohttpd closes a connection whose
          * answer was queued before the request was read, and a client
          * asks this right before it uploads on the same connection. */
         r->tus_options = 1;
         return;
     }
-    const char *v = header(r, "Tus-Resumable");
+    const char *v = relay_header(r, "Tus-Resumable");
     if (!v || strcmp(v, "1.0.0") != 0) {
         relay_error(r, 412, "precondition_failed", "Tus-Resumable: 1.0.0 is required");
         return;
@@ -564,7 +523,7 @@ static void begin_tus(struct relay_request *r)
         return;
     if (r->route == ROUTE_UPLOADS)
         begin_create_upload(r);
-    else if (is(r, "PATCH"))
+    else if (relay_method_is(r, "PATCH"))
         begin_patch(r);
     else
         load_own_upload(r);
@@ -713,8 +672,8 @@ static void finish_families(struct relay_request *r)
     int64_t expires = d.joined + cfg->invite_ttl_s;
     /* The count and the creation are one transaction (storage): relays
      * creating families at once cannot pass the limit together. */
-    int err =
-        st(r)->ops->family_create(st(r), &d, token_hash, code_hash, expires, cfg->max_families);
+    int err = relay_st(r)->ops->family_create(relay_st(r), &d, token_hash, code_hash, expires,
+                                              cfg->max_families);
     if (err == -EUSERS) {
         relay_log("families full: the relay has its --max-families %u; new families get 507",
                   cfg->max_families);
@@ -723,7 +682,7 @@ static void finish_families(struct relay_request *r)
         return;
     }
     if (err < 0) {
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         return;
     }
     r->needs_sync = 1;
@@ -740,8 +699,8 @@ static void finish_invites(struct relay_request *r)
     uint8_t hash[32];
     new_code(code, cfg->invite_digits, hash);
     int64_t now = (int64_t)time(NULL), expires = now + cfg->invite_ttl_s;
-    int err =
-        st(r)->ops->invite_create(st(r), r->dev.family_id, hash, expires, now, cfg->max_invites);
+    int err = relay_st(r)->ops->invite_create(relay_st(r), r->dev.family_id, hash, expires, now,
+                                              cfg->max_invites);
     if (err == 0)
         r->needs_sync = 1;
     if (err == -ENOSPC) {
@@ -750,7 +709,7 @@ static void finish_invites(struct relay_request *r)
         return;
     }
     if (err < 0) {
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         return;
     }
     relay_json(r, 201, json_pack("{s:s,s:I}", "code", code, "expires_at", (json_int_t)expires));
@@ -775,8 +734,8 @@ static void finish_join(struct relay_request *r)
     sha256(code, strlen(code), code_hash);
     random_hex(d.id, RELAY_ID_LEN / 2);
     new_token(token, token_hash);
-    int err =
-        st(r)->ops->join(st(r), code_hash, (int64_t)time(NULL), &d, token_hash, cfg->max_devices);
+    int err = relay_st(r)->ops->join(relay_st(r), code_hash, (int64_t)time(NULL), &d, token_hash,
+                                     cfg->max_devices);
     if (err == -ENOENT) {
         relay_error(r, 404, "not_found", "no such invite, or it was used");
         return;
@@ -789,14 +748,9 @@ static void finish_join(struct relay_request *r)
         relay_error(r, 507, "storage_full", "the family has as many devices as this relay allows");
         return;
     }
-    if (err == -EEXIST) {
-        relay_error(r, 409, "conflict", "a device of this family already has that name");
+    if (relay_storage_answer(r, err, -EEXIST, 409, "conflict",
+                             "a device of this family already has that name") < 0)
         return;
-    }
-    if (err < 0) {
-        storage_failed(r);
-        return;
-    }
     relay_json(
         r, 201,
         json_pack("{s:s,s:s,s:s}", "family_id", d.family_id, "device_id", d.id, "token", token));
@@ -813,9 +767,10 @@ static int add_member(void *ctx, const struct relay_device *d)
 static void finish_family(struct relay_request *r)
 {
     json_t *members = json_array();
-    if (!members || st(r)->ops->members(st(r), r->dev.family_id, add_member, members) < 0) {
+    if (!members ||
+        relay_st(r)->ops->members(relay_st(r), r->dev.family_id, add_member, members) < 0) {
         json_decref(members);
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         return;
     }
     relay_json(r, 200,
@@ -843,14 +798,14 @@ static void finish_device(struct relay_request *r)
      * while it is there), removes anyone. */
     if (strcmp(r->arg, r->dev.id) != 0) {
         char keeper[RELAY_ID_LEN + 1] = "";
-        if (st(r)->ops->members(st(r), r->dev.family_id, note_keeper, keeper) < 0) {
-            storage_failed(r);
+        if (relay_st(r)->ops->members(relay_st(r), r->dev.family_id, note_keeper, keeper) < 0) {
+            relay_storage_failed(r, 0);
             return;
         }
         if (strcmp(keeper, r->dev.id) != 0) {
-            int member = st(r)->ops->is_member(st(r), r->dev.family_id, r->arg);
+            int member = relay_st(r)->ops->is_member(relay_st(r), r->dev.family_id, r->arg);
             if (member < 0)
-                storage_failed(r);
+                relay_storage_failed(r, 0);
             else if (member == 0)
                 relay_error(r, 404, "not_found", "no such device in your family");
             else
@@ -859,16 +814,11 @@ static void finish_device(struct relay_request *r)
             return;
         }
     }
-    int err = st(r)->ops->device_revoke(st(r), r->dev.family_id, r->arg);
+    int err = relay_st(r)->ops->device_revoke(relay_st(r), r->dev.family_id, r->arg);
     r->needs_sync = err == 0;
-    if (err == -ENOENT) {
-        relay_error(r, 404, "not_found", "no such device in your family");
+    if (relay_storage_answer(r, err, -ENOENT, 404, "not_found", "no such device in your family") <
+        0)
         return;
-    }
-    if (err < 0) {
-        storage_failed(r);
-        return;
-    }
     relay_respond(r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
 }
 
@@ -908,8 +858,8 @@ static int write_bytes(struct relay_request *r)
         return 0;
     char upload_id[RELAY_ID_LEN + 1];
     memcpy(upload_id, r->upload->upload_id, sizeof upload_id);
-    int err = st(r)->ops->upload_write(st(r), upload_id, r->patch_offset, r->body, r->body_len,
-                                       (int64_t)time(NULL), r->upload);
+    int err = relay_st(r)->ops->upload_write(relay_st(r), upload_id, r->patch_offset, r->body,
+                                             r->body_len, (int64_t)time(NULL), r->upload);
     if (err == -ESTALE) {
         relay_error(r, 409, "offset_conflict", "Upload-Offset is not where this upload stands");
         return -1;
@@ -920,7 +870,7 @@ static int write_bytes(struct relay_request *r)
         return -1;
     }
     if (err < 0) {
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         return -1;
     }
     r->needs_sync = 1;
@@ -943,12 +893,13 @@ int relay_route_abandoned(struct relay_request *r)
     int err;
     const struct jn_relay_config *cfg = &r->relay->cfg;
     if (r->deferred_create)
-        err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len, (int64_t)time(NULL),
-                                        cfg->max_family_bytes, cfg->max_storage_bytes,
-                                        cfg->max_mailbox);
-    else if (is(r, "PATCH") || (r->route == ROUTE_UPLOADS && r->patch_offset == r->upload->offset))
-        err = st(r)->ops->upload_write(st(r), r->upload->upload_id, r->patch_offset, r->body,
-                                       r->body_len, (int64_t)time(NULL), r->upload);
+        err = relay_st(r)->ops->upload_create(relay_st(r), r->upload, r->body, r->body_len,
+                                              (int64_t)time(NULL), cfg->max_family_bytes,
+                                              cfg->max_storage_bytes, cfg->max_mailbox);
+    else if (relay_method_is(r, "PATCH") ||
+             (r->route == ROUTE_UPLOADS && r->patch_offset == r->upload->offset))
+        err = relay_st(r)->ops->upload_write(relay_st(r), r->upload->upload_id, r->patch_offset,
+                                             r->body, r->body_len, (int64_t)time(NULL), r->upload);
     else
         return 0;
     if (err < 0)
@@ -971,9 +922,9 @@ static void finish_uploads(struct relay_request *r)
         if (check_checksum(r) < 0)
             return;
         const struct jn_relay_config *cfg = &r->relay->cfg;
-        int err = st(r)->ops->upload_create(st(r), r->upload, r->body, r->body_len,
-                                            (int64_t)time(NULL), cfg->max_family_bytes,
-                                            cfg->max_storage_bytes, cfg->max_mailbox);
+        int err = relay_st(r)->ops->upload_create(relay_st(r), r->upload, r->body, r->body_len,
+                                                  (int64_t)time(NULL), cfg->max_family_bytes,
+                                                  cfg->max_storage_bytes, cfg->max_mailbox);
         if (err < 0) {
             creation_failed(r, err);
             return;
@@ -1004,7 +955,7 @@ static void finish_upload(struct relay_request *r)
         tus_options(r);
         return;
     }
-    if (is(r, "HEAD")) {
+    if (relay_method_is(r, "HEAD")) {
         if (settle_upload(r) != 0)
             return;
         char v[24];
@@ -1018,13 +969,13 @@ static void finish_upload(struct relay_request *r)
         relay_respond(r, 200, resp);
         return;
     }
-    if (is(r, "DELETE")) {
+    if (relay_method_is(r, "DELETE")) {
         if (r->upload->completed) {
             relay_error(r, 409, "conflict", "this upload is complete: the message was delivered");
             return;
         }
-        if (st(r)->ops->upload_delete(st(r), r->upload->upload_id) < 0) {
-            storage_failed(r);
+        if (relay_st(r)->ops->upload_delete(relay_st(r), r->upload->upload_id) < 0) {
+            relay_storage_failed(r, 0);
             return;
         }
         r->needs_sync = 1;
@@ -1042,7 +993,7 @@ static void finish_upload(struct relay_request *r)
 static int poll_args(struct relay_request *r, int64_t *after, unsigned *wait)
 {
     uint64_t a = 0, w = 0;
-    const char *qa = query(r, "after"), *qw = query(r, "wait");
+    const char *qa = relay_query(r, "after"), *qw = relay_query(r, "wait");
     if (qa && ju_parse_u64(qa, INT64_MAX, &a) < 0) {
         relay_error(r, 400, "malformed", "after must be a cursor from a previous answer");
         return -1;
@@ -1129,54 +1080,71 @@ static void page_str(struct page *p, const char *s)
     p->len = (size_t)(w - p->buf);
 }
 
+/* Opens the next object of a page's array (a comma before all but the
+ * first) with the cursor every entry starts with. */
+static void page_entry_begin(struct page *p, int64_t cursor)
+{
+    p->cursor = cursor;
+    if (p->n++)
+        PAGE_PUT(p, ",");
+    PAGE_PUT(p, "{\"cursor\":");
+    page_int(p, cursor);
+}
+
+/* ,"name": before a value of the entry being written. */
+static void page_key(struct page *p, const char *name)
+{
+    PAGE_PUT(p, ",\"");
+    page_put(p, name, strlen(name));
+    PAGE_PUT(p, "\":");
+}
+
+static void page_field_int(struct page *p, const char *name, int64_t v)
+{
+    page_key(p, name);
+    page_int(p, v);
+}
+
+static void page_field_str(struct page *p, const char *name, const char *s)
+{
+    page_key(p, name);
+    page_str(p, s);
+}
+
+/* Closes the entry; -ENOMEM, which ends the listing, once the page could
+ * not grow. */
+static int page_entry_end(struct page *p)
+{
+    PAGE_PUT(p, "}");
+    return p->failed ? -ENOMEM : 0;
+}
+
 static int add_inbox_entry(void *ctx, const struct relay_inbox_entry *e)
 {
     struct page *p = ctx;
     char sha[65];
     ju_hex_encode(e->sha256, 32, sha);
-    p->cursor = e->cursor;
-    if (p->n++)
-        PAGE_PUT(p, ",");
-    PAGE_PUT(p, "{\"cursor\":");
-    page_int(p, e->cursor);
-    PAGE_PUT(p, ",\"message_id\":");
-    page_str(p, e->message_id);
-    PAGE_PUT(p, ",\"from\":");
-    page_str(p, e->sender_id);
-    PAGE_PUT(p, ",\"length\":");
-    page_int(p, (int64_t)e->length);
-    PAGE_PUT(p, ",\"duration_ms\":");
-    page_int(p, (int64_t)e->duration_ms);
-    PAGE_PUT(p, ",\"sha256\":\"");
-    page_put(p, sha, 64);
-    PAGE_PUT(p, "\",\"sent_at\":");
-    page_int(p, e->created);
-    PAGE_PUT(p, "}");
-    return p->failed ? -ENOMEM : 0;
+    page_entry_begin(p, e->cursor);
+    page_field_str(p, "message_id", e->message_id);
+    page_field_str(p, "from", e->sender_id);
+    page_field_int(p, "length", (int64_t)e->length);
+    page_field_int(p, "duration_ms", (int64_t)e->duration_ms);
+    page_field_str(p, "sha256", sha);
+    page_field_int(p, "sent_at", e->created);
+    return page_entry_end(p);
 }
 
 static int add_receipt(void *ctx, const struct relay_receipt *rc)
 {
     struct page *p = ctx;
-    p->cursor = rc->cursor;
-    if (p->n++)
-        PAGE_PUT(p, ",");
-    PAGE_PUT(p, "{\"cursor\":");
-    page_int(p, rc->cursor);
-    PAGE_PUT(p, ",\"message_id\":");
-    page_str(p, rc->message_id);
-    PAGE_PUT(p, ",\"device_id\":");
-    page_str(p, rc->device_id);
-    PAGE_PUT(p, ",\"state\":");
-    page_str(p, rc->state);
-    PAGE_PUT(p, ",\"at\":");
-    page_int(p, rc->at);
-    if (rc->proof[0]) {
-        PAGE_PUT(p, ",\"proof\":");
-        page_str(p, rc->proof);
-    }
-    PAGE_PUT(p, "}");
-    return p->failed ? -ENOMEM : 0;
+    page_entry_begin(p, rc->cursor);
+    page_field_str(p, "message_id", rc->message_id);
+    page_field_str(p, "device_id", rc->device_id);
+    page_field_str(p, "state", rc->state);
+    page_field_int(p, "at", rc->at);
+    if (rc->proof[0])
+        page_field_str(p, "proof", rc->proof);
+    return page_entry_end(p);
 }
 
 static void finish_poll(struct relay_request *r)
@@ -1191,49 +1159,39 @@ static void finish_poll(struct relay_request *r)
         PAGE_PUT(&p, "{\"messages\":[");
     else
         PAGE_PUT(&p, "{\"receipts\":[");
-    int err = p.failed ? -ENOMEM
-              : inbox  ? st(r)->ops->inbox(st(r), r->dev.id, after, PAGE, add_inbox_entry, &p)
-                       : st(r)->ops->receipts(st(r), r->dev.id, after, PAGE, add_receipt, &p);
-    if (err == -ENOMEM) {
-        free(p.buf);
-        relay_error(r, 500, "internal", "out of memory");
-        return;
-    }
-    if (err < 0) {
-        free(p.buf);
-        storage_failed(r);
-        return;
-    }
+    int err =
+        p.failed ? -ENOMEM
+        : inbox  ? relay_st(r)->ops->inbox(relay_st(r), r->dev.id, after, PAGE, add_inbox_entry, &p)
+                 : relay_st(r)->ops->receipts(relay_st(r), r->dev.id, after, PAGE, add_receipt, &p);
+    if (err == -ENOMEM)
+        goto error_memory;
+    if (err < 0)
+        goto error_storage;
     /* receipts_after on the inbox: one long poll also ends on a receipt
      * for this device's own messages, so a watching client waits in one
      * request for everything that can come to it. */
     int64_t receipts_after = -1;
     int receipts_pending = 0;
-    const char *qr = inbox ? query(r, "receipts_after") : NULL;
+    const char *qr = inbox ? relay_query(r, "receipts_after") : NULL;
     if (qr) {
         uint64_t ra;
         if (ju_parse_u64(qr, INT64_MAX, &ra) < 0) {
-            free(p.buf);
             relay_error(r, 400, "malformed", "receipts_after must be a cursor");
-            return;
+            goto out;
         }
         receipts_after = (int64_t)ra;
         struct page probe = {.cursor = receipts_after};
-        err = st(r)->ops->receipts(st(r), r->dev.id, receipts_after, 1, add_receipt, &probe);
+        err = relay_st(r)->ops->receipts(relay_st(r), r->dev.id, receipts_after, 1, add_receipt,
+                                         &probe);
         free(probe.buf);
-        if (err < 0) {
-            free(p.buf);
-            storage_failed(r);
-            return;
-        }
+        if (err < 0)
+            goto error_storage;
         receipts_pending = probe.n > 0;
     }
     if (p.n == 0 && !receipts_pending && wait > 0 && !r->woken &&
         relay_wait(r, inbox ? (qr ? WAIT_INBOX | WAIT_RECEIPTS : WAIT_INBOX) : WAIT_RECEIPTS,
-                   wait) == 0) {
-        free(p.buf);
-        return; /* answered when resumed */
-    }
+                   wait) == 0)
+        goto out; /* answered when resumed */
     PAGE_PUT(&p, "],\"cursor\":");
     page_int(&p, p.cursor);
     if (qr) {
@@ -1243,12 +1201,18 @@ static void finish_poll(struct relay_request *r)
             PAGE_PUT(&p, ",\"receipts_pending\":false");
     }
     PAGE_PUT(&p, "}");
-    if (p.failed) {
-        free(p.buf);
-        relay_error(r, 500, "internal", "out of memory");
-        return;
-    }
-    relay_json_text(r, 200, p.buf, p.len);
+    if (p.failed)
+        goto error_memory;
+    relay_json_text(r, 200, p.buf, p.len); /* takes the buffer */
+    return;
+
+error_storage:
+    relay_storage_failed(r, 0);
+    goto out;
+error_memory:
+    relay_error(r, 500, "internal", "out of memory");
+out:
+    free(p.buf);
 }
 
 /* The message in r->arg, if the caller may see it: its sender or a recipient. */
@@ -1261,23 +1225,17 @@ static int load_message(struct relay_request *r, struct relay_upload *m)
     }
     for (int i = 0; i <= RELAY_UUID_LEN; i++)
         id[i] = (char)(r->arg[i] >= 'A' && r->arg[i] <= 'F' ? r->arg[i] - 'A' + 'a' : r->arg[i]);
-    int err = st(r)->ops->message_get(st(r), id, m);
-    if (err == -ENOENT) {
-        relay_error(r, 404, "not_found", "no such message");
+    int err = relay_st(r)->ops->message_get(relay_st(r), id, m);
+    if (relay_storage_answer(r, err, -ENOENT, 404, "not_found", "no such message") < 0)
         return -1;
-    }
-    if (err < 0) {
-        storage_failed(r);
-        return -1;
-    }
     if (strcmp(m->family_id, r->dev.family_id) != 0) {
         relay_error(r, 403, "forbidden", "this message is not for your family");
         return -1;
     }
     int sender = strcmp(m->sender_id, r->dev.id) == 0;
-    err = st(r)->ops->is_recipient(st(r), m->rowid, r->dev.id);
+    err = relay_st(r)->ops->is_recipient(relay_st(r), m->rowid, r->dev.id);
     if (err < 0) {
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         return -1;
     }
     if (!sender && !err) {
@@ -1299,7 +1257,7 @@ static void finish_message(struct relay_request *r)
     char etag[70], sha[65];
     ju_hex_encode(m->sha256, 32, sha);
     snprintf(etag, sizeof etag, "\"%s\"", sha);
-    const char *inm = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *inm = relay_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0)) {
         struct MHD_Response *resp =
             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -1308,8 +1266,8 @@ static void finish_message(struct relay_request *r)
         goto out;
     }
     uint64_t first = 0, last = m->length - 1;
-    const char *range = header(r, MHD_HTTP_HEADER_RANGE);
-    const char *if_range = header(r, MHD_HTTP_HEADER_IF_RANGE);
+    const char *range = relay_header(r, MHD_HTTP_HEADER_RANGE);
+    const char *if_range = relay_header(r, MHD_HTTP_HEADER_IF_RANGE);
     int partial = 0;
     if (range && (!if_range || strcmp(if_range, etag) == 0)) {
         int err = relay_parse_range(range, m->length, &first, &last);
@@ -1332,9 +1290,9 @@ static void finish_message(struct relay_request *r)
         relay_error(r, 500, "internal", "out of memory");
         goto out;
     }
-    if (st(r)->ops->message_read(st(r), m->rowid, first, buf, n) < 0) {
+    if (relay_st(r)->ops->message_read(relay_st(r), m->rowid, first, buf, n) < 0) {
         free(buf);
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         goto out;
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_FREE);
@@ -1386,10 +1344,10 @@ static void finish_receipt(struct relay_request *r)
         relay_error(r, 403, "forbidden", "only a recipient sends receipts");
     if (err <= 0)
         goto out;
-    err = st(r)->ops->receipt_add(st(r), m->rowid, r->dev.id, state, proof[0] ? proof : NULL,
-                                  (int64_t)time(NULL));
+    err = relay_st(r)->ops->receipt_add(relay_st(r), m->rowid, r->dev.id, state,
+                                        proof[0] ? proof : NULL, (int64_t)time(NULL));
     if (err < 0) {
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         goto out;
     }
     r->needs_sync = 1;

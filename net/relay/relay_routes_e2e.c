@@ -25,26 +25,6 @@
 
 #define E2E_BODY_MAX (RELAY_PAIR_MSG_MAX + 256) /* a JSON body carrying one message */
 
-static const char *header(struct relay_request *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-static struct relay_storage *st(struct relay_request *r)
-{
-    return r->relay->st;
-}
-
-static int is(struct relay_request *r, const char *method)
-{
-    return strcmp(r->method, method) == 0;
-}
-
-static void storage_failed(struct relay_request *r)
-{
-    relay_error(r, 500, "internal", "the relay could not read or write its storage");
-}
-
 static int nameplate_ok(const char *s)
 {
     if (strlen(s) != 4)
@@ -55,17 +35,11 @@ static int nameplate_ok(const char *s)
     return 1;
 }
 
-static void not_allowed(struct relay_request *r, const char *allow)
-{
-    relay_error_full(r, 405, "method_not_allowed", "this route does not take that method", 0,
-                     "Allow", allow);
-}
-
 /* A body of at most limit bytes of the given type. */
 static int expect_body(struct relay_request *r, const char *type, size_t limit)
 {
-    const char *ct = header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-    const char *cl = header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *ct = relay_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *cl = relay_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t n;
     if (!relay_content_type_is(ct, type)) {
         char msg[96];
@@ -95,43 +69,28 @@ static int limit_guessers(struct relay_request *r)
 
 void relay_e2e_begin(struct relay_request *r)
 {
-    const struct relay_storage_ops *ops = st(r)->ops;
+    const struct relay_storage_ops *ops = relay_st(r)->ops;
     if (!ops->pairing_create || !ops->pairing_get || !ops->pairing_set || !ops->roster_get ||
         !ops->roster_put) {
         relay_error(r, 501, "not_implemented",
                     "this relay's storage keeps no pairings or rosters yet");
         return;
     }
+    /* The route table (relay_routes.c) refused any other method already. */
     switch (r->route) {
     case ROUTE_PAIRINGS:
-        if (!is(r, "POST")) {
-            not_allowed(r, "POST");
-            return;
-        }
         if (relay_authenticate(r) == 0)
             expect_body(r, "application/json", E2E_BODY_MAX);
         return;
     case ROUTE_PAIRING:
-        if (!is(r, "GET") && !is(r, "PUT")) {
-            not_allowed(r, "GET, PUT");
-            return;
-        }
-        if (relay_authenticate(r) == 0 && is(r, "PUT"))
+        if (relay_authenticate(r) == 0 && relay_method_is(r, "PUT"))
             expect_body(r, "application/json", E2E_BODY_MAX);
         return;
     case ROUTE_PAIRING_CLAIM:
-        if (!is(r, "POST")) {
-            not_allowed(r, "POST");
-            return;
-        }
         limit_guessers(r);
         return;
     case ROUTE_PAIRING_ANSWER:
     case ROUTE_PAIRING_RESULT:
-        if (!is(r, "POST")) {
-            not_allowed(r, "POST");
-            return;
-        }
         /* The claim is a 256-bit capability: a device-sized rate limit,
          * keyed by the caller's address, is enough here. */
         {
@@ -144,11 +103,7 @@ void relay_e2e_begin(struct relay_request *r)
         expect_body(r, "application/json", E2E_BODY_MAX);
         return;
     case ROUTE_ROSTER:
-        if (!is(r, "GET") && !is(r, "PUT")) {
-            not_allowed(r, "GET, PUT");
-            return;
-        }
-        if (relay_authenticate(r) == 0 && is(r, "PUT"))
+        if (relay_authenticate(r) == 0 && relay_method_is(r, "PUT"))
             expect_body(r, "application/octet-stream", RELAY_ROSTER_MAX);
         return;
     default:
@@ -187,15 +142,10 @@ static int load_pairing(struct relay_request *r, struct relay_pairing *p)
         relay_error(r, 404, "not_found", "no such pairing");
         return -1;
     }
-    int err = st(r)->ops->pairing_get(st(r), r->arg, (int64_t)time(NULL), p);
-    if (err == -ENOENT) {
-        relay_error(r, 404, "not_found", "no such pairing, or it expired");
+    int err = relay_st(r)->ops->pairing_get(relay_st(r), r->arg, (int64_t)time(NULL), p);
+    if (relay_storage_answer(r, err, -ENOENT, 404, "not_found", "no such pairing, or it expired") <
+        0)
         return -1;
-    }
-    if (err < 0) {
-        storage_failed(r);
-        return -1;
-    }
     return 0;
 }
 
@@ -221,8 +171,8 @@ static void finish_pairings(struct relay_request *r)
     if (parse_body(r, &b, 1, 0, 1) < 0)
         return;
     int64_t now = (int64_t)time(NULL), expires = now + cfg->invite_ttl_s;
-    int err = st(r)->ops->pairing_create(st(r), r->dev.family_id, b.nameplate, b.msg, expires, now,
-                                         cfg->max_invites);
+    int err = relay_st(r)->ops->pairing_create(relay_st(r), r->dev.family_id, b.nameplate, b.msg,
+                                               expires, now, cfg->max_invites);
     json_decref(b.json);
     if (err == -EEXIST) {
         relay_error(r, 409, "conflict", "that nameplate is in use; draw another");
@@ -234,7 +184,7 @@ static void finish_pairings(struct relay_request *r)
         return;
     }
     if (err < 0) {
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         return;
     }
     r->needs_sync = 1;
@@ -254,7 +204,7 @@ static void finish_pairing(struct relay_request *r)
         relay_error(r, 403, "forbidden", "this pairing belongs to another family");
         goto out;
     }
-    if (is(r, "GET")) {
+    if (relay_method_is(r, "GET")) {
         relay_json(r, 200,
                    json_pack("{s:s,s:o,s:o,s:b,s:I}", "msg_a", p->msg_a, "msg_b",
                              msg_or_null(p->msg_b), "msg_c", msg_or_null(p->msg_c), "claimed",
@@ -264,16 +214,11 @@ static void finish_pairing(struct relay_request *r)
     struct e2e_body b;
     if (parse_body(r, &b, 1, 0, 0) < 0)
         goto out;
-    int err = st(r)->ops->pairing_set(st(r), r->arg, "msg_c", b.msg, strlen(b.msg));
+    int err = relay_st(r)->ops->pairing_set(relay_st(r), r->arg, "msg_c", b.msg, strlen(b.msg));
     json_decref(b.json);
-    if (err == -EEXIST) {
-        relay_error(r, 409, "conflict", "no answer to confirm yet, or it was confirmed already");
+    if (relay_storage_answer(r, err, -EEXIST, 409, "conflict",
+                             "no answer to confirm yet, or it was confirmed already") < 0)
         goto out;
-    }
-    if (err < 0) {
-        storage_failed(r);
-        goto out;
-    }
     r->needs_sync = 1;
     relay_respond(r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
 out:
@@ -296,13 +241,13 @@ static void finish_claim(struct relay_request *r)
         goto out;
     }
     relay_sha256(claim, sizeof claim, hash);
-    int err = st(r)->ops->pairing_set(st(r), r->arg, "claim", hash, sizeof hash);
+    int err = relay_st(r)->ops->pairing_set(relay_st(r), r->arg, "claim", hash, sizeof hash);
     if (err == -EEXIST) {
         relay_error(r, 409, "conflict", "this pairing was claimed already; ask for a new code");
         goto out;
     }
     if (err < 0) {
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         goto out;
     }
     ju_hex_encode(claim, sizeof claim, hex);
@@ -330,15 +275,10 @@ static void finish_answer(struct relay_request *r)
         relay_json(r, 200, json_pack("{s:o}", "msg", msg_or_null(p->msg_c)));
         goto out;
     }
-    int err = st(r)->ops->pairing_set(st(r), r->arg, "msg_b", b.msg, strlen(b.msg));
-    if (err == -EEXIST) {
-        relay_error(r, 409, "conflict", "this pairing was answered already");
+    int err = relay_st(r)->ops->pairing_set(relay_st(r), r->arg, "msg_b", b.msg, strlen(b.msg));
+    if (relay_storage_answer(r, err, -EEXIST, 409, "conflict",
+                             "this pairing was answered already") < 0)
         goto out;
-    }
-    if (err < 0) {
-        storage_failed(r);
-        goto out;
-    }
     r->needs_sync = 1;
     relay_respond(r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
 out:
@@ -348,18 +288,13 @@ out:
 
 static void finish_roster(struct relay_request *r)
 {
-    if (is(r, "GET")) {
+    if (relay_method_is(r, "GET")) {
         void *data = NULL;
         size_t len = 0;
-        int err = st(r)->ops->roster_get(st(r), r->dev.family_id, &data, &len);
-        if (err == -ENOENT) {
-            relay_error(r, 404, "not_found", "this family has no roster yet");
+        int err = relay_st(r)->ops->roster_get(relay_st(r), r->dev.family_id, &data, &len);
+        if (relay_storage_answer(r, err, -ENOENT, 404, "not_found",
+                                 "this family has no roster yet") < 0)
             return;
-        }
-        if (err < 0) {
-            storage_failed(r);
-            return;
-        }
         uint8_t sum[32];
         char etag[67];
         relay_sha256(data, len, sum);
@@ -367,7 +302,7 @@ static void finish_roster(struct relay_request *r)
         ju_hex_encode(sum, 32, etag + 1);
         etag[65] = '"';
         etag[66] = '\0';
-        const char *inm = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+        const char *inm = relay_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
         struct MHD_Response *resp;
         if (inm && strcmp(inm, etag) == 0) {
             free(data);
@@ -384,8 +319,8 @@ static void finish_roster(struct relay_request *r)
     }
     /* PUT: If-Match with the held roster's ETag, or If-None-Match: * for
      * the first; a lost race gets 412 and the device merges and retries. */
-    const char *im = header(r, MHD_HTTP_HEADER_IF_MATCH);
-    const char *inm = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *im = relay_header(r, MHD_HTTP_HEADER_IF_MATCH);
+    const char *inm = relay_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
     uint8_t expect[32];
     int have_expect = 0;
     if (im) {
@@ -410,14 +345,14 @@ static void finish_roster(struct relay_request *r)
         relay_error(r, 400, "malformed", "an empty roster");
         return;
     }
-    int err = st(r)->ops->roster_put(st(r), r->dev.family_id, r->body, r->body_len,
-                                     have_expect ? expect : NULL);
+    int err = relay_st(r)->ops->roster_put(relay_st(r), r->dev.family_id, r->body, r->body_len,
+                                           have_expect ? expect : NULL);
     if (err == -ESTALE) {
         relay_error(r, 412, "precondition_failed", "the roster changed; fetch it and try again");
         return;
     }
     if (err < 0) {
-        storage_failed(r);
+        relay_storage_failed(r, 0);
         return;
     }
     r->needs_sync = 1;

@@ -294,6 +294,18 @@ void relay_storage_failed(struct relay_request *r, int err)
         relay_error(r, 500, "internal", "the relay could not read or write its storage");
 }
 
+int relay_storage_answer(struct relay_request *r, int err, int expected, unsigned status,
+                         const char *code, const char *message)
+{
+    if (err >= 0)
+        return 0;
+    if (err == expected)
+        relay_error(r, status, code, message);
+    else
+        relay_storage_failed(r, 0);
+    return -1;
+}
+
 void relay_respond(struct relay_request *r, unsigned status, struct MHD_Response *resp)
 {
     if (r->responded || !resp) {
