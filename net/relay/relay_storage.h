@@ -252,9 +252,43 @@ struct relay_storage_ops {
                   void (*wake)(void *ctx, int kind, const char *device_id), void *ctx);
 };
 
+/* The steps each backend takes inside the transactions whose order and
+ * decisions relay_storage.c keeps once for both. */
+struct relay_storage_steps {
+    int (*begin)(struct relay_storage *s);
+    int (*commit)(struct relay_storage *s);
+    void (*rollback)(struct relay_storage *s);
+    /* The upload, with its row locked against another relay's write where
+     * the database needs it. */
+    int (*upload_fetch)(struct relay_storage *s, const char *upload_id, struct relay_upload *u);
+    /* Appends len bytes at offset in the open transaction and delivers the
+     * message when they complete it: 1 then, 0 otherwise, -EBADMSG when
+     * the whole is not the message declared (nothing delivered). */
+    int (*upload_append)(struct relay_storage *s, struct relay_upload *u, uint64_t offset,
+                         const void *data, size_t len, int64_t now);
+    /* Deletes an upload in a write of its own, after a rollback. */
+    int (*upload_drop)(struct relay_storage *s, const char *upload_id);
+    /* The family's roster (malloc'd) with the family locked where the
+     * database needs it: 0, -ENOENT or an error. */
+    int (*roster_read)(struct relay_storage *s, const char *family_id, void **data, size_t *len);
+    int (*roster_write)(struct relay_storage *s, const char *family_id, const void *data,
+                        size_t len);
+};
+
 struct relay_storage {
     const struct relay_storage_ops *ops;
+    const struct relay_storage_steps *steps;
 };
+
+/* relay_storage.c: adds the recipients of a stored list "id,id,..." to u
+ * (each backend keeps them so); what is not an id is passed over. */
+void relay_upload_read_recipients(struct relay_upload *u, const char *list);
+/* relay_storage.c: the ops upload_write and roster_put, for both backends,
+ * on their steps. */
+int relay_storage_upload_write(struct relay_storage *s, const char *upload_id, uint64_t offset,
+                               const void *data, size_t len, int64_t now, struct relay_upload *u);
+int relay_storage_roster_put(struct relay_storage *s, const char *family_id, const void *data,
+                             size_t len, const uint8_t expect[32]);
 
 /* Opens (creating if needed) the SQLite database at path. */
 int relay_storage_sqlite_open(const char *path, struct relay_storage **out);

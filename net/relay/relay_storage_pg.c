@@ -493,6 +493,19 @@ static int simple_retry(struct pg_storage *q, const char *sql)
     return err;
 }
 
+/* Runs sql, which answers one row (an aggregate, a setting, a lock taken
+ * or not): the result, which the caller clears, or NULL and *err. */
+static PGresult *one_row(struct pg_storage *q, const char *sql, int *err)
+{
+    PGresult *res = PQexec(q->conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        *err = failure(q, res);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
 static int begin(struct pg_storage *q)
 {
     int err = simple_retry(q, "BEGIN");
@@ -649,13 +662,12 @@ static int relay_totals_locked(struct pg_storage *q, int lock, uint64_t *bytes, 
     if (err < 0)
         return err;
     PGresult *res =
-        PQexec(q->conn, lock == TOTAL_BYTES_LOCK ? "SELECT COALESCE(SUM(bytes), 0), 0 FROM families"
-                                                 : "SELECT 0, COUNT(*) FROM families");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        err = failure(q, res);
-        PQclear(res);
+        one_row(q,
+                lock == TOTAL_BYTES_LOCK ? "SELECT COALESCE(SUM(bytes), 0), 0 FROM families"
+                                         : "SELECT 0, COUNT(*) FROM families",
+                &err);
+    if (!res)
         return err;
-    }
     *bytes = (uint64_t)int_val(res, 0, 0);
     *families = (uint64_t)int_val(res, 0, 1);
     PQclear(res);
@@ -879,13 +891,11 @@ static int pg_family_usage(struct relay_storage *s, const char *family_id, uint6
 
 static int pg_relay_usage(struct relay_storage *s, uint64_t *bytes, uint64_t *families)
 {
-    struct pg_storage *q = impl(s);
-    PGresult *res = PQexec(q->conn, "SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM families");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int err = failure(q, res);
-        PQclear(res);
+    int err;
+    PGresult *res =
+        one_row(impl(s), "SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM families", &err);
+    if (!res)
         return err;
-    }
     *bytes = (uint64_t)int_val(res, 0, 0);
     *families = (uint64_t)int_val(res, 0, 1);
     PQclear(res);
@@ -913,17 +923,7 @@ static void read_upload(const PGresult *res, struct relay_upload *u)
     u->completed = int_val(res, 0, 10);
     hash_val(res, 0, 11, u->sha256);
     u->has_declared_sha256 = hash_val(res, 0, 14, u->declared_sha256) == 0;
-    const char *r = PQgetvalue(res, 0, 12);
-    while (r && *r && u->n_recipients < RELAY_MAX_RECIPIENTS) {
-        size_t n = strcspn(r, ",");
-        if (n == RELAY_ID_LEN) {
-            memcpy(u->recipients[u->n_recipients], r, n);
-            u->recipients[u->n_recipients++][n] = '\0';
-        }
-        r += n;
-        if (*r == ',')
-            r++;
-    }
+    relay_upload_read_recipients(u, PQgetvalue(res, 0, 12));
     copy_val(u->metadata, sizeof u->metadata, res, 0, 13);
 }
 
@@ -1191,41 +1191,24 @@ static int write_in_tx(struct pg_storage *q, struct relay_upload *u, uint64_t of
     return 1;
 }
 
-static int pg_upload_write(struct relay_storage *s, const char *upload_id, uint64_t offset,
-                           const void *data, size_t len, int64_t now, struct relay_upload *u)
+static int pg_upload_fetch(struct relay_storage *s, const char *upload_id, struct relay_upload *u)
 {
-    struct pg_storage *q = impl(s);
-    int err = begin(q);
-    if (err < 0)
-        return err;
     /* The row lock orders PATCHes of one upload arriving at two relays. */
-    if ((err = fetch_upload(q, Q_UPLOAD_GET_LOCKED, upload_id, u)) < 0)
-        goto error_tx;
-    if (u->completed || offset != u->offset) {
-        err = -ESTALE;
-        goto error_tx;
-    }
-    int completed = write_in_tx(q, u, offset, data, len, now);
-    if (completed == -EBADMSG) {
-        /* The bytes are not the message declared: keeping them would only
-         * let the sender resume into the same wrong note. */
-        rollback(q);
-        const char *v[1] = {upload_id};
-        err = run_cmd(q, Q_UPLOAD_DELETE, 1, v, NULL, 0, NULL);
-        if (err == 0)
-            note_unflushed(q);
-        return err < 0 ? err : -EBADMSG;
-    }
-    if (completed < 0) {
-        err = completed;
-        goto error_tx;
-    }
-    if ((err = commit(q)) < 0)
-        return err;
-    return completed;
+    return fetch_upload(impl(s), Q_UPLOAD_GET_LOCKED, upload_id, u);
+}
 
-error_tx:
-    rollback(q);
+static int pg_upload_append(struct relay_storage *s, struct relay_upload *u, uint64_t offset,
+                            const void *data, size_t len, int64_t now)
+{
+    return write_in_tx(impl(s), u, offset, data, len, now);
+}
+
+static int pg_upload_drop(struct relay_storage *s, const char *upload_id)
+{
+    const char *v[1] = {upload_id};
+    int err = run_cmd(impl(s), Q_UPLOAD_DELETE, 1, v, NULL, 0, NULL);
+    if (err == 0)
+        note_unflushed(impl(s));
     return err;
 }
 
@@ -1275,31 +1258,52 @@ static int pg_message_read(struct relay_storage *s, int64_t rowid, uint64_t offs
     return each_piece(impl(s), rowid, offset, len, copy_piece, &c);
 }
 
-static int pg_inbox(struct relay_storage *s, const char *device_id, int64_t after, unsigned limit,
-                    int (*cb)(void *ctx, const struct relay_inbox_entry *e), void *ctx)
+/* Runs one page query of id (key, the cursor after which rows start, at
+ * most limit rows) and hands each row to row(), until one answers non-zero;
+ * 0 or the first negative answer. */
+static int each_page_row(struct pg_storage *q, enum pq_id id, const char *key, int64_t after,
+                         unsigned limit, int (*row)(const PGresult *res, int i, void *ctx),
+                         void *ctx)
 {
     char after_s[24], limit_s[16];
     snprintf(after_s, sizeof after_s, "%lld", (long long)after);
     snprintf(limit_s, sizeof limit_s, "%u", limit);
-    const char *v[3] = {device_id, after_s, limit_s};
+    const char *v[3] = {key, after_s, limit_s};
     int err;
-    PGresult *res = run_q(impl(s), Q_INBOX, 3, v, NULL, 0, 0, &err);
+    PGresult *res = run_q(q, id, 3, v, NULL, 0, 0, &err);
     if (!res)
         return err;
-    for (int i = 0; i < PQntuples(res) && err == 0; i++) {
-        struct relay_inbox_entry e;
-        memset(&e, 0, sizeof e);
-        e.cursor = int_val(res, i, 0);
-        copy_val(e.message_id, sizeof e.message_id, res, i, 1);
-        copy_val(e.sender_id, sizeof e.sender_id, res, i, 2);
-        e.length = (uint64_t)int_val(res, i, 3);
-        e.duration_ms = (uint64_t)int_val(res, i, 4);
-        e.created = int_val(res, i, 5);
-        hash_val(res, i, 6, e.sha256);
-        err = cb(ctx, &e);
-    }
+    for (int i = 0; i < PQntuples(res) && err == 0; i++)
+        err = row(res, i, ctx);
     PQclear(res);
     return err < 0 ? err : 0;
+}
+
+struct inbox_page {
+    int (*cb)(void *ctx, const struct relay_inbox_entry *e);
+    void *ctx;
+};
+
+static int inbox_row(const PGresult *res, int i, void *ctx)
+{
+    struct inbox_page *page = ctx;
+    struct relay_inbox_entry e;
+    memset(&e, 0, sizeof e);
+    e.cursor = int_val(res, i, 0);
+    copy_val(e.message_id, sizeof e.message_id, res, i, 1);
+    copy_val(e.sender_id, sizeof e.sender_id, res, i, 2);
+    e.length = (uint64_t)int_val(res, i, 3);
+    e.duration_ms = (uint64_t)int_val(res, i, 4);
+    e.created = int_val(res, i, 5);
+    hash_val(res, i, 6, e.sha256);
+    return page->cb(page->ctx, &e);
+}
+
+static int pg_inbox(struct relay_storage *s, const char *device_id, int64_t after, unsigned limit,
+                    int (*cb)(void *ctx, const struct relay_inbox_entry *e), void *ctx)
+{
+    struct inbox_page page = {cb, ctx};
+    return each_page_row(impl(s), Q_INBOX, device_id, after, limit, inbox_row, &page);
 }
 
 static int pg_receipt_add(struct relay_storage *s, int64_t rowid, const char *device_id,
@@ -1362,33 +1366,33 @@ error_tx:
     return err;
 }
 
+struct receipts_page {
+    int (*cb)(void *ctx, const struct relay_receipt *r);
+    void *ctx;
+};
+
+static int receipt_row(const PGresult *res, int i, void *ctx)
+{
+    struct receipts_page *page = ctx;
+    struct relay_receipt r;
+    r.cursor = int_val(res, i, 0);
+    copy_val(r.message_id, sizeof r.message_id, res, i, 1);
+    copy_val(r.device_id, sizeof r.device_id, res, i, 2);
+    const char *state = PQgetvalue(res, i, 3);
+    r.state = strcmp(state, "played") == 0     ? "played"
+              : strcmp(state, "rejected") == 0 ? "rejected"
+                                               : "delivered";
+    r.at = int_val(res, i, 4);
+    copy_val(r.proof, sizeof r.proof, res, i, 5);
+    return page->cb(page->ctx, &r);
+}
+
 static int pg_receipts(struct relay_storage *s, const char *sender_id, int64_t after,
                        unsigned limit, int (*cb)(void *ctx, const struct relay_receipt *r),
                        void *ctx)
 {
-    char after_s[24], limit_s[16];
-    snprintf(after_s, sizeof after_s, "%lld", (long long)after);
-    snprintf(limit_s, sizeof limit_s, "%u", limit);
-    const char *v[3] = {sender_id, after_s, limit_s};
-    int err;
-    PGresult *res = run_q(impl(s), Q_RECEIPTS, 3, v, NULL, 0, 0, &err);
-    if (!res)
-        return err;
-    for (int i = 0; i < PQntuples(res) && err == 0; i++) {
-        struct relay_receipt r;
-        r.cursor = int_val(res, i, 0);
-        copy_val(r.message_id, sizeof r.message_id, res, i, 1);
-        copy_val(r.device_id, sizeof r.device_id, res, i, 2);
-        const char *state = PQgetvalue(res, i, 3);
-        r.state = strcmp(state, "played") == 0     ? "played"
-                  : strcmp(state, "rejected") == 0 ? "rejected"
-                                                   : "delivered";
-        r.at = int_val(res, i, 4);
-        copy_val(r.proof, sizeof r.proof, res, i, 5);
-        err = cb(ctx, &r);
-    }
-    PQclear(res);
-    return err < 0 ? err : 0;
+    struct receipts_page page = {cb, ctx};
+    return each_page_row(impl(s), Q_RECEIPTS, sender_id, after, limit, receipt_row, &page);
 }
 
 /* Runs a cleanup DELETE with its parameters; *count gets the rows. */
@@ -1413,12 +1417,9 @@ static int pg_cleanup(struct relay_storage *s, int64_t now, int64_t retention, i
         return err;
     /* One relay at a time cleans; the others find the lock taken and skip
      * this round. The lock goes with the transaction, even on a crash. */
-    PGresult *res = PQexec(q->conn, "SELECT pg_try_advisory_xact_lock(7, 0)");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        err = failure(q, res);
-        PQclear(res);
+    PGresult *res = one_row(q, "SELECT pg_try_advisory_xact_lock(7, 0)", &err);
+    if (!res)
         goto error_tx;
-    }
     int mine = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
     if (!mine) {
@@ -1517,12 +1518,9 @@ static int pg_shared_seed(struct relay_storage *s, uint64_t *seed)
     int err = ready(q);
     if (err < 0)
         return err;
-    PGresult *res = PQexec(q->conn, "SELECT seed FROM relay_settings");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        err = failure(q, res);
-        PQclear(res);
+    PGresult *res = one_row(q, "SELECT seed FROM relay_settings", &err);
+    if (!res)
         return err;
-    }
     *seed = (uint64_t)int_val(res, 0, 0);
     PQclear(res);
     return 0;
@@ -1756,46 +1754,55 @@ static int pg_roster_get(struct relay_storage *s, const char *family_id, void **
     return roster_read(impl(s), family_id, data, len);
 }
 
-static int pg_roster_put(struct relay_storage *s, const char *family_id, const void *data,
-                         size_t len, const uint8_t expect[32])
+static int pg_roster_read_locked(struct relay_storage *s, const char *family_id, void **data,
+                                 size_t *len)
 {
     struct pg_storage *q = impl(s);
-    void *held = NULL;
-    size_t held_len = 0;
-    int err = begin(q);
-    if (err < 0)
-        return err;
     /* The family's row lock orders two relays replacing the roster at once:
      * the second sees the first's roster and its expectation fails. */
     const char *fv[1] = {family_id};
-    if ((err = adhoc_cmd(q, "SELECT 1 FROM families WHERE id = $1 FOR UPDATE", 1, fv, NULL, 0,
-                         NULL)) < 0)
-        goto error_tx;
-    err = roster_read(q, family_id, &held, &held_len);
-    if (err == -ENOENT) {
-        err = expect ? -ESTALE : 0;
-    } else if (err == 0) {
-        uint8_t sum[32];
-        unsigned n = 32;
-        EVP_Digest(held, held_len, sum, &n, EVP_sha256(), NULL);
-        err = expect && CRYPTO_memcmp(sum, expect, 32) == 0 ? 0 : -ESTALE;
-    }
-    free(held);
+    int err = adhoc_cmd(q, "SELECT 1 FROM families WHERE id = $1 FOR UPDATE", 1, fv, NULL, 0, NULL);
     if (err < 0)
-        goto error_tx;
+        return err;
+    return roster_read(q, family_id, data, len);
+}
+
+static int pg_roster_write(struct relay_storage *s, const char *family_id, const void *data,
+                           size_t len)
+{
     const char *v[2] = {family_id, data};
     int lens[2] = {0, (int)len};
-    if ((err = adhoc_cmd(q,
-                         "INSERT INTO rosters(family_id, data) VALUES ($1, $2) "
-                         "ON CONFLICT (family_id) DO UPDATE SET data = EXCLUDED.data",
-                         2, v, lens, 2u, NULL)) < 0)
-        goto error_tx;
-    return commit(q);
-
-error_tx:
-    rollback(q);
-    return err;
+    return adhoc_cmd(impl(s),
+                     "INSERT INTO rosters(family_id, data) VALUES ($1, $2) "
+                     "ON CONFLICT (family_id) DO UPDATE SET data = EXCLUDED.data",
+                     2, v, lens, 2u, NULL);
 }
+
+static int pg_begin(struct relay_storage *s)
+{
+    return begin(impl(s));
+}
+
+static int pg_commit(struct relay_storage *s)
+{
+    return commit(impl(s));
+}
+
+static void pg_rollback(struct relay_storage *s)
+{
+    rollback(impl(s));
+}
+
+static const struct relay_storage_steps pg_steps = {
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .upload_fetch = pg_upload_fetch,
+    .upload_append = pg_upload_append,
+    .upload_drop = pg_upload_drop,
+    .roster_read = pg_roster_read_locked,
+    .roster_write = pg_roster_write,
+};
 
 static const struct relay_storage_ops pg_ops = {
     .close = pg_close,
@@ -1814,7 +1821,7 @@ static const struct relay_storage_ops pg_ops = {
     .upload_create = pg_upload_create,
     .upload_get = pg_upload_get,
     .upload_by_message = pg_upload_by_message,
-    .upload_write = pg_upload_write,
+    .upload_write = relay_storage_upload_write,
     .upload_delete = pg_upload_delete,
     .message_get = pg_message_get,
     .is_recipient = pg_is_recipient,
@@ -1827,7 +1834,7 @@ static const struct relay_storage_ops pg_ops = {
     .pairing_get = pg_pairing_get,
     .pairing_set = pg_pairing_set,
     .roster_get = pg_roster_get,
-    .roster_put = pg_roster_put,
+    .roster_put = relay_storage_roster_put,
     .ping = pg_ping,
     .limit_take = pg_limit_take,
     .shared_seed = pg_shared_seed,
@@ -1891,6 +1898,7 @@ int relay_storage_pg_open(const char *conninfo, int flags, struct relay_storage 
     if (!q)
         return err;
     q->base.ops = &pg_ops;
+    q->base.steps = &pg_steps;
     pthread_mutex_init(&q->durable_lock, NULL);
     if (!(q->conninfo = strdup(conninfo)))
         goto error_q;

@@ -636,17 +636,7 @@ static void read_upload(sqlite3_stmt *st, struct relay_upload *u)
         memcpy(u->completed ? u->sha256 : u->declared_sha256, sqlite3_column_blob(st, 11), 32);
         u->has_declared_sha256 = !u->completed;
     }
-    const char *r = (const char *)sqlite3_column_text(st, 12);
-    while (r && *r && u->n_recipients < RELAY_MAX_RECIPIENTS) {
-        size_t n = strcspn(r, ",");
-        if (n == RELAY_ID_LEN) {
-            memcpy(u->recipients[u->n_recipients], r, n);
-            u->recipients[u->n_recipients++][n] = '\0';
-        }
-        r += n;
-        if (*r == ',')
-            r++;
-    }
+    relay_upload_read_recipients(u, (const char *)sqlite3_column_text(st, 12));
     copy_text(u->metadata, sizeof u->metadata, st, 13);
 }
 
@@ -886,39 +876,22 @@ error_blob:
     return err;
 }
 
-static int sq_upload_write(struct relay_storage *s, const char *upload_id, uint64_t offset,
-                           const void *data, size_t len, int64_t now, struct relay_upload *u)
+static int sq_upload_fetch(struct relay_storage *s, const char *upload_id, struct relay_upload *u)
 {
-    int err = begin(s);
-    if (err < 0)
-        return err;
-    if ((err = fetch_upload(s, SQL_UPLOAD_GET, upload_id, u)) < 0)
-        goto error_tx;
-    if (u->completed || offset != u->offset) {
-        err = -ESTALE;
-        goto error_tx;
-    }
-    int completed = write_in_tx(s, u, offset, data, len, 0, now);
-    if (completed == -EBADMSG) {
-        /* The bytes are not the message declared: keeping them would only
-         * let the sender resume into the same wrong note. */
-        rollback(s);
-        sqlite3_stmt *del = get(s, SQL_UPLOAD_DELETE);
-        bind_text(del, 1, upload_id);
-        err = run_write(del);
-        return err < 0 ? err : -EBADMSG;
-    }
-    if (completed < 0) {
-        err = completed;
-        goto error_tx;
-    }
-    if ((err = commit(s)) < 0)
-        return err;
-    return completed;
+    return fetch_upload(s, SQL_UPLOAD_GET, upload_id, u);
+}
 
-error_tx:
-    rollback(s);
-    return err;
+static int sq_upload_append(struct relay_storage *s, struct relay_upload *u, uint64_t offset,
+                            const void *data, size_t len, int64_t now)
+{
+    return write_in_tx(s, u, offset, data, len, 0, now);
+}
+
+static int sq_upload_drop(struct relay_storage *s, const char *upload_id)
+{
+    sqlite3_stmt *del = get(s, SQL_UPLOAD_DELETE);
+    bind_text(del, 1, upload_id);
+    return run_write(del);
 }
 
 static int sq_upload_delete(struct relay_storage *s, const char *upload_id)
@@ -1260,41 +1233,18 @@ static int sq_roster_get(struct relay_storage *s, const char *family_id, void **
     return err;
 }
 
-static int sq_roster_put(struct relay_storage *s, const char *family_id, const void *data,
-                         size_t len, const uint8_t expect[32])
+static int sq_roster_write(struct relay_storage *s, const char *family_id, const void *data,
+                           size_t len)
 {
-    void *held = NULL;
-    size_t held_len = 0;
-    int err = begin(s);
-    if (err < 0)
-        return err;
-    err = sq_roster_get(s, family_id, &held, &held_len);
-    if (err == -ENOENT) {
-        err = expect ? -ESTALE : 0;
-    } else if (err == 0) {
-        uint8_t sum[32];
-        unsigned n = 32;
-        EVP_Digest(held, held_len, sum, &n, EVP_sha256(), NULL);
-        err = expect && CRYPTO_memcmp(sum, expect, 32) == 0 ? 0 : -ESTALE;
-    }
-    free(held);
-    if (err == 0) {
-        sqlite3_stmt *st =
-            prepare(s, "INSERT OR REPLACE INTO rosters(family_id, data) VALUES (?1, ?2)");
-        if (!st) {
-            err = -EIO;
-        } else {
-            bind_text(st, 1, family_id);
-            sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
-            err = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-            sqlite3_finalize(st);
-        }
-    }
-    if (err < 0) {
-        rollback(s);
-        return err;
-    }
-    return commit(s);
+    sqlite3_stmt *st =
+        prepare(s, "INSERT OR REPLACE INTO rosters(family_id, data) VALUES (?1, ?2)");
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, family_id);
+    sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+    int err = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return err;
 }
 
 /* Hands up to `pages` free pages back to the file system, in a write of
@@ -1377,6 +1327,17 @@ static int sq_ping(struct relay_storage *s, int probe)
     return probe ? exec(s, "SELECT 1") : 0;
 }
 
+static const struct relay_storage_steps sqlite_steps = {
+    .begin = begin,
+    .commit = commit,
+    .rollback = rollback,
+    .upload_fetch = sq_upload_fetch,
+    .upload_append = sq_upload_append,
+    .upload_drop = sq_upload_drop,
+    .roster_read = sq_roster_get,
+    .roster_write = sq_roster_write,
+};
+
 static const struct relay_storage_ops sqlite_ops = {
     .close = sq_close,
     .make_durable = sq_make_durable,
@@ -1394,7 +1355,7 @@ static const struct relay_storage_ops sqlite_ops = {
     .upload_create = sq_upload_create,
     .upload_get = sq_upload_get,
     .upload_by_message = sq_upload_by_message,
-    .upload_write = sq_upload_write,
+    .upload_write = relay_storage_upload_write,
     .upload_delete = sq_upload_delete,
     .message_get = sq_message_get,
     .is_recipient = sq_is_recipient,
@@ -1408,7 +1369,7 @@ static const struct relay_storage_ops sqlite_ops = {
     .pairing_get = sq_pairing_get,
     .pairing_set = sq_pairing_set,
     .roster_get = sq_roster_get,
-    .roster_put = sq_roster_put,
+    .roster_put = relay_storage_roster_put,
 };
 
 static pthread_once_t configured = PTHREAD_ONCE_INIT;
@@ -1464,6 +1425,7 @@ int relay_storage_sqlite_open(const char *path, struct relay_storage **out)
     if (!q)
         return err;
     q->base.ops = &sqlite_ops;
+    q->base.steps = &sqlite_steps;
     q->wal_fd = -1;
     pthread_once(&configured, configure_sqlite);
     if (private_files(path) < 0) {

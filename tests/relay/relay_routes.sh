@@ -329,6 +329,29 @@ send "$A" "$B_ID" "$SCRATCH/small"
 create_upload "$A" 2000 "$(metadata "$(uuid)" "$B_ID")"
 expect_error "a full mailbox" 507 storage_full
 
+# --- the roster: replaced only where the writer saw what is held ---------
+OCTETS=(-H 'Content-Type: application/octet-stream')
+as "$A" GET /v1/roster
+expect_error "a roster before any" 404 not_found
+as "$A" PUT /v1/roster "${OCTETS[@]}" --data-binary first
+expect_error "a roster without a precondition" 428 precondition_required
+as "$A" PUT /v1/roster "${OCTETS[@]}" -H 'If-None-Match: *' --data-binary first
+expect_status "the first roster" 204
+as "$A" PUT /v1/roster "${OCTETS[@]}" -H 'If-None-Match: *' --data-binary other
+expect_error "a second first roster" 412 precondition_failed
+as "$A" GET /v1/roster
+expect_status "the roster" 200
+[ "$(cat "$SCRATCH/body")" = first ] || fail "the roster is not what was put: $(cat "$SCRATCH/body")"
+ETAG=$(hdr etag)
+as "$A" PUT /v1/roster "${OCTETS[@]}" -H "If-Match: \"$(random_hex 32)\"" --data-binary second
+expect_error "a roster replacing another than the one held" 412 precondition_failed
+as "$A" PUT /v1/roster "${OCTETS[@]}" -H "If-Match: $ETAG" --data-binary second
+expect_status "a roster replacing the one held" 204
+as "$A" PUT /v1/roster "${OCTETS[@]}" -H "If-Match: $ETAG" --data-binary third
+expect_error "a roster replacing one that changed meanwhile" 412 precondition_failed
+as "$A" GET /v1/roster
+[ "$(cat "$SCRATCH/body")" = second ] || fail "the roster is not the one that won: $(cat "$SCRATCH/body")"
+
 # --- the log ------------------------------------------------------------
 grep -q '^jiashu-relay: PATCH /v1/uploads/{id} 204 30000 0 [0-9.]*ms$' "$SCRATCH/main.log" ||
   fail "no log line for the PATCH: $(grep PATCH "$SCRATCH/main.log" | head -3)"
