@@ -27,10 +27,18 @@ screen_start 80 24 env LANG=C JIASHU_STATION_AUDIO_DIR="$AUDIO" JIASHU_STATION_T
   JIASHU_RECORD_PACE_US=20000 JIASHU_STATION_SYNC_SECONDS=3600 JIASHU_STATION_IDLE_SECONDS=120 \
   "$JIASHU" --home "$G" station
 screen_wait "No new messages"
+# The recorder takes reply.wav at the pace of speech: once its recording is
+# in the outbox, a second of wall time is a second of the reply (counted
+# from the screen instead, a slow start, as in a sanitizer build, left less).
+recording_started() { "$JIASHU" --home "$G" outbox --json | grep -q '"state": "recording"'; }
+record_a_second() {
+  screen_wait "Recording" 30
+  wait_until 30 "the recorder did not start a recording in the outbox" recording_started
+  sleep 1
+}
 record_one() {
   screen_keys 2
-  screen_wait "Recording" 30
-  screen_wait "Recording... 1 s" # a second of it, by the station's clock
+  record_a_second
   screen_keys 2
   screen_wait "Your reply is not sent yet" 30
 }
@@ -66,8 +74,7 @@ screen_wait "Your reply is not sent yet"
 # 2: record again; the first take goes, the new one is the draft.
 first=$("$JIASHU" --home "$G" outbox --json | grep -o '"id": "[^"]*"' | cut -d'"' -f4)
 screen_keys 2
-screen_wait "Recording" 30
-screen_wait "Recording... 1 s" # a second of it, by the station's clock
+record_a_second
 screen_keys 2
 screen_wait "Your reply is not sent yet" 30
 [ "$(states)" = "draft " ] || fail "recording again left $(states)"
