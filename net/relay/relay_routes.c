@@ -1155,6 +1155,7 @@ static void finish_poll(struct relay_request *r)
         return;
     int inbox = r->route == ROUTE_INBOX;
     struct page p = {.cursor = after};
+    struct page receipts = {.cursor = -1}; /* with the inbox, when asked */
     if (inbox)
         PAGE_PUT(&p, "{\"messages\":[");
     else
@@ -1167,11 +1168,10 @@ static void finish_poll(struct relay_request *r)
         goto error_memory;
     if (err < 0)
         goto error_storage;
-    /* receipts_after on the inbox: one long poll also ends on a receipt
-     * for this device's own messages, so a watching client waits in one
-     * request for everything that can come to it. */
-    int64_t receipts_after = -1;
-    int receipts_pending = 0;
+    /* receipts_after on the inbox: the answer also carries the receipts on
+     * this device's own messages above that cursor, and a long poll also
+     * ends on one, so a client learns everything that came to it in one
+     * request (one round trip on a 2G link, not two). */
     const char *qr = inbox ? relay_query(r, "receipts_after") : NULL;
     if (qr) {
         uint64_t ra;
@@ -1179,23 +1179,27 @@ static void finish_poll(struct relay_request *r)
             relay_error(r, 400, "malformed", "receipts_after must be a cursor");
             goto out;
         }
-        receipts_after = (int64_t)ra;
-        struct page probe = {.cursor = receipts_after};
-        err = relay_st(r)->ops->receipts(relay_st(r), r->dev.id, receipts_after, 1, add_receipt,
-                                         &probe);
-        free(probe.buf);
+        receipts.cursor = (int64_t)ra;
+        err = relay_st(r)->ops->receipts(relay_st(r), r->dev.id, receipts.cursor, PAGE, add_receipt,
+                                         &receipts);
+        if (err == -ENOMEM || receipts.failed)
+            goto error_memory;
         if (err < 0)
             goto error_storage;
-        receipts_pending = probe.n > 0;
     }
-    if (p.n == 0 && !receipts_pending && wait > 0 && !r->woken &&
+    if (p.n == 0 && receipts.n == 0 && wait > 0 && !r->woken &&
         relay_wait(r, inbox ? (qr ? WAIT_INBOX | WAIT_RECEIPTS : WAIT_INBOX) : WAIT_RECEIPTS,
                    wait) == 0)
         goto out; /* answered when resumed */
     PAGE_PUT(&p, "],\"cursor\":");
     page_int(&p, p.cursor);
     if (qr) {
-        if (receipts_pending)
+        PAGE_PUT(&p, ",\"receipts\":[");
+        if (receipts.len)
+            page_put(&p, receipts.buf, receipts.len);
+        PAGE_PUT(&p, "],\"receipts_cursor\":");
+        page_int(&p, receipts.cursor);
+        if (receipts.n)
             PAGE_PUT(&p, ",\"receipts_pending\":true");
         else
             PAGE_PUT(&p, ",\"receipts_pending\":false");
@@ -1212,6 +1216,7 @@ error_storage:
 error_memory:
     relay_error(r, 500, "internal", "out of memory");
 out:
+    free(receipts.buf);
     free(p.buf);
 }
 

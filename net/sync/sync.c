@@ -49,6 +49,11 @@ struct jn_sync {
     struct je_roster *roster;
     struct je_identity self;
     uint8_t self_id[JE_ID_BYTES];
+    /* The receipts the pass's inbox answer carried ({"receipts", "cursor"}),
+     * asked from receipts_cursor: step_receipts_in takes them instead of
+     * asking again. */
+    json_t *receipts_page;
+    int64_t receipts_asked;
 };
 
 struct message_list {
@@ -212,6 +217,7 @@ void jn_sync_destroy(jn_sync *sync)
         return;
     jn_http_destroy(sync->http);
     free(sync->roster);
+    json_decref(sync->receipts_page);
     je_wipe(&sync->self, sizeof(sync->self));
     free(sync);
 }
@@ -705,9 +711,25 @@ static const char *string_field(json_t *o, const char *key, size_t max)
     return s && strlen(s) > 0 && strlen(s) <= max ? s : NULL;
 }
 
+/* Keeps the receipts an inbox answer carried (the relay adds them when
+ * asked with receipts_after) for step_receipts_in. */
+static void keep_receipts(jn_sync *sync, json_t *answer, int64_t asked)
+{
+    json_t *receipts = json_object_get(answer, "receipts");
+    json_t *cursor = json_object_get(answer, "receipts_cursor");
+
+    json_decref(sync->receipts_page);
+    sync->receipts_page = NULL;
+    if (!json_is_array(receipts) || !json_is_integer(cursor))
+        return; /* a relay that only says receipts_pending: step_receipts_in asks */
+    sync->receipts_page = json_pack("{sOsO}", "receipts", receipts, "cursor", cursor);
+    sync->receipts_asked = asked;
+}
+
 static int step_inbox(jn_sync *sync, unsigned wait_s)
 {
     int64_t cursor = get_cursor(sync, JS_SETTING_INBOX_CURSOR);
+    int64_t receipts_after = get_cursor(sync, JS_SETTING_RECEIPT_CURSOR);
     int err = 0;
 
     for (;;) {
@@ -717,18 +739,17 @@ static int step_inbox(jn_sync *sync, unsigned wait_s)
         int64_t reached;
         bool full = false;
 
-        /* A watch's wait also ends on a receipt for one of our messages. */
-        if (wait_s)
-            snprintf(path, sizeof(path),
-                     "/v1/inbox?after=%" PRId64 "&wait=%u&receipts_after=%" PRId64, cursor, wait_s,
-                     get_cursor(sync, JS_SETTING_RECEIPT_CURSOR));
-        else
-            snprintf(path, sizeof(path), "/v1/inbox?after=%" PRId64, cursor);
+        /* The answer also carries the receipts on our own messages, and a
+         * watch's wait also ends on one. */
+        snprintf(path, sizeof(path),
+                 "/v1/inbox?after=%" PRId64 "&wait=%u&receipts_after=%" PRId64, cursor, wait_s,
+                 receipts_after);
         err = jn_json_call(sync->http, "GET", path, NULL, wait_s, 0, &answer);
         if (!err && !answer)
             err = JN_ERR_PROTOCOL;
         if (err)
             return err;
+        keep_receipts(sync, answer, receipts_after);
         messages = json_object_get(answer, "messages");
         next = json_object_get(answer, "cursor");
         if (!json_is_array(messages) || !json_is_integer(next) ||
@@ -1022,12 +1043,17 @@ static int step_receipts_in(jn_sync *sync)
         size_t i, count;
         int64_t reached = cursor;
 
-        snprintf(path, sizeof(path), "/v1/receipts?after=%" PRId64, cursor);
-        err = jn_json_call(sync->http, "GET", path, NULL, 0, 0, &answer);
-        if (!err && !answer)
-            err = JN_ERR_PROTOCOL;
-        if (err)
-            return err;
+        if (sync->receipts_page && sync->receipts_asked == cursor) {
+            answer = sync->receipts_page; /* what the inbox answer carried */
+            sync->receipts_page = NULL;
+        } else {
+            snprintf(path, sizeof(path), "/v1/receipts?after=%" PRId64, cursor);
+            err = jn_json_call(sync->http, "GET", path, NULL, 0, 0, &answer);
+            if (!err && !answer)
+                err = JN_ERR_PROTOCOL;
+            if (err)
+                return err;
+        }
         receipts = json_object_get(answer, "receipts");
         next = json_object_get(answer, "cursor");
         if (!json_is_array(receipts) || !json_is_integer(next)) {
@@ -1120,6 +1146,8 @@ static int run_pass(jn_sync *sync, unsigned wait_s, struct jn_sync_stats *stats)
         err = step_receipts_out(sync); /* the "delivered" of what just arrived */
     if (!err)
         err = step_receipts_in(sync);
+    json_decref(sync->receipts_page); /* not taken: the pass ended early */
+    sync->receipts_page = NULL;
     jn_http_counters(sync->http, &sent1, &recv1);
     sync->stats.bytes_sent = sent1 - sent0;
     sync->stats.bytes_received = recv1 - recv0;

@@ -254,6 +254,21 @@ as "$DAD" GET /v1/receipts
 [ "$(json '[.receipts[] | select(.device_id == "'"$KID_ID"'")] | .[0].state')" = delivered ] || fail "the child's receipt"
 as "$DAD" GET "/v1/receipts?after=$(json .cursor)"
 [ "$(json '.receipts | length')" = 0 ] || fail "receipts after the cursor"
+# The inbox carries the same receipts when asked with receipts_after, so
+# a sync learns everything in one request; none of another device's.
+as "$DAD" GET "/v1/inbox?receipts_after=0"
+expect_status "inbox with receipts" 200
+[ "$(json '[.receipts[] | "\(.device_id) \(.state)"] | sort | join(",")')" = "$(printf '%s\n' "$KID_ID delivered" "$MA_ID delivered" "$MA_ID played" | sort | paste -sd,)" ] ||
+  fail "the inbox's receipts: $(cat "$SCRATCH/body")"
+[ "$(json .receipts_pending)" = true ] || fail "receipts_pending with receipts: $(cat "$SCRATCH/body")"
+RC=$(json .receipts_cursor)
+as "$DAD" GET "/v1/inbox?receipts_after=$RC"
+[ "$(json '.receipts | length') $(json .receipts_cursor) $(json .receipts_pending)" = "0 $RC false" ] ||
+  fail "the inbox's receipts after their cursor: $(cat "$SCRATCH/body")"
+as "$MA" GET "/v1/inbox?receipts_after=0"
+[ "$(json '.receipts | length')" = 0 ] || fail "a recipient sees receipts on a message she did not send: $(cat "$SCRATCH/body")"
+as "$DAD" GET "/v1/inbox"
+[ "$(json 'has("receipts")')" = false ] || fail "receipts in an inbox that did not ask for them"
 as "$DAD" POST "/v1/messages/$MSG/receipts" -H 'Content-Type: application/json' -d '{"state":"played"}'
 expect_error "a receipt by the sender" 403 forbidden
 as "$MA" POST "/v1/messages/$MSG/receipts" -H 'Content-Type: application/json' -d '{"state":"eaten"}'

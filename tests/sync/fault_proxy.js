@@ -5,7 +5,8 @@
 //                  "corrupt":1, "upload_bps":20000,
 //                  "location":"http://elsewhere:1234",  (rewrites upload Locations there)
 //                  "hang":[{"method":"GET","path":"/v1/inbox"}]}  (never answers those)
-//   GET /__stats  what it did ("inbox": the GET /v1/inbox requests begun).
+//   GET /__stats  what it did ("inbox": the GET /v1/inbox requests begun;
+//                 "paths": requests begun per "METHOD /path", query left out).
 //   node fault_proxy.js PORT_FILE TARGET_PORT [--tls KEY CERT]
 'use strict';
 const http = require('http');
@@ -15,7 +16,7 @@ const fs = require('fs');
 const portFile = process.argv[2];
 const target = Number(process.argv[3]);
 let fault = { fail: [], corrupt: 0, upload_bps: 0, hang: [] };
-const stats = { requests: 0, inbox: 0, failed: {}, corrupted: 0, methods: {}, hung: 0 };
+const stats = { requests: 0, inbox: 0, failed: {}, corrupted: 0, methods: {}, hung: 0, paths: {} };
 
 function handler(req, res) {
   if (req.url === '/__fault' && req.method === 'POST') {
@@ -28,6 +29,8 @@ function handler(req, res) {
   stats.requests++;
   if (req.method === 'GET' && /\/v1\/inbox(\?|$)/.test(req.url)) stats.inbox++;
   stats.methods[req.method] = (stats.methods[req.method] || 0) + 1;
+  const what = req.method + ' ' + new URL(req.url, 'http://x').pathname;
+  stats.paths[what] = (stats.paths[what] || 0) + 1;
   for (const h of fault.hang) {
     if ((!h.method || h.method === req.method) && (!h.path || req.url.includes(h.path))) {
       stats.hung++;

@@ -19,7 +19,7 @@ stats() { curl -sk "$PROXY_URL/__stats"; }
 # --- 500, 503, 460, 409 and 429 are retried; Retry-After is waited out ---
 note "$SCRATCH/a.wav" 2
 id=$("$JIASHU" "${PARENT[@]}" record --input "$SCRATCH/a.wav")
-fault '{"fail":[{"status":500,"count":2,"method":"PATCH"},{"status":460,"count":1,"method":"PATCH"},{"status":409,"count":1,"method":"PATCH"},{"status":503,"count":1,"method":"POST","path":"/v1/uploads"},{"status":429,"count":2,"retry_after":1,"path":"/v1/receipts"}]}'
+fault '{"fail":[{"status":500,"count":2,"method":"PATCH"},{"status":460,"count":1,"method":"PATCH"},{"status":409,"count":1,"method":"PATCH"},{"status":503,"count":1,"method":"POST","path":"/v1/uploads"},{"status":429,"count":2,"retry_after":1,"path":"/v1/inbox"}]}'
 start=$(date +%s.%N)
 "$JIASHU" "${PARENT[@]}" sync --json >"$SCRATCH/s1" || fail "sync through 500/503/429 failed: $(cat "$SCRATCH/s1")"
 took=$(echo "$(date +%s.%N) - $start" | bc)
