@@ -264,6 +264,10 @@ void relay_sha256(const void *data, size_t len, uint8_t out[32]);
 /* relay_routes_e2e.c: the pairing mailboxes and the roster (opaque to the
  * relay; docs/encryption.md). */
 void relay_e2e_begin(struct relay_request *r);
+/* The family's roster ETag (hex, as GET /v1/roster gives it without the
+ * quotes): 1, 0 when the family has none (or the storage keeps none), or
+ * a negative storage error. */
+int relay_roster_etag(struct relay_request *r, char hex[65]);
 void relay_e2e_finish(struct relay_request *r);
 /* The connection ended before the answer: keeps what arrived of an upload's
  * bytes (made durable before returning); 1 when something was kept. */

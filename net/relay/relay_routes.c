@@ -1203,6 +1203,14 @@ static void finish_poll(struct relay_request *r)
             PAGE_PUT(&p, ",\"receipts_pending\":true");
         else
             PAGE_PUT(&p, ",\"receipts_pending\":false");
+        /* And the roster's ETag: a client holding that one asks nothing
+         * more; one holding another fetches the roster. */
+        char roster[65];
+        err = relay_roster_etag(r, roster);
+        if (err < 0)
+            goto error_storage;
+        if (err)
+            page_field_str(&p, "roster", roster);
     }
     PAGE_PUT(&p, "}");
     if (p.failed)

@@ -286,6 +286,25 @@ out:
     free(p);
 }
 
+int relay_roster_etag(struct relay_request *r, char hex[65])
+{
+    void *data = NULL;
+    size_t len = 0;
+    uint8_t sum[32];
+
+    if (!relay_st(r)->ops->roster_get)
+        return 0;
+    int err = relay_st(r)->ops->roster_get(relay_st(r), r->dev.family_id, &data, &len);
+    if (err == -ENOENT)
+        return 0;
+    if (err < 0)
+        return err;
+    relay_sha256(data, len, sum);
+    free(data);
+    ju_hex_encode(sum, 32, hex);
+    return 1;
+}
+
 static void finish_roster(struct relay_request *r)
 {
     if (relay_method_is(r, "GET")) {

@@ -54,6 +54,9 @@ struct jn_sync {
      * asking again. */
     json_t *receipts_page;
     int64_t receipts_asked;
+    /* Whether this pass has asked the relay for the roster (or learnt from
+     * the inbox answer that the held one is the relay's). */
+    bool roster_checked;
 };
 
 struct message_list {
@@ -232,22 +235,37 @@ static void report_pairing(void *user, const char *nameplate, const char *name, 
     (void)nameplate;
 }
 
-/* Brings the roster up to date, finishes pairings this device started, and
- * loads what the pass needs to seal and open. */
-static int e2e_prepare(jn_sync *sync)
+/* Brings the held roster up to date with the relay's (once a pass) and
+ * loads it for sealing and opening. */
+static int roster_refresh(jn_sync *sync)
 {
     int err;
 
-    sync->encrypted = je_vault_encrypted(sync->store);
-    if (!sync->encrypted)
+    if (!sync->encrypted || sync->roster_checked)
         return 0;
-    if (!sync->roster && !(sync->roster = malloc(sizeof(*sync->roster))))
-        return -ENOMEM;
     err = jn_e2e_roster_refresh(sync->http, sync->store);
     if (err == JE_ERR_ROSTER || err == JE_ERR_SIGNATURE || err == JE_ERR_MALFORMED)
         err = 0; /* a roster no member signed is not kept; the held one stands */
     if (err < 0)
         return err;
+    sync->roster_checked = true;
+    return je_vault_roster(sync->store, sync->roster, NULL, NULL);
+}
+
+/* Finishes pairings this device started and loads what the pass needs to
+ * seal and open. The roster is asked for only when it is needed: before a
+ * note is sealed, and when the inbox answer names another roster than the
+ * held one (on most passes it does not, which saves a request). */
+static int e2e_prepare(jn_sync *sync)
+{
+    int err;
+
+    sync->roster_checked = false;
+    sync->encrypted = je_vault_encrypted(sync->store);
+    if (!sync->encrypted)
+        return 0;
+    if (!sync->roster && !(sync->roster = malloc(sizeof(*sync->roster))))
+        return -ENOMEM;
     err = jn_e2e_pairings_step(sync->http, sync->store, report_pairing, sync);
     if (err)
         return err;
@@ -257,6 +275,23 @@ static int e2e_prepare(jn_sync *sync)
     if (!err)
         err = je_id_parse(sync->device_id, sync->self_id) ? JN_ERR_NOT_SET_UP : 0;
     return err;
+}
+
+/* After an inbox answer: the roster is fetched when the relay holds
+ * another one than this device, or does not say (an older relay). */
+static int roster_follow(jn_sync *sync, json_t *answer)
+{
+    const char *relays = json_string_value(json_object_get(answer, "roster"));
+    char held[JS_SETTING_MAX + 1] = "";
+
+    if (!sync->encrypted || sync->roster_checked)
+        return 0;
+    if (relays && js_setting_get(sync->store, JS_SETTING_ROSTER_ETAG, held, sizeof(held)) > 0 &&
+        strcmp(held, relays) == 0) {
+        sync->roster_checked = true;
+        return 0;
+    }
+    return roster_refresh(sync);
 }
 
 static bool e2e_error(int err)
@@ -440,6 +475,11 @@ static int sealed_note(jn_sync *sync, const struct js_message *m, uint8_t **env,
     int err = je_vault_sealed_get(sync->store, m->id, env, env_len);
 
     if (err != JS_ERR_NOT_FOUND)
+        return err;
+    /* Sealed for the family as the relay has it now: a member who joined
+     * a second ago is among the recipients. */
+    err = roster_refresh(sync);
+    if (err)
         return err;
     if (!je_roster_find(sync->roster, sync->self_id))
         return JE_ERR_REMOVED;
@@ -750,6 +790,11 @@ static int step_inbox(jn_sync *sync, unsigned wait_s)
         if (err)
             return err;
         keep_receipts(sync, answer, receipts_after);
+        err = roster_follow(sync, answer);
+        if (err) {
+            json_decref(answer);
+            return err;
+        }
         messages = json_object_get(answer, "messages");
         next = json_object_get(answer, "cursor");
         if (!json_is_array(messages) || !json_is_integer(next) ||
@@ -1183,6 +1228,8 @@ int jn_sync_fetch(jn_sync *sync, const char *id)
         jn_http_set_deadline(sync->http, ju_mono_ms() + (int64_t)sync->deadline_s * 1000);
     read_limits(sync);
     err = e2e_prepare(sync);
+    if (!err)
+        err = roster_refresh(sync); /* its sender may have joined since */
     if (!err)
         err = download_one(sync, &m);
     jn_http_set_deadline(sync->http, 0);

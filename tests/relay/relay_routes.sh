@@ -340,6 +340,7 @@ new_family a
 A=$TOKEN
 join "$CODE" b
 B_ID=$DEVICE
+B=$TOKEN
 send "$A" "$B_ID" "$SCRATCH/small"
 create_upload "$A" 2000 "$(metadata "$(uuid)" "$B_ID")"
 expect_error "a full mailbox" 507 storage_full
@@ -348,6 +349,8 @@ expect_error "a full mailbox" 507 storage_full
 OCTETS=(-H 'Content-Type: application/octet-stream')
 as "$A" GET /v1/roster
 expect_error "a roster before any" 404 not_found
+as "$A" GET "/v1/inbox?receipts_after=0"
+[ "$(json 'has("roster")')" = false ] || fail "a roster ETag in the inbox before any roster: $(cat "$SCRATCH/body")"
 as "$A" PUT /v1/roster "${OCTETS[@]}" --data-binary first
 expect_error "a roster without a precondition" 428 precondition_required
 as "$A" PUT /v1/roster "${OCTETS[@]}" -H 'If-None-Match: *' --data-binary first
@@ -366,6 +369,13 @@ as "$A" PUT /v1/roster "${OCTETS[@]}" -H "If-Match: $ETAG" --data-binary third
 expect_error "a roster replacing one that changed meanwhile" 412 precondition_failed
 as "$A" GET /v1/roster
 [ "$(cat "$SCRATCH/body")" = second ] || fail "the roster is not the one that won: $(cat "$SCRATCH/body")"
+ETAG=$(hdr etag)
+# The inbox names the roster the relay holds, so a sync asks for it only
+# when it changed.
+as "$A" GET "/v1/inbox?receipts_after=0"
+[ "\"$(json .roster)\"" = "$ETAG" ] || fail "the inbox names roster $(json .roster), the relay holds $ETAG"
+as "$B" GET "/v1/inbox?receipts_after=0"
+[ "\"$(json .roster)\"" = "$ETAG" ] || fail "another member's inbox names roster $(json .roster), not $ETAG"
 
 # --- the log ------------------------------------------------------------
 grep -q '^jiashu-relay: PATCH /v1/uploads/{id} 204 30000 0 [0-9.]*ms$' "$SCRATCH/main.log" ||

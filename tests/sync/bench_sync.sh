@@ -11,7 +11,8 @@
 #     its bits both ways over the rate plus two round trips); a 10 s and a
 #     60 s note (BENCH_NOTE_SECONDS), three runs each (BENCH_RUNS), every
 #     run printed and then the medians (details above the part below);
-#  3. sync --watch idle for a minute: wake-ups counted with strace.
+#  3. sync --watch idle for a minute (IDLE_SECONDS): wake-ups counted with
+#     strace, and the bytes it costs on the link.
 # BENCH_PARTS selects parts ("1 2 3"). Timings are reported, never
 # asserted; in part 2 a note that does not arrive, or arrives damaged,
 # fails the benchmark.
@@ -258,11 +259,15 @@ if part 3 && command -v strace >/dev/null; then
   sleep 3
   : >"$SCRATCH/strace.mark"
   lines0=$(wc -l <"$SCRATCH/strace")
+  zero_counters
   sleep "$idle"
+  read -r idle_out idle_in < <(counted_bytes "$RELAY_PORT")
   lines1=$(wc -l <"$SCRATCH/strace")
   kill -9 $(awk '{print $1}' "$SCRATCH/strace" | sort -u) 2>/dev/null || true
   kill "$tracer" 2>/dev/null; wait "$tracer" 2>/dev/null || true
   waits=$(sed -n "$((lines0 + 1)),${lines1}p" "$SCRATCH/strace" | grep 'poll\|select\|sleep' | grep -vc ', 0) = ')
+  echo "watch idle ${idle}s: $((idle_out + idle_in)) bytes on the link ($idle_out up, $idle_in down, IP)," \
+    "$(((idle_out + idle_in) * 60 / idle)) a minute, $(((idle_out + idle_in) * 2592 / idle / 1000)) MB in 30 days"
   echo "watch idle ${idle}s: $waits blocking waits returned (the relay ends a long poll after 60 s); every wait call:"
   sed -n "$((lines0 + 1)),${lines1}p" "$SCRATCH/strace" | sed 's/^/  /' | head -20
 fi

@@ -5,7 +5,7 @@
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/sync/sync_lib.sh"
 
-start_relay relay
+start_relay relay 0 --join-burst 20
 family "http://127.0.0.1:$RELAY_PORT"
 note "$SCRATCH/in.wav" 1
 
@@ -32,6 +32,21 @@ expect_error_matching "an id nobody has" "not|no " "$JIASHU" "${CHILD[@]}" expor
 
 expect_error_matching "a note to oneself" "is you" "$JIASHU" "${PARENT[@]}" record --to mama --input "$SCRATCH/in.wav"
 [ "$("$JIASHU" "${PARENT[@]}" outbox --json | jq length)" = 0 ] || fail "the refused note was kept"
+
+# A newer member's first note reaches a member who has sealed nothing
+# since it joined: the uncle's inbox answer names a roster he does not
+# hold, so his sync fetches it before it opens the note (a stale roster
+# would refuse the note as signed by a stranger).
+code=$("$JIASHU" "${PARENT[@]}" family invite) || fail "family invite (yeye)"
+"$JIASHU" --home "$SCRATCH/yeye" setup --relay "http://127.0.0.1:$RELAY_PORT" --name yeye
+"$JIASHU" --home "$SCRATCH/yeye" family join "$code" || fail "join (yeye)"
+"$JIASHU" "${PARENT[@]}" sync >/dev/null || fail "parent sync (pairing yeye)"
+"$JIASHU" --home "$SCRATCH/yeye" sync >/dev/null || true
+nid=$("$JIASHU" --home "$SCRATCH/yeye" record --to jiujiu --input "$SCRATCH/in.wav") || fail "yeye's record"
+"$JIASHU" --home "$SCRATCH/yeye" sync >/dev/null || fail "yeye's sync"
+"$JIASHU" --home "$SCRATCH/uncle" sync >/dev/null || fail "uncle sync (yeye's note)"
+state=$("$JIASHU" --home "$SCRATCH/uncle" inbox --json | jq -r --arg id "$nid" '.[] | select(.id == $id) | .state')
+[ "$state" = ready ] || fail "the uncle holds yeye's note as '$state', not ready"
 
 # Offline: an unknown name cannot be checked, and the line says why.
 kill -9 "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null || true
