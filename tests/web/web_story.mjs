@@ -89,6 +89,11 @@ main(async () => {
   console.log(`page note: ${recordedMs} ms recorded, ${gotMs.toFixed(1)} ms decoded, median envelope correlation of 2 s pieces ${corr.toFixed(3)}`);
   if (corr < 0.6) fail(`the decoded note does not follow the fed speech (correlation ${corr})`);
 
+  // The page learns that the grandmother has it from its one long poll:
+  // the receipt rides on the inbox answer, which it also ends.
+  await until('the delivered mark on the page', async () =>
+    /已收到/.test(await page.$eval('#outbox li .what', (e) => e.textContent)), 30000);
+
   // The grandmother replies; the page plays it; what it played is the reply.
   const reply = join(scratch, 'reply.wav');
   execFileSync('espeak-ng', ['-v', 'cmn', '-w', reply, '好孩子，奶奶也想你。']);

@@ -330,8 +330,8 @@ function startLoops() {
   if (loopsOn) return;
   loopsOn = true;
   outboxLoop();
+  // One long poll: the inbox answer carries the receipts too.
   pollLoop('inbox', (s) => sync.fetchInbox(relay, ident, 25, s, () => renderLists()));
-  pollLoop('receipts', (s) => sync.fetchReceipts(relay, ident, 25, s, () => renderLists()));
 }
 
 async function outboxLoop() {

@@ -65,11 +65,14 @@ export function concatPages(pages) {
   return out;
 }
 
-// One look at the inbox (waiting up to waitS for news): downloads, opens
-// and keeps each new letter, then says "delivered" with a signed proof.
+// One look at the inbox (waiting up to waitS for news): takes the receipts
+// on the page's own letters that came with it, downloads, opens and keeps
+// each new letter, then says "delivered" with a signed proof.
 export async function fetchInbox(relay, ident, waitS, signal, onChange = () => {}) {
   const after = (await db.get('kv', 'inboxCursor')) || 0;
-  const list = await relay.inbox(after, waitS, signal);
+  const receiptsAfter = (await db.get('kv', 'receiptCursor')) || 0;
+  const list = await relay.inbox(after, waitS, signal, receiptsAfter);
+  await takeReceipts(ident, list.receipts, list.receipts_cursor, onChange);
   if (!list.messages.length) return 0;
   const roster = await refreshRoster(relay, ident);
   let got = 0;
@@ -107,14 +110,13 @@ export async function sendReceipt(relay, ident, id, state) {
   await db.update('inbox', id, (e) => e && ({ ...e, [state === 'played' ? 'playedSent' : 'deliveredSent']: true }));
 }
 
-// Receipts sent on the letters the page itself sent, checked against the
-// recipients' keys before anything is marked.
-export async function fetchReceipts(relay, ident, waitS, signal, onChange = () => {}) {
-  const after = (await db.get('kv', 'receiptCursor')) || 0;
-  const list = await relay.receipts(after, waitS, signal);
-  if (!list.receipts.length) return 0;
+// Receipts sent on the letters the page itself sent (they come with the
+// inbox answer), checked against the recipients' keys before anything is
+// marked.
+async function takeReceipts(ident, receipts, cursor, onChange) {
+  if (!receipts.length) return 0;
   const roster = parseRoster(ident.rosterBytes);
-  for (const r of list.receipts) {
+  for (const r of receipts) {
     if (typeof r.message_id !== 'string' || typeof r.device_id !== 'string' || typeof r.proof !== 'string') continue;
     const id = r.message_id.toLowerCase();
     const state = r.state === 'played' ? 'played' : 'delivered';
@@ -130,9 +132,9 @@ export async function fetchReceipts(relay, ident, waitS, signal, onChange = () =
       return next;
     });
   }
-  await db.put('kv', list.cursor, 'receiptCursor');
+  await db.put('kv', cursor, 'receiptCursor');
   onChange({});
-  return list.receipts.length;
+  return receipts.length;
 }
 
 // Receipts the page owes: a letter heard while the relay could not be reached.
