@@ -222,8 +222,18 @@ JC_API int jc_loudness_meter_result(const jc_loudness_meter *meter, struct jc_lo
 JC_API void jc_loudness_meter_destroy(jc_loudness_meter *meter);
 
 /* Measures a whole note as playback decodes it (jc_decoder_create()'s
- * errors for a bad note). Costs one decoding of the note. */
+ * errors for a bad note). Costs two decodings of the note (the check
+ * jc_decoder_create() makes, then playback's). */
 JC_API int jc_note_loudness(const unsigned char *data, size_t len, struct jc_loudness *out);
+
+/* jc_note_check() that measures the loudness in the same decoding, for a
+ * note that has just arrived: one decoding instead of three. Returns the
+ * check's result; when it is 0, *measured says whether *loudness was
+ * filled (false only when the meter could not be made or keep up). What it
+ * measures is what jc_note_loudness() says, give or take the few
+ * milliseconds of encoder padding the last page trims. */
+JC_API int jc_note_check_loudness(const unsigned char *data, size_t len, struct jc_note_info *info,
+                                  struct jc_loudness *loudness, bool *measured);
 
 /* The gain, in dB, that brings a note measured as *loudness to
  * target_lufs, within what the limiter may do to its peaks and

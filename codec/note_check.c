@@ -52,7 +52,8 @@ struct checker {
     unsigned input_rate;
     uint64_t samples; /* decoded, at 48 kHz */
     uint64_t audio_bytes;
-    int16_t pcm[MAX_PACKET_SAMPLES];
+    jc_loudness_meter *meter; /* NULL unless the loudness is measured too */
+    float pcm[MAX_PACKET_SAMPLES];
 };
 
 static void pages_init(struct pages *p, const unsigned char *data, size_t len)
@@ -119,9 +120,17 @@ static int decode_packet(struct checker *c, const ogg_packet *op)
     n = opus_packet_get_nb_samples(op->packet, (opus_int32)op->bytes, 48000);
     if (n <= 0 || n > MAX_PACKET_SAMPLES)
         return JC_ERR_CORRUPT;
-    if (opus_decode(c->decoder, op->packet, (opus_int32)op->bytes, c->pcm, MAX_PACKET_SAMPLES, 0) !=
-        n)
+    if (opus_decode_float(c->decoder, op->packet, (opus_int32)op->bytes, c->pcm, MAX_PACKET_SAMPLES,
+                          0) != n)
         return JC_ERR_CORRUPT;
+    if (c->meter) {
+        /* Measured as playback hears it: without the pre-skip. */
+        size_t skip = 0;
+        if (c->samples < c->preskip)
+            skip = c->preskip - c->samples < (uint64_t)n ? (size_t)(c->preskip - c->samples)
+                                                         : (size_t)n;
+        jc_loudness_meter_add(c->meter, c->pcm + skip, (size_t)n - skip);
+    }
     c->samples += (uint64_t)n;
     c->audio_bytes += (uint64_t)op->bytes;
     /* Stop early rather than decode minutes past the limit. */
@@ -305,6 +314,7 @@ static int checker_create(const unsigned char *data, size_t len, struct checker 
 
 static void checker_destroy(struct checker *c)
 {
+    jc_loudness_meter_destroy(c->meter);
     if (c->decoder)
         opus_decoder_destroy(c->decoder);
     ogg_stream_clear(&c->stream);
@@ -314,14 +324,29 @@ static void checker_destroy(struct checker *c)
 
 int jc_note_check(const unsigned char *data, size_t len, struct jc_note_info *info)
 {
+    return jc_note_check_loudness(data, len, info, NULL, NULL);
+}
+
+int jc_note_check_loudness(const unsigned char *data, size_t len, struct jc_note_info *info,
+                           struct jc_loudness *loudness, bool *measured)
+{
     struct checker *c;
     int err;
     int res = checker_create(data, len, &c);
 
+    if (measured)
+        *measured = false;
     if (res < 0)
         return res;
     c->decoder = opus_decoder_create(48000, 1, &err);
-    res = c->decoder ? check(c, info) : -ENOMEM;
+    res = c->decoder ? 0 : -ENOMEM;
+    /* A meter that cannot be made only leaves the note unmeasured. */
+    if (res == 0 && loudness && measured && jc_loudness_meter_create(48000, &c->meter) < 0)
+        c->meter = NULL;
+    if (res == 0)
+        res = check(c, info);
+    if (res == 0 && c->meter)
+        *measured = jc_loudness_meter_result(c->meter, loudness) == 0;
     checker_destroy(c);
     return res;
 }

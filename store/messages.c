@@ -496,12 +496,14 @@ struct arrived_note {
  * cannot be played. */
 static int examine_note(const unsigned char *note, size_t len, struct arrived_note *out)
 {
-    int verdict = jc_note_check(note, len, &out->info);
+    /* Checked and measured in one decoding, here in the background of a
+     * sync rather than when someone waits for it to play; a note left
+     * unmeasured is measured by the player. */
+    int verdict = jc_note_check_loudness(note, len, &out->info, &out->loudness, &out->measured);
     if (verdict == 0)
         out->play_at = note_play_at(note, len);
-    /* Measured here, in the background of a sync, not when someone waits
-     * for it to play; a failure only leaves it for the player. */
-    out->measured = verdict == 0 && jc_note_loudness(note, len, &out->loudness) == 0;
+    else
+        out->measured = false;
     return verdict;
 }
 

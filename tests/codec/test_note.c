@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ogg/ogg.h>
 #include <opusfile.h>
@@ -27,6 +28,15 @@
         if (a_ != b_) {                                                                            \
             fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, #a,    \
                     a_, #b, b_);                                                                   \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+#define CHECK_NEAR(a, b, tol)                                                                      \
+    do {                                                                                           \
+        double a_ = (a), b_ = (b);                                                                 \
+        if (!(fabs(a_ - b_) <= (tol))) {                                                           \
+            fprintf(stderr, "%s:%d: %s == %.4f, expected %.4f +- %g\n", __FILE__, __LINE__, #a,    \
+                    a_, b_, (double)(tol));                                                        \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
@@ -215,6 +225,84 @@ static void test_exact_length(void)
             free(b.data);
         }
     }
+}
+
+/* A note that arrives is checked and measured in one decoding: the same
+ * verdict and facts as jc_note_check(), the loudness and peak of
+ * jc_note_loudness() (which decodes it twice more), and a damaged note is
+ * refused the same way, unmeasured. */
+static void test_check_loudness(void)
+{
+    static const unsigned rates[] = {8000, 16000, 48000};
+
+    for (size_t r = 0; r < sizeof(rates) / sizeof(rates[0]); r++) {
+        struct encode_opts o = {.rate = rates[r], .seconds = 7.3, .cleanup = JC_CLEANUP_OFF};
+        struct buf b = {0};
+        struct jc_note_info alone, together;
+        struct jc_loudness apart, one_pass;
+        bool measured = false;
+
+        CHECK_EQ(encode(&o, &b), 0);
+        CHECK_EQ(jc_note_check(b.data, b.len, &alone), 0);
+        CHECK_EQ(jc_note_loudness(b.data, b.len, &apart), 0);
+        CHECK_EQ(jc_note_check_loudness(b.data, b.len, &together, &one_pass, &measured), 0);
+        CHECK(measured);
+        CHECK_EQ(together.samples, alone.samples);
+        CHECK_EQ(together.audio_bytes, alone.audio_bytes);
+        CHECK_EQ(together.input_rate, alone.input_rate);
+        CHECK(apart.integrated_lufs > -40.0);
+        /* Equal to 0.0001 here; feeding the meter half of each packet
+         * moves it by 0.04 to 0.06. */
+        CHECK_NEAR(one_pass.integrated_lufs, apart.integrated_lufs, 0.01);
+        CHECK_NEAR(one_pass.peak_dbfs, apart.peak_dbfs, 0.01);
+        /* Without a place for the loudness it is a plain check. */
+        CHECK_EQ(jc_note_check_loudness(b.data, b.len, NULL, NULL, NULL), 0);
+
+        size_t cut = b.len / 2;
+        int verdict = jc_note_check(b.data, cut, NULL);
+        CHECK(verdict < 0);
+        measured = true;
+        CHECK_EQ(jc_note_check_loudness(b.data, cut, NULL, &one_pass, &measured), verdict);
+        CHECK(!measured);
+        free(b.data);
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Benchmark: what a 60 s note costs on arrival, checked then measured as
+ * before (jc_note_check() and jc_note_loudness(): three decodings) against
+ * jc_note_check_loudness() (one), side by side, best of five each. */
+static void bench_check_loudness(void)
+{
+    struct encode_opts o = {.rate = 16000, .seconds = 60.0, .cleanup = JC_CLEANUP_OFF};
+    struct buf b = {0};
+    double apart = 1e9, together = 1e9;
+
+    CHECK_EQ(encode(&o, &b), 0);
+    for (int i = 0; i < 5; i++) {
+        struct jc_note_info info;
+        struct jc_loudness l;
+        bool measured;
+        double t0 = now_s();
+        CHECK_EQ(jc_note_check(b.data, b.len, &info), 0);
+        CHECK_EQ(jc_note_loudness(b.data, b.len, &l), 0);
+        double t1 = now_s();
+        CHECK_EQ(jc_note_check_loudness(b.data, b.len, &info, &l, &measured), 0);
+        double t2 = now_s();
+        CHECK(measured);
+        apart = t1 - t0 < apart ? t1 - t0 : apart;
+        together = t2 - t1 < together ? t2 - t1 : together;
+    }
+    printf("60 s note (%zu bytes) on arrival: check then loudness %.1f ms, one decoding %.1f ms "
+           "(%.2fx)\n",
+           b.len, apart * 1e3, together * 1e3, together / apart);
+    free(b.data);
 }
 
 /* A recording (max_page_ms = 1000) never has a page holding more than a
@@ -632,6 +720,10 @@ int main(int argc, char **argv)
         test_encoder_errors();
     else if (!strcmp(name, "comment"))
         test_comment();
+    else if (!strcmp(name, "check_loudness"))
+        test_check_loudness();
+    else if (!strcmp(name, "bench_check_loudness"))
+        bench_check_loudness();
     else if (!strcmp(name, "wav_roundtrip"))
         test_wav_roundtrip(argc > 2 ? argv[2] : ".");
     else {

@@ -4,7 +4,7 @@
 # all three arrive exactly once and whole, and what crossed each side's
 # interface (its device counters, both ways: TCP/IP headers, retransmissions
 # and ACKs included) stays under 2x the notes' bytes for the sender and 2.5x
-# for the recipient (measured 1.41-1.51x and 1.57-2.03x; about 1.25-1.35x
+# for the recipient (measured 1.37-1.51x and 1.50-2.03x; about 1.23-1.35x
 # without kills; docs/sync.md says where the rest goes), because the relay
 # keeps what arrived of a cut upload and the client keeps what arrived of a
 # cut download: nothing is sent twice. (Resuming with Range is pinned
