@@ -12,22 +12,7 @@
 
 #include "codec/codec.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-#define CHECK_NEAR(a, b, tol)                                                                      \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol))) {                                                           \
-            fprintf(stderr, "%s:%d: %s == %.4f, expected %.4f +- %g\n", __FILE__, __LINE__, #a,    \
-                    a_, b_, (double)(tol));                                                        \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* Appends seconds of a sine of amplitude amp (1.0 = full scale) at hz. */
 static float *sine(float *pcm, size_t *len, unsigned rate, double hz, double amp, double seconds)
