@@ -1215,6 +1215,7 @@ static void finish_poll(struct relay_request *r)
     PAGE_PUT(&p, "}");
     if (p.failed)
         goto error_memory;
+    free(receipts.buf);
     relay_json_text(r, 200, p.buf, p.len); /* takes the buffer */
     return;
 
