@@ -502,8 +502,6 @@ static int examine_note(const unsigned char *note, size_t len, struct arrived_no
     int verdict = jc_note_check_loudness(note, len, &out->info, &out->loudness, &out->measured);
     if (verdict == 0)
         out->play_at = note_play_at(note, len);
-    else
-        out->measured = false;
     return verdict;
 }
 

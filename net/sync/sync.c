@@ -49,11 +49,10 @@ struct jn_sync {
     struct je_roster *roster;
     struct je_identity self;
     uint8_t self_id[JE_ID_BYTES];
-    /* The receipts the pass's inbox answer carried ({"receipts", "cursor"}),
-     * asked from receipts_cursor: step_receipts_in takes them instead of
-     * asking again. */
+    /* The receipts this pass's inbox answer carried ({"receipts",
+     * "cursor"}), asked from the receipt cursor, which nothing moves before
+     * step_receipts_in takes them instead of asking again. */
     json_t *receipts_page;
-    int64_t receipts_asked;
     /* Whether this pass has asked the relay for the roster (or learnt from
      * the inbox answer that the held one is the relay's). */
     bool roster_checked;
@@ -753,7 +752,7 @@ static const char *string_field(json_t *o, const char *key, size_t max)
 
 /* Keeps the receipts an inbox answer carried (the relay adds them when
  * asked with receipts_after) for step_receipts_in. */
-static void keep_receipts(jn_sync *sync, json_t *answer, int64_t asked)
+static void keep_receipts(jn_sync *sync, json_t *answer)
 {
     json_t *receipts = json_object_get(answer, "receipts");
     json_t *cursor = json_object_get(answer, "receipts_cursor");
@@ -763,7 +762,6 @@ static void keep_receipts(jn_sync *sync, json_t *answer, int64_t asked)
     if (!json_is_array(receipts) || !json_is_integer(cursor))
         return; /* a relay that only says receipts_pending: step_receipts_in asks */
     sync->receipts_page = json_pack("{sOsO}", "receipts", receipts, "cursor", cursor);
-    sync->receipts_asked = asked;
 }
 
 static int step_inbox(jn_sync *sync, unsigned wait_s)
@@ -781,15 +779,14 @@ static int step_inbox(jn_sync *sync, unsigned wait_s)
 
         /* The answer also carries the receipts on our own messages, and a
          * watch's wait also ends on one. */
-        snprintf(path, sizeof(path),
-                 "/v1/inbox?after=%" PRId64 "&wait=%u&receipts_after=%" PRId64, cursor, wait_s,
-                 receipts_after);
+        snprintf(path, sizeof(path), "/v1/inbox?after=%" PRId64 "&wait=%u&receipts_after=%" PRId64,
+                 cursor, wait_s, receipts_after);
         err = jn_json_call(sync->http, "GET", path, NULL, wait_s, 0, &answer);
         if (!err && !answer)
             err = JN_ERR_PROTOCOL;
         if (err)
             return err;
-        keep_receipts(sync, answer, receipts_after);
+        keep_receipts(sync, answer);
         err = roster_follow(sync, answer);
         if (err) {
             json_decref(answer);
@@ -1088,7 +1085,7 @@ static int step_receipts_in(jn_sync *sync)
         size_t i, count;
         int64_t reached = cursor;
 
-        if (sync->receipts_page && sync->receipts_asked == cursor) {
+        if (sync->receipts_page) {
             answer = sync->receipts_page; /* what the inbox answer carried */
             sync->receipts_page = NULL;
         } else {

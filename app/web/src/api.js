@@ -143,14 +143,14 @@ export class Relay {
     }
   }
 
-  // With receiptsAfter, the answer also carries the receipts on the page's
-  // own letters above that cursor, and the wait ends on one too: one long
-  // poll for everything that can come (net/PROTOCOL.md).
-  async inbox(after, waitS, signal, receiptsAfter) {
-    const ra = Number.isSafeInteger(receiptsAfter) ? `&receipts_after=${receiptsAfter}` : '';
-    const r = await this.json('GET', `/v1/inbox?after=${after}&wait=${waitS}${ra}`, { signal, timeoutMs: (waitS + 30) * 1000 });
-    if (!Array.isArray(r.messages) || !Number.isSafeInteger(r.cursor)) throw new RelayError('garbage', 200, true);
-    if (ra && (!Array.isArray(r.receipts) || !Number.isSafeInteger(r.receipts_cursor))) throw new RelayError('garbage', 200, true);
+  // The answer also carries the receipts on the page's own letters above
+  // receiptsAfter, and the wait ends on one too: one long poll for
+  // everything that can come (net/PROTOCOL.md).
+  async inbox(after, receiptsAfter, waitS, signal) {
+    const r = await this.json('GET', `/v1/inbox?after=${after}&wait=${waitS}&receipts_after=${receiptsAfter}`,
+      { signal, timeoutMs: (waitS + 30) * 1000 });
+    if (!Array.isArray(r.messages) || !Number.isSafeInteger(r.cursor) ||
+        !Array.isArray(r.receipts) || !Number.isSafeInteger(r.receipts_cursor)) throw new RelayError('garbage', 200, true);
     return r;
   }
 

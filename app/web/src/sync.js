@@ -71,7 +71,7 @@ export function concatPages(pages) {
 export async function fetchInbox(relay, ident, waitS, signal, onChange = () => {}) {
   const after = (await db.get('kv', 'inboxCursor')) || 0;
   const receiptsAfter = (await db.get('kv', 'receiptCursor')) || 0;
-  const list = await relay.inbox(after, waitS, signal, receiptsAfter);
+  const list = await relay.inbox(after, receiptsAfter, waitS, signal);
   await takeReceipts(ident, list.receipts, list.receipts_cursor, onChange);
   if (!list.messages.length) return 0;
   const roster = await refreshRoster(relay, ident);
